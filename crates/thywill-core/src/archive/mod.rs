@@ -1,0 +1,1 @@
+//! ThyWill's text archive format (spec: archive-format.md).

@@ -1,0 +1,1 @@
+//! Database backups: create, verify, list, restore, retention, remote copies.

@@ -1,0 +1,1 @@
+//! ThyWill's SQLite database (spec: schema-and-recovery.md §1).

@@ -1,0 +1,1 @@
+//! Imports into the database: text archives (folder or ZIP), JSON prayers, a single prayer file.

@@ -1,0 +1,25 @@
+//! thywill-core: ThyWill's backup, archive, import and disaster-recovery engine.
+//!
+//! Modules mirror the domain:
+//! - [`archive`]: the text archive format (typed records, byte-identical renderers,
+//!   tolerant parsers, file layout, atomic and locked writes, the archive-first write API).
+//! - [`db`]: ThyWill's SQLite database (schema, value encodings, live-safe access).
+//! - [`import`]: text archives, JSON prayers and single prayer files into the database.
+//! - [`backup`]: database backups, verification, restore, retention and remote copies.
+//!
+//! The core prints nothing: operations return serialisable reports and take a
+//! [`progress::Progress`] sink.
+
+#![warn(missing_docs)]
+
+pub mod archive;
+pub mod backup;
+pub mod db;
+pub mod error;
+pub mod import;
+pub mod progress;
+
+pub use error::{Error, ErrorKind, Result};
+
+/// The library version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
