@@ -826,6 +826,41 @@ pub fn parse_recovery_timestamp(s: &str) -> Result<Option<PyDateTime>, String> {
     Err(format!("Unsupported timestamp format: {t}"))
 }
 
+/// A human timestamp as it appears in a file (`TS_H`, e.g. `July 06 2025 at 09:05`), kept
+/// verbatim so re-rendering reproduces the bytes, with its parsed value (Python's
+/// `strptime("%B %d %Y at %H:%M")`; `None` when that fails).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct HumanTime {
+    /// The exact text.
+    pub text: String,
+    /// The parsed wall-clock minute, if the text parses.
+    pub time: Option<NaiveDateTime>,
+}
+
+impl HumanTime {
+    /// The canonical `TS_H` rendering of `t` (seconds and below are dropped from the text
+    /// and from [`HumanTime::time`], as a round trip through the file drops them).
+    pub fn from_time(t: NaiveDateTime) -> Self {
+        let text = ts_h(&t);
+        let time = strptime_ts_h(&text);
+        HumanTime { text, time }
+    }
+
+    /// Keeps `text` and parses it leniently.
+    pub fn parse(text: &str) -> Self {
+        HumanTime {
+            text: text.to_string(),
+            time: strptime_ts_h(text),
+        }
+    }
+}
+
+impl fmt::Display for HumanTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Python value rendering (§3.4)
 // ---------------------------------------------------------------------------
