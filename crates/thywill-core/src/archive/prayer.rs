@@ -540,7 +540,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
     if lines.get(header_end).is_none() {
         diags.push(diag(
             path,
-            header_end + 1,
+            lines.len(),
             "missing blank line after the header",
         ));
         return (archive, diags);
