@@ -400,18 +400,21 @@ impl Cursor<'_> {
         self.chars.get(pos).and_then(|c| py_decimal_digit(*c))
     }
 
-    /// Case-insensitive literal, using each input char's (first) lowercase mapping,
-    /// plus the two non-ASCII letters Python's `re` folds onto ASCII (ſ, K sign).
+    /// An ASCII digit (the literal classes such as `[0-5]` in `_strptime`'s regexes).
+    fn ascii(&self, pos: usize) -> Option<u32> {
+        self.chars
+            .get(pos)
+            .and_then(|c| c.to_digit(10).filter(|_| c.is_ascii_digit()))
+    }
+
+    /// Case-insensitive ASCII literal. `re.IGNORECASE` would also let a few non-ASCII letters
+    /// match (e.g. `ſ`), but `_strptime` then looks the month up by `lower()`, which fails
+    /// for them, and `at` has no such letters: so only ASCII case folding matters.
     fn literal(&self, pos: usize, lit: &str) -> Option<usize> {
         let mut p = pos;
         for want in lit.chars() {
             let got = *self.chars.get(p)?;
-            let folded = match got {
-                '\u{17F}' => 's',
-                '\u{212A}' => 'k',
-                other => other.to_lowercase().next().unwrap_or(other),
-            };
-            if folded != want {
+            if got.to_ascii_lowercase() != want || !got.is_ascii() {
                 return None;
             }
             p += 1;
@@ -432,25 +435,24 @@ impl Cursor<'_> {
             .collect()
     }
 
-    /// `%d`: `3[01]|[12]\d|0[1-9]|[1-9]| [1-9]`.
+    /// `%d`: `3[01]|[12]\d|0[1-9]|[1-9]| [1-9]` (only `\d` is Unicode; the classes are ASCII).
     fn day(&self, pos: usize) -> Vec<(usize, u32)> {
         let mut out = Vec::new();
-        let d0 = self.digit(pos);
-        let d1 = self.digit(pos + 1);
-        if let (Some(3), Some(b @ 0..=1)) = (d0, d1) {
+        let a0 = self.ascii(pos);
+        if let (Some(3), Some(b @ 0..=1)) = (a0, self.ascii(pos + 1)) {
             out.push((pos + 2, 30 + b));
         }
-        if let (Some(a @ 1..=2), Some(b)) = (d0, d1) {
+        if let (Some(a @ 1..=2), Some(b)) = (a0, self.digit(pos + 1)) {
             out.push((pos + 2, a * 10 + b));
         }
-        if let (Some(0), Some(b @ 1..=9)) = (d0, d1) {
+        if let (Some(0), Some(b @ 1..=9)) = (a0, self.ascii(pos + 1)) {
             out.push((pos + 2, b));
         }
-        if let Some(a @ 1..=9) = d0 {
+        if let Some(a @ 1..=9) = a0 {
             out.push((pos + 1, a));
         }
         if self.chars.get(pos) == Some(&' ') {
-            if let Some(b @ 1..=9) = d1 {
+            if let Some(b @ 1..=9) = self.ascii(pos + 1) {
                 out.push((pos + 2, b));
             }
         }
@@ -469,29 +471,27 @@ impl Cursor<'_> {
     /// `%H`: `2[0-3]|[0-1]\d|\d`.
     fn hour(&self, pos: usize) -> Vec<(usize, u32)> {
         let mut out = Vec::new();
-        let d0 = self.digit(pos);
-        let d1 = self.digit(pos + 1);
-        if let (Some(2), Some(b @ 0..=3)) = (d0, d1) {
+        let a0 = self.ascii(pos);
+        if let (Some(2), Some(b @ 0..=3)) = (a0, self.ascii(pos + 1)) {
             out.push((pos + 2, 20 + b));
         }
-        if let (Some(a @ 0..=1), Some(b)) = (d0, d1) {
+        if let (Some(a @ 0..=1), Some(b)) = (a0, self.digit(pos + 1)) {
             out.push((pos + 2, a * 10 + b));
         }
-        if let Some(a) = d0 {
+        if let Some(a) = self.digit(pos) {
             out.push((pos + 1, a));
         }
         out
     }
 
-    /// `%M` and `%S`: `[0-5]\d|\d`.
+    /// `%M`: `[0-5]\d|\d` (and `%S` without its `6[01]` branch, which can never
+    /// build a valid datetime anyway).
     fn minute(&self, pos: usize) -> Vec<(usize, u32)> {
         let mut out = Vec::new();
-        let d0 = self.digit(pos);
-        let d1 = self.digit(pos + 1);
-        if let (Some(a @ 0..=5), Some(b)) = (d0, d1) {
+        if let (Some(a @ 0..=5), Some(b)) = (self.ascii(pos), self.digit(pos + 1)) {
             out.push((pos + 2, a * 10 + b));
         }
-        if let Some(a) = d0 {
+        if let Some(a) = self.digit(pos) {
             out.push((pos + 1, a));
         }
         out
@@ -583,7 +583,7 @@ pub fn strptime_sql(s: &str) -> Option<NaiveDateTime> {
     // %m: 1[0-2]|0[1-9]|[1-9]
     let month_opts: Vec<(usize, u32)> = {
         let mut v = Vec::new();
-        let (a, b) = (cur.digit(p1 + 1), cur.digit(p1 + 2));
+        let (a, b) = (cur.ascii(p1 + 1), cur.ascii(p1 + 2));
         if let (Some(1), Some(x @ 0..=2)) = (a, b) {
             v.push((p1 + 3, 10 + x));
         }
@@ -1286,11 +1286,12 @@ mod tests {
         assert_eq!(strptime_ts_h("June 01 2024 at 24:00"), None);
         assert_eq!(strptime_ts_h("June 01 2024 at 10:00 "), None);
         assert_eq!(strptime_ts_h("June 01 0000 at 10:00"), None);
-        // Arabic-Indic digits are `\d` to Python.
+        // `\d` is Unicode (the year, second digits), the literal classes are ASCII.
         assert_eq!(
-            strptime_ts_h("June ٠١ ٢٠٢٤ at ١٠:٠٠"),
-            Some(dt(2024, 6, 1, 10, 0))
+            strptime_ts_h("June 1٦ ٢٠٢٤ at 0٩:٥"),
+            Some(dt(2024, 6, 16, 9, 5))
         );
+        assert_eq!(strptime_ts_h("June ٠١ 2024 at 10:00"), None);
         assert_eq!(
             strptime_ts_h_seconds("June 01 2024 at 10:00:33"),
             Some(dt(2024, 6, 1, 10, 0).with_second(33).unwrap())
