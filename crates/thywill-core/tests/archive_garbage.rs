@@ -35,9 +35,28 @@ fn check_diag(d: &Diagnostic, bytes: &[u8], path: &Path) {
 /// Runs every parser over `bytes`.
 fn all_parsers(bytes: &[u8]) {
     let path = Path::new("x.txt");
-    let (_, diags) = prayer::parse_bytes(bytes, Some(path));
+    let (archive, diags) = prayer::parse_bytes(bytes, Some(path));
     for d in &diags {
         check_diag(d, bytes, path);
+    }
+    // Re-rendering is idempotent: the canonical form reads back to itself.
+    let once = archive.render();
+    let (again, _) = prayer::parse(&once, None);
+    assert_eq!(
+        again.render(),
+        once,
+        "prayer re-render not idempotent for {bytes:?}"
+    );
+    for kind in [
+        FileKind::Prayer,
+        FileKind::UserRegistrations,
+        FileKind::ActivityLog,
+        FileKind::Ledger(LedgerKind::Attributes),
+    ] {
+        let p = Path::new("2025_07_attributes.txt");
+        let (first, _) = rerender(kind, bytes, Some(p)).unwrap();
+        let (second, _) = rerender(kind, &first, Some(p)).unwrap();
+        assert_eq!(second, first, "{kind:?} re-render not idempotent");
     }
     for r in users::parse_monthly(Cursor::new(bytes), Some(path)) {
         if let Err(d) = r {

@@ -1056,13 +1056,11 @@ impl<R: BufRead> LineReader<R> {
             self.done = true;
             return Ok(());
         }
-        if self.number == 0
-            && self.pending.is_empty()
-            && self.buf.starts_with(b"\xEF\xBB\xBF")
-            && !self.had_bom
-        {
-            self.had_bom = true;
-            self.buf.drain(..3);
+        if self.number == 0 && self.pending.is_empty() {
+            while self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.had_bom = true;
+                self.buf.drain(..3);
+            }
         }
         // Split the chunk (which contains at most one LF, at its end) at every CR.
         let chunk = std::mem::take(&mut self.buf);
@@ -1138,10 +1136,13 @@ impl<R: BufRead> Iterator for LineReader<R> {
 /// (a failure is a diagnostic at the line of the first bad byte), one leading BOM removed,
 /// CRLF and CR turned into LF. Returns the text and whether a BOM was removed.
 pub fn decode_text(bytes: &[u8], path: Option<&Path>) -> Result<(String, bool), Diagnostic> {
-    let (bytes, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => (rest, true),
-        None => (bytes, false),
-    };
+    // Repeated BOMs (a file concatenated from BOM-prefixed pieces) all go.
+    let mut bytes = bytes;
+    let mut bom = false;
+    while let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        bytes = rest;
+        bom = true;
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok((normalize_newlines(s).into_owned(), bom)),
         Err(e) => {
