@@ -424,14 +424,24 @@ impl Cursor<'_> {
 
     /// `%B`: the month alternatives, longest names first as `_strptime` orders them.
     fn month(&self, pos: usize) -> Vec<(usize, u32)> {
-        let mut order: Vec<(usize, &str)> = MONTH_NAMES.iter().copied().enumerate().collect();
-        order.sort_by_key(|b| std::cmp::Reverse(b.1.len()));
-        order
-            .into_iter()
-            .filter_map(|(i, name)| {
-                let lower = name.to_ascii_lowercase();
-                self.literal(pos, &lower).map(|end| (end, i as u32 + 1))
-            })
+        // `_strptime` sorts the names by length, longest first (stable for equal lengths).
+        const ORDER: [(&str, u32); 12] = [
+            ("september", 9),
+            ("february", 2),
+            ("november", 11),
+            ("december", 12),
+            ("january", 1),
+            ("october", 10),
+            ("august", 8),
+            ("march", 3),
+            ("april", 4),
+            ("june", 6),
+            ("july", 7),
+            ("may", 5),
+        ];
+        ORDER
+            .iter()
+            .filter_map(|(name, m)| self.literal(pos, name).map(|end| (end, *m)))
             .collect()
     }
 
@@ -511,7 +521,31 @@ enum HumanFormat {
 /// whitespace runs, 1–2 digit day/hour/minute, 4-digit year, Unicode digits, full match,
 /// invalid dates fail. Returns `None` where Python raises `ValueError`.
 pub fn strptime_ts_h(s: &str) -> Option<NaiveDateTime> {
-    strptime_human(s, HumanFormat::Minutes)
+    canonical_ts_h(s).or_else(|| strptime_human(s, HumanFormat::Minutes))
+}
+
+/// Fast path for the exact `TS_H` rendering (`July 06 2025 at 09:05`) with valid values:
+/// Python's regex matches such a string in one way only, so the result is the same as the
+/// general matcher's. Anything else (including invalid values) goes to the general matcher.
+fn canonical_ts_h(s: &str) -> Option<NaiveDateTime> {
+    let (month_name, rest) = s.split_once(' ')?;
+    let month = MONTH_NAMES.iter().position(|m| *m == month_name)? as u32 + 1;
+    let b = rest.as_bytes();
+    // "DD YYYY at HH:MM"
+    if b.len() != 16 || &b[2..3] != b" " || &b[7..11] != b" at " || b[13] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0')))
+    };
+    let (day, year, hour, minute) = (num(0..2)?, num(3..7)?, num(11..13)?, num(14..16)?);
+    if day == 0 || year == 0 || hour > 23 || minute > 59 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(hour, minute, 0)
 }
 
 /// Python's `datetime.strptime(s, "%B %d %Y at %H:%M:%S")` (used by recovery, §17.2).
@@ -898,8 +932,16 @@ pub fn py_float_repr(x: f64) -> String {
             "0.0".into()
         };
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: "d.ddde±x".
-    let sci = format!("{:e}", x.abs());
+    // Rust's `{:e}` gives the shortest round-trip digit count, but may break a tie between two
+    // equally near shortest strings differently from Python (which takes the one nearest the
+    // exact binary value, ties to even). Re-rendering with that many digits in exact mode
+    // (correctly rounded, ties to even) gives Python's choice.
+    let shortest = format!("{:e}", x.abs());
+    let n_digits = shortest
+        .split_once('e')
+        .map(|(m, _)| m.chars().filter(char::is_ascii_digit).count())
+        .unwrap_or(1);
+    let sci = format!("{:.*e}", n_digits.saturating_sub(1), x.abs());
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
