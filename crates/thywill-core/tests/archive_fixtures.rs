@@ -230,4 +230,16 @@ fn check_tree_reports_edits_damage_and_temp_files() {
         .find(|f| f.path.ends_with("2025_07_users.txt"))
         .unwrap();
     assert_eq!(f.diagnostics[0].line, 3);
+    // Trailing whitespace on line 4: readable, but the canonical form differs there.
+    let mut padded: Vec<String> = users.lines().map(str::to_string).collect();
+    padded[3].push_str("  ");
+    std::fs::write(&p, padded.join("\n") + "\n").unwrap();
+    let report = check_tree(dir.path(), &NoProgress).unwrap();
+    let f = report
+        .problems
+        .iter()
+        .find(|f| f.path.ends_with("2025_07_users.txt"))
+        .unwrap();
+    assert!(f.diagnostics.is_empty());
+    assert_eq!(f.first_differing_line, Some(4));
 }
