@@ -230,9 +230,9 @@ fn check_tree_reports_edits_damage_and_temp_files() {
         .find(|f| f.path.ends_with("2025_07_users.txt"))
         .unwrap();
     assert_eq!(f.diagnostics[0].line, 3);
-    // Trailing whitespace on line 4: readable, but the canonical form differs there.
+    // Leading whitespace on line 4: readable (ThyWill strips lines), but not canonical.
     let mut padded: Vec<String> = users.lines().map(str::to_string).collect();
-    padded[3].push_str("  ");
+    padded[3].insert_str(0, "  ");
     std::fs::write(&p, padded.join("\n") + "\n").unwrap();
     let report = check_tree(dir.path(), &NoProgress).unwrap();
     let f = report
