@@ -5,8 +5,15 @@
 //! - [`fileops`]: atomic creates and `flock`-ed appends, safe next to ThyWill's own writers.
 //! - [`layout`]: file locations and the path strings ThyWill stores.
 
+pub mod auth;
+pub mod current_state;
+pub mod event_log;
 pub mod fileops;
 pub mod layout;
+pub mod pipe;
+pub mod roles;
+pub mod sessions;
+pub mod system;
 pub mod text;
 
 pub use text::Diagnostic;
