@@ -8,12 +8,15 @@
 pub mod auth;
 pub mod current_state;
 pub mod event_log;
+pub mod export;
 pub mod fileops;
 pub mod layout;
+pub mod membership;
 pub mod pipe;
 pub mod roles;
 pub mod sessions;
 pub mod system;
 pub mod text;
+pub mod user_attributes;
 
 pub use text::Diagnostic;
