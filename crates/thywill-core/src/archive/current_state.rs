@@ -144,19 +144,21 @@ impl CurrentStateFile {
         let lines: Vec<&str> = content.split('\n').collect();
         let mut diags = Vec::new();
         let get = |i: usize| lines.get(i).copied().unwrap_or_default();
+        // A missing line is reported at the last line that exists.
+        let at = |n: usize| n.min(lines.len());
         let title = get(0)
             .strip_prefix("# ")
-            .ok_or_else(|| Diagnostic::new(path, 1, "missing `# … Snapshot` title"))?
+            .ok_or_else(|| Diagnostic::new(path, at(1), "missing `# … Snapshot` title"))?
             .to_string();
         let generated = get(1)
             .strip_prefix("# Generated: ")
-            .ok_or_else(|| Diagnostic::new(path, 2, "missing `# Generated:` line"))
-            .and_then(|g| parse_iso(g, "generated").map_err(|e| Diagnostic::new(path, 2, e)))?;
+            .ok_or_else(|| Diagnostic::new(path, at(2), "missing `# Generated:` line"))
+            .and_then(|g| parse_iso(g, "generated").map_err(|e| Diagnostic::new(path, at(2), e)))?;
         let (total_label, total) = get(2)
             .strip_prefix("# Total ")
             .and_then(|t| t.rsplit_once(": "))
             .and_then(|(l, n)| Some((l.to_string(), n.parse::<u64>().ok()?)))
-            .ok_or_else(|| Diagnostic::new(path, 3, "missing `# Total …: n` line"))?;
+            .ok_or_else(|| Diagnostic::new(path, at(3), "missing `# Total …: n` line"))?;
         let header = SnapshotHeader {
             title,
             generated,

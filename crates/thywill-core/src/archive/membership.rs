@@ -126,7 +126,9 @@ impl MembershipApplication {
                 .count();
             Diagnostic::new(path, line, "invalid UTF-8")
         })?;
-        let err = |line: usize, reason: &str| Diagnostic::new(path, line, reason);
+        let last_line = 1 + content.matches('\n').count();
+        // A missing line is reported at the last line that exists.
+        let err = |line: usize, reason: &str| Diagnostic::new(path, line.min(last_line), reason);
         let rest = content
             .strip_prefix(HEAD)
             .ok_or_else(|| err(1, "missing `MEMBERSHIP APPLICATION` header"))?;
@@ -168,8 +170,7 @@ impl MembershipApplication {
                 Err(e) => last_err = e,
             }
         }
-        let line = 1 + content.matches('\n').count();
-        Err(err(line, &last_err))
+        Err(err(last_line, &last_err))
     }
 }
 
