@@ -232,3 +232,46 @@ fn user_attributes_match_the_database() {
     }
     assert_eq!(supporters, 3);
 }
+
+/// Writing through the append helpers onto a copy of a fixture month reproduces ThyWill's
+/// bytes, and a live append after an export glues exactly as ThyWill does.
+#[test]
+fn append_helpers_reproduce_thywill_files() {
+    use thywill_core::archive::pipe::{self, PipeFile};
+    use thywill_core::archive::sessions::{self, SessionOrigin, SessionsFile, SessionsHeader};
+    use thywill_core::archive::system::InviteUsageRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures().join("s1/text_archives/system/2024_05_invite_usage.txt");
+    let original = std::fs::read(&src).unwrap();
+    let (file, _) = PipeFile::<InviteUsageRecord>::parse(&original, None);
+    let month = file.header.as_ref().unwrap().month().unwrap();
+    let out = dir
+        .path()
+        .join(pipe::monthly_file_name(&month, "invite_usage"));
+    assert_eq!(out.file_name().unwrap(), "2024_05_invite_usage.txt");
+    for r in &file.records {
+        pipe::append(&out, &month, r).unwrap();
+    }
+    assert_eq!(std::fs::read(&out).unwrap(), original);
+
+    // Export then live append: the glue of test vector 35.
+    let src = fixtures().join("s1/text_archives/sessions/2024_05_sessions.txt");
+    let (live, _) = SessionsFile::parse(&std::fs::read(src).unwrap(), None);
+    let now = live.records[0].created_at.time.unwrap();
+    let mut export = SessionsFile {
+        header: Some(SessionsHeader::new(&now, &now, SessionOrigin::Export)),
+        records: live.records.clone(),
+    };
+    for r in &mut export.records {
+        r.origin = SessionOrigin::Export;
+    }
+    let path = dir.path().join("2024_05_sessions.txt");
+    std::fs::write(&path, export.render()).unwrap();
+    sessions::append_live(&path, &now, &live.records[0]).unwrap();
+    let text = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+    assert!(text.contains("|yesMay 05 2024 at 04:52|"), "{text}");
+    let (back, d) = SessionsFile::parse(text.as_bytes(), None);
+    assert!(d.is_empty());
+    assert_eq!(back.records.len(), live.records.len() + 1);
+    assert_eq!(back.render(), text);
+}

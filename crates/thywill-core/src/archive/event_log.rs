@@ -246,6 +246,17 @@ impl<B: BufRead> Iterator for EventLogReader<B> {
     }
 }
 
+/// Appends one entry to the event log at `path` (created if missing).
+pub fn append(path: &Path, entry: &EventLogEntry) -> crate::Result<()> {
+    super::fileops::locked_append(path, &entry.render_line())
+}
+
+/// The event-log file name for `log_type` (`session_events`, `admin_events`, `token_events`,
+/// `auth_events`) and the UTC month of the event: `{log_type}_{YYYY}_{MM}.txt`.
+pub fn file_name(log_type: &str, utc: &impl chrono::Datelike) -> String {
+    format!("{log_type}_{:04}_{:02}.txt", utc.year(), utc.month())
+}
+
 /// Re-renderer of an event log.
 pub fn rerender(bytes: &[u8], path: Option<&Path>) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
     let (f, d) = EventLogFile::parse(bytes, path);

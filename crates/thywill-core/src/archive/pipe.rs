@@ -138,6 +138,25 @@ impl<R: PipeRecord> PipeFile<R> {
     }
 }
 
+/// Appends `record` to the monthly file at `path` as ThyWill's writers do (§3.5.F): the
+/// header for `month` is created first if the file is missing (exclusively, so concurrent
+/// first writers cannot clobber each other), then `record + "\n"` is appended under `flock`.
+/// The folder must exist (ThyWill's writers create theirs at start-up).
+pub fn append<R: PipeRecord>(
+    path: &Path,
+    month: &impl chrono::Datelike,
+    record: &R,
+) -> crate::Result<()> {
+    let header = PipeHeader::for_month::<R>(month).render::<R>();
+    super::fileops::append_monthly(path, &header, &record.render_line(), false)
+}
+
+/// The monthly file name ThyWill uses under its folder: `{YYYY}_{MM}_{suffix}.txt`, e.g.
+/// `monthly_file_name(&t, "auth_requests")` → `2025_07_auth_requests.txt`.
+pub fn monthly_file_name(month: &impl chrono::Datelike, suffix: &str) -> String {
+    format!("{}_{suffix}.txt", text::ym(month))
+}
+
 /// Re-renders a pipe file of record type `R` (for `thywill archive check`).
 pub fn rerender<R: PipeRecord>(
     bytes: &[u8],

@@ -229,6 +229,22 @@ impl SessionsFile {
     }
 }
 
+/// Appends a live record to `path` as `AuthArchiveWriter.log_session_creation` does: the
+/// live header for local `now` is created first if the file is missing, then the record and
+/// LF are appended. Appending after an export glues, exactly like ThyWill (KEEP §19.2 #25).
+pub fn append_live(
+    path: &Path,
+    now: &chrono::NaiveDateTime,
+    record: &SessionRecord,
+) -> crate::Result<()> {
+    let live = SessionRecord {
+        origin: SessionOrigin::Live,
+        ..record.clone()
+    };
+    let header = SessionsHeader::new(now, now, SessionOrigin::Live).render();
+    super::fileops::append_monthly(path, &header, &live.render_line(), false)
+}
+
 /// Re-renderer of a sessions file.
 pub fn rerender(bytes: &[u8], path: Option<&Path>) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
     let (f, d) = SessionsFile::parse(bytes, path);
