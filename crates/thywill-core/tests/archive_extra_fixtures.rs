@@ -275,3 +275,56 @@ fn append_helpers_reproduce_thywill_files() {
     assert_eq!(back.records.len(), live.records.len() + 1);
     assert_eq!(back.render(), text);
 }
+
+/// The whole-file writers write exactly `render()`; membership create + appended decisions
+/// give the same bytes as rendering the decided application.
+#[test]
+fn whole_file_writers_and_membership_decisions() {
+    use thywill_core::archive::membership::{MembershipApplication, MembershipDecision};
+    use thywill_core::archive::roles::RoleDefinitionsFile;
+    use thywill_core::archive::text::PyDateTime;
+    let dir = tempfile::tempdir().unwrap();
+    let src =
+        std::fs::read(fixtures().join("s1/text_archives/roles/role_definitions.txt")).unwrap();
+    let (defs, _) = RoleDefinitionsFile::parse(&src, None);
+    let out = dir.path().join("role_definitions.txt");
+    defs.write(&out).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), src);
+
+    let at = PyDateTime::Naive(
+        chrono::NaiveDate::from_ymd_opt(2025, 6, 15)
+            .unwrap()
+            .and_hms_opt(12, 30, 0)
+            .unwrap(),
+    );
+    let app = MembershipApplication {
+        app_id: "0f0e".into(),
+        submitted: at,
+        ip_address: None,
+        username: "Ann".into(),
+        essay: "line one\r\nline two".into(),
+        contact_info: None,
+        status_line: "pending".into(),
+        decisions: vec![
+            MembershipDecision::Rejected {
+                admin: "Nathan".into(),
+                at,
+                reason: Some("no".into()),
+            },
+            MembershipDecision::Approved {
+                admin: "Nat".into(),
+                at,
+                invite_token: "0123456789abcdef".into(),
+            },
+        ],
+    };
+    let path = dir.path().join("20250615_120000_0f0e.txt");
+    app.create(&path).unwrap();
+    assert!(app.create(&path).is_err());
+    for d in &app.decisions {
+        MembershipApplication::append_decision(&path, d).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes, app.render().as_bytes());
+    assert_eq!(MembershipApplication::parse(&bytes, None).unwrap(), app);
+}

@@ -110,6 +110,13 @@ impl CurrentStateFile {
         }
     }
 
+    /// Writes the file (ThyWill overwrites in place; this writes atomically, which readers
+    /// cannot tell apart except that they never see a half-written file). The folder must
+    /// exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// ThyWill's bytes.
     pub fn render(&self) -> String {
         let (header, body) = match self {

@@ -74,6 +74,16 @@ pub struct ExportFile<R> {
 }
 
 impl<R: ExportRecord> ExportFile<R> {
+    /// Writes the file as `_write_data_file` does, except atomically. Like ThyWill, a file
+    /// with no rows is not written at all (an older file stays); returns whether it wrote.
+    pub fn write(&self, path: &Path) -> crate::Result<bool> {
+        if self.rows.is_empty() {
+            return Ok(false);
+        }
+        super::fileops::atomic_write(path, self.render().as_bytes())?;
+        Ok(true)
+    }
+
     /// The bytes (`_write_data_file`).
     pub fn render(&self) -> String {
         let mut out = self
@@ -841,6 +851,13 @@ pub struct ExportSummary {
 }
 
 impl ExportSummary {
+    /// Writes the file (ThyWill overwrites in place; this writes atomically, which readers
+    /// cannot tell apart except that they never see a half-written file). The folder must
+    /// exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// The bytes.
     pub fn render(&self) -> String {
         let mut lines = vec![

@@ -181,6 +181,12 @@ impl RoleDefinitionsFile {
         }
     }
 
+    /// Writes the file atomically (ThyWill's `ATOMIC_CREATE` full rewrite: temp file,
+    /// fsync, rename). The folder must exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// ThyWill's bytes.
     pub fn render(&self) -> String {
         let mut out = format!(

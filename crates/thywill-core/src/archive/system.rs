@@ -217,6 +217,12 @@ impl InviteTokensFile {
         }
     }
 
+    /// Writes the file atomically (ThyWill's `ATOMIC_CREATE` full rewrite: temp file,
+    /// fsync, rename). The folder must exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// ThyWill's bytes.
     pub fn render(&self) -> String {
         let mut out = format!(
@@ -335,6 +341,12 @@ impl SystemConfigFile {
             items,
             total,
         }
+    }
+
+    /// Writes the file atomically (ThyWill's `ATOMIC_CREATE` full rewrite: temp file,
+    /// fsync, rename). The folder must exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
     }
 
     /// ThyWill's bytes.
