@@ -122,6 +122,9 @@ pub struct ExportReader<B, R> {
     lines: Lines<B>,
     header: Option<ExportHeader>,
     pending: VecDeque<Diagnostic>,
+    /// Set when the `Format:` line names another layout (other ThyWill versions wrote
+    /// e.g. 5-field approvals): rows are then reported, never misread.
+    other_layout: Option<String>,
     _row: PhantomData<R>,
 }
 
@@ -131,6 +134,7 @@ impl<B: BufRead, R: ExportRecord> ExportReader<B, R> {
         let mut lines = Lines::new(reader, path);
         let mut pending = VecDeque::new();
         let mut header = None;
+        let mut other_layout = None;
         match lines.next() {
             Some(Ok(l)) => match ExportHeader::parse(&l.text) {
                 Some(h) => header = Some(h),
@@ -145,10 +149,13 @@ impl<B: BufRead, R: ExportRecord> ExportReader<B, R> {
         if header.is_some() {
             match lines.next() {
                 Some(Ok(l)) if l.text == format!("Format: {}", R::FORMAT) => {}
-                Some(Ok(l)) if l.text.starts_with("Format:") => pending.push_back(lines.diag(
-                    l.number,
-                    format!("unexpected Format line (expected `Format: {}`)", R::FORMAT),
-                )),
+                Some(Ok(l)) if l.text.starts_with("Format:") => {
+                    pending.push_back(lines.diag(
+                        l.number,
+                        format!("unexpected Format line (expected `Format: {}`)", R::FORMAT),
+                    ));
+                    other_layout = Some(l.text);
+                }
                 Some(Ok(l)) => lines.push_back(l),
                 Some(Err(d)) => pending.push_back(d),
                 None => {}
@@ -158,6 +165,7 @@ impl<B: BufRead, R: ExportRecord> ExportReader<B, R> {
             lines,
             header,
             pending,
+            other_layout,
             _row: PhantomData,
         }
     }
@@ -181,6 +189,12 @@ impl<B: BufRead, R: ExportRecord> Iterator for ExportReader<B, R> {
             };
             if line.text.is_empty() {
                 continue;
+            }
+            if let Some(layout) = &self.other_layout {
+                return Some(Err(self.lines.diag(
+                    line.number,
+                    format!("row of an unsupported layout ({layout})"),
+                )));
             }
             return Some(R::parse_row(&line.text).map_err(|e| self.lines.diag(line.number, e)));
         }
@@ -1049,6 +1063,16 @@ mod tests {
         assert_eq!(f.rows[0].original_message, "fix|x");
         assert_eq!(f.rows[0].friendly_description, "line1\nline2");
         assert_eq!(f.render(), bytes);
+    }
+
+    #[test]
+    fn rows_of_another_layout_are_reported_not_misread() {
+        // The 5-field approvals some ThyWill versions export.
+        let bytes = "Authentication Approvals (exported November 26 2026 at 13:24)\nFormat: approved_at|request_id|approver_user_id|approval_status|notes\n\n\nJuly 01 2025 at 09:01|r1|Admin|approved|ok";
+        let (f, d) = ExportFile::<ExportAuthApproval>::parse(bytes.as_bytes(), None);
+        assert!(f.rows.is_empty());
+        let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
+        assert_eq!(lines, vec![2, 5]);
     }
 
     #[test]
