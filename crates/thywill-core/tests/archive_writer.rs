@@ -263,6 +263,17 @@ fn disabled_writer_writes_nothing() {
         .unwrap()
         .is_none());
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    w.enabled = true;
+    // Empty paths and the disabled-archive placeholder are skipped, as ThyWill skips them.
+    w.append_prayer_activity(std::path::Path::new(""), "A", &ActivityAction::Prayed)
+        .unwrap();
+    w.append_prayer_activity(
+        std::path::Path::new("disabled_archive_for_prayer_42"),
+        "A",
+        &ActivityAction::Prayed,
+    )
+    .unwrap();
+    assert!(!std::path::Path::new("disabled_archive_for_prayer_42").exists());
     assert!(thywill_core::archive::writer::thywill_flag("TRUE"));
     assert!(!thywill_core::archive::writer::thywill_flag("1"));
     assert!(!thywill_core::archive::writer::thywill_flag("yes"));
