@@ -352,7 +352,7 @@ pub(crate) fn online_backup_from(
                 match backup.step(pages_per_step.max(1))? {
                     StepResult::Done => break,
                     StepResult::More => busy_retries = 0,
-                    StepResult::Busy | StepResult::Locked => {
+                    _ => {
                         busy_retries += 1;
                         if busy_retries > 1000 {
                             return Err(Error::Conflict(
@@ -504,7 +504,18 @@ fn zip_folder(dir: &Path, dest: &Path, prefix: &str, progress: &dyn Progress) ->
             .and_then(|m| m.modified())
             .ok()
             .map(|t| chrono::DateTime::<chrono::Local>::from(t).naive_local())
-            .and_then(|t| zip::DateTime::try_from(t).ok());
+            .and_then(|t| {
+                use chrono::{Datelike, Timelike};
+                zip::DateTime::from_date_and_time(
+                    u16::try_from(t.year()).ok()?,
+                    t.month() as u8,
+                    t.day() as u8,
+                    t.hour() as u8,
+                    t.minute() as u8,
+                    t.second() as u8,
+                )
+                .ok()
+            });
         let opts = match mtime {
             Some(t) => options.last_modified_time(t),
             None => options,

@@ -40,16 +40,16 @@ pub use files::{
     read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, Verification,
     MANIFEST_FORMAT,
 };
-pub use list::{list, BackupEntry, ListOptions, ListReport, Location};
+pub use list::{
+    cleanup, list, BackupEntry, CleanupAction, CleanupOptions, CleanupReport, ListOptions,
+    ListReport, Location, RemoteFailure,
+};
 pub use locate::{
     backup_root, database_path, email_database_path, text_archive_dir, DEFAULT_DATABASE_NAME,
 };
-pub use restore::{
-    cleanup, restore, CleanupAction, CleanupOptions, CleanupReport, LockPolicy, RestoreMode,
-    RestoreOptions, RestoreReport,
-};
+pub use restore::{restore, LockPolicy, RestoreMode, RestoreOptions, RestoreReport};
 pub use upgrade::{SchemaChange, SchemaUpgradeReport};
-pub use verify::{verify, VerifyOptions, VerifyReport, VerifyStatus};
+pub use verify::{verify, MemberCheck, VerifyOptions, VerifyReport, VerifyStatus};
 
 /// The format of the timestamp embedded in backup names (local time, second precision).
 pub const NAME_TIME_FORMAT: &str = "%Y%m%d_%H%M%S";
