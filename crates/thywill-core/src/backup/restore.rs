@@ -285,7 +285,7 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
         report_step(progress, step::PREPARED)?;
 
         if let Some(conn) = live {
-            checkpoint_and_close(conn, options.lock, &mut warnings)?;
+            checkpoint_and_close(conn, database, options.lock, &mut warnings)?;
         }
         report_step(progress, step::CHECKPOINTED)?;
         // Any -wal/-shm/-journal left now belongs to the old file and would be replayed into
@@ -397,12 +397,16 @@ fn safety_backup(
 }
 
 /// Checkpoints the live WAL fully into the main file and closes the connection, so that
-/// removing `-wal` afterwards loses nothing.
+/// removing `-wal` afterwards loses nothing. A checkpoint cannot run inside a transaction, so
+/// the write lock is released first; a writer that commits in that instant leaves frames in
+/// the WAL, which is detected after the close and refused (unless forced).
 fn checkpoint_and_close(
     conn: Connection,
+    database: &Path,
     policy: LockPolicy,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
+    let _ = conn.execute_batch("ROLLBACK");
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
     if mode.eq_ignore_ascii_case("wal") {
         let (busy, log, done): (i64, i64, i64) =
@@ -411,20 +415,35 @@ fn checkpoint_and_close(
             })?;
         if busy != 0 || log != done {
             let message = format!(
-                "the live WAL could not be fully checkpointed (busy={busy}, {done} of {log} frames): another connection is reading"
+                "the live WAL could not be fully checkpointed (busy={busy}, {done} of {log} frames): another connection is using the database"
             );
             if policy == LockPolicy::Force {
-                warnings.push(format!("{message}; its un-checkpointed frames are only in the safety backup"));
+                warnings.push(format!(
+                    "{message}; its un-checkpointed frames are only in the safety backup"
+                ));
             } else {
-                let _ = conn.execute_batch("ROLLBACK");
                 return Err(Error::Conflict(format!(
                     "{message}; stop the app, or retry with --force"
                 )));
             }
         }
     }
-    let _ = conn.execute_batch("ROLLBACK");
-    conn.close().map_err(|(_, e)| Error::Database(e))
+    conn.close().map_err(|(_, e)| Error::Database(e))?;
+    let wal_len = fs::metadata(wal_path(database)).map(|m| m.len()).unwrap_or(0);
+    if wal_len > 0 {
+        let message = format!(
+            "{} was written to during the restore ({wal_len} bytes of new WAL)",
+            database.display()
+        );
+        if policy == LockPolicy::Force {
+            warnings.push(format!("{message}; those writes are discarded"));
+        } else {
+            return Err(Error::Conflict(format!(
+                "{message}; stop the app, or retry with --force"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What `restore-safe` would change, computed on a private copy.

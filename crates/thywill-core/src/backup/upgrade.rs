@@ -167,6 +167,8 @@ pub(crate) fn upgrade_schema(conn: &Connection, plan_only: bool) -> Result<Schem
         }
     }
     if !plan_only && !statements.is_empty() {
+        // ThyWill never enables foreign keys (orphans are legal); the bundled SQLite does.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.execute_batch("BEGIN IMMEDIATE")?;
         let applied = statements
             .iter()
