@@ -123,10 +123,13 @@ pub enum Reason {
     },
 }
 
+/// `2d3h4m5s`-style durations; under three days in hours (`48h`, `49h30m`), the unit the
+/// hourly window is thought of in.
 fn human(seconds: i64) -> String {
+    let days = if seconds < 3 * 86_400 { 0 } else { seconds / 86_400 };
     let (d, h, m, s) = (
-        seconds / 86_400,
-        (seconds % 86_400) / 3600,
+        days,
+        (seconds - days * 86_400) / 3600,
         (seconds % 3600) / 60,
         seconds % 60,
     );
