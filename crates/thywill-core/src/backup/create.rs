@@ -109,10 +109,17 @@ pub(crate) fn create_unlocked(
 ) -> Result<CreateReport> {
     let started = Instant::now();
     let source_size = existing_database_size(&options.database)?;
-    let set = SetName::new(options.kind, options.now);
+    let mut set = SetName::new(options.kind, options.now);
     let dir = options.backup_root.join(set.kind.folder());
     create_private_dir(&dir)?;
 
+    // Two restores within a second must not fail for want of a safety-backup name; a
+    // scheduled tier backup taken twice in a second is a mistake worth reporting.
+    if set.kind == BackupKind::PreRestore {
+        while dir.join(set.database_file()).exists() {
+            set.timestamp += chrono::Duration::seconds(1);
+        }
+    }
     let final_db = dir.join(set.database_file());
     if final_db.exists() {
         return Err(Error::Conflict(format!(
