@@ -164,7 +164,7 @@ pub(crate) fn create_unlocked(
     let result = (|| {
         let db_tmp = temp_path_for(&final_db, "backup");
         temps.push(db_tmp.clone());
-        let pages = online_backup(
+        let pages = online_backup_unsynced(
             &options.database,
             &db_tmp,
             options.pages_per_step,
@@ -172,7 +172,7 @@ pub(crate) fn create_unlocked(
             progress,
         )?;
         let (sha256, size, verification) =
-            hash_and_check(&db_tmp, options.integrity_check, options.now, progress)?;
+            sync_hash_and_check(&db_tmp, options.integrity_check, options.now, progress)?;
         if let Some(v) = &verification {
             if !v.passed() {
                 return Err(Error::Corrupt(format!(
@@ -315,8 +315,21 @@ pub(crate) fn open_existing(path: &Path) -> Result<Connection> {
 
 /// Copies `source` into the new file `dest` with the online backup API, from one read
 /// transaction held across all steps (so concurrent commits never restart or tear the copy),
-/// and leaves `dest` in DELETE journal mode, fsynced, mode 0600. Returns the page count.
+/// and leaves `dest` in DELETE journal mode, mode 0600 (not yet fsynced). Returns the page count.
 pub(crate) fn online_backup(
+    source: &Path,
+    dest: &Path,
+    pages_per_step: i32,
+    phase: &str,
+    progress: &dyn Progress,
+) -> Result<u64> {
+    let pages = online_backup_unsynced(source, dest, pages_per_step, phase, progress)?;
+    fsync_file(dest)?;
+    Ok(pages)
+}
+
+/// [`online_backup`] without the final fsync, for callers that overlap it with hashing.
+fn online_backup_unsynced(
     source: &Path,
     dest: &Path,
     pages_per_step: i32,
@@ -388,7 +401,6 @@ pub(crate) fn online_backup_from(
         let _ = files::remove_if_exists(&wal_path(dest));
         let _ = files::remove_if_exists(&shm_path(dest));
         make_private(dest)?;
-        fsync_file(dest)?;
         Ok(pages)
     })();
     if own_transaction {
@@ -397,14 +409,16 @@ pub(crate) fn online_backup_from(
     result
 }
 
-/// Hashes `path` and, when asked, runs `integrity_check` at the same time on the other core.
-fn hash_and_check(
+/// fsyncs `path`, hashes it and, when asked, runs `integrity_check`, all at once: the hash
+/// and the check read from the page cache while the disk absorbs the writes.
+fn sync_hash_and_check(
     path: &Path,
     integrity_check: bool,
     now: NaiveDateTime,
     progress: &dyn Progress,
 ) -> Result<(String, u64, Option<Verification>)> {
     std::thread::scope(|scope| {
+        let syncing = scope.spawn(|| fsync_file(path));
         let hashing = scope.spawn(|| sha256_file(path, progress));
         let verification = if integrity_check {
             Some(check_database(path, now))
@@ -414,6 +428,9 @@ fn hash_and_check(
         let (sha, size) = hashing
             .join()
             .map_err(|_| Error::Internal("hashing thread panicked".into()))??;
+        syncing
+            .join()
+            .map_err(|_| Error::Internal("fsync thread panicked".into()))??;
         Ok((sha, size, verification.transpose()?))
     })
 }
