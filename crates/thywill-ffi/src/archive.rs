@@ -1,0 +1,1 @@
+//! C exports of `thywill_core::archive` (file parsing, rendering, the writer handle).
