@@ -21,7 +21,10 @@ pub unsafe fn str_arg<'a>(ptr: *const c_char, argument: &str) -> FfiResult<&'a s
     c.to_str().map_err(|e| {
         FfiError::new(
             thywill_status::InvalidUtf8,
-            format!("{argument} is not valid UTF-8 (at byte {})", e.valid_up_to()),
+            format!(
+                "{argument} is not valid UTF-8 (at byte {})",
+                e.valid_up_to()
+            ),
         )
     })
 }
