@@ -56,6 +56,8 @@ enum Command {
     /// Read, render and check text archive files.
     #[command(subcommand)]
     Archive(commands::archive::ArchiveCommand),
+    /// Show the settings in effect (options, environment, defaults).
+    Config(commands::config::ConfigArgs),
     /// Build a small sample community's archives, read them back and summarise.
     Demo(commands::demo::DemoArgs),
 }
@@ -63,6 +65,7 @@ enum Command {
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
     match command {
         Command::Archive(command) => commands::archive::run(context, command),
+        Command::Config(args) => commands::config::run(context, args),
         Command::Demo(args) => commands::demo::run(context, args),
     }
 }

@@ -2,4 +2,5 @@
 //! `run(&Context, ...) -> Result<Outcome, CliError>` function.
 
 pub mod archive;
+pub mod config;
 pub mod demo;
