@@ -15,7 +15,10 @@ fn version_prints_the_crate_version() {
     let out = thywill(&["--version"]);
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.trim(), format!("thywill {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout.trim(),
+        format!("thywill {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -31,7 +34,14 @@ fn help_lists_the_global_options() {
     let out = thywill(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for option in ["--db", "--archives", "--backups", "--json", "--yes", "--quiet"] {
+    for option in [
+        "--db",
+        "--archives",
+        "--backups",
+        "--json",
+        "--yes",
+        "--quiet",
+    ] {
         assert!(help.contains(option), "{option} missing from --help");
     }
     assert!(help.contains("DATABASE_PATH") && help.contains("TEXT_ARCHIVE_BASE_DIR"));
@@ -40,7 +50,11 @@ fn help_lists_the_global_options() {
 fn thywill_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
     command.args(args).stdin(Stdio::null());
-    for var in ["DATABASE_PATH", "TEXT_ARCHIVE_BASE_DIR", "THYWILL_BACKUP_DIR"] {
+    for var in [
+        "DATABASE_PATH",
+        "TEXT_ARCHIVE_BASE_DIR",
+        "THYWILL_BACKUP_DIR",
+    ] {
         command.env_remove(var);
     }
     command.envs(env.iter().copied()).output().unwrap()
@@ -74,7 +88,10 @@ fn environment_variables_apply_and_options_override_them() {
     assert_eq!(settings["db"], "/env/x.db");
     assert_eq!(settings["archives"], "/env/archives");
     assert_eq!(settings["backups"], "/env/backups");
-    let settings = json_of(&thywill_env(&["--json", "--archives", "/cli/a", "config"], &env));
+    let settings = json_of(&thywill_env(
+        &["--json", "--archives", "/cli/a", "config"],
+        &env,
+    ));
     assert_eq!(settings["archives"], "/cli/a");
 }
 
