@@ -1,0 +1,182 @@
+//! Write primitives of the archive (spec §3.5), made safe for concurrent writers.
+//!
+//! - [`atomic_write`]: ThyWill's `ATOMIC_CREATE` (temp file, fsync, rename) plus an fsync of
+//!   the folder. The temp name is unique, so two writers never share one temp file.
+//! - [`create_new_atomic`]: the same, but never replaces an existing file: the complete
+//!   content appears under the name at once (hard link of the temp file), or the call
+//!   reports `AlreadyExists`. Used to reserve prayer file names and to create monthly headers.
+//! - [`locked_append`]: ThyWill's `LOCKED_APPEND`: `O_APPEND`, exclusive `flock` on the file
+//!   itself (interoperates with Python's `fcntl.flock`), write, fsync.
+//! - [`append_monthly`]: the monthly-file pattern (§3.5.F) without its race: header created
+//!   exclusively, then a locked append.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+fn temp_path_for(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Ends in `.tmp` like ThyWill's temp files, so every tool already ignores it.
+    path.with_file_name(format!(".{name}.{}.{n}.{nanos}.tmp", std::process::id()))
+}
+
+fn sync_parent(path: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = File::open(parent).map_err(|e| Error::io(parent, e))?;
+    dir.sync_all().map_err(|e| Error::io(parent, e))
+}
+
+fn write_temp(path: &Path, content: &[u8]) -> Result<PathBuf> {
+    let tmp = temp_path_for(path);
+    let result = (|| -> io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(content)?;
+        f.flush()?;
+        f.sync_all()
+    })();
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(Error::io(path, e))
+        }
+    }
+}
+
+/// Writes `content` to `path` atomically: a unique temp file in the same folder is written
+/// and fsynced, renamed over `path` (replacing it), and the folder is fsynced.
+/// The folder must exist.
+pub fn atomic_write(path: &Path, content: &[u8]) -> Result<()> {
+    let tmp = write_temp(path, content)?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    sync_parent(path)
+}
+
+/// Creates `path` with `content` only if no file of that name exists, atomically: readers
+/// see either no file or the whole content. Returns `Ok(false)` (and writes nothing) if the
+/// name is taken. The folder must exist.
+pub fn create_new_atomic(path: &Path, content: &[u8]) -> Result<bool> {
+    let tmp = write_temp(path, content)?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            sync_parent(path)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Appends `record` plus LF to `path` under an exclusive `flock` on the file, then fsyncs.
+/// Creates the file if it is missing (as ThyWill's append mode does), but not its folder:
+/// a missing folder is an error, as in ThyWill.
+pub fn locked_append(path: &Path, record: &str) -> Result<()> {
+    let mut line = String::with_capacity(record.len() + 1);
+    line.push_str(record);
+    line.push('\n');
+    let f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.lock().map_err(|e| Error::io(path, e))?;
+    let result = (&f).write_all(line.as_bytes()).and_then(|()| f.sync_all());
+    let unlocked = f.unlock();
+    result.map_err(|e| Error::io(path, e))?;
+    unlocked.map_err(|e| Error::io(path, e))
+}
+
+/// Appends under the file's exclusive lock, letting `make_record` look at the current
+/// content first (the activity log's day-header check reads the file). The content is read
+/// while the lock is held, so our own writers cannot interleave between check and append.
+pub fn locked_append_with(path: &Path, make_record: impl FnOnce(&str) -> String) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    f.lock().map_err(|e| Error::io(path, e))?;
+    let result = (|| -> io::Result<()> {
+        f.seek(SeekFrom::Start(0))?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes)?;
+        let content = String::from_utf8_lossy(&bytes);
+        let mut record = make_record(&content);
+        record.push('\n');
+        f.write_all(record.as_bytes())?;
+        f.sync_all()
+    })();
+    let unlocked = f.unlock();
+    result.map_err(|e| Error::io(path, e))?;
+    unlocked.map_err(|e| Error::io(path, e))
+}
+
+/// The monthly-file pattern (§3.5.F): if `path` is missing, create it with `header`
+/// (exclusively, so concurrent first writers of a month cannot clobber each other), then
+/// [`locked_append`] `record`. Creates the folder (with parents) when `create_dirs` is set.
+pub fn append_monthly(path: &Path, header: &str, record: &str, create_dirs: bool) -> Result<()> {
+    ensure_header(path, header, create_dirs)?;
+    locked_append(path, record)
+}
+
+/// Creates `path` with `header` if it does not exist yet (exclusive, atomic).
+pub fn ensure_header(path: &Path, header: &str, create_dirs: bool) -> Result<()> {
+    if create_dirs {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+    }
+    if !path.exists() {
+        create_new_atomic(path, header.as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_new_never_replaces_and_append_creates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        assert!(create_new_atomic(&p, b"one\n").unwrap());
+        assert!(!create_new_atomic(&p, b"two\n").unwrap());
+        locked_append(&p, "x").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "one\nx\n");
+        atomic_write(&p, b"three\n").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "three\n");
+        // No temp file is left behind.
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+        // Missing folder is an error, not a silent create.
+        assert!(locked_append(&dir.path().join("no/such.txt"), "x").is_err());
+        append_monthly(&dir.path().join("m/2025_07_x.txt"), "H\n\n", "r", true).unwrap();
+        append_monthly(&dir.path().join("m/2025_07_x.txt"), "H\n\n", "s", true).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("m/2025_07_x.txt")).unwrap(),
+            "H\n\nr\ns\n"
+        );
+    }
+}
