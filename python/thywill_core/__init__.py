@@ -9,6 +9,7 @@ cancels them (they then raise :class:`CancelledError`).
 
 from thywill_core._native import (
     AccessDeniedError,
+    ArchiveRecords,
     ArchiveFormatError,
     CancelledError,
     ConflictError,
@@ -17,14 +18,22 @@ from thywill_core._native import (
     InternalError,
     InvalidInputError,
     NotFoundError,
+    PrayerArchive,
     RemoteError,
     ThywillError,
     ThywillIOError,
     __version__,
+    check_tree,
+    file_kind,
+    iter_activity,
+    iter_ledger,
+    iter_users,
+    rerender_file,
 )
 
 __all__ = [
     "AccessDeniedError",
+    "ArchiveRecords",
     "ArchiveFormatError",
     "CancelledError",
     "ConflictError",
@@ -33,8 +42,15 @@ __all__ = [
     "InternalError",
     "InvalidInputError",
     "NotFoundError",
+    "PrayerArchive",
     "RemoteError",
     "ThywillError",
     "ThywillIOError",
     "__version__",
+    "check_tree",
+    "file_kind",
+    "iter_activity",
+    "iter_ledger",
+    "iter_users",
+    "rerender_file",
 ]

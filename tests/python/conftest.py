@@ -26,3 +26,12 @@ def corpus(tmp_path: Path) -> Path:
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return target
+
+
+@pytest.fixture
+def s1() -> Path:
+    """The read-only s1 corpus's text archives (read, never write)."""
+    root = fixtures_dir() / "s1" / "text_archives"
+    if not root.is_dir():
+        pytest.fail(f"fixture corpus missing: {root}")
+    return root

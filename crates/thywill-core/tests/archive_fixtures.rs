@@ -9,7 +9,12 @@ use thywill_core::progress::NoProgress;
 fn fixtures() -> PathBuf {
     std::env::var_os("THYWILL_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
+        })
 }
 
 #[test]
@@ -30,7 +35,11 @@ fn fixture_trees_rerender_byte_identical() {
                 p.error
             );
         }
-        assert!(report.is_clean(), "{corpus}: {} files differ", report.problems.len());
+        assert!(
+            report.is_clean(),
+            "{corpus}: {} files differ",
+            report.problems.len()
+        );
         checked_total += report.files_checked;
         // Every file of our kinds was checked.
         for entry in walk(&root) {
@@ -39,7 +48,13 @@ fn fixture_trees_rerender_byte_identical() {
         }
     }
     eprintln!("{by_kind:?}");
-    assert!(by_kind.get(&format!("{:?}", FileKind::Prayer)).copied().unwrap_or(0) >= 2000);
+    assert!(
+        by_kind
+            .get(&format!("{:?}", FileKind::Prayer))
+            .copied()
+            .unwrap_or(0)
+            >= 2000
+    );
     assert!(checked_total >= 2000 + 44 + 50 + 66);
 }
 
@@ -81,7 +96,13 @@ fn fixture_records_match_the_database() {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        type Row = (String, String, Option<String>, Option<String>, Option<String>);
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let prayers: HashMap<String, Row> = db
             .prepare("SELECT id, author_username, text, generated_prayer, project_tag, text_file_path FROM prayer")
             .unwrap()
@@ -99,8 +120,9 @@ fn fixture_records_match_the_database() {
                 FileKind::Prayer => {
                     let (p, diags) = prayer::parse_bytes(&std::fs::read(&file).unwrap(), Some(rel));
                     assert!(diags.is_empty(), "{diags:?}");
-                    let (author, text, generated, tag, stored) =
-                        prayers.get(&p.id).unwrap_or_else(|| panic!("{}: id {} not in DB", rel.display(), p.id));
+                    let (author, text, generated, tag, stored) = prayers
+                        .get(&p.id)
+                        .unwrap_or_else(|| panic!("{}: id {} not in DB", rel.display(), p.id));
                     assert_eq!(&p.author, author);
                     assert_eq!(&p.text, text, "{}", rel.display());
                     assert_eq!(&p.generated_prayer, generated, "{}", rel.display());
@@ -110,10 +132,18 @@ fn fixture_records_match_the_database() {
                         Some(format!("text_archives/{}", rel.display()).as_str())
                     );
                     for a in &p.activities {
-                        assert!(users_in_db.contains(&a.actor), "{}: actor {:?}", rel.display(), a.actor);
+                        assert!(
+                            users_in_db.contains(&a.actor),
+                            "{}: actor {:?}",
+                            rel.display(),
+                            a.actor
+                        );
                         assert!(a.timestamp.time.is_some());
                         assert!(
-                            !matches!(a.action, ActivityAction::Other { .. } | ActivityAction::Raw { .. }),
+                            !matches!(
+                                a.action,
+                                ActivityAction::Other { .. } | ActivityAction::Raw { .. }
+                            ),
                             "{:?}",
                             a
                         );
@@ -136,7 +166,12 @@ fn fixture_records_match_the_database() {
                     for e in activity::parse_monthly(f, Some(rel)) {
                         let e = e.unwrap();
                         assert!(e.date.is_some());
-                        assert!(users_in_db.contains(&e.user), "{}: user {:?}", rel.display(), e.user);
+                        assert!(
+                            users_in_db.contains(&e.user),
+                            "{}: user {:?}",
+                            rel.display(),
+                            e.user
+                        );
                         assert_ne!(e.meaning(), MonthlyAction::Other, "{e:?}");
                     }
                 }
