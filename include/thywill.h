@@ -60,6 +60,47 @@ extern "C" {
 // Returns the library version as a static NUL-terminated string (never free it).
 const char *thywill_version(void);
 
+// Writes the kind of the file at `path` (relative, absolute or under `text_archives/`)
+// to `*out_kind`, e.g. `"prayer"`, `"user_registrations"`, `"ledger"`, `"other"`.
+// Free it with `thywill_string_free`.
+//
+// # Safety
+// `path` is a NUL-terminated string; `out_kind` is valid for writes.
+thywill_status thywill_archive_file_kind(const char *path, char **out_kind);
+
+// Parses the archive file at `path` (kind from its path) and writes JSON to `*out_json`:
+// `{"path", "kind", "records": [...], "diagnostics": [{"path","line","reason"}]}`. A prayer
+// file gives one record. Unreadable lines are diagnostics, not failures; a missing file is
+// `THYWILL_STATUS_NOT_FOUND`, a kind without a parser `THYWILL_STATUS_INVALID_INPUT`.
+// Free the JSON with `thywill_string_free`.
+//
+// # Safety
+// `path` is a NUL-terminated string; `out_json` is valid for writes.
+thywill_status thywill_archive_parse_file(const char *path, char **out_json);
+
+// Parses the archive file at `path` and renders it back as ThyWill writes it, into
+// `*out_text` (equal to the file's bytes when the file is canonical). Free it with
+// `thywill_string_free`.
+//
+// # Safety
+// `path` is a NUL-terminated string; `out_text` is valid for writes.
+thywill_status thywill_archive_rerender_file(const char *path, char **out_text);
+
+// Re-renders every file under `root` and writes the report as JSON to `*out_json`:
+// `{"files_checked", "files_identical", "files_skipped", "problems": [{"path", "kind",
+// "first_differing_line", "diagnostics", "error"}]}`. `*out_clean` (may be NULL) is set
+// to whether no file differs. `progress` may be NULL. Free the JSON with
+// `thywill_string_free`.
+//
+// # Safety
+// `root` is a NUL-terminated string; `out_json` is valid for writes; `out_clean` is NULL
+// or valid for writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_archive_check_tree(const char *root,
+                                          thywill_progress_fn progress,
+                                          void *user_data,
+                                          char **out_json,
+                                          bool *out_clean);
+
 // Returns the message of the last failed call on this thread, or an empty
 // string when the last call succeeded.
 //
