@@ -27,7 +27,6 @@ pub struct Context {
 
 impl Context {
     /// A progress sink: a bar on stderr when it is a terminal, otherwise silent.
-    #[allow(dead_code)] // interim: first user is the demo once the archive API is merged
     pub fn progress(&self) -> TerminalProgress {
         TerminalProgress::new(!self.quiet && !self.json && std::io::stderr().is_terminal())
     }
@@ -83,7 +82,6 @@ impl Outcome {
     }
 
     /// Marks the outcome as completed with failures.
-    #[allow(dead_code)] // interim: first user is archive check
     pub fn with_failures(mut self, failed: bool) -> Self {
         self.failed = failed;
         self

@@ -23,7 +23,6 @@ impl TerminalProgress {
     }
 
     /// Erases the bar (call when the operation ends).
-    #[allow(dead_code)] // interim, see Context::progress
     pub fn finish(&self) {
         let drawn = self.last_drawn.lock().map(|mut d| d.take()).ok().flatten();
         if self.enabled && drawn.is_some() {

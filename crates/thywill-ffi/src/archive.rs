@@ -63,6 +63,8 @@ fn collect<T: Serialize>(
 }
 
 fn parse_file(path: PathBuf) -> FfiResult<ParsedFile> {
+    // A missing file is "not found" whatever its name says.
+    std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
     let kind = kind_of_path(&path);
     let mut parsed = ParsedFile {
         kind: kind_name(kind),
