@@ -19,5 +19,6 @@ pub mod ledger;
 pub mod prayer;
 pub mod text;
 pub mod users;
+pub mod writer;
 
 pub use text::Diagnostic;
