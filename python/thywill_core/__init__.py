@@ -10,6 +10,7 @@ cancels them (they then raise :class:`CancelledError`).
 from thywill_core._native import (
     AccessDeniedError,
     ArchiveRecords,
+    ArchiveWriter,
     ArchiveFormatError,
     CancelledError,
     ConflictError,
@@ -34,6 +35,7 @@ from thywill_core._native import (
 __all__ = [
     "AccessDeniedError",
     "ArchiveRecords",
+    "ArchiveWriter",
     "ArchiveFormatError",
     "CancelledError",
     "ConflictError",

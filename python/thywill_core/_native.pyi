@@ -8,6 +8,7 @@ from typing import ClassVar, TypeAlias, final
 __all__ = [
     "AccessDeniedError",
     "ArchiveRecords",
+    "ArchiveWriter",
     "ArchiveFormatError",
     "CancelledError",
     "ConflictError",
@@ -115,3 +116,61 @@ def iter_ledger(path: _Path, strict: bool = False) -> ArchiveRecords: ...
 def file_kind(path: _Path) -> str: ...
 def rerender_file(path: _Path) -> bytes: ...
 def check_tree(root: _Path, progress: _Progress | None = None) -> dict[str, object]: ...
+
+@final
+class ArchiveWriter:
+    """ThyWill's archive-first write API; methods return the file written (None when disabled)."""
+
+    def __new__(
+        cls,
+        base_dir: _Path,
+        *,
+        enabled: bool = True,
+        categorization_metadata_export: bool = False,
+        now: datetime | None = None,
+    ) -> ArchiveWriter: ...
+    @staticmethod
+    def from_env() -> ArchiveWriter: ...
+    @property
+    def base_dir(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    def ensure_dirs(self) -> None: ...
+    def create_prayer(self, prayer: PrayerArchive, archive_first: bool = True) -> str | None: ...
+    def append_prayer_activity(
+        self,
+        file: _Path,
+        actor: str,
+        action: str,
+        *,
+        extra: str | None = None,
+        old_value: str | None = None,
+        new_value: str | None = None,
+        at: datetime | None = None,
+    ) -> None: ...
+    def append_user_registration(
+        self, name: str, invite_source: str | None = None, *, at: datetime | None = None
+    ) -> str | None: ...
+    def append_monthly_activity(
+        self,
+        action: str,
+        user: str,
+        prayer_id: str | None = None,
+        tag: str | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> str | None: ...
+    def append_prayer_attribute(
+        self,
+        prayer_id: str,
+        name: str,
+        value: str,
+        user: str | None = None,
+        created_at: datetime | None = None,
+    ) -> str | None: ...
+    def append_prayer_mark(
+        self, prayer_id: str, user: str, created_at: datetime | None = None
+    ) -> str | None: ...
+    def append_prayer_skip(
+        self, prayer_id: str, user: str, created_at: datetime | None = None
+    ) -> str | None: ...

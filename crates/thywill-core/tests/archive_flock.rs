@@ -56,7 +56,9 @@ fn python_flock_and_rust_appends_interleave_only_whole_lines() {
     for line in content.lines() {
         let mut parts = line.splitn(3, '|');
         let (who, idx) = (parts.next().unwrap(), parts.next().unwrap());
-        let i: usize = idx.parse().unwrap_or_else(|_| panic!("mangled line {:.80}", line));
+        let i: usize = idx
+            .parse()
+            .unwrap_or_else(|_| panic!("mangled line {:.80}", line));
         let expected = match who {
             "py" => format!("py|{i}|{}", "é".repeat(10 + (i * 37) % 9000)),
             "rs0" => rust_line(0, i),

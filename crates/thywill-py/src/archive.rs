@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 use pyo3::prelude::*;
 use thywill_core::archive::kind::{self, FileKind};
-use thywill_core::archive::prayer::{self, PrayerArchive};
+use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive};
+use thywill_core::archive::writer::{ArchiveWriter, Clock};
 use thywill_core::archive::{activity, ledger, users, Diagnostic};
 use thywill_core::Error;
 
@@ -344,10 +345,207 @@ fn check_tree(py: Python<'_>, root: PathBuf, progress: Option<Py<PyAny>>) -> PyR
     to_py(py, &report)
 }
 
+fn path_str(path: Option<PathBuf>) -> Option<String> {
+    path.map(|p| p.to_string_lossy().into_owned())
+}
+
+/// ThyWill's archive-first write API (`TextArchiveService`): every method writes the exact
+/// bytes ThyWill writes, with ThyWill's locking, and returns the file written (None when the
+/// writer is disabled). Timestamps default to the writer's clock: local time, or `now` when given.
+#[pyclass(module = "thywill_core", name = "ArchiveWriter", frozen)]
+pub struct PyArchiveWriter {
+    inner: ArchiveWriter,
+}
+
+impl PyArchiveWriter {
+    fn at(&self, at: Option<NaiveDateTime>) -> NaiveDateTime {
+        at.unwrap_or_else(|| self.inner.clock.now())
+    }
+}
+
+#[pymethods]
+impl PyArchiveWriter {
+    /// A writer for `base_dir`. `now` fixes the clock (deterministic output).
+    #[new]
+    #[pyo3(signature = (base_dir, *, enabled=true, categorization_metadata_export=false, now=None))]
+    fn new(
+        base_dir: PathBuf,
+        enabled: bool,
+        categorization_metadata_export: bool,
+        now: Option<NaiveDateTime>,
+    ) -> Self {
+        let mut inner = ArchiveWriter::new(base_dir);
+        inner.enabled = enabled;
+        inner.categorization_metadata_export = categorization_metadata_export;
+        if let Some(now) = now {
+            inner = inner.with_clock(Clock::Fixed(now));
+        }
+        PyArchiveWriter { inner }
+    }
+
+    /// A writer configured like ThyWill from `TEXT_ARCHIVE_ENABLED`, `TEXT_ARCHIVE_BASE_DIR`
+    /// and `CATEGORIZATION_METADATA_EXPORT`.
+    #[staticmethod]
+    fn from_env() -> Self {
+        PyArchiveWriter {
+            inner: ArchiveWriter::from_thywill_env(),
+        }
+    }
+
+    /// The archive base directory.
+    #[getter]
+    fn base_dir(&self) -> String {
+        self.inner.base_dir.to_string_lossy().into_owned()
+    }
+    /// False when every write is skipped (`TEXT_ARCHIVE_ENABLED` not `true`).
+    #[getter]
+    fn enabled(&self) -> bool {
+        self.inner.enabled
+    }
+
+    /// Creates the base folder and `prayers/`, `users/`, `activity/`.
+    fn ensure_dirs(&self, py: Python<'_>) -> PyResult<()> {
+        run(py, None, |_| self.inner.ensure_dirs())
+    }
+
+    /// Writes a new prayer file under the same-minute collision rule. `archive_first=True`
+    /// gives the bytes of ThyWill's submission flow, False those of its heal/legacy path.
+    #[pyo3(signature = (prayer, archive_first=true))]
+    fn create_prayer(
+        &self,
+        py: Python<'_>,
+        prayer: PyRef<'_, PyPrayerArchive>,
+        archive_first: bool,
+    ) -> PyResult<Option<String>> {
+        let record = prayer.inner.clone();
+        let path = run(py, None, |_| {
+            if archive_first {
+                self.inner.create_prayer_archive_first(&record)
+            } else {
+                self.inner.create_prayer_archive(&record)
+            }
+        })?;
+        Ok(path_str(path))
+    }
+
+    /// Appends an activity line to a prayer file, choosing the line as ThyWill's
+    /// `append_prayer_activity(action, user, extra, old_value, new_value)` does.
+    #[pyo3(signature = (file, actor, action, *, extra=None, old_value=None, new_value=None, at=None))]
+    #[allow(clippy::too_many_arguments)] // mirrors ThyWill's keyword arguments
+    fn append_prayer_activity(
+        &self,
+        py: Python<'_>,
+        file: PathBuf,
+        actor: &str,
+        action: &str,
+        extra: Option<&str>,
+        old_value: Option<&str>,
+        new_value: Option<&str>,
+        at: Option<NaiveDateTime>,
+    ) -> PyResult<()> {
+        let action = ActivityAction::from_thywill(action, extra, old_value, new_value);
+        let t = self.at(at);
+        run(py, None, |_| {
+            self.inner
+                .append_prayer_activity_at(&file, actor, &action, t)
+        })
+    }
+
+    /// Appends to `users/YYYY_MM_users.txt`; `invite_source` None or "" is "joined directly".
+    #[pyo3(signature = (name, invite_source=None, *, at=None))]
+    fn append_user_registration(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        invite_source: Option<&str>,
+        at: Option<NaiveDateTime>,
+    ) -> PyResult<Option<String>> {
+        let t = self.at(at);
+        let path = run(py, None, |_| {
+            self.inner
+                .append_user_registration_with_timestamp(name, invite_source, t)
+        })?;
+        Ok(path_str(path))
+    }
+
+    /// Appends to `activity/activity_YYYY_MM.txt` (`action` as ThyWill names it, e.g.
+    /// `submitted_prayer`, `prayed`).
+    #[pyo3(signature = (action, user, prayer_id=None, tag=None, *, at=None))]
+    fn append_monthly_activity(
+        &self,
+        py: Python<'_>,
+        action: &str,
+        user: &str,
+        prayer_id: Option<&str>,
+        tag: Option<&str>,
+        at: Option<NaiveDateTime>,
+    ) -> PyResult<Option<String>> {
+        let t = self.at(at);
+        let path = run(py, None, |_| {
+            self.inner
+                .append_monthly_activity_at(action, user, prayer_id, tag, t)
+        })?;
+        Ok(path_str(path))
+    }
+
+    /// Appends to `prayers/attributes/YYYY_MM_attributes.txt` (None user writes `system`).
+    #[pyo3(signature = (prayer_id, name, value, user=None, created_at=None))]
+    fn append_prayer_attribute(
+        &self,
+        py: Python<'_>,
+        prayer_id: &str,
+        name: &str,
+        value: &str,
+        user: Option<&str>,
+        created_at: Option<NaiveDateTime>,
+    ) -> PyResult<Option<String>> {
+        let path = run(py, None, |_| {
+            self.inner
+                .append_prayer_attribute(prayer_id, name, value, user, created_at)
+        })?;
+        Ok(path_str(path))
+    }
+
+    /// Appends to `prayers/marks/YYYY_MM_marks.txt`.
+    #[pyo3(signature = (prayer_id, user, created_at=None))]
+    fn append_prayer_mark(
+        &self,
+        py: Python<'_>,
+        prayer_id: &str,
+        user: &str,
+        created_at: Option<NaiveDateTime>,
+    ) -> PyResult<Option<String>> {
+        let path = run(py, None, |_| {
+            self.inner.append_prayer_mark(prayer_id, user, created_at)
+        })?;
+        Ok(path_str(path))
+    }
+
+    /// Appends to `prayers/skips/YYYY_MM_skips.txt`.
+    #[pyo3(signature = (prayer_id, user, created_at=None))]
+    fn append_prayer_skip(
+        &self,
+        py: Python<'_>,
+        prayer_id: &str,
+        user: &str,
+        created_at: Option<NaiveDateTime>,
+    ) -> PyResult<Option<String>> {
+        let path = run(py, None, |_| {
+            self.inner.append_prayer_skip(prayer_id, user, created_at)
+        })?;
+        Ok(path_str(path))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ArchiveWriter({:?})", self.inner.base_dir)
+    }
+}
+
 /// Adds the archive classes and functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPrayerArchive>()?;
     m.add_class::<ArchiveRecords>()?;
+    m.add_class::<PyArchiveWriter>()?;
     m.add_function(wrap_pyfunction!(iter_users, m)?)?;
     m.add_function(wrap_pyfunction!(iter_activity, m)?)?;
     m.add_function(wrap_pyfunction!(iter_ledger, m)?)?;

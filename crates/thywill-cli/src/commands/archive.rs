@@ -157,7 +157,9 @@ fn check(context: &Context, dir: PathBuf) -> Result<Outcome, CliError> {
             text.push_str(&format!("{path}: cannot check: {error}\n"));
         }
         if let Some(line) = problem.first_differing_line {
-            text.push_str(&format!("{path}:{line}: re-rendered bytes differ from here\n"));
+            text.push_str(&format!(
+                "{path}:{line}: re-rendered bytes differ from here\n"
+            ));
         }
         for d in &problem.diagnostics {
             text.push_str(&format!("{path}:{}: {}\n", d.line, d.reason));
