@@ -64,6 +64,9 @@ pub struct Outcome {
     pub text: String,
     /// The command completed but some items failed.
     pub failed: bool,
+    /// An exit code chosen by the command while still printing its report
+    /// (e.g. `verify`: the report, and 4 for a corrupt backup).
+    pub exit_code: Option<u8>,
 }
 
 impl Outcome {
@@ -78,7 +81,14 @@ impl Outcome {
             report,
             text,
             failed: false,
+            exit_code: None,
         })
+    }
+
+    /// Prints the report as usual but exits with `code` (one of `exit.rs`'s codes).
+    pub fn with_exit_code(mut self, code: u8) -> Self {
+        self.exit_code = Some(code);
+        self
     }
 
     /// Marks the outcome as completed with failures.

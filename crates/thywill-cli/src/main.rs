@@ -56,6 +56,18 @@ enum Command {
     /// Read, render and check text archive files.
     #[command(subcommand)]
     Archive(commands::archive::ArchiveCommand),
+    /// Back up the database (hourly, daily or weekly; default daily).
+    Backup(commands::backup::BackupArgs),
+    /// Verify a backup: checksums, integrity check, ThyWill's tables.
+    Verify(commands::backup::VerifyArgs),
+    /// List the backups of every tier, local and on remotes.
+    List(commands::backup::ListArgs),
+    /// Replace the database with a verified backup.
+    Restore(commands::backup::RestoreArgs),
+    /// Restore, then bring the database up to the current ThyWill schema.
+    RestoreSafe(commands::backup::RestoreArgs),
+    /// Delete backups past their retention window.
+    Cleanup(commands::backup::CleanupArgs),
     /// Show the settings in effect (options, environment, defaults).
     Config(commands::config::ConfigArgs),
     /// Build a small sample community's archives, read them back and summarise.
@@ -65,6 +77,12 @@ enum Command {
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
     match command {
         Command::Archive(command) => commands::archive::run(context, command),
+        Command::Backup(args) => commands::backup::run_backup(context, args),
+        Command::Verify(args) => commands::backup::run_verify(context, args),
+        Command::List(args) => commands::backup::run_list(context, args),
+        Command::Restore(args) => commands::backup::run_restore(context, args, false),
+        Command::RestoreSafe(args) => commands::backup::run_restore(context, args, true),
+        Command::Cleanup(args) => commands::backup::run_cleanup(context, args),
         Command::Config(args) => commands::config::run(context, args),
         Command::Demo(args) => commands::demo::run(context, args),
     }
@@ -92,7 +110,9 @@ fn main() -> ExitCode {
             } else if !context.quiet && !outcome.text.is_empty() {
                 println!("{}", outcome.text.trim_end());
             }
-            if outcome.failed {
+            if let Some(code) = outcome.exit_code {
+                code
+            } else if outcome.failed {
                 exit::COMPLETED_WITH_FAILURES
             } else {
                 exit::OK

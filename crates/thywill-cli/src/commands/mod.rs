@@ -2,5 +2,6 @@
 //! `run(&Context, ...) -> Result<Outcome, CliError>` function.
 
 pub mod archive;
+pub mod backup;
 pub mod config;
 pub mod demo;
