@@ -101,6 +101,91 @@ thywill_status thywill_archive_check_tree(const char *root,
                                           char **out_json,
                                           bool *out_clean);
 
+// Backs up `database` into `backups/<tier>/` (`backups` NULL: `THYWILL_BACKUP_DIR`, else
+// `backups/` beside the database; `tier` NULL: `"daily"`). `options_json` (may be NULL):
+// `{"text_archives": DIR, "email_database": FILE, "no_integrity_check": bool}`. Writes the
+// report (`path`, `members`, `verification`, ...) to `*out_json`.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_backup_create(const char *database,
+                                     const char *backups,
+                                     const char *tier,
+                                     const char *options_json,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json);
+
+// Verifies the backup file `path` and writes the report to `*out_json` (ThyWill's keys
+// `file_exists`, `checksum_file_found`, `checksum_verified`, `database_integrity_ok`,
+// `errors`, plus `status`, `table_row_counts`, ...). The call succeeds whatever the verdict;
+// `*out_verdict` (may be NULL) receives `THYWILL_STATUS_OK`, `_NOT_FOUND`, `_CORRUPT` or
+// `_INVALID_INPUT` (no checksum, or not a ThyWill database). `require_checksum` false
+// accepts a file with neither sidecar nor manifest.
+//
+// # Safety
+// `path` is NUL-terminated; `out_json` is valid for writes; `out_verdict` is NULL or valid
+// for writes.
+thywill_status thywill_backup_verify(const char *path,
+                                     bool require_checksum,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json,
+                                     thywill_status *out_verdict);
+
+// Lists the sets under `backups` and on remotes. `options_json` (may be NULL):
+// `{"remotes": ["folder:/mnt/usb", "s3://bucket/prefix?endpoint=..."], "deep": bool}`.
+//
+// # Safety
+// `backups` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is
+// valid for writes.
+thywill_status thywill_backup_list(const char *backups, const char *options_json, char **out_json);
+
+// Replaces `database` with the verified backup `source` (crash-safe; a safety backup of the
+// current database goes to `backups/pre_restore/`; `backups` may be NULL). `options_json`
+// (may be NULL): `{"safe": bool (restore-safe: upgrade the schema), "wait_seconds": N,
+// "force": bool, "dry_run": bool, "require_checksum": bool}`. An active writer gives
+// `THYWILL_STATUS_CONFLICT` unless waited out or forced.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_backup_restore(const char *source,
+                                      const char *database,
+                                      const char *backups,
+                                      const char *options_json,
+                                      thywill_progress_fn progress,
+                                      void *user_data,
+                                      char **out_json);
+
+// Applies retention to `backups` (and remotes). `options_json` (may be NULL):
+// `{"dry_run": bool, "hourly_hours": 48, "daily_days": 30, "weekly_weeks": 12,
+// "pre_restore_days": 30, "pre_restore_keep": 3, "remotes": [...]}`. The report lists every
+// set with its decision and reason.
+//
+// # Safety
+// `backups` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is
+// valid for writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_backup_cleanup(const char *backups,
+                                      const char *options_json,
+                                      thywill_progress_fn progress,
+                                      void *user_data,
+                                      char **out_json);
+
+// Copies the set of the backup database file `path` to `remote` (`folder:/path` or
+// `s3://bucket/prefix?endpoint=...`; S3 credentials from the environment), verifying each
+// upload's checksum.
+//
+// # Safety
+// `path` and `remote` are NUL-terminated; `out_json` is valid for writes; `progress` is
+// NULL or callable with `user_data`.
+thywill_status thywill_backup_push(const char *path,
+                                   const char *remote,
+                                   thywill_progress_fn progress,
+                                   void *user_data,
+                                   char **out_json);
+
 // Returns the message of the last failed call on this thread, or an empty
 // string when the last call succeeded.
 //

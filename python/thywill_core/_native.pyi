@@ -5,6 +5,16 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import ClassVar, TypeAlias, final
 
+from thywill_core.backup_types import (
+    CleanupReport,
+    CreateReport,
+    ListReport,
+    PushReport,
+    RestoreReport,
+    Tier,
+    VerifyReport,
+)
+
 __all__ = [
     "AccessDeniedError",
     "ArchiveRecords",
@@ -22,6 +32,13 @@ __all__ = [
     "ThywillError",
     "ThywillIOError",
     "__version__",
+    "backup_cleanup",
+    "backup_create",
+    "backup_fetch",
+    "backup_list",
+    "backup_push",
+    "backup_restore",
+    "backup_verify",
     "check_tree",
     "file_kind",
     "iter_activity",
@@ -174,3 +191,62 @@ class ArchiveWriter:
     def append_prayer_skip(
         self, prayer_id: str, user: str, created_at: datetime | None = None
     ) -> str | None: ...
+
+# Backups (thywill_core::backup). Reports are dicts typed in thywill_core.backup_types.
+def backup_create(
+    database: _Path,
+    backups: _Path | None = None,
+    tier: Tier = "daily",
+    *,
+    text_archives: _Path | None = None,
+    email_database: _Path | None = None,
+    integrity_check: bool = True,
+    now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> CreateReport: ...
+def backup_verify(
+    path: _Path,
+    *,
+    quick: bool = False,
+    require_checksum: bool = True,
+    check: bool = False,
+    progress: _Progress | None = None,
+) -> VerifyReport: ...
+def backup_list(
+    backups: _Path,
+    *,
+    remotes: list[str] = ...,
+    deep: bool = False,
+    now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> ListReport: ...
+def backup_restore(
+    source: _Path,
+    database: _Path,
+    backups: _Path | None = None,
+    *,
+    safe: bool = False,
+    wait: int | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    require_checksum: bool = True,
+    now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> RestoreReport: ...
+def backup_cleanup(
+    backups: _Path,
+    *,
+    dry_run: bool = False,
+    hourly_hours: int = 48,
+    daily_days: int = 30,
+    weekly_weeks: int = 12,
+    pre_restore_days: int = 30,
+    pre_restore_keep: int = 3,
+    remotes: list[str] = ...,
+    now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> CleanupReport: ...
+def backup_push(path: _Path, remote: str, *, progress: _Progress | None = None) -> PushReport: ...
+def backup_fetch(
+    remote: str, name: str, dest: _Path, *, progress: _Progress | None = None
+) -> str: ...

@@ -125,10 +125,30 @@ fn main() {
     let ours_plain = ours(false);
     let ours_checked = ours(true);
 
+    // Where the time of one backup goes: the first and last event of each phase.
     clear();
     let mut o = CreateOptions::new(&db, &out, Tier::Daily);
     o.integrity_check = false;
-    let made = create(&o, &NoProgress).unwrap();
+    let started = Instant::now();
+    let marks = std::sync::Mutex::new(Vec::<(String, f64)>::new());
+    let recorder = |e: &thywill_core::progress::ProgressEvent<'_>| {
+        let mut m = marks.lock().unwrap();
+        let t = started.elapsed().as_secs_f64();
+        match m.last_mut() {
+            Some((phase, end)) if phase == e.phase => *end = t,
+            _ => m.push((e.phase.to_string(), t)),
+        }
+        true
+    };
+    let made = create(&o, &recorder).unwrap();
+    let total = started.elapsed().as_secs_f64();
+    let phases: Vec<String> = marks
+        .into_inner()
+        .unwrap()
+        .iter()
+        .map(|(p, end)| format!("{p} until {end:.3}s"))
+        .collect();
+    println!("one backup, {total:.3} s: {}", phases.join(", "));
     let hash = time(runs, |_| {
         sha256_file(&made.path, &NoProgress).unwrap();
     });

@@ -17,6 +17,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod archive;
+pub mod backup;
 pub mod guard;
 pub mod progress;
 pub mod status;

@@ -11,6 +11,7 @@
 use pyo3::prelude::*;
 
 mod archive;
+mod backup;
 mod convert;
 mod errors;
 mod progress;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", thywill_core::VERSION)?;
     errors::register(m)?;
     archive::register(m)?;
+    backup::register(m)?;
     testing::register(m)?;
     Ok(())
 }

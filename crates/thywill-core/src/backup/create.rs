@@ -417,22 +417,28 @@ fn sync_hash_and_check(
     now: NaiveDateTime,
     progress: &dyn Progress,
 ) -> Result<(String, u64, Option<Verification>)> {
-    std::thread::scope(|scope| {
-        let syncing = scope.spawn(|| fsync_file(path));
-        let hashing = scope.spawn(|| sha256_file(path, progress));
-        let verification = if integrity_check {
-            Some(check_database(path, now))
-        } else {
-            None
-        };
-        let (sha, size) = hashing
-            .join()
-            .map_err(|_| Error::Internal("hashing thread panicked".into()))??;
-        syncing
-            .join()
-            .map_err(|_| Error::Internal("fsync thread panicked".into()))??;
-        Ok((sha, size, verification.transpose()?))
-    })
+    // Progress stays on the caller's thread (C callers may not expect calls from others);
+    // the helpers are plain threads, which unlike a thread scope leave the caller's thread
+    // untouched.
+    let owned = path.to_path_buf();
+    let syncing = std::thread::spawn(move || fsync_file(&owned));
+    let checking = integrity_check.then(|| {
+        let owned = path.to_path_buf();
+        std::thread::spawn(move || check_database(&owned, now))
+    });
+    let hashed = sha256_file(path, progress);
+    let verification = checking
+        .map(|h| {
+            h.join()
+                .map_err(|_| Error::Internal("integrity check thread panicked".into()))?
+        })
+        .transpose();
+    let synced = syncing
+        .join()
+        .map_err(|_| Error::Internal("fsync thread panicked".into()))?;
+    let (sha, size) = hashed?;
+    synced?;
+    Ok((sha, size, verification?))
 }
 
 /// `PRAGMA integrity_check` and row counts of a database file, opened read-only.

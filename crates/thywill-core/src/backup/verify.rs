@@ -186,15 +186,17 @@ pub fn verify(
         Err(e) => return Err(Error::io(path, e)),
     }
 
-    // Hashing and the integrity check each read the whole file: run them on both cores.
-    let (hashed, checked) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| sha256_file(path, progress));
-        let checked = check_sqlite(path, options.full_integrity_check);
-        let hashed = hashing
-            .join()
-            .unwrap_or_else(|_| Err(Error::Internal("hashing thread panicked".into())));
-        (hashed, checked)
-    });
+    // Hashing and the integrity check each read the whole file: run them on both cores,
+    // keeping progress (the hashing) on the caller's thread.
+    let checking = {
+        let owned = path.to_path_buf();
+        let full = options.full_integrity_check;
+        std::thread::spawn(move || check_sqlite(&owned, full))
+    };
+    let hashed = sha256_file(path, progress);
+    let checked = checking
+        .join()
+        .unwrap_or_else(|_| Err(Error::Internal("integrity check thread panicked".into())));
     let (sha256, size) = hashed?;
     report.sha256 = Some(sha256.clone());
     report.size = Some(size);
