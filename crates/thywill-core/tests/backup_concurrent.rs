@@ -93,24 +93,45 @@ fn backup_of_a_200mb_database_under_a_continuous_writer_is_consistent() {
         assert!(Instant::now() < deadline, "the writer did not start committing");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let before = *committed.lock().unwrap().last().unwrap();
-
-    let mut options = CreateOptions::new(&db, dir.path().join("backups"), Tier::Hourly);
-    // Many steps, so that commits land between them.
-    options.pages_per_step = 2048;
-    let report = create(&options, &NoProgress).unwrap();
-    let after = *committed.lock().unwrap().last().unwrap();
+    // Both copy paths: through memory (the default up to 2 GiB) and straight to the file.
+    let mut results = Vec::new();
+    for (n, memory_limit) in [u64::MAX, 0].into_iter().enumerate() {
+        let before = *committed.lock().unwrap().last().unwrap();
+        let mut options = CreateOptions::new(&db, dir.path().join("backups"), Tier::Hourly);
+        options.now = chrono::NaiveDate::from_ymd_opt(2025, 1, 1)
+            .unwrap()
+            .and_hms_opt(n as u32, 0, 0)
+            .unwrap();
+        options.memory_limit = memory_limit;
+        // Many steps, so that commits land between them.
+        options.pages_per_step = 2048;
+        let report = create(&options, &NoProgress).unwrap();
+        let after = *committed.lock().unwrap().last().unwrap();
+        results.push((before, after, report));
+    }
 
     std::fs::write(&stop, b"").unwrap();
     writer.wait().unwrap();
     reader.join().unwrap();
     let all = committed.lock().unwrap().clone();
 
+    for (before, after, report) in results {
+        check_backup(&report, before, after, &all, size);
+    }
+}
+
+fn check_backup(
+    report: &thywill_core::backup::CreateReport,
+    before: i64,
+    after: i64,
+    all: &[i64],
+    size: u64,
+) {
     assert!(
         after > before,
         "the writer must have committed during the backup ({before} .. {after})"
     );
-    let verification = report.verification.unwrap();
+    let verification = report.verification.clone().unwrap();
     assert_eq!(verification.integrity_check, ["ok"]);
 
     let copy = Connection::open(&report.path).unwrap();
