@@ -9,7 +9,10 @@ fn fixture_db() -> PathBuf {
     std::env::var_os("THYWILL_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"))
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
         })
         .join("s1/thywill.db")
 }
@@ -103,11 +106,17 @@ fn backup_list_and_verify_with_distinct_exit_codes() {
 
     let bare = dir.path().join("bare.db");
     std::fs::copy(dir.path().join(&path), &bare).unwrap();
-    assert_eq!(thywill(dir.path(), &["verify", "bare.db"]).status.code(), Some(7));
     assert_eq!(
-        thywill(dir.path(), &["verify", "--allow-missing-checksum", "bare.db"])
-            .status
-            .code(),
+        thywill(dir.path(), &["verify", "bare.db"]).status.code(),
+        Some(7)
+    );
+    assert_eq!(
+        thywill(
+            dir.path(),
+            &["verify", "--allow-missing-checksum", "bare.db"]
+        )
+        .status
+        .code(),
         Some(0)
     );
 }
@@ -177,14 +186,23 @@ fn cleanup_dry_run_lists_reasons_and_real_cleanup_needs_yes() {
     let report = json(&out);
     assert_eq!(report["deleted_sets"], 2, "{report}");
     let text = String::from_utf8(thywill(dir.path(), &["cleanup", "--dry-run"]).stdout).unwrap();
-    assert!(text.contains("would delete thywill_daily_20200101_020000: age"), "{text}");
+    assert!(
+        text.contains("would delete thywill_daily_20200101_020000: age"),
+        "{text}"
+    );
     assert!(text.contains("exceeds the 30d window"), "{text}");
-    assert!(dir.path().join("backups/daily/thywill_daily_20200101_020000.db").exists());
+    assert!(dir
+        .path()
+        .join("backups/daily/thywill_daily_20200101_020000.db")
+        .exists());
 
     assert_eq!(thywill(dir.path(), &["cleanup"]).status.code(), Some(2));
     let out = thywill(dir.path(), &["--yes", "cleanup"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(!dir.path().join("backups/daily/thywill_daily_20200101_020000.db").exists());
+    assert!(!dir
+        .path()
+        .join("backups/daily/thywill_daily_20200101_020000.db")
+        .exists());
     assert!(dir.path().join(&path).exists());
 }
 
@@ -193,13 +211,22 @@ fn folder_remote_from_backup_to_restore() {
     let dir = community();
     let usb = dir.path().join("usb");
     let remote = format!("folder:{}", usb.display());
-    let out = thywill(dir.path(), &["--json", "backup", "weekly", "--remote", &remote]);
+    let out = thywill(
+        dir.path(),
+        &["--json", "backup", "weekly", "--remote", &remote],
+    );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let report = json(&out);
     let name = report["backup"]["name"].as_str().unwrap().to_string();
-    assert_eq!(report["remotes"][0]["members"][0]["verified"], Value::Bool(true));
+    assert_eq!(
+        report["remotes"][0]["members"][0]["verified"],
+        Value::Bool(true)
+    );
 
-    let listed = json(&thywill(dir.path(), &["--json", "list", "--remote", &remote]));
+    let listed = json(&thywill(
+        dir.path(),
+        &["--json", "list", "--remote", &remote],
+    ));
     let remote_entries: Vec<&Value> = listed["entries"]
         .as_array()
         .unwrap()

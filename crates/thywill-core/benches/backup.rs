@@ -47,7 +47,8 @@ fn build(db: &Path, megabytes: u64) {
             stmt.execute([i as i64]).unwrap();
         }
     }
-    c.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    c.execute_batch("COMMIT; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
 }
 
 fn time(runs: usize, mut f: impl FnMut(usize)) -> Duration {
@@ -130,7 +131,10 @@ fn main() {
                     .success());
             }),
         ),
-        ("thywill backup (copy+fsync+sha256+manifest)", Box::new(|| ours(false))),
+        (
+            "thywill backup (copy+fsync+sha256+manifest)",
+            Box::new(|| ours(false)),
+        ),
         ("thywill backup + integrity_check", Box::new(|| ours(true))),
     ];
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); ops.len()];
@@ -182,7 +186,10 @@ fn main() {
     });
 
     let secs = |d: Duration| d.as_secs_f64();
-    println!("{:<44} {:>8}  {:>9}  {:>22}", "operation", "seconds", "GB/s", "speed vs sqlite3 .backup");
+    println!(
+        "{:<44} {:>8}  {:>9}  {:>22}",
+        "operation", "seconds", "GB/s", "speed vs sqlite3 .backup"
+    );
     for ((name, _), d) in ops.iter().zip(&medians) {
         println!(
             "{:<44} {:>8.3}  {:>9.2}  {:>21.2}x",

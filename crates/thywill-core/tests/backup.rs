@@ -39,7 +39,12 @@ fn create_captures_wal_content_and_writes_a_portable_verified_set() {
             [],
         )
         .unwrap();
-    assert!(fs::metadata(dir.path().join("thywill.db-wal")).unwrap().len() > 0);
+    assert!(
+        fs::metadata(dir.path().join("thywill.db-wal"))
+            .unwrap()
+            .len()
+            > 0
+    );
 
     let root = dir.path().join("backups");
     let report = backup_at(&db, &root, Tier::Hourly, "20250102_030405");
@@ -49,7 +54,11 @@ fn create_captures_wal_content_and_writes_a_portable_verified_set() {
     );
     let backup_conn = Connection::open(&report.path).unwrap();
     let n: i64 = backup_conn
-        .query_row("SELECT count(*) FROM securitylog WHERE id = 'wal-only'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM securitylog WHERE id = 'wal-only'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 1, "the backup must hold what is committed in the WAL");
     let mode: String = backup_conn
@@ -59,7 +68,11 @@ fn create_captures_wal_content_and_writes_a_portable_verified_set() {
     drop(backup_conn);
 
     for f in [&report.path, &report.checksum_file, &report.manifest_file] {
-        assert_eq!(fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600, "{f:?}");
+        assert_eq!(
+            fs::metadata(f).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{f:?}"
+        );
     }
     let sidecar = fs::read_to_string(&report.checksum_file).unwrap();
     assert_eq!(
@@ -102,7 +115,10 @@ fn create_refuses_a_missing_database_without_creating_anything() {
     )
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert!(err.to_string().contains("refusing to make an empty backup"), "{err}");
+    assert!(
+        err.to_string().contains("refusing to make an empty backup"),
+        "{err}"
+    );
     assert!(!db.exists(), "the database must not be created");
 }
 
@@ -138,10 +154,14 @@ fn a_set_can_carry_the_text_archives_and_the_email_database() {
     o.email_database = Some(email);
     let report = create(&o, &NoProgress).unwrap();
     assert_eq!(report.members.len(), 3);
-    let zip_path = report.path.with_file_name("thywill_weekly_20250105_030000.text_archives.zip");
+    let zip_path = report
+        .path
+        .with_file_name("thywill_weekly_20250105_030000.text_archives.zip");
     let zip = zip::ZipArchive::new(fs::File::open(&zip_path).unwrap()).unwrap();
     assert_eq!(zip.len(), files);
-    let email_copy = report.path.with_file_name("thywill_weekly_20250105_030000.email.db");
+    let email_copy = report
+        .path
+        .with_file_name("thywill_weekly_20250105_030000.email.db");
     assert_eq!(count(&email_copy, "user_email"), 1);
     let v = verify(&report.path, &VerifyOptions::default(), &NoProgress).unwrap();
     assert!(v.is_ok(), "{:?}", v.errors);
@@ -189,7 +209,11 @@ fn verify_tells_corrupt_from_missing_from_unproven() {
         .set_len(len / 2)
         .unwrap();
     let (sha, _) = backup::sha256_file(&truncated, &NoProgress).unwrap();
-    fs::write(truncated.with_extension("db.sha256"), format!("{sha}  truncated.db\n")).unwrap();
+    fs::write(
+        truncated.with_extension("db.sha256"),
+        format!("{sha}  truncated.db\n"),
+    )
+    .unwrap();
     let v = verify(&truncated, &opts, &NoProgress).unwrap();
     assert_eq!(v.status, VerifyStatus::Corrupt, "{v:?}");
     assert!(v.checksum_verified && !v.database_integrity_ok);
@@ -209,7 +233,10 @@ fn verify_tells_corrupt_from_missing_from_unproven() {
     // ThyWill's own sidecars name an absolute path; only the digest counts.
     fs::write(
         bare.with_extension("db.sha256"),
-        format!("{}  /home/thywill/thywill/backups/daily/x.db\n", report.members[0].sha256),
+        format!(
+            "{}  /home/thywill/thywill/backups/daily/x.db\n",
+            report.members[0].sha256
+        ),
     )
     .unwrap();
     assert!(verify(&bare, &opts, &NoProgress).unwrap().is_ok());
@@ -221,7 +248,11 @@ fn verify_tells_corrupt_from_missing_from_unproven() {
         .execute_batch("CREATE TABLE t (x)")
         .unwrap();
     let (sha, _) = backup::sha256_file(&other, &NoProgress).unwrap();
-    fs::write(other.with_extension("db.sha256"), format!("{sha}  other.db\n")).unwrap();
+    fs::write(
+        other.with_extension("db.sha256"),
+        format!("{sha}  other.db\n"),
+    )
+    .unwrap();
     let v = verify(&other, &opts, &NoProgress).unwrap();
     assert_eq!(v.status, VerifyStatus::NotThywill);
     assert!(v.missing_tables.contains(&"prayer".to_string()));
@@ -240,9 +271,14 @@ fn verify_requires_exactly_ok_from_the_integrity_check() {
         // Point the invite-token key index at an empty b-tree: the table's rows are then
         // "missing from index sqlite_autoindex_invitetoken_1".
         let c = Connection::open(&db).unwrap();
-        c.execute_batch("CREATE TABLE z (x); CREATE INDEX zi ON z (x);").unwrap();
+        c.execute_batch("CREATE TABLE z (x); CREATE INDEX zi ON z (x);")
+            .unwrap();
         let empty_root: i64 = c
-            .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'zi'", [], |r| r.get(0))
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'zi'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         c.execute_batch(&format!(
             "PRAGMA writable_schema = ON;
@@ -253,7 +289,11 @@ fn verify_requires_exactly_ok_from_the_integrity_check() {
         .unwrap();
     }
     let (sha, _) = backup::sha256_file(&db, &NoProgress).unwrap();
-    fs::write(db.with_extension("db.sha256"), format!("{sha}  damaged.db\n")).unwrap();
+    fs::write(
+        db.with_extension("db.sha256"),
+        format!("{sha}  damaged.db\n"),
+    )
+    .unwrap();
     let v = verify(&db, &VerifyOptions::default(), &NoProgress).unwrap();
     assert!(v.checksum_verified);
     assert!(!v.database_integrity_ok, "{:?}", v.integrity_check);
@@ -279,7 +319,8 @@ fn restore_replaces_the_database_and_never_replays_a_stale_wal() {
     {
         let c = Connection::open(&db).unwrap();
         c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-        c.execute_batch("PRAGMA foreign_keys=OFF; DELETE FROM prayer;").unwrap();
+        c.execute_batch("PRAGMA foreign_keys=OFF; DELETE FROM prayer;")
+            .unwrap();
         fs::copy(&wal, dir.path().join("saved-wal")).unwrap();
     }
     fs::copy(dir.path().join("saved-wal"), &wal).unwrap();
@@ -298,10 +339,16 @@ fn restore_replaces_the_database_and_never_replays_a_stale_wal() {
         safety.path,
         root.join("pre_restore/pre_restore_20250103_000000.db")
     );
-    assert_eq!(count(&safety.path, "prayer"), 0, "the safety backup holds the replaced state");
-    assert!(verify(&safety.path, &VerifyOptions::default(), &NoProgress)
-        .unwrap()
-        .checksum_verified);
+    assert_eq!(
+        count(&safety.path, "prayer"),
+        0,
+        "the safety backup holds the replaced state"
+    );
+    assert!(
+        verify(&safety.path, &VerifyOptions::default(), &NoProgress)
+            .unwrap()
+            .checksum_verified
+    );
     let leftovers: Vec<String> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -353,7 +400,9 @@ fn restore_refuses_while_a_writer_holds_the_database_unless_forced() {
     let prayers = count(&db, "prayer");
 
     let writer = Connection::open(&db).unwrap();
-    writer.execute_batch("BEGIN IMMEDIATE; DELETE FROM prayermark;").unwrap();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM prayermark;")
+        .unwrap();
 
     let mut o = RestoreOptions::new(&backup.path, &db, &root);
     o.now = ts("20250102_000000");
@@ -446,7 +495,12 @@ fn restore_safe_brings_an_old_backup_up_to_the_current_schema() {
     let mut o = RestoreOptions::new(&again.path, &db, &root);
     o.mode = RestoreMode::Safe;
     o.now = ts("20250101_000001");
-    assert!(restore(&o, &NoProgress).unwrap().schema.unwrap().changes.is_empty());
+    assert!(restore(&o, &NoProgress)
+        .unwrap()
+        .schema
+        .unwrap()
+        .changes
+        .is_empty());
 }
 
 #[test]
@@ -500,7 +554,9 @@ fn list_and_cleanup_follow_the_names_not_the_mtimes() {
     };
     let dry = cleanup(&options, &[], &NoProgress).unwrap();
     assert_eq!(dry.deleted_sets, 1, "{:#?}", dry.actions);
-    assert!(root.join("hourly/thywill_hourly_20250101_090000.db").exists());
+    assert!(root
+        .join("hourly/thywill_hourly_20250101_090000.db")
+        .exists());
     let real = cleanup(
         &CleanupOptions {
             dry_run: false,
@@ -540,7 +596,10 @@ fn folder_remote_round_trip_list_restore_and_retention() {
             .join("usb/daily/thywill_daily_20250101_020000.db.sha256"),
     )
     .unwrap();
-    assert!(sidecar.ends_with("  thywill_daily_20250101_020000.db\n"), "{sidecar}");
+    assert!(
+        sidecar.ends_with("  thywill_daily_20250101_020000.db\n"),
+        "{sidecar}"
+    );
 
     let targets: [&dyn RemoteTarget; 1] = [&target];
     let listed = list(
@@ -575,11 +634,18 @@ fn folder_remote_round_trip_list_restore_and_retention() {
     assert!(count(&db, "prayer") > 0);
 
     // A remote copy damaged after upload is caught when it comes back.
-    flip_byte(&dir.path().join("usb/daily/thywill_daily_20241001_020000.db"), 7000);
+    flip_byte(
+        &dir.path()
+            .join("usb/daily/thywill_daily_20241001_020000.db"),
+        7000,
+    );
     let old = SetName::parse_stem("thywill_daily_20241001_020000").unwrap();
-    let fetched = remote::fetch_set(&target, &old, &dir.path().join("staging2"), &NoProgress).unwrap();
+    let fetched =
+        remote::fetch_set(&target, &old, &dir.path().join("staging2"), &NoProgress).unwrap();
     assert_eq!(
-        verify(&fetched, &VerifyOptions::default(), &NoProgress).unwrap().status,
+        verify(&fetched, &VerifyOptions::default(), &NoProgress)
+            .unwrap()
+            .status,
         VerifyStatus::Corrupt
     );
 

@@ -90,7 +90,10 @@ fn backup_of_a_200mb_database_under_a_continuous_writer_is_consistent() {
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while committed.lock().unwrap().len() < 20 {
-        assert!(Instant::now() < deadline, "the writer did not start committing");
+        assert!(
+            Instant::now() < deadline,
+            "the writer did not start committing"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Small steps (many commits land between them) and the default large ones.
@@ -137,9 +140,11 @@ fn check_backup(
         .query_row("SELECT n FROM counter", [], |r| r.get(0))
         .unwrap();
     let (rows, max): (i64, i64) = copy
-        .query_row("SELECT count(*), coalesce(max(n), 0) FROM ledger", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT count(*), coalesce(max(n), 0) FROM ledger",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     // One transaction's worth of state, all of it: a torn copy would disagree with itself.
     assert_eq!(counter, max);
@@ -148,7 +153,10 @@ fn check_backup(
         all.contains(&counter),
         "the copy holds n = {counter}, which the writer never committed"
     );
-    assert!(counter >= before, "the copy predates the backup ({counter} < {before})");
+    assert!(
+        counter >= before,
+        "the copy predates the backup ({counter} < {before})"
+    );
     eprintln!(
         "backup of {} MB took {} ms while the writer committed {} transactions",
         size >> 20,

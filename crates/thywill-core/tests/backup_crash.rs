@@ -36,10 +36,8 @@ fn scenario(dir: &Path) -> PathBuf {
     let wal = dir.join("thywill.db-wal");
     let c = Connection::open(&db).unwrap();
     c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
-    c.execute_batch(
-        "UPDATE marker SET v = 'old'; CREATE TABLE wal_rows (n INTEGER);",
-    )
-    .unwrap();
+    c.execute_batch("UPDATE marker SET v = 'old'; CREATE TABLE wal_rows (n INTEGER);")
+        .unwrap();
     for n in 0..WAL_ROWS {
         c.execute("INSERT INTO wal_rows VALUES (?1)", [n]).unwrap();
     }
@@ -125,7 +123,12 @@ fn run_child(
     kill_after: Option<Duration>,
 ) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_restore_entry", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_restore_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("THYWILL_CRASH_CHILD", dir)
         .env("THYWILL_CRASH_BACKUP", backup)
         .env(
@@ -178,7 +181,11 @@ fn restore_survives_sigkill_at_every_point() {
         let dir = tempfile::tempdir().unwrap();
         let backup = scenario(dir.path());
         let seen = run_child(dir.path(), &backup, Some(i), None);
-        assert_eq!(seen.last().map(String::as_str), Some("PAUSED"), "{point}: {seen:?}");
+        assert_eq!(
+            seen.last().map(String::as_str),
+            Some("PAUSED"),
+            "{point}: {seen:?}"
+        );
         let state = live_state(&dir.path().join("thywill.db"));
         *outcomes.entry(state).or_insert(0) += 1;
         // Whatever the crash left behind, the next restore succeeds and cleans up.
@@ -193,8 +200,14 @@ fn restore_survives_sigkill_at_every_point() {
         assert!(temps.is_empty(), "after {point}: {temps:?}");
     }
     // Both outcomes occur: kills before the rename keep the old database, after it the new.
-    assert!(outcomes.get("old").copied().unwrap_or(0) > 0, "{outcomes:?}");
-    assert!(outcomes.get("new").copied().unwrap_or(0) > 0, "{outcomes:?}");
+    assert!(
+        outcomes.get("old").copied().unwrap_or(0) > 0,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.get("new").copied().unwrap_or(0) > 0,
+        "{outcomes:?}"
+    );
 
     // And at arbitrary moments, not only at reported points.
     for ms in [5u64, 20, 40, 60, 80, 100, 130, 160, 200, 260] {

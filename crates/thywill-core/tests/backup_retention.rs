@@ -60,8 +60,16 @@ fn render(candidates: &[Candidate], now: NaiveDateTime, policy: &RetentionPolicy
         )
         .unwrap();
     }
-    let deleted = decisions.iter().filter(|d| d.action == Action::Delete).count();
-    writeln!(out, "-- {} kept, {deleted} deleted", decisions.len() - deleted).unwrap();
+    let deleted = decisions
+        .iter()
+        .filter(|d| d.action == Action::Delete)
+        .count();
+    writeln!(
+        out,
+        "-- {} kept, {deleted} deleted",
+        decisions.len() - deleted
+    )
+    .unwrap();
     out
 }
 
@@ -109,7 +117,11 @@ fn monday_morning_after_a_weekend_without_hourlies() {
         .into_iter()
         .filter(|c| c.kind == HOURLY)
         .collect::<Vec<_>>();
-    let out = render(&cands, at("2025-01-06 08:59:00"), &RetentionPolicy::default());
+    let out = render(
+        &cands,
+        at("2025-01-06 08:59:00"),
+        &RetentionPolicy::default(),
+    );
     check_snapshot("monday_morning", &out);
 }
 
@@ -144,11 +156,17 @@ fn a_month_without_backups_keeps_the_last_good_one_of_each_tier() {
         .max_by_key(|c| c.timestamp)
         .unwrap();
     last_daily.verified = false;
-    let out = render(&cands, at("2025-03-15 02:00:00"), &RetentionPolicy::default());
+    let out = render(
+        &cands,
+        at("2025-03-15 02:00:00"),
+        &RetentionPolicy::default(),
+    );
     check_snapshot("month_gap", &out);
     // Whatever the gap, every tier keeps at least one set.
     for kind in [HOURLY, DAILY, WEEKLY] {
-        assert!(out.lines().any(|l| l.starts_with("keep") && l.contains(&kind.to_string())));
+        assert!(out
+            .lines()
+            .any(|l| l.starts_with("keep") && l.contains(&kind.to_string())));
     }
 }
 
@@ -168,7 +186,11 @@ fn bursts_and_duplicates_within_seconds() {
     }
     check_snapshot(
         "bursts",
-        &render(&cands, base + Duration::hours(47), &RetentionPolicy::default()),
+        &render(
+            &cands,
+            base + Duration::hours(47),
+            &RetentionPolicy::default(),
+        ),
     );
 }
 
@@ -225,7 +247,11 @@ fn configurable_windows() {
 #[test]
 fn clock_set_back_deletes_nothing() {
     let cands = thywill_calendar(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), 10);
-    let out = render(&cands, at("2024-12-01 00:00:00"), &RetentionPolicy::default());
+    let out = render(
+        &cands,
+        at("2024-12-01 00:00:00"),
+        &RetentionPolicy::default(),
+    );
     assert!(!out.contains("DELETE"));
     assert!(out.contains("in the future"));
 }

@@ -19,8 +19,8 @@ use rusqlite::Connection;
 use thywill_core::backup::remote::{self, RemoteSpec, RemoteTarget, S3Credentials, S3Target};
 use thywill_core::backup::retention::RetentionPolicy;
 use thywill_core::backup::{
-    cleanup, create, restore, verify, CleanupOptions, CreateOptions, RestoreOptions, SetName,
-    Tier, VerifyOptions, VerifyStatus,
+    cleanup, create, restore, verify, CleanupOptions, CreateOptions, RestoreOptions, SetName, Tier,
+    VerifyOptions, VerifyStatus,
 };
 use thywill_core::progress::NoProgress;
 
@@ -48,7 +48,9 @@ fn find_moto() -> Option<PathBuf> {
 fn start_moto() -> Option<Moto> {
     let Some(exe) = find_moto() else {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("moto_server not found (set MOTO_SERVER or put it on PATH); required under CI=true");
+            panic!(
+                "moto_server not found (set MOTO_SERVER or put it on PATH); required under CI=true"
+            );
         }
         eprintln!("SKIPPED: moto_server not found (set MOTO_SERVER or put it on PATH)");
         return None;
@@ -67,7 +69,10 @@ fn start_moto() -> Option<Moto> {
     let moto = Moto { child, port };
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "moto did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Some(moto)
@@ -159,7 +164,8 @@ fn s3_push_verify_list_fetch_restore_and_retention() {
         .execute("DELETE FROM ballast", [])
         .unwrap();
     let name = SetName::parse_stem("thywill_daily_20250101_020000").unwrap();
-    let fetched = remote::fetch_set(&target, &name, &dir.path().join("staging"), &NoProgress).unwrap();
+    let fetched =
+        remote::fetch_set(&target, &name, &dir.path().join("staging"), &NoProgress).unwrap();
     let report = restore(&RestoreOptions::new(&fetched, &db, &root), &NoProgress).unwrap();
     assert_eq!(report.quick_check, ["ok"]);
     assert_eq!(count(&db, "ballast"), ballast_rows);
@@ -170,7 +176,11 @@ fn s3_push_verify_list_fetch_restore_and_retention() {
     let fetched_old = remote::fetch_set(&target, &oldname, &staging, &NoProgress).unwrap();
     flip_byte(&fetched_old, 6000);
     target
-        .put_file(&fetched_old, "daily/thywill_daily_20241001_020000.db", &NoProgress)
+        .put_file(
+            &fetched_old,
+            "daily/thywill_daily_20241001_020000.db",
+            &NoProgress,
+        )
         .unwrap();
     let refetched =
         remote::fetch_set(&target, &oldname, &dir.path().join("again"), &NoProgress).unwrap();
@@ -198,7 +208,11 @@ fn s3_push_verify_list_fetch_restore_and_retention() {
     let left = remote::list_sets(&target).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].name, name);
-    assert!(target.list().unwrap().iter().all(|o| o.key.contains("20250101")));
+    assert!(target
+        .list()
+        .unwrap()
+        .iter()
+        .all(|o| o.key.contains("20250101")));
 }
 
 #[test]

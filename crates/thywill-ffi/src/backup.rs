@@ -365,7 +365,8 @@ pub unsafe extern "C" fn thywill_backup_push(
         let path = unsafe { path_arg(path, "path") }?;
         let remote = unsafe { str_arg(remote, "remote") }?;
         let target = RemoteSpec::parse(remote)?.open(&env)?;
-        let report = remote::push_set(target.as_ref(), &path, &CProgress::new(progress, user_data))?;
+        let report =
+            remote::push_set(target.as_ref(), &path, &CProgress::new(progress, user_data))?;
         write_json(out, &report)
     })
 }

@@ -87,7 +87,9 @@ fn backup_verify(
         require_checksum,
         full_integrity_check: !quick,
     };
-    let report = run(py, progress, move |sink| backup::verify(&path, &options, sink))?;
+    let report = run(py, progress, move |sink| {
+        backup::verify(&path, &options, sink)
+    })?;
     if check {
         if let Some(error) = report.to_error() {
             return Err(to_py_err(error));

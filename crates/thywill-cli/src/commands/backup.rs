@@ -8,8 +8,8 @@ use serde::Serialize;
 use thywill_core::backup::remote::{self, PushReport, RemoteSpec, RemoteTarget};
 use thywill_core::backup::retention::{Action, RetentionPolicy};
 use thywill_core::backup::{
-    self, CleanupOptions, CreateOptions, ListOptions, Location, LockPolicy,
-    RestoreMode, RestoreOptions, SetName, Tier, VerifyOptions, VerifyStatus,
+    self, CleanupOptions, CreateOptions, ListOptions, Location, LockPolicy, RestoreMode,
+    RestoreOptions, SetName, Tier, VerifyOptions, VerifyStatus,
 };
 use thywill_core::Error;
 
@@ -112,9 +112,10 @@ pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliErr
         options.text_archives = Some(context.archives.clone());
     }
     if args.with_email {
-        let email = args.email_db.clone().unwrap_or_else(|| {
-            backup::email_database_path(&|_| None, &context.db)
-        });
+        let email = args
+            .email_db
+            .clone()
+            .unwrap_or_else(|| backup::email_database_path(&|_| None, &context.db));
         if !email.is_file() {
             return Err(Error::NotFound {
                 what: format!("email database {}", email.display()),
@@ -287,7 +288,10 @@ pub fn run_list(context: &Context, args: ListArgs) -> Result<Outcome, CliError> 
         text.push_str("No backups found\n");
     }
     for failure in &report.remote_failures {
-        text.push_str(&format!("FAILED to list {}: {}\n", failure.target, failure.error));
+        text.push_str(&format!(
+            "FAILED to list {}: {}\n",
+            failure.target, failure.error
+        ));
     }
     let failed = !report.remote_failures.is_empty();
     Ok(Outcome::new(&report, text)?.with_failures(failed))
@@ -383,19 +387,23 @@ fn restore_from(
             context.db.display()
         ));
     } else {
-        text.push_str(&format!(
-            "Database restored from: {}\n",
-            source.display()
-        ));
+        text.push_str(&format!("Database restored from: {}\n", source.display()));
         match &report.safety_backup {
-            Some(s) => text.push_str(&format!("Previous database saved as: {}\n", s.path.display())),
+            Some(s) => text.push_str(&format!(
+                "Previous database saved as: {}\n",
+                s.path.display()
+            )),
             None => text.push_str("There was no previous database to save\n"),
         }
     }
     for side in &report.removed_side_files {
         text.push_str(&format!(
             "{} stale {}\n",
-            if report.dry_run { "Would remove" } else { "Removed" },
+            if report.dry_run {
+                "Would remove"
+            } else {
+                "Removed"
+            },
             side.display()
         ));
     }
@@ -413,7 +421,11 @@ fn restore_from(
             };
             text.push_str(&format!(
                 "{} {line}\n",
-                if schema.planned_only { "Would add" } else { "Added" }
+                if schema.planned_only {
+                    "Would add"
+                } else {
+                    "Added"
+                }
             ));
         }
     }
@@ -450,9 +462,14 @@ pub struct CleanupArgs {
 
 /// `thywill cleanup [--dry-run]`.
 pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliError> {
-    if [args.hourly_hours, args.daily_days, args.weekly_weeks, args.pre_restore_days]
-        .iter()
-        .any(|v| *v <= 0)
+    if [
+        args.hourly_hours,
+        args.daily_days,
+        args.weekly_weeks,
+        args.pre_restore_days,
+    ]
+    .iter()
+    .any(|v| *v <= 0)
     {
         return Err(CliError::Usage("retention windows must be positive".into()));
     }
@@ -470,7 +487,11 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         now: now(),
         dry_run: true,
     };
-    let plan = backup::cleanup(&options, &refs(&targets), &thywill_core::progress::NoProgress)?;
+    let plan = backup::cleanup(
+        &options,
+        &refs(&targets),
+        &thywill_core::progress::NoProgress,
+    )?;
     let report = if args.dry_run || plan.deleted_sets == 0 {
         plan
     } else {
@@ -510,11 +531,18 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
     text.push_str(&format!(
         "{} set(s) {}, {} freed\n",
         report.deleted_sets,
-        if report.dry_run { "would be deleted" } else { "deleted" },
+        if report.dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        },
         size(report.freed_bytes)
     ));
     for failure in &report.remote_failures {
-        text.push_str(&format!("FAILED on {}: {}\n", failure.target, failure.error));
+        text.push_str(&format!(
+            "FAILED on {}: {}\n",
+            failure.target, failure.error
+        ));
     }
     let failed = !report.remote_failures.is_empty();
     Ok(Outcome::new(&report, text)?.with_failures(failed))

@@ -309,7 +309,10 @@ mod tests {
         let h = "a".repeat(64);
         assert_eq!(parse_sidecar(&sidecar_line(&h, "x.db")), Some(h.clone()));
         assert_eq!(
-            parse_sidecar(&format!("{}  /home/thywill/backups/daily/x.db\n", h.to_uppercase())),
+            parse_sidecar(&format!(
+                "{}  /home/thywill/backups/daily/x.db\n",
+                h.to_uppercase()
+            )),
             Some(h.clone())
         );
         assert_eq!(parse_sidecar("deadbeef  x.db"), None);

@@ -17,10 +17,7 @@ fn non_blank(value: Option<OsString>) -> Option<PathBuf> {
 
 /// The main database: `explicit` (`--db`), else `DATABASE_PATH` when non-blank, else
 /// `thywill.db` relative to the working directory, as ThyWill's `models.py` does.
-pub fn database_path(
-    explicit: Option<&Path>,
-    env: &dyn Fn(&str) -> Option<OsString>,
-) -> PathBuf {
+pub fn database_path(explicit: Option<&Path>, env: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
     explicit
         .map(Path::to_path_buf)
         .or_else(|| non_blank(env("DATABASE_PATH")))

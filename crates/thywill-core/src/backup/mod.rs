@@ -37,8 +37,7 @@ use serde::{Deserialize, Serialize};
 
 pub use create::{create, CreateOptions, CreateReport};
 pub use files::{
-    read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, Verification,
-    MANIFEST_FORMAT,
+    read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, Verification, MANIFEST_FORMAT,
 };
 pub use list::{
     cleanup, list, BackupEntry, CleanupAction, CleanupOptions, CleanupReport, ListOptions,

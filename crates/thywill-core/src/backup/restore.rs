@@ -380,15 +380,9 @@ fn take_write_lock(
 
 /// A pre-restore safety backup through the online backup API. It reads through its own
 /// connection: SQLite refuses to back up from a connection holding a write transaction.
-fn safety_backup(
-    options: &RestoreOptions,
-    progress: &dyn Progress,
-) -> Result<CreateReport> {
-    let mut create_options = CreateOptions::new(
-        &options.database,
-        &options.backup_root,
-        super::Tier::Daily,
-    );
+fn safety_backup(options: &RestoreOptions, progress: &dyn Progress) -> Result<CreateReport> {
+    let mut create_options =
+        CreateOptions::new(&options.database, &options.backup_root, super::Tier::Daily);
     create_options.kind = BackupKind::PreRestore;
     create_options.now = options.now;
     // The old database may be the damaged one being replaced: record its check, don't refuse.
@@ -429,7 +423,9 @@ fn checkpoint_and_close(
         }
     }
     conn.close().map_err(|(_, e)| Error::Database(e))?;
-    let wal_len = fs::metadata(wal_path(database)).map(|m| m.len()).unwrap_or(0);
+    let wal_len = fs::metadata(wal_path(database))
+        .map(|m| m.len())
+        .unwrap_or(0);
     if wal_len > 0 {
         let message = format!(
             "{} was written to during the restore ({wal_len} bytes of new WAL)",
@@ -454,7 +450,10 @@ fn plan_upgrade_of(source: &Path) -> Result<SchemaUpgradeReport> {
 
 /// Removes temp files of earlier restores whose process is gone.
 fn sweep_stale_temps(database: &Path) {
-    let Some(name) = database.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+    let Some(name) = database
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+    else {
         return;
     };
     let prefix = format!(".{name}.restore-");

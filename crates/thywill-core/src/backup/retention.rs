@@ -126,7 +126,11 @@ pub enum Reason {
 /// `2d3h4m5s`-style durations; under three days in hours (`48h`, `49h30m`), the unit the
 /// hourly window is thought of in.
 fn human(seconds: i64) -> String {
-    let days = if seconds < 3 * 86_400 { 0 } else { seconds / 86_400 };
+    let days = if seconds < 3 * 86_400 {
+        0
+    } else {
+        seconds / 86_400
+    };
     let (d, h, m, s) = (
         days,
         (seconds - days * 86_400) / 3600,
@@ -210,7 +214,11 @@ pub struct Decision {
 }
 
 /// Decides, for every candidate, whether it stays. Output order: by kind, newest first.
-pub fn plan(candidates: &[Candidate], now: NaiveDateTime, policy: &RetentionPolicy) -> Vec<Decision> {
+pub fn plan(
+    candidates: &[Candidate],
+    now: NaiveDateTime,
+    policy: &RetentionPolicy,
+) -> Vec<Decision> {
     let mut by_kind: BTreeMap<BackupKind, Vec<&Candidate>> = BTreeMap::new();
     for c in candidates {
         by_kind.entry(c.kind).or_default().push(c);

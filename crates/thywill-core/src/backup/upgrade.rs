@@ -137,7 +137,10 @@ pub(crate) fn upgrade_schema(conn: &Connection, plan_only: bool) -> Result<Schem
             "table" => {
                 let present = columns(conn, name)?;
                 for column in columns(&reference, name)? {
-                    if present.iter().any(|p| p.name.eq_ignore_ascii_case(&column.name)) {
+                    if present
+                        .iter()
+                        .any(|p| p.name.eq_ignore_ascii_case(&column.name))
+                    {
                         continue;
                     }
                     let mut sql = format!(

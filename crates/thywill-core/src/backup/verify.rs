@@ -139,7 +139,9 @@ pub(crate) fn open_immutable(path: &Path) -> Result<Connection> {
     uri.push_str("?immutable=1");
     Ok(Connection::open_with_flags(
         uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?)
 }
 
@@ -289,11 +291,15 @@ pub fn verify(
 
     match checked {
         Ok(check) => {
-            report.database_integrity_ok =
-                check.integrity.len() == 1 && check.integrity[0] == "ok";
+            report.database_integrity_ok = check.integrity.len() == 1 && check.integrity[0] == "ok";
             if !report.database_integrity_ok {
                 corrupt = true;
-                let shown: Vec<&str> = check.integrity.iter().take(10).map(String::as_str).collect();
+                let shown: Vec<&str> = check
+                    .integrity
+                    .iter()
+                    .take(10)
+                    .map(String::as_str)
+                    .collect();
                 report.errors.push(format!(
                     "Database integrity check failed: {}",
                     shown.join("; ")
@@ -345,7 +351,14 @@ struct SqliteCheck {
 
 fn check_sqlite(path: &Path, full: bool) -> Result<SqliteCheck> {
     let conn = open_immutable(path)?;
-    let integrity = integrity_lines(&conn, if full { "integrity_check" } else { "quick_check" })?;
+    let integrity = integrity_lines(
+        &conn,
+        if full {
+            "integrity_check"
+        } else {
+            "quick_check"
+        },
+    )?;
     let row_counts = if integrity.len() == 1 && integrity[0] == "ok" {
         table_row_counts(&conn)?
     } else {

@@ -10,7 +10,10 @@ pub fn fixtures() -> PathBuf {
     std::env::var_os("THYWILL_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"))
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
         })
 }
 
@@ -36,8 +39,10 @@ pub fn ts(s: &str) -> NaiveDateTime {
 
 pub fn count(db: &Path, table: &str) -> i64 {
     let conn = Connection::open(db).unwrap();
-    conn.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0))
-        .unwrap()
+    conn.query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+        r.get(0)
+    })
+    .unwrap()
 }
 
 /// Copies the fixture's text archive tree (read-only files) into `dir/text_archives`.
@@ -60,7 +65,11 @@ pub fn copy_tree(from: &Path, to: &Path) -> usize {
 /// Flips one byte of a file at `offset`.
 pub fn flip_byte(path: &Path, offset: u64) {
     use std::io::{Read, Seek, SeekFrom, Write};
-    let mut f = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
     f.seek(SeekFrom::Start(offset)).unwrap();
     let mut b = [0u8; 1];
     f.read_exact(&mut b).unwrap();

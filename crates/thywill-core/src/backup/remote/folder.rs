@@ -22,7 +22,10 @@ impl FolderTarget {
     }
 
     fn path_of(&self, key: &str) -> Result<PathBuf> {
-        if key.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        if key
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+        {
             return Err(Error::InvalidInput(format!("bad remote key {key:?}")));
         }
         Ok(self.root.join(key))

@@ -185,9 +185,8 @@ impl S3Credentials {
         }
         if let Some(path) = var("THYWILL_S3_CREDENTIALS") {
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            return serde_json::from_slice(&bytes).map_err(|e| {
-                Error::InvalidInput(format!("{path}: not a credentials file: {e}"))
-            });
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| Error::InvalidInput(format!("{path}: not a credentials file: {e}")));
         }
         let shared = var("AWS_SHARED_CREDENTIALS_FILE")
             .map(PathBuf::from)
@@ -482,7 +481,11 @@ mod tests {
             format!("{stem}.email.db.sha256"),
             format!("{stem}.text_archives.zip"),
         ] {
-            assert_eq!(set_of_file(&f).map(|s| s.stem()), Some(stem.to_string()), "{f}");
+            assert_eq!(
+                set_of_file(&f).map(|s| s.stem()),
+                Some(stem.to_string()),
+                "{f}"
+            );
         }
         assert_eq!(set_of_file("notes.txt"), None);
     }
@@ -490,8 +493,18 @@ mod tests {
     #[test]
     fn shared_credentials_profiles() {
         let text = "[default]\naws_access_key_id = A\naws_secret_access_key = S\n[other]\naws_access_key_id=B\naws_secret_access_key=T\n";
-        assert_eq!(parse_shared_credentials(text, "other").unwrap().access_key_id, "B");
-        assert_eq!(parse_shared_credentials(text, "default").unwrap().secret_access_key, "S");
+        assert_eq!(
+            parse_shared_credentials(text, "other")
+                .unwrap()
+                .access_key_id,
+            "B"
+        );
+        assert_eq!(
+            parse_shared_credentials(text, "default")
+                .unwrap()
+                .secret_access_key,
+            "S"
+        );
         assert!(parse_shared_credentials(text, "none").is_none());
     }
 }

@@ -241,13 +241,14 @@ impl RemoteTarget for S3Target {
     }
 
     fn list(&self) -> Result<Vec<RemoteObject>> {
-        let prefix = if self.prefix.is_empty() {
-            None
-        } else {
-            Some(ObjectPath::parse(&self.prefix).map_err(|e| {
-                Error::InvalidInput(format!("bad prefix {:?}: {e}", self.prefix))
-            })?)
-        };
+        let prefix =
+            if self.prefix.is_empty() {
+                None
+            } else {
+                Some(ObjectPath::parse(&self.prefix).map_err(|e| {
+                    Error::InvalidInput(format!("bad prefix {:?}: {e}", self.prefix))
+                })?)
+            };
         let strip = if self.prefix.is_empty() {
             String::new()
         } else {
