@@ -19,6 +19,9 @@ use rusqlite::Connection;
 use thywill_core::backup::{create, sha256_file, verify, CreateOptions, Tier, VerifyOptions};
 use thywill_core::progress::NoProgress;
 
+/// A named operation to time.
+type Operation<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -108,7 +111,7 @@ fn main() {
         o.integrity_check = check;
         create(&o, &NoProgress).unwrap();
     };
-    let ops: Vec<(&str, Box<dyn Fn()>)> = vec![
+    let ops: Vec<Operation<'_>> = vec![
         (
             "sqlite3 .backup",
             Box::new(|| {
