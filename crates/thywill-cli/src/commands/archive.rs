@@ -38,7 +38,7 @@ pub fn run(context: &Context, command: ArchiveCommand) -> Result<Outcome, CliErr
 
 /// The kind of a file given by any path: the longest trailing part of the path that
 /// names a known kind wins (so absolute and `text_archives/...` paths work).
-fn kind_of_path(path: &Path) -> FileKind {
+pub fn kind_of_path(path: &Path) -> FileKind {
     let parts: Vec<_> = path.components().collect();
     (1..=parts.len().min(5))
         .rev()
@@ -48,6 +48,7 @@ fn kind_of_path(path: &Path) -> FileKind {
         .unwrap_or(FileKind::Other)
 }
 
+/// The kind's name without data, e.g. `ledger` for `Ledger(Marks)`.
 fn kind_name(kind: FileKind) -> String {
     match serde_json::to_value(kind) {
         Ok(serde_json::Value::String(s)) => s,
@@ -56,12 +57,17 @@ fn kind_name(kind: FileKind) -> String {
     }
 }
 
+/// One file read by the parser of its kind.
 #[derive(Serialize)]
-struct ParsedFile {
-    path: PathBuf,
-    kind: String,
-    records: Vec<serde_json::Value>,
-    diagnostics: Vec<Diagnostic>,
+pub struct ParsedFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its kind (`prayer`, `user_registrations`, `activity_log`, `ledger`).
+    pub kind: String,
+    /// Its records as plain data (one for a prayer file).
+    pub records: Vec<serde_json::Value>,
+    /// Lines that could not be read.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 fn collect<T: Serialize>(
@@ -80,7 +86,8 @@ fn collect<T: Serialize>(
     Ok(())
 }
 
-fn parse(path: PathBuf) -> Result<Outcome, CliError> {
+/// Parses a prayer, users, activity or ledger file; other kinds are invalid input.
+pub fn parse_file(path: PathBuf) -> Result<ParsedFile, CliError> {
     // A missing file is "not found" whatever its name says.
     std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
     let kind = kind_of_path(&path);
@@ -121,6 +128,11 @@ fn parse(path: PathBuf) -> Result<Outcome, CliError> {
             .into())
         }
     }
+    Ok(parsed)
+}
+
+fn parse(path: PathBuf) -> Result<Outcome, CliError> {
+    let parsed = parse_file(path.clone())?;
     let mut text = format!(
         "{}: {} file, {} record(s), {} diagnostic(s)\n",
         path.display(),
