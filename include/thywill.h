@@ -84,9 +84,10 @@ const char *thywill_version(void);
 thywill_status thywill_archive_file_kind(const char *path, char **out_kind);
 
 // Parses the archive file at `path` (kind from its path) and writes JSON to `*out_json`:
-// `{"path", "kind", "records": [...], "diagnostics": [{"path","line","reason"}]}`. A prayer
-// file gives one record. Unreadable lines are diagnostics, not failures; a missing file is
-// `THYWILL_STATUS_NOT_FOUND`, a kind without a parser `THYWILL_STATUS_INVALID_INPUT`.
+// `{"path", "kind", "content", "diagnostics": [{"path","line","reason"}]}`, where `content`
+// is the prayer record, `{"records": [...]}` for monthly users/activity/ledger files, or the
+// file's structure for the other kinds. Unreadable lines are diagnostics, not failures; a
+// missing file is `THYWILL_STATUS_NOT_FOUND`, an unknown kind `THYWILL_STATUS_INVALID_INPUT`.
 // Free the JSON with `thywill_string_free`.
 //
 // # Safety

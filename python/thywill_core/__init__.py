@@ -29,6 +29,7 @@ from thywill_core._native import (
     iter_activity,
     iter_ledger,
     iter_users,
+    parse_file,
     rerender_file,
 )
 
@@ -54,5 +55,6 @@ __all__ = [
     "iter_activity",
     "iter_ledger",
     "iter_users",
+    "parse_file",
     "rerender_file",
 ]

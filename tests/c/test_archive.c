@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
   char manifest[4096];
   join(manifest, sizeof manifest, argv[1], "s1/manifest.json");
   CHECK_STATUS(thywill_archive_parse_file(manifest, &out), THYWILL_STATUS_INVALID_INPUT);
-  CHECK_CONTAINS(thywill_last_error_message(), "no parser");
+  CHECK_CONTAINS(thywill_last_error_message(), "unknown kind");
   CHECK_STATUS(thywill_archive_parse_file(NULL, &out), THYWILL_STATUS_NULL_ARGUMENT);
   CHECK_STATUS(thywill_archive_parse_file(prayer, NULL), THYWILL_STATUS_NULL_ARGUMENT);
   CHECK_STATUS(thywill_archive_parse_file(bad_utf8, &out), THYWILL_STATUS_INVALID_UTF8);

@@ -172,7 +172,7 @@ fn archive_parse_prints_records_and_maps_errors() {
     assert_eq!(out.status.code(), Some(0));
     let parsed = json_of(&out);
     assert_eq!(parsed["kind"], "user_registrations");
-    assert_eq!(parsed["records"][1]["name"], "al_haddad");
+    assert_eq!(parsed["content"]["records"][1]["name"], "al_haddad");
 
     let out = thywill(&["--json", "archive", "parse", "/no/such/2025_07_users.txt"]);
     assert_eq!(out.status.code(), Some(3));

@@ -2,113 +2,19 @@
 //! `check_tree`.
 
 use std::ffi::{c_char, c_void};
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
-use thywill_core::archive::kind::{self, FileKind};
-use thywill_core::archive::prayer::ActivityAction;
+use thywill_core::archive::kind;
+use thywill_core::archive::parsed::{kind_name, kind_of_path, parse_file};
+use thywill_core::archive::prayer::{self, ActivityAction};
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
-use thywill_core::archive::{activity, ledger, prayer, users, Diagnostic};
 use thywill_core::Error;
 
 use crate::guard::{ffi_guard, ffi_guard_void, FfiError, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
 use crate::strings::{out_ptr, owned_c_string, path_arg, str_arg, write_json};
-
-/// The kind of a file given by any path: the longest trailing part of the path that
-/// names a known kind wins (so absolute and `text_archives/...` paths work).
-fn kind_of_path(path: &Path) -> FileKind {
-    let parts: Vec<_> = path.components().collect();
-    (1..=parts.len().min(5))
-        .rev()
-        .filter_map(|n| parts.get(parts.len() - n..))
-        .map(|tail| kind::detect_kind(&tail.iter().collect::<PathBuf>()))
-        .find(|k| *k != FileKind::Other)
-        .unwrap_or(FileKind::Other)
-}
-
-/// `"prayer"`, `"user_registrations"`, `"ledger"`, ... (the serde name without data).
-fn kind_name(kind: FileKind) -> String {
-    match serde_json::to_value(kind) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-/// What `thywill_archive_parse_file` returns.
-#[derive(Serialize)]
-struct ParsedFile {
-    path: PathBuf,
-    kind: String,
-    records: Vec<serde_json::Value>,
-    diagnostics: Vec<Diagnostic>,
-}
-
-fn collect<T: Serialize>(
-    items: impl Iterator<Item = Result<T, Diagnostic>>,
-    parsed: &mut ParsedFile,
-) -> FfiResult {
-    for item in items {
-        match item {
-            Ok(record) => parsed.records.push(
-                serde_json::to_value(record)
-                    .map_err(|e| FfiError::new(thywill_status::Internal, e.to_string()))?,
-            ),
-            Err(diagnostic) => parsed.diagnostics.push(diagnostic),
-        }
-    }
-    Ok(())
-}
-
-fn parse_file(path: PathBuf) -> FfiResult<ParsedFile> {
-    // A missing file is "not found" whatever its name says.
-    std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-    let kind = kind_of_path(&path);
-    let mut parsed = ParsedFile {
-        kind: kind_name(kind),
-        path,
-        records: Vec::new(),
-        diagnostics: Vec::new(),
-    };
-    let path = parsed.path.clone();
-    let open = || {
-        File::open(&path)
-            .map(BufReader::new)
-            .map_err(|e| Error::io(&path, e))
-    };
-    match kind {
-        FileKind::Prayer => {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let (record, diagnostics) = prayer::parse_bytes(&bytes, Some(&path));
-            collect(std::iter::once(Ok::<_, Diagnostic>(record)), &mut parsed)?;
-            parsed.diagnostics = diagnostics;
-        }
-        FileKind::UserRegistrations => {
-            collect(users::parse_monthly(open()?, Some(&path)), &mut parsed)?;
-        }
-        FileKind::ActivityLog => {
-            collect(activity::parse_monthly(open()?, Some(&path)), &mut parsed)?;
-        }
-        FileKind::Ledger(ledger_kind) => collect(
-            ledger::parse_monthly(ledger_kind, open()?, Some(&path)),
-            &mut parsed,
-        )?,
-        other => {
-            return Err(Error::InvalidInput(format!(
-                "{}: no parser for {} files",
-                path.display(),
-                kind_name(other)
-            ))
-            .into())
-        }
-    }
-    Ok(parsed)
-}
 
 /// Writes the kind of the file at `path` (relative, absolute or under `text_archives/`)
 /// to `*out_kind`, e.g. `"prayer"`, `"user_registrations"`, `"ledger"`, `"other"`.
@@ -131,9 +37,10 @@ pub unsafe extern "C" fn thywill_archive_file_kind(
 }
 
 /// Parses the archive file at `path` (kind from its path) and writes JSON to `*out_json`:
-/// `{"path", "kind", "records": [...], "diagnostics": [{"path","line","reason"}]}`. A prayer
-/// file gives one record. Unreadable lines are diagnostics, not failures; a missing file is
-/// `THYWILL_STATUS_NOT_FOUND`, a kind without a parser `THYWILL_STATUS_INVALID_INPUT`.
+/// `{"path", "kind", "content", "diagnostics": [{"path","line","reason"}]}`, where `content`
+/// is the prayer record, `{"records": [...]}` for monthly users/activity/ledger files, or the
+/// file's structure for the other kinds. Unreadable lines are diagnostics, not failures; a
+/// missing file is `THYWILL_STATUS_NOT_FOUND`, an unknown kind `THYWILL_STATUS_INVALID_INPUT`.
 /// Free the JSON with `thywill_string_free`.
 ///
 /// # Safety
@@ -147,7 +54,7 @@ pub unsafe extern "C" fn thywill_archive_parse_file(
         // SAFETY: forwarded caller contract.
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let path = unsafe { path_arg(path, "path") }?;
-        write_json(out, &parse_file(path)?)
+        write_json(out, &parse_file(&path)?)
     })
 }
 

@@ -8,11 +8,11 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use clap::Args;
 use serde::Serialize;
 use thywill_core::archive::kind::{check_tree, CheckReport, FileKind};
+use thywill_core::archive::parsed::{kind_of_path, parse_file};
 use thywill_core::archive::prayer::{ActivityAction, PrayerArchive};
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
 use thywill_core::Error;
 
-use crate::commands::archive::{kind_of_path, parse_file};
 use crate::context::{Context, Outcome};
 use crate::exit::CliError;
 
@@ -213,10 +213,10 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
         if kind_of_path(&file) == FileKind::Other {
             continue;
         }
-        let parsed = parse_file(file)?;
-        let summary = read_back.entry(parsed.kind).or_default();
+        let parsed = parse_file(&file)?;
+        let summary = read_back.entry(parsed.kind.clone()).or_default();
         summary.files += 1;
-        summary.records += parsed.records.len() as u64;
+        summary.records += parsed.record_count as u64;
         summary.diagnostics += parsed.diagnostics.len() as u64;
     }
     let bar = context.progress();
