@@ -231,15 +231,7 @@ impl ArchiveRecords {
     }
 }
 
-fn open_records(
-    path: PathBuf,
-    strict: bool,
-    expected: Option<FileKind>,
-) -> PyResult<ArchiveRecords> {
-    let kind = match expected {
-        Some(k) => k,
-        None => kind_of_path(&path),
-    };
+fn open_records(path: PathBuf, strict: bool, kind: FileKind) -> PyResult<ArchiveRecords> {
     let file = File::open(&path).map_err(|e| to_py_err(Error::io(&path, e)))?;
     let reader = BufReader::new(file);
     let records = match kind {
@@ -269,14 +261,14 @@ fn open_records(
 #[pyfunction]
 #[pyo3(signature = (path, strict=false))]
 fn iter_users(path: PathBuf, strict: bool) -> PyResult<ArchiveRecords> {
-    open_records(path, strict, Some(FileKind::UserRegistrations))
+    open_records(path, strict, FileKind::UserRegistrations)
 }
 
 /// Iterates the entries of `activity/activity_YYYY_MM.txt` as dicts.
 #[pyfunction]
 #[pyo3(signature = (path, strict=false))]
 fn iter_activity(path: PathBuf, strict: bool) -> PyResult<ArchiveRecords> {
-    open_records(path, strict, Some(FileKind::ActivityLog))
+    open_records(path, strict, FileKind::ActivityLog)
 }
 
 /// Iterates a marks/skips/attributes ledger; the ledger kind comes from the file name.
@@ -293,7 +285,7 @@ fn iter_ledger(path: PathBuf, strict: bool) -> PyResult<ArchiveRecords> {
             path.display()
         )))
     })?;
-    open_records(path, strict, Some(FileKind::Ledger(kind)))
+    open_records(path, strict, FileKind::Ledger(kind))
 }
 
 /// The kind of the file at `path` (relative, absolute or under `text_archives/`), e.g.
