@@ -450,7 +450,7 @@ pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Dia
 /// continuation lines, and actors are full names.
 pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
     let text = normalize_newlines(text);
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    let text = text.trim_start_matches('\u{FEFF}');
     let (lines, ended_with_lf) = split_lines(text);
     let mut diags = Vec::new();
     let mut archive = PrayerArchive::new("", "", NaiveDateTime::MIN, "");
@@ -540,7 +540,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
     if lines.get(header_end).is_none() {
         diags.push(diag(
             path,
-            header_end + 1,
+            lines.len(),
             "missing blank line after the header",
         ));
         return (archive, diags);
