@@ -116,3 +116,30 @@ proptest! {
         check(kind, rel, &bytes);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every non-blank line after a header is accounted for: one record or one diagnostic.
+    #[test]
+    fn no_line_is_dropped_silently(lines in proptest::collection::vec("\\PC{0,40}|2025-07-07T00:01:00\\|\\PC{0,30}", 0..12)) {
+        use thywill_core::archive::auth::SecurityEventRecord;
+        use thywill_core::archive::event_log::EventLogFile;
+        use thywill_core::archive::pipe::PipeFile;
+        use thywill_core::archive::sessions::SessionsFile;
+        use thywill_core::archive::export::{ExportFile, ExportPrayerMark};
+        let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let nonblank = lines.iter().filter(|l| !l.is_empty()).count();
+        let sec = format!("Security Events for July 2025\nFormat: timestamp|event_type|user_id|ip_address|user_agent|details\n\n{body}");
+        let (f, d) = PipeFile::<SecurityEventRecord>::parse(sec.as_bytes(), None);
+        prop_assert_eq!(f.records.len() + d.len(), nonblank);
+        let (f, d) = EventLogFile::parse(body.as_bytes(), None);
+        prop_assert_eq!(f.entries.len() + d.len(), nonblank);
+        let exp = format!("Prayer Marks (exported July 01 2025 at 09:05)\nFormat: id|created_at|prayer_id|username\n\n\n{body}");
+        let (f, d) = ExportFile::<ExportPrayerMark>::parse(exp.as_bytes(), None);
+        prop_assert_eq!(f.rows.len() + d.len(), nonblank);
+        let ses = format!("Sessions for July 2025 (exported July 07 2025 at 00:01)\nFormat: created_at|session_id|username|expires_at|device_info|ip_address|is_fully_authenticated\n\n{body}");
+        let (f, d) = SessionsFile::parse(ses.as_bytes(), None);
+        prop_assert!(f.records.len() + d.len() >= nonblank);
+    }
+}

@@ -309,6 +309,12 @@ impl SessionsSnapshotFile {
         }
     }
 
+    /// Writes the file atomically (ThyWill's `ATOMIC_CREATE` full rewrite: temp file,
+    /// fsync, rename). The folder must exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// ThyWill's bytes.
     pub fn render(&self) -> String {
         let mut out = format!(
@@ -346,9 +352,12 @@ impl SessionsSnapshotFile {
         let mut saw_total = false;
         for (i, line) in content.split('\n').enumerate() {
             let n = i + 1;
-            if let Some(g) = line.strip_prefix("Session Snapshot for ") {
+            if let Some(g) = line
+                .strip_prefix("Session Snapshot for ")
+                .filter(|_| n == 1)
+            {
                 file.generated = g.to_string();
-            } else if line.is_empty() || line == SNAPSHOT_FORMAT {
+            } else if line.is_empty() || (n == 2 && line == SNAPSHOT_FORMAT) {
             } else if let Some(t) = line.strip_prefix("Total active sessions: ") {
                 match t.parse() {
                     Ok(v) => {

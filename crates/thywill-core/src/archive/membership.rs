@@ -81,6 +81,47 @@ impl MembershipApplication {
         format!("{}_{app_id}.txt", text::app_stamp(stamp_time))
     }
 
+    /// Creates the application file as ThyWill does (only the part before any decision;
+    /// the folder must exist). Fails if the file exists.
+    pub fn create(&self, path: &Path) -> crate::Result<()> {
+        let undecided = MembershipApplication {
+            decisions: Vec::new(),
+            ..self.clone()
+        };
+        if super::fileops::create_new_atomic(path, undecided.render().as_bytes())? {
+            Ok(())
+        } else {
+            Err(crate::Error::InvalidInput(format!(
+                "{} already exists",
+                path.display()
+            )))
+        }
+    }
+
+    /// Appends one decision to an existing application file (`RAW_APPEND` in ThyWill; here
+    /// under `flock`).
+    pub fn append_decision(path: &Path, decision: &MembershipDecision) -> crate::Result<()> {
+        let one = MembershipApplication {
+            app_id: String::new(),
+            submitted: PyDateTime::Naive(NaiveDateTime::MIN),
+            ip_address: None,
+            username: String::new(),
+            essay: String::new(),
+            contact_info: None,
+            status_line: String::new(),
+            decisions: vec![decision.clone()],
+        };
+        let full = one.render();
+        let base = MembershipApplication {
+            decisions: Vec::new(),
+            ..one
+        }
+        .render();
+        let text = full.get(base.len()..).unwrap_or_default();
+        // `locked_append` adds the final LF itself.
+        super::fileops::locked_append(path, text.strip_suffix('\n').unwrap_or(text))
+    }
+
     /// The file's bytes (creation plus every appended decision).
     pub fn render(&self) -> String {
         let mut out = format!(

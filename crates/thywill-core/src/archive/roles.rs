@@ -181,6 +181,12 @@ impl RoleDefinitionsFile {
         }
     }
 
+    /// Writes the file atomically (ThyWill's `ATOMIC_CREATE` full rewrite: temp file,
+    /// fsync, rename). The folder must exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// ThyWill's bytes.
     pub fn render(&self) -> String {
         let mut out = format!(
@@ -216,9 +222,12 @@ impl RoleDefinitionsFile {
         let mut saw_total = false;
         for (i, line) in content.split('\n').enumerate() {
             let n = i + 1;
-            if let Some(u) = line.strip_prefix("Role Definitions - Updated ") {
+            if let Some(u) = line
+                .strip_prefix("Role Definitions - Updated ")
+                .filter(|_| n == 1)
+            {
                 file.updated = u.to_string();
-            } else if line.is_empty() || line.starts_with("Format:") || line.starts_with('#') {
+            } else if line.is_empty() || (n == 2 && line == ROLE_DEF_FORMAT) {
             } else if let Some(t) = line.strip_prefix("Total roles: ") {
                 match t.parse() {
                     Ok(v) => {

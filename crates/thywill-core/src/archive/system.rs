@@ -217,6 +217,12 @@ impl InviteTokensFile {
         }
     }
 
+    /// Writes the file atomically (ThyWill's `ATOMIC_CREATE` full rewrite: temp file,
+    /// fsync, rename). The folder must exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// ThyWill's bytes.
     pub fn render(&self) -> String {
         let mut out = format!(
@@ -257,9 +263,12 @@ impl InviteTokensFile {
         let (mut saw_active, mut saw_total) = (false, false);
         for (i, line) in content.split('\n').enumerate() {
             let n = i + 1;
-            if let Some(u) = line.strip_prefix("Active Invite Tokens - Updated ") {
+            if let Some(u) = line
+                .strip_prefix("Active Invite Tokens - Updated ")
+                .filter(|_| n == 1)
+            {
                 file.updated = u.to_string();
-            } else if line.is_empty() || line == INVITE_TOKENS_FORMAT {
+            } else if line.is_empty() || (n == 2 && line == INVITE_TOKENS_FORMAT) {
             } else if line == "ACTIVE TOKENS:" {
                 in_expired = false;
             } else if line == "RECENTLY EXPIRED TOKENS:" {
@@ -334,6 +343,12 @@ impl SystemConfigFile {
         }
     }
 
+    /// Writes the file atomically (ThyWill's `ATOMIC_CREATE` full rewrite: temp file,
+    /// fsync, rename). The folder must exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// ThyWill's bytes.
     pub fn render(&self) -> String {
         let mut out = format!(
@@ -362,9 +377,12 @@ impl SystemConfigFile {
         let mut saw_total = false;
         for (i, line) in content.split('\n').enumerate() {
             let n = i + 1;
-            if let Some(s) = line.strip_prefix("System Configuration - Snapshot ") {
+            if let Some(s) = line
+                .strip_prefix("System Configuration - Snapshot ")
+                .filter(|_| n == 1)
+            {
                 file.snapshot = s.to_string();
-            } else if line.is_empty() || line == "Format: key=value" {
+            } else if line.is_empty() || (n == 2 && line == "Format: key=value") {
             } else if let Some(c) = line.strip_prefix("Configuration items: ") {
                 match c.parse() {
                     Ok(v) => {

@@ -86,6 +86,13 @@ impl UserAttributesFile {
         UserAttributesFile { users: out }
     }
 
+    /// Writes the file (ThyWill overwrites in place; this writes atomically, which readers
+    /// cannot tell apart except that they never see a half-written file). The folder must
+    /// exist.
+    pub fn write(&self, path: &Path) -> crate::Result<()> {
+        super::fileops::atomic_write(path, self.render().as_bytes())
+    }
+
     /// The bytes.
     pub fn render(&self) -> String {
         let mut out = String::from("User Attributes\n\n");
