@@ -243,3 +243,72 @@ fn archive_check_lists_differing_files_with_their_first_line() {
     ]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let root = fixtures().join("s1/text_archives");
+    // Piped stderr: no bar at all.
+    let out = thywill(&["archive", "check", root.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A pseudo-terminal (util-linux `script`, in every Debian base system): the bar is drawn
+    // and erased, and the summary still follows.
+    let command = format!(
+        "{} archive check {}",
+        env!("CARGO_BIN_EXE_thywill"),
+        root.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("\r\x1b[2Kcheck ["), "{screen:?}");
+    assert!(screen.contains("##########"), "{screen:?}");
+    assert!(screen.contains("0 with problems"), "{screen:?}");
+}
+
+#[test]
+fn confirmation_is_asked_on_a_terminal_and_no_means_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keep-me.txt"), "x").unwrap();
+    let command = format!(
+        "{} demo --dir {}",
+        env!("CARGO_BIN_EXE_thywill"),
+        dir.path().display()
+    );
+    let run = |answer: &str| {
+        let mut child = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("n\n");
+    assert_eq!(out.status.code(), Some(11));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[y/N]"));
+    assert!(dir.path().join("keep-me.txt").exists());
+    let out = run("y\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dir.path().join("keep-me.txt").exists());
+    assert!(dir
+        .path()
+        .join("text_archives/users/2025_10_users.txt")
+        .is_file());
+}
