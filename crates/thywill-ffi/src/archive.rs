@@ -1,10 +1,8 @@
-//! C exports of `thywill_core::archive`: file kinds, parsing to JSON, re-rendering and
-//! `check_tree`.
+//! C exports of `thywill_core::archive`: file kinds, parsing to JSON, re-rendering,
+//! `check_tree` and the archive writer handle.
 
 use std::ffi::{c_char, c_void};
-use std::path::PathBuf;
 
-use chrono::NaiveDateTime;
 use thywill_core::archive::kind;
 use thywill_core::archive::parsed::{kind_name, kind_of_path, parse_file};
 use thywill_core::archive::prayer::{self, ActivityAction};
@@ -14,7 +12,9 @@ use thywill_core::Error;
 use crate::guard::{ffi_guard, ffi_guard_void, FfiError, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{out_ptr, owned_c_string, path_arg, str_arg, write_json};
+use crate::strings::{
+    opt_str_arg, out_ptr, owned_c_string, path_arg, str_arg, time_arg, write_json, write_path,
+};
 
 /// Writes the kind of the file at `path` (relative, absolute or under `text_archives/`)
 /// to `*out_kind`, e.g. `"prayer"`, `"user_registrations"`, `"ledger"`, `"other"`.
@@ -118,46 +118,6 @@ pub struct thywill_archive_writer {
     inner: ArchiveWriter,
 }
 
-/// Reads an optional timestamp argument: NULL means "now" on the writer's clock, else
-/// ISO 8601 without zone (`2025-07-06T09:05`, seconds optional, `T` or space).
-///
-/// # Safety
-/// As [`str_arg`].
-unsafe fn time_arg(ptr: *const c_char, argument: &str) -> FfiResult<Option<NaiveDateTime>> {
-    // SAFETY: forwarded caller contract.
-    let Some(text) = (unsafe { opt_str_arg(ptr, argument) })? else {
-        return Ok(None);
-    };
-    [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ]
-    .iter()
-    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-    .map(Some)
-    .ok_or_else(|| {
-        Error::InvalidInput(format!(
-            "{argument}: {text:?} is not an ISO 8601 date and time (e.g. 2025-07-06T09:05)"
-        ))
-        .into()
-    })
-}
-
-/// Reads an optional string argument (NULL gives `None`).
-///
-/// # Safety
-/// As [`str_arg`].
-unsafe fn opt_str_arg<'a>(ptr: *const c_char, argument: &str) -> FfiResult<Option<&'a str>> {
-    if ptr.is_null() {
-        Ok(None)
-    } else {
-        // SAFETY: forwarded caller contract.
-        unsafe { str_arg(ptr, argument) }.map(Some)
-    }
-}
-
 /// Borrows the writer behind a handle.
 ///
 /// # Safety
@@ -167,21 +127,6 @@ unsafe fn writer_ref<'a>(writer: *const thywill_archive_writer) -> FfiResult<&'a
     unsafe { writer.as_ref() }
         .map(|w| &w.inner)
         .ok_or_else(|| FfiError::null("writer"))
-}
-
-/// Writes a written file's path to an optional `char **out_path` (NULL when nothing was written).
-///
-/// # Safety
-/// `out_path` is NULL or valid for writes.
-unsafe fn write_path(out_path: *mut *mut c_char, path: Option<PathBuf>) -> FfiResult {
-    // SAFETY: per the contract.
-    if let Some(out) = unsafe { out_path.as_mut() } {
-        *out = match path {
-            Some(p) => owned_c_string(p.to_string_lossy().into_owned())?,
-            None => std::ptr::null_mut(),
-        };
-    }
-    Ok(())
 }
 
 /// Creates a writer for `base_dir` (enabled, local-time clock). When `now` is not NULL it
