@@ -101,9 +101,20 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Detects the kind of the file at `rel`, a path relative to the archive root
-/// (a leading `text_archives/` is not expected; strip it first).
+/// Detects the kind of the file at `rel`, a path relative to the archive root. A DB-stored
+/// path such as `text_archives/prayers/2025/07/….txt` also works: when the path is not a
+/// known kind and starts with a `text_archives` folder, that folder is skipped.
 pub fn detect_kind(rel: &Path) -> FileKind {
+    match detect_kind_exact(rel) {
+        FileKind::Other => match rel.strip_prefix("text_archives") {
+            Ok(inner) => detect_kind_exact(inner),
+            Err(_) => FileKind::Other,
+        },
+        kind => kind,
+    }
+}
+
+fn detect_kind_exact(rel: &Path) -> FileKind {
     let parts: Vec<String> = rel
         .components()
         .filter_map(|c| match c {
@@ -374,6 +385,10 @@ mod tests {
         );
         assert_eq!(k("export_summary.txt"), FileKind::ExportSummary);
         assert_eq!(k("README.txt"), FileKind::Other);
+        assert_eq!(
+            k("text_archives/prayers/2025/07/2025_07_06_prayer_at_0905.txt"),
+            FileKind::Prayer
+        );
         assert_eq!(first_differing_line(b"a\nb\nc\n", b"a\nb\nd\n"), Some(3));
         assert_eq!(first_differing_line(b"a\n", b"a\n"), None);
     }

@@ -585,35 +585,39 @@ fn parse_activities(
     path: Option<&Path>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<PrayerActivity> {
-    let mut out: Vec<PrayerActivity> = Vec::new();
-    let mut current: Option<String> = None;
-    let flush = |cur: &mut Option<String>, out: &mut Vec<PrayerActivity>| {
-        if let Some(logical) = cur.take() {
-            if let Some(a) = PrayerActivity::parse(&logical) {
-                out.push(a);
-            }
-        }
-    };
+    // (timestamp text, parsed time, rest of the logical line)
+    let mut records: Vec<(&str, NaiveDateTime, String)> = Vec::new();
     for (k, line) in lines.iter().enumerate().skip(from) {
-        let starts_record = line
+        let start = line
             .split_once(" - ")
-            .is_some_and(|(ts, _)| strptime_ts_h(ts).is_some());
-        if starts_record {
-            flush(&mut current, &mut out);
-            current = Some(line.to_string());
-        } else if let Some(cur) = current.as_mut() {
-            cur.push('\n');
-            cur.push_str(line);
-        } else {
-            diags.push(diag(
+            .and_then(|(ts, rest)| strptime_ts_h(ts).map(|t| (ts, t, rest)));
+        match (start, records.last_mut()) {
+            (Some((ts, t, rest)), _) => records.push((ts, t, rest.to_string())),
+            (None, Some((_, _, rest))) => {
+                rest.push('\n');
+                rest.push_str(line);
+            }
+            (None, None) => diags.push(diag(
                 path,
                 k + 1,
                 format!("unreadable activity line {line:?}"),
-            ));
+            )),
         }
     }
-    flush(&mut current, &mut out);
-    out
+    records
+        .into_iter()
+        .map(|(ts, t, rest)| {
+            let (actor, action) = parse_actor_and_action(&rest);
+            PrayerActivity {
+                timestamp: HumanTime {
+                    text: ts.to_string(),
+                    time: Some(t),
+                },
+                actor,
+                action,
+            }
+        })
+        .collect()
 }
 
 /// Re-renders prayer-file bytes (for `thywill archive check`).
