@@ -28,6 +28,8 @@ fn demo_writes_reads_back_and_rerenders_everything() {
     );
     assert_eq!(report["read_back"]["prayer"]["records"], 8);
     assert_eq!(report["read_back"]["user_registrations"]["records"], 6);
+    assert_eq!(report["drill"]["detected"], true);
+    assert_eq!(report["drill"]["first_differing_line"], 1);
     assert!(target
         .join("text_archives/users/2025_10_users.txt")
         .is_file());

@@ -84,6 +84,14 @@ struct KindSummary {
     diagnostics: u64,
 }
 
+/// The drill: one file saved with Windows line ends, which the check must catch.
+#[derive(Serialize)]
+struct Drill {
+    damaged: PathBuf,
+    detected: bool,
+    first_differing_line: Option<usize>,
+}
+
 #[derive(Serialize)]
 struct DemoReport {
     dir: PathBuf,
@@ -91,6 +99,24 @@ struct DemoReport {
     written: Written,
     read_back: BTreeMap<String, KindSummary>,
     check: CheckReport,
+    drill: Drill,
+}
+
+/// Rewrites `file` with CRLF line ends (as an editor on Windows would), checks the tree,
+/// and puts the original bytes back.
+fn drill(base: &Path, file: &Path) -> Result<Drill, Error> {
+    let original = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let text = String::from_utf8_lossy(&original).replace('\n', "\r\n");
+    std::fs::write(file, text).map_err(|e| Error::io(file, e))?;
+    let report = check_tree(base, &thywill_core::progress::NoProgress);
+    std::fs::write(file, &original).map_err(|e| Error::io(file, e))?;
+    let relative = file.strip_prefix(base).unwrap_or(file).to_path_buf();
+    let found = report?.problems.into_iter().find(|p| p.path == relative);
+    Ok(Drill {
+        detected: found.is_some(),
+        first_differing_line: found.and_then(|p| p.first_differing_line),
+        damaged: relative,
+    })
 }
 
 /// A stable ID shaped like ThyWill's `uuid4().hex` (splitmix64 of the index).
@@ -223,6 +249,8 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
     let check = check_tree(&base, &bar);
     bar.finish();
     let check = check?;
+    let drill_file = base.join("users/2025_10_users.txt");
+    let drill = drill(&base, &drill_file)?;
 
     let mut text = format!(
         "Wrote a sample community with thywill-core's archive writers to {}{}\n\
@@ -253,6 +281,15 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             problem.first_differing_line
         ));
     }
+    text.push_str(&format!(
+        "\nDrill: {} saved with Windows line ends: {}\n",
+        drill.damaged.display(),
+        match (drill.detected, drill.first_differing_line) {
+            (true, Some(line)) => format!("caught by the check, first differing line {line}"),
+            (true, None) => "caught by the check".to_owned(),
+            (false, _) => "NOT caught by the check".to_owned(),
+        }
+    ));
     if kept {
         text.push_str(&format!(
             "\nTry: thywill archive check {}\n     thywill archive parse {}\n",
@@ -260,13 +297,15 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             base.join("users/2025_10_users.txt").display()
         ));
     }
-    let failed = !check.is_clean() || read_back.values().any(|s| s.diagnostics > 0);
+    let failed =
+        !check.is_clean() || !drill.detected || read_back.values().any(|s| s.diagnostics > 0);
     let report = DemoReport {
         dir: base,
         kept,
         written,
         read_back,
         check,
+        drill,
     };
     Ok(Outcome::new(&report, text)?.with_failures(failed))
 }
