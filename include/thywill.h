@@ -44,6 +44,21 @@ typedef enum {
   THYWILL_STATUS_PANIC = 102,
 } thywill_status;
 
+// Which monthly prayer ledger `thywill_archive_writer_append_ledger` writes.
+typedef enum {
+  // `prayers/marks/YYYY_MM_marks.txt` (`name`, `value` ignored).
+  THYWILL_LEDGER_MARKS = 0,
+  // `prayers/skips/YYYY_MM_skips.txt` (`name`, `value` ignored).
+  THYWILL_LEDGER_SKIPS = 1,
+  // `prayers/attributes/YYYY_MM_attributes.txt` (`name`, `value` required; NULL `user`
+  // writes `system`).
+  THYWILL_LEDGER_ATTRIBUTES = 2,
+} thywill_ledger;
+
+// An archive writer (ThyWill's archive-first write API) for one base folder.
+// Create with `thywill_archive_writer_new`, release with `thywill_archive_writer_free`.
+typedef struct thywill_archive_writer thywill_archive_writer;
+
 // Called with each progress event: `phase` (borrowed, valid only during the
 // call), `done` units so far and `total_or_max`, the total or `UINT64_MAX` when
 // unknown. Return `false` to cancel the operation (it then fails with
@@ -69,9 +84,10 @@ const char *thywill_version(void);
 thywill_status thywill_archive_file_kind(const char *path, char **out_kind);
 
 // Parses the archive file at `path` (kind from its path) and writes JSON to `*out_json`:
-// `{"path", "kind", "records": [...], "diagnostics": [{"path","line","reason"}]}`. A prayer
-// file gives one record. Unreadable lines are diagnostics, not failures; a missing file is
-// `THYWILL_STATUS_NOT_FOUND`, a kind without a parser `THYWILL_STATUS_INVALID_INPUT`.
+// `{"path", "kind", "content", "diagnostics": [{"path","line","reason"}]}`, where `content`
+// is the prayer record, `{"records": [...]}` for monthly users/activity/ledger files, or the
+// file's structure for the other kinds. Unreadable lines are diagnostics, not failures; a
+// missing file is `THYWILL_STATUS_NOT_FOUND`, an unknown kind `THYWILL_STATUS_INVALID_INPUT`.
 // Free the JSON with `thywill_string_free`.
 //
 // # Safety
@@ -100,6 +116,96 @@ thywill_status thywill_archive_check_tree(const char *root,
                                           void *user_data,
                                           char **out_json,
                                           bool *out_clean);
+
+// Creates a writer for `base_dir` (enabled, local-time clock). When `now` is not NULL it
+// fixes the clock to that ISO 8601 time (deterministic output). Free it with
+// `thywill_archive_writer_free`.
+//
+// # Safety
+// `base_dir` is a NUL-terminated string; `now` is NULL or one; `out_writer` is valid for writes.
+thywill_status thywill_archive_writer_new(const char *base_dir,
+                                          const char *now,
+                                          thywill_archive_writer **out_writer);
+
+// Releases a writer. NULL is ignored.
+//
+// # Safety
+// `writer` is NULL or a handle from `thywill_archive_writer_new` not freed yet.
+void thywill_archive_writer_free(thywill_archive_writer *writer);
+
+// Creates the base folder and `prayers/`, `users/`, `activity/`.
+//
+// # Safety
+// `writer` is a live handle.
+thywill_status thywill_archive_writer_ensure_dirs(const thywill_archive_writer *writer);
+
+// Writes a new prayer file as ThyWill's archive-first submission does (same-minute
+// collision suffixes `_2`, `_3`, ...). `created_at` is ISO 8601 (NULL = now);
+// `project_tag` may be NULL. `*out_path` (if `out_path` is not NULL) gets the file's path.
+//
+// # Safety
+// `writer` is a live handle; strings are NUL-terminated (or NULL where allowed);
+// `out_path` is NULL or valid for writes.
+thywill_status thywill_archive_writer_create_prayer(const thywill_archive_writer *writer,
+                                                    const char *id,
+                                                    const char *author,
+                                                    const char *created_at,
+                                                    const char *text,
+                                                    const char *project_tag,
+                                                    char **out_path);
+
+// Appends an activity line to the prayer file `file`, chosen as ThyWill's
+// `append_prayer_activity(action, actor, extra)` does (`"prayed"`, `"answered"`,
+// `"testimony"` with `extra`, `"archived"`, ...). `extra` and `at` (ISO 8601) may be NULL.
+//
+// # Safety
+// `writer` is a live handle; strings are NUL-terminated (or NULL where allowed).
+thywill_status thywill_archive_writer_append_prayer_activity(const thywill_archive_writer *writer,
+                                                             const char *file,
+                                                             const char *actor,
+                                                             const char *action,
+                                                             const char *extra,
+                                                             const char *at);
+
+// Appends a registration to `users/YYYY_MM_users.txt`. `invite_source` NULL or empty
+// writes "joined directly"; `at` (ISO 8601) may be NULL.
+//
+// # Safety
+// `writer` is a live handle; strings are NUL-terminated (or NULL where allowed);
+// `out_path` is NULL or valid for writes.
+thywill_status thywill_archive_writer_append_user_registration(const thywill_archive_writer *writer,
+                                                               const char *name,
+                                                               const char *invite_source,
+                                                               const char *at,
+                                                               char **out_path);
+
+// Appends to `activity/activity_YYYY_MM.txt`: `action` is ThyWill's text (e.g.
+// `"submitted prayer abc"`); `prayer_id`, `tag` and `at` may be NULL.
+//
+// # Safety
+// `writer` is a live handle; strings are NUL-terminated (or NULL where allowed);
+// `out_path` is NULL or valid for writes.
+thywill_status thywill_archive_writer_append_monthly_activity(const thywill_archive_writer *writer,
+                                                              const char *action,
+                                                              const char *user,
+                                                              const char *prayer_id,
+                                                              const char *tag,
+                                                              const char *at,
+                                                              char **out_path);
+
+// Appends a record to a monthly prayer ledger. `at` (ISO 8601) may be NULL (now).
+//
+// # Safety
+// `writer` is a live handle; `ledger` is a `thywill_ledger` value; strings are
+// NUL-terminated (or NULL where allowed); `out_path` is NULL or valid for writes.
+thywill_status thywill_archive_writer_append_ledger(const thywill_archive_writer *writer,
+                                                    uint32_t ledger,
+                                                    const char *prayer_id,
+                                                    const char *user,
+                                                    const char *name,
+                                                    const char *value,
+                                                    const char *at,
+                                                    char **out_path);
 
 // Backs up `database` into `backups/<tier>/` (`backups` NULL: `THYWILL_BACKUP_DIR`, else
 // `backups/` beside the database; `tier` NULL: `"daily"`). `options_json` (may be NULL):

@@ -18,7 +18,9 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check \
-  "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1"
+  "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "moto[server]==5.2.5"
+# The S3 backup tests start moto's S3 server on loopback (they fail without it under CI=true).
+export MOTO_SERVER="$root/.venv/bin/moto_server"
 
 step "cargo fmt"
 cargo fmt --all --check
@@ -45,6 +47,9 @@ step "pytest"
 step "stubtest"
 # Outside the source tree so the installed package is what gets imported.
 (cd "$(mktemp -d)" && "$root/.venv/bin/python" -m mypy.stubtest thywill_core._native)
+
+step "mypy --strict (package and tests against the stub)"
+(cd "$(mktemp -d)" && "$root/.venv/bin/python" -m mypy --strict "$root/python/thywill_core" "$root/tests/python")
 
 step "C tests under valgrind"
 bash tests/c/run.sh

@@ -36,6 +36,7 @@ from thywill_core._native import (
     iter_activity,
     iter_ledger,
     iter_users,
+    parse_file,
     rerender_file,
 )
 
@@ -68,5 +69,6 @@ __all__ = [
     "iter_activity",
     "iter_ledger",
     "iter_users",
+    "parse_file",
     "rerender_file",
 ]

@@ -101,7 +101,10 @@ int main(int argc, char **argv) {
   CHECK_STATUS(thywill_archive_parse_file(missing, &out), THYWILL_STATUS_NOT_FOUND);
   CHECK(out == NULL);
   CHECK_CONTAINS(thywill_last_error_message(), missing);
-  CHECK_STATUS(thywill_archive_parse_file("README.txt", &out), THYWILL_STATUS_INVALID_INPUT);
+  char manifest[4096];
+  join(manifest, sizeof manifest, argv[1], "s1/manifest.json");
+  CHECK_STATUS(thywill_archive_parse_file(manifest, &out), THYWILL_STATUS_INVALID_INPUT);
+  CHECK_CONTAINS(thywill_last_error_message(), "unknown kind");
   CHECK_STATUS(thywill_archive_parse_file(NULL, &out), THYWILL_STATUS_NULL_ARGUMENT);
   CHECK_STATUS(thywill_archive_parse_file(prayer, NULL), THYWILL_STATUS_NULL_ARGUMENT);
   CHECK_STATUS(thywill_archive_parse_file(bad_utf8, &out), THYWILL_STATUS_INVALID_UTF8);

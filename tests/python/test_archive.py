@@ -164,3 +164,19 @@ def test_check_tree_can_be_cancelled(corpus: Path) -> None:
         thywill_core.check_tree(corpus, lambda phase, done, total: done < 5)
     with pytest.raises(thywill_core.NotFoundError):
         thywill_core.check_tree(corpus / "missing")
+
+
+def test_parse_file_reads_every_kind_into_plain_data(s1: Path) -> None:
+    prayer = thywill_core.parse_file(s1 / PRAYER)
+    assert prayer["kind"] == "prayer" and prayer["diagnostics"] == []
+    assert prayer["content"]["author"] == "John Lee"
+    users = thywill_core.parse_file(str(s1 / USERS))
+    assert users["content"]["records"][0]["name"] == "John B."
+    tokens = thywill_core.parse_file(s1 / "system" / "invite_tokens.txt")
+    assert tokens["kind"] == "invite_tokens" and tokens["diagnostics"] == []
+    sessions = sorted((s1 / "sessions").iterdir())[0]
+    assert thywill_core.parse_file(sessions)["kind"] == "sessions"
+    with pytest.raises(thywill_core.InvalidInputError):
+        thywill_core.parse_file(s1.parent / "manifest.json")
+    with pytest.raises(thywill_core.NotFoundError):
+        thywill_core.parse_file(s1 / "users" / "1999_01_users.txt")

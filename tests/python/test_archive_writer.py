@@ -43,6 +43,7 @@ def test_writes_a_small_community_that_reads_back_and_checks_clean(tmp_path: Pat
     # ThyWill passes the action text with the ID; "prayer" is inserted when missing.
     activity_file = writer.append_monthly_activity("submitted prayer p1", "Ann", "p1", "general")
     writer.append_monthly_activity("prayed for p1", "Bob", "p1")
+    assert activity_file is not None
     entries = list(thywill_core.iter_activity(activity_file))
     assert [(e["user"], e["action"], e["tag"]) for e in entries] == [
         ("Ann", "submitted prayer p1", "general"),
@@ -52,6 +53,7 @@ def test_writes_a_small_community_that_reads_back_and_checks_clean(tmp_path: Pat
     marks = writer.append_prayer_mark("p1", "Bob")
     writer.append_prayer_skip("p2", "Ann", datetime(2025, 8, 1, 0, 0))
     writer.append_prayer_attribute("p1", "answered", "true")
+    assert marks is not None
     assert [r["user"] for r in thywill_core.iter_ledger(marks)] == ["Bob"]
     assert (base / "prayers/skips/2025_08_skips.txt").is_file()
     attributes = list(thywill_core.iter_ledger(base / "prayers/attributes/2025_07_attributes.txt"))

@@ -136,6 +136,10 @@ def test_package_reexports_everything_public() -> None:
         assert getattr(thywill_core, name) is getattr(_native, name)
 
 
+def test_native_module_is_the_abi3_build() -> None:
+    assert _native.__file__ is not None and _native.__file__.endswith(".abi3.so")
+
+
 def test_package_is_typed() -> None:
     package_dir = Path(thywill_core.__file__).parent
     assert (package_dir / "py.typed").is_file()

@@ -1,14 +1,8 @@
-//! The `thywill` binary run as a process: global options, exit codes, JSON errors.
+//! The `thywill` binary as a process: global options, exit codes, JSON errors, config.
 
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn thywill(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_thywill"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+use common::{json_of, thywill, thywill_env};
 
 #[test]
 fn version_prints_the_crate_version() {
@@ -45,23 +39,6 @@ fn help_lists_the_global_options() {
         assert!(help.contains(option), "{option} missing from --help");
     }
     assert!(help.contains("DATABASE_PATH") && help.contains("TEXT_ARCHIVE_BASE_DIR"));
-}
-
-fn thywill_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
-    command.args(args).stdin(Stdio::null());
-    for var in [
-        "DATABASE_PATH",
-        "TEXT_ARCHIVE_BASE_DIR",
-        "THYWILL_BACKUP_DIR",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied()).output().unwrap()
-}
-
-fn json_of(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

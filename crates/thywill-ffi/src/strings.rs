@@ -3,10 +3,13 @@
 use std::ffi::{c_char, CStr, CString};
 use std::path::PathBuf;
 
+use chrono::NaiveDateTime;
+
 use serde::Serialize;
 
 use crate::guard::{ffi_guard_void, FfiError, FfiResult};
 use crate::status::thywill_status;
+use thywill_core::Error;
 
 /// Reads a required NUL-terminated UTF-8 argument.
 ///
@@ -48,6 +51,61 @@ pub unsafe fn out_ptr<'a, T>(out: *mut *mut T, argument: &str) -> FfiResult<&'a 
     let out = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null(argument))?;
     *out = std::ptr::null_mut();
     Ok(out)
+}
+
+/// Reads an optional timestamp argument: NULL means "now" on the writer's clock, else
+/// ISO 8601 without zone (`2025-07-06T09:05`, seconds optional, `T` or space).
+///
+/// # Safety
+/// As [`str_arg`].
+pub unsafe fn time_arg(ptr: *const c_char, argument: &str) -> FfiResult<Option<NaiveDateTime>> {
+    // SAFETY: forwarded caller contract.
+    let Some(text) = (unsafe { opt_str_arg(ptr, argument) })? else {
+        return Ok(None);
+    };
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+    .map(Some)
+    .ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{argument}: {text:?} is not an ISO 8601 date and time (e.g. 2025-07-06T09:05)"
+        ))
+        .into()
+    })
+}
+
+/// Reads an optional string argument (NULL gives `None`).
+///
+/// # Safety
+/// As [`str_arg`].
+pub unsafe fn opt_str_arg<'a>(ptr: *const c_char, argument: &str) -> FfiResult<Option<&'a str>> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded caller contract.
+        unsafe { str_arg(ptr, argument) }.map(Some)
+    }
+}
+
+/// Writes a written file's path to an optional `char **out_path` (NULL when nothing was written).
+///
+/// # Safety
+/// `out_path` is NULL or valid for writes.
+pub unsafe fn write_path(out_path: *mut *mut c_char, path: Option<PathBuf>) -> FfiResult {
+    // SAFETY: per the contract.
+    if let Some(out) = unsafe { out_path.as_mut() } {
+        *out = match path {
+            Some(p) => owned_c_string(p.to_string_lossy().into_owned())?,
+            None => std::ptr::null_mut(),
+        };
+    }
+    Ok(())
 }
 
 /// Turns a Rust string into an owned C string for `thywill_string_free`.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 use pyo3::prelude::*;
 use thywill_core::archive::kind::{self, FileKind};
+use thywill_core::archive::parsed::{self, kind_name, kind_of_path};
 use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive};
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
 use thywill_core::archive::{activity, ledger, users, Diagnostic};
@@ -26,16 +27,6 @@ fn format_error(d: &Diagnostic) -> Error {
         path: d.path.clone().unwrap_or_default(),
         line: d.line,
         reason: d.reason.clone(),
-    }
-}
-
-/// The kind name of a file kind (`"prayer"`, `"user_registrations"`, `"ledger"`...).
-fn kind_name(kind: FileKind) -> String {
-    match serde_json::to_value(kind) {
-        Ok(serde_json::Value::String(s)) => s,
-        // Variants with data (Ledger(marks)) serialise as {"ledger": "marks"}.
-        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
-        _ => String::new(),
     }
 }
 
@@ -240,15 +231,7 @@ impl ArchiveRecords {
     }
 }
 
-fn open_records(
-    path: PathBuf,
-    strict: bool,
-    expected: Option<FileKind>,
-) -> PyResult<ArchiveRecords> {
-    let kind = match expected {
-        Some(k) => k,
-        None => kind_of_path(&path),
-    };
+fn open_records(path: PathBuf, strict: bool, kind: FileKind) -> PyResult<ArchiveRecords> {
     let file = File::open(&path).map_err(|e| to_py_err(Error::io(&path, e)))?;
     let reader = BufReader::new(file);
     let records = match kind {
@@ -278,14 +261,14 @@ fn open_records(
 #[pyfunction]
 #[pyo3(signature = (path, strict=false))]
 fn iter_users(path: PathBuf, strict: bool) -> PyResult<ArchiveRecords> {
-    open_records(path, strict, Some(FileKind::UserRegistrations))
+    open_records(path, strict, FileKind::UserRegistrations)
 }
 
 /// Iterates the entries of `activity/activity_YYYY_MM.txt` as dicts.
 #[pyfunction]
 #[pyo3(signature = (path, strict=false))]
 fn iter_activity(path: PathBuf, strict: bool) -> PyResult<ArchiveRecords> {
-    open_records(path, strict, Some(FileKind::ActivityLog))
+    open_records(path, strict, FileKind::ActivityLog)
 }
 
 /// Iterates a marks/skips/attributes ledger; the ledger kind comes from the file name.
@@ -302,7 +285,7 @@ fn iter_ledger(path: PathBuf, strict: bool) -> PyResult<ArchiveRecords> {
             path.display()
         )))
     })?;
-    open_records(path, strict, Some(FileKind::Ledger(kind)))
+    open_records(path, strict, FileKind::Ledger(kind))
 }
 
 /// The kind of the file at `path` (relative, absolute or under `text_archives/`), e.g.
@@ -310,18 +293,6 @@ fn iter_ledger(path: PathBuf, strict: bool) -> PyResult<ArchiveRecords> {
 #[pyfunction]
 fn file_kind(path: PathBuf) -> String {
     kind_name(kind_of_path(&path))
-}
-
-/// The kind of a file given by any path: the longest trailing part of the path that
-/// names a known kind wins (so absolute paths and `text_archives/...` paths work).
-pub fn kind_of_path(path: &Path) -> FileKind {
-    let parts: Vec<_> = path.components().collect();
-    (1..=parts.len().min(5))
-        .rev()
-        .filter_map(|n| parts.get(parts.len() - n..))
-        .map(|tail| kind::detect_kind(&tail.iter().collect::<PathBuf>()))
-        .find(|k| *k != FileKind::Other)
-        .unwrap_or(FileKind::Other)
 }
 
 /// Parses the file at `path` (kind from its path) and renders it back. Equal to the
@@ -334,6 +305,14 @@ fn rerender_file(py: Python<'_>, path: PathBuf) -> PyResult<Py<pyo3::types::PyBy
         .detach(|| kind::rerender(kind, &bytes, Some(&path)))
         .map_err(to_py_err)?;
     Ok(pyo3::types::PyBytes::new(py, &out).unbind())
+}
+
+/// Reads any archive file (kind from its path) into plain data: `{"path", "kind",
+/// "content", "diagnostics"}`.
+#[pyfunction]
+fn parse_file(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
+    let parsed = run(py, None, |_| parsed::parse_file(&path))?;
+    to_py(py, &parsed)
 }
 
 /// Re-renders every file under `root`; returns the report (`files_checked`,
@@ -551,6 +530,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(iter_ledger, m)?)?;
     m.add_function(wrap_pyfunction!(file_kind, m)?)?;
     m.add_function(wrap_pyfunction!(rerender_file, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_file, m)?)?;
     m.add_function(wrap_pyfunction!(check_tree, m)?)?;
     Ok(())
 }

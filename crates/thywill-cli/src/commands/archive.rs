@@ -1,14 +1,10 @@
 //! `thywill archive ...`: read, render and check text archive files.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
-use serde::Serialize;
-use thywill_core::archive::kind::{self, FileKind};
-use thywill_core::archive::{activity, ledger, prayer, users, Diagnostic};
-use thywill_core::Error;
+use thywill_core::archive::kind;
+use thywill_core::archive::parsed::{parse_file, ParsedFile};
 
 use crate::context::{Context, Outcome};
 use crate::exit::CliError;
@@ -36,99 +32,30 @@ pub fn run(context: &Context, command: ArchiveCommand) -> Result<Outcome, CliErr
     }
 }
 
-/// The kind of a file given by any path: the longest trailing part of the path that
-/// names a known kind wins (so absolute and `text_archives/...` paths work).
-fn kind_of_path(path: &Path) -> FileKind {
-    let parts: Vec<_> = path.components().collect();
-    (1..=parts.len().min(5))
-        .rev()
-        .filter_map(|n| parts.get(parts.len() - n..))
-        .map(|tail| kind::detect_kind(&tail.iter().collect::<PathBuf>()))
-        .find(|k| *k != FileKind::Other)
-        .unwrap_or(FileKind::Other)
-}
-
-fn kind_name(kind: FileKind) -> String {
-    match serde_json::to_value(kind) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-#[derive(Serialize)]
-struct ParsedFile {
-    path: PathBuf,
-    kind: String,
-    records: Vec<serde_json::Value>,
-    diagnostics: Vec<Diagnostic>,
-}
-
-fn collect<T: Serialize>(
-    items: impl Iterator<Item = Result<T, Diagnostic>>,
-    parsed: &mut ParsedFile,
-) -> Result<(), CliError> {
-    for item in items {
-        match item {
-            Ok(record) => parsed.records.push(
-                serde_json::to_value(record)
-                    .map_err(|e| CliError::Core(Error::Internal(e.to_string())))?,
-            ),
-            Err(diagnostic) => parsed.diagnostics.push(diagnostic),
+/// The records to list one per line: the content's first list, else the content itself.
+fn records(parsed: &ParsedFile) -> Vec<&serde_json::Value> {
+    let list = parsed
+        .content
+        .as_object()
+        .and_then(|o| o.values().find_map(serde_json::Value::as_array));
+    match list {
+        Some(list) if !matches!(parsed.kind.as_str(), "prayer" | "membership_application") => {
+            list.iter().collect()
         }
+        _ => vec![&parsed.content],
     }
-    Ok(())
 }
 
 fn parse(path: PathBuf) -> Result<Outcome, CliError> {
-    // A missing file is "not found" whatever its name says.
-    std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-    let kind = kind_of_path(&path);
-    let mut parsed = ParsedFile {
-        kind: kind_name(kind),
-        path: path.clone(),
-        records: Vec::new(),
-        diagnostics: Vec::new(),
-    };
-    let open = || {
-        File::open(&path)
-            .map(BufReader::new)
-            .map_err(|e| Error::io(&path, e))
-    };
-    match kind {
-        FileKind::Prayer => {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let (record, diagnostics) = prayer::parse_bytes(&bytes, Some(&path));
-            collect(std::iter::once(Ok::<_, Diagnostic>(record)), &mut parsed)?;
-            parsed.diagnostics = diagnostics;
-        }
-        FileKind::UserRegistrations => {
-            collect(users::parse_monthly(open()?, Some(&path)), &mut parsed)?
-        }
-        FileKind::ActivityLog => {
-            collect(activity::parse_monthly(open()?, Some(&path)), &mut parsed)?
-        }
-        FileKind::Ledger(ledger_kind) => collect(
-            ledger::parse_monthly(ledger_kind, open()?, Some(&path)),
-            &mut parsed,
-        )?,
-        other => {
-            return Err(Error::InvalidInput(format!(
-                "{}: no parser for {} files",
-                path.display(),
-                kind_name(other)
-            ))
-            .into())
-        }
-    }
+    let parsed = parse_file(&path)?;
     let mut text = format!(
         "{}: {} file, {} record(s), {} diagnostic(s)\n",
         path.display(),
         parsed.kind,
-        parsed.records.len(),
+        parsed.record_count,
         parsed.diagnostics.len()
     );
-    for record in &parsed.records {
+    for record in records(&parsed) {
         text.push_str(&format!("{record}\n"));
     }
     for d in &parsed.diagnostics {

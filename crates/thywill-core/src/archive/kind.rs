@@ -101,9 +101,20 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Detects the kind of the file at `rel`, a path relative to the archive root
-/// (a leading `text_archives/` is not expected; strip it first).
+/// Detects the kind of the file at `rel`, a path relative to the archive root. A DB-stored
+/// path such as `text_archives/prayers/2025/07/….txt` also works: when the path is not a
+/// known kind and starts with a `text_archives` folder, that folder is skipped.
 pub fn detect_kind(rel: &Path) -> FileKind {
+    match detect_kind_exact(rel) {
+        FileKind::Other => match rel.strip_prefix("text_archives") {
+            Ok(inner) => detect_kind_exact(inner),
+            Err(_) => FileKind::Other,
+        },
+        kind => kind,
+    }
+}
+
+fn detect_kind_exact(rel: &Path) -> FileKind {
     let parts: Vec<String> = rel
         .components()
         .filter_map(|c| match c {
@@ -177,6 +188,27 @@ pub fn renderer(kind: FileKind) -> Option<Renderer> {
         FileKind::UserRegistrations => Some(super::users::rerender),
         FileKind::ActivityLog => Some(super::activity::rerender),
         FileKind::Ledger(_) => Some(super::ledger::rerender),
+        FileKind::UserAttributes => Some(super::user_attributes::rerender),
+        FileKind::Sessions => Some(super::sessions::rerender),
+        FileKind::AuthRequests => Some(super::pipe::rerender::<super::auth::AuthRequestRecord>),
+        FileKind::AuthApprovals => Some(super::pipe::rerender::<super::auth::AuthApprovalRecord>),
+        FileKind::SecurityEvents => Some(super::pipe::rerender::<super::auth::SecurityEventRecord>),
+        FileKind::SessionsSnapshot => Some(super::auth::rerender_sessions_snapshot),
+        FileKind::Notifications => Some(super::pipe::rerender::<super::auth::NotificationRecord>),
+        FileKind::RoleAssignments => {
+            Some(super::pipe::rerender::<super::roles::RoleAssignmentRecord>)
+        }
+        FileKind::RoleDefinitions => Some(super::roles::rerender_role_definitions),
+        FileKind::RoleHistory => Some(super::pipe::rerender::<super::roles::RoleHistoryRecord>),
+        FileKind::InviteUsage => Some(super::pipe::rerender::<super::system::InviteUsageRecord>),
+        FileKind::InviteTokens => Some(super::system::rerender_invite_tokens),
+        FileKind::SystemConfig => Some(super::system::rerender_system_config),
+        FileKind::FeatureFlags => Some(super::pipe::rerender::<super::system::FeatureFlagRecord>),
+        FileKind::EventLog => Some(super::event_log::rerender),
+        FileKind::CurrentState => Some(super::current_state::rerender),
+        FileKind::ExportData => Some(super::export::rerender),
+        FileKind::ExportSummary => Some(super::export::rerender_summary),
+        FileKind::MembershipApplication => Some(super::membership::rerender),
         _ => None,
     }
 }
@@ -353,6 +385,10 @@ mod tests {
         );
         assert_eq!(k("export_summary.txt"), FileKind::ExportSummary);
         assert_eq!(k("README.txt"), FileKind::Other);
+        assert_eq!(
+            k("text_archives/prayers/2025/07/2025_07_06_prayer_at_0905.txt"),
+            FileKind::Prayer
+        );
         assert_eq!(first_differing_line(b"a\nb\nc\n", b"a\nb\nd\n"), Some(3));
         assert_eq!(first_differing_line(b"a\n", b"a\n"), None);
     }

@@ -450,7 +450,7 @@ pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Dia
 /// continuation lines, and actors are full names.
 pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
     let text = normalize_newlines(text);
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    let text = text.trim_start_matches('\u{FEFF}');
     let (lines, ended_with_lf) = split_lines(text);
     let mut diags = Vec::new();
     let mut archive = PrayerArchive::new("", "", NaiveDateTime::MIN, "");
@@ -540,7 +540,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
     if lines.get(header_end).is_none() {
         diags.push(diag(
             path,
-            header_end + 1,
+            lines.len(),
             "missing blank line after the header",
         ));
         return (archive, diags);
@@ -585,35 +585,39 @@ fn parse_activities(
     path: Option<&Path>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<PrayerActivity> {
-    let mut out: Vec<PrayerActivity> = Vec::new();
-    let mut current: Option<String> = None;
-    let flush = |cur: &mut Option<String>, out: &mut Vec<PrayerActivity>| {
-        if let Some(logical) = cur.take() {
-            if let Some(a) = PrayerActivity::parse(&logical) {
-                out.push(a);
-            }
-        }
-    };
+    // (timestamp text, parsed time, rest of the logical line)
+    let mut records: Vec<(&str, NaiveDateTime, String)> = Vec::new();
     for (k, line) in lines.iter().enumerate().skip(from) {
-        let starts_record = line
+        let start = line
             .split_once(" - ")
-            .is_some_and(|(ts, _)| strptime_ts_h(ts).is_some());
-        if starts_record {
-            flush(&mut current, &mut out);
-            current = Some(line.to_string());
-        } else if let Some(cur) = current.as_mut() {
-            cur.push('\n');
-            cur.push_str(line);
-        } else {
-            diags.push(diag(
+            .and_then(|(ts, rest)| strptime_ts_h(ts).map(|t| (ts, t, rest)));
+        match (start, records.last_mut()) {
+            (Some((ts, t, rest)), _) => records.push((ts, t, rest.to_string())),
+            (None, Some((_, _, rest))) => {
+                rest.push('\n');
+                rest.push_str(line);
+            }
+            (None, None) => diags.push(diag(
                 path,
                 k + 1,
                 format!("unreadable activity line {line:?}"),
-            ));
+            )),
         }
     }
-    flush(&mut current, &mut out);
-    out
+    records
+        .into_iter()
+        .map(|(ts, t, rest)| {
+            let (actor, action) = parse_actor_and_action(&rest);
+            PrayerActivity {
+                timestamp: HumanTime {
+                    text: ts.to_string(),
+                    time: Some(t),
+                },
+                actor,
+                action,
+            }
+        })
+        .collect()
 }
 
 /// Re-renders prayer-file bytes (for `thywill archive check`).

@@ -337,6 +337,15 @@ impl ArchiveWriter {
     }
 }
 
+/// The timestamp ThyWill writes for an offline "prayed" mark with a client time (§4.4.2,
+/// §21.22): an aware value converted to naive UTC; a naive value unchanged.
+pub fn offline_mark_time(client_time: &super::text::PyDateTime) -> NaiveDateTime {
+    match client_time {
+        super::text::PyDateTime::Naive(t) => *t,
+        super::text::PyDateTime::Aware(t) => t.naive_utc(),
+    }
+}
+
 /// Reads and parses a prayer file with this crate's fixed parser.
 pub fn read_prayer_file(file: &Path) -> Result<(PrayerArchive, Vec<Diagnostic>)> {
     let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
