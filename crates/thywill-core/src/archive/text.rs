@@ -1175,6 +1175,45 @@ pub fn split_lines(text: &str) -> (Vec<&str>, bool) {
     }
 }
 
+/// Re-renders a line-oriented file one line at a time, for `thywill archive check`: the bytes
+/// are decoded (BOM and CR tolerated, invalid UTF-8 replaced and reported), each line is
+/// passed to `render_line(line_number, text)`, and an `Err` keeps the line unchanged and
+/// records the diagnostic. The final LF is kept as it was.
+pub fn rerender_lines(
+    bytes: &[u8],
+    path: Option<&Path>,
+    mut render_line: impl FnMut(usize, &str) -> Result<String, Diagnostic>,
+) -> (Vec<u8>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let text = match decode_text(bytes, path) {
+        Ok((t, _)) => t,
+        Err(d) => {
+            diags.push(d);
+            normalize_newlines(&String::from_utf8_lossy(bytes))
+                .trim_start_matches('\u{FEFF}')
+                .to_string()
+        }
+    };
+    let (lines, ended_with_lf) = split_lines(&text);
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match render_line(i + 1, line) {
+            Ok(s) => out.push_str(&s),
+            Err(d) => {
+                diags.push(d);
+                out.push_str(line);
+            }
+        }
+    }
+    if ended_with_lf && !lines.is_empty() {
+        out.push('\n');
+    }
+    (out.into_bytes(), diags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,163 @@
+//! The categorization block of prayer files (spec §4.2.3) and ThyWill's
+//! `parse_prayer_archive_categorization` reader (§4.6.2).
+
+use serde::Serialize;
+
+use super::text::{py_float_repr, py_json_str_list, py_strip};
+
+/// The six categorization values of a prayer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Categorization {
+    /// `Safety Score:` (rendered as a Python float).
+    pub safety_score: f64,
+    /// `Safety Flags:` (rendered as a JSON list).
+    pub safety_flags: Vec<String>,
+    /// `Category:`.
+    pub subject_category: String,
+    /// `Specificity:`.
+    pub specificity_type: String,
+    /// `Categorization Method:`.
+    pub categorization_method: String,
+    /// `Categorization Confidence:` (rendered as a Python float).
+    pub categorization_confidence: f64,
+}
+
+impl Categorization {
+    /// The writer's defaults for missing keys (§4.2.3): `1.0`, `[]`, `general`, `unknown`,
+    /// `default`, `0.0`.
+    pub fn writer_defaults() -> Self {
+        Categorization {
+            safety_score: 1.0,
+            safety_flags: Vec::new(),
+            subject_category: "general".into(),
+            specificity_type: "unknown".into(),
+            categorization_method: "default".into(),
+            categorization_confidence: 0.0,
+        }
+    }
+
+    /// The reader's defaults (§4.6.2): as the writer's, but the method is `default_fallback`.
+    pub fn reader_defaults() -> Self {
+        Categorization {
+            categorization_method: "default_fallback".into(),
+            ..Self::writer_defaults()
+        }
+    }
+
+    /// What the archive-first flow records when categorization is disabled:
+    /// `1.0 / [] / general / unknown / disabled / 0.0`.
+    pub fn disabled() -> Self {
+        Categorization {
+            categorization_method: "disabled".into(),
+            ..Self::writer_defaults()
+        }
+    }
+
+    /// The six lines, without line terminators, in file order.
+    pub fn render_lines(&self) -> [String; 6] {
+        [
+            format!("Safety Score: {}", py_float_repr(self.safety_score)),
+            format!("Safety Flags: {}", py_json_str_list(&self.safety_flags)),
+            format!("Category: {}", self.subject_category),
+            format!("Specificity: {}", self.specificity_type),
+            format!("Categorization Method: {}", self.categorization_method),
+            format!(
+                "Categorization Confidence: {}",
+                py_float_repr(self.categorization_confidence)
+            ),
+        ]
+    }
+}
+
+/// The header keys of the block, in file order.
+pub const CATEGORIZATION_KEYS: [&str; 6] = [
+    "Safety Score",
+    "Safety Flags",
+    "Category",
+    "Specificity",
+    "Categorization Method",
+    "Categorization Confidence",
+];
+
+/// Python `float(s)` for the values ThyWill writes (decimal and exponent forms, inf/nan).
+pub fn py_float(s: &str) -> Option<f64> {
+    py_strip(s).parse::<f64>().ok()
+}
+
+/// Applies `key: value` to `c` the way ThyWill's reader does; returns false when the key is
+/// not a categorization key or its value does not parse (the key is then skipped).
+pub fn apply_key(c: &mut Categorization, key: &str, value: &str) -> bool {
+    match key {
+        "Safety Score" => py_float(value).map(|v| c.safety_score = v).is_some(),
+        "Safety Flags" => {
+            if value == "[]" {
+                c.safety_flags = Vec::new();
+                return true;
+            }
+            match serde_json::from_str::<Vec<String>>(value) {
+                Ok(v) => {
+                    c.safety_flags = v;
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        "Category" => {
+            c.subject_category = value.to_string();
+            true
+        }
+        "Specificity" => {
+            c.specificity_type = value.to_string();
+            true
+        }
+        "Categorization Method" => {
+            c.categorization_method = value.to_string();
+            true
+        }
+        "Categorization Confidence" => py_float(value)
+            .map(|v| c.categorization_confidence = v)
+            .is_some(),
+        _ => false,
+    }
+}
+
+/// ThyWill's `parse_prayer_archive_categorization` (§4.6.2), exactly: every line of the file
+/// (request and activity lines included) with a `:` is split on the first `:`, both sides
+/// stripped, and recognised keys override the reader defaults. (A request line such as
+/// `Category: urgent` therefore sets the category — KEEP, it is how ThyWill imports.)
+/// `Safety Flags` values that are JSON but not a list of strings are skipped.
+pub fn parse_thywill(text: &str) -> Categorization {
+    let mut c = Categorization::reader_defaults();
+    for raw in text.split('\n') {
+        let line = py_strip(raw);
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        apply_key(&mut c, py_strip(k), py_strip(v));
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_block_and_reads_like_thywill() {
+        let c = Categorization {
+            safety_flags: vec!["a".into(), "é".into()],
+            ..Categorization::disabled()
+        };
+        assert_eq!(
+            c.render_lines().join("\n"),
+            "Safety Score: 1.0\nSafety Flags: [\"a\", \"\\u00e9\"]\nCategory: general\n\
+             Specificity: unknown\nCategorization Method: disabled\nCategorization Confidence: 0.0"
+        );
+        // §21.3: a request line `Category: urgent` sets the category.
+        let parsed = parse_thywill("Prayer 1 by A\nDear God: help\nCategory: urgent\n");
+        assert_eq!(parsed.subject_category, "urgent");
+        assert_eq!(parsed.categorization_method, "default_fallback");
+        let parsed = parse_thywill(&c.render_lines().join("\n"));
+        assert_eq!(parsed, c);
+    }
+}
