@@ -7,15 +7,24 @@
 //! the real run's, and it creates nothing on disk (against a database file that does
 //! not exist it works on an in-memory database).
 
+mod activity;
+mod extra;
 mod json_prayers;
+mod records;
 pub mod report;
 mod runner;
+mod source;
 mod store;
+mod text_archives;
 
 pub use json_prayers::{
     import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,
 };
 pub use report::{EntityCounts, ImportReport, RecordIssue};
+pub use source::ArchiveSource;
+pub use text_archives::{
+    import_text_archives, Phase, PlannedFile, TextArchiveOptions, TextArchivePlan,
+};
 
 use std::path::Path;
 

@@ -56,7 +56,7 @@ impl ArchiveSource {
         let mut entries = Vec::with_capacity(zip.len());
         for index in 0..zip.len() {
             let entry = zip.by_index_raw(index).map_err(|e| zip_error(path, e))?;
-            let name = entry.name().to_string();
+            let name = entry.name().map_err(|e| zip_error(path, e))?.to_string();
             let relative = confined_path(&name).ok_or_else(|| {
                 Error::InvalidInput(format!(
                     "{}: entry {name:?} is an absolute path or leaves the extraction folder; refusing to extract",
