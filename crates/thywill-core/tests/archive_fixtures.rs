@@ -9,7 +9,12 @@ use thywill_core::progress::NoProgress;
 fn fixtures() -> PathBuf {
     std::env::var_os("THYWILL_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
+        })
 }
 
 #[test]
@@ -30,7 +35,11 @@ fn fixture_trees_rerender_byte_identical() {
                 p.error
             );
         }
-        assert!(report.is_clean(), "{corpus}: {} files differ", report.problems.len());
+        assert!(
+            report.is_clean(),
+            "{corpus}: {} files differ",
+            report.problems.len()
+        );
         checked_total += report.files_checked;
         // Every file of our kinds was checked.
         for entry in walk(&root) {
@@ -39,7 +48,13 @@ fn fixture_trees_rerender_byte_identical() {
         }
     }
     eprintln!("{by_kind:?}");
-    assert!(by_kind.get(&format!("{:?}", FileKind::Prayer)).copied().unwrap_or(0) >= 2000);
+    assert!(
+        by_kind
+            .get(&format!("{:?}", FileKind::Prayer))
+            .copied()
+            .unwrap_or(0)
+            >= 2000
+    );
     assert!(checked_total >= 2000 + 44 + 50 + 66);
 }
 

@@ -22,17 +22,25 @@ fn check_corpus(corpus: &str) {
     let db = dir.path().join("thywill.db");
     let archives = fixtures().join(corpus).join("text_archives");
     let report = import_text_archives(&archives, &db, &options(false), &NoProgress).unwrap();
-    println!("{corpus}: {}", serde_json::to_string_pretty(&report.entities).unwrap());
+    println!(
+        "{corpus}: {}",
+        serde_json::to_string_pretty(&report.entities).unwrap()
+    );
     for f in &report.failures {
         println!("failure: {f}");
     }
     let with_skips = archives.join("prayers").join("skips").is_dir();
-    let differences = fidelity_differences(&fixtures().join(corpus).join("thywill.db"), &db, with_skips);
+    let differences =
+        fidelity_differences(&fixtures().join(corpus).join("thywill.db"), &db, with_skips);
     for d in &differences {
         println!("{corpus}: {d}");
     }
     println!("{corpus}: {} differences", differences.len());
-    assert!(differences.is_empty(), "{} differences on {corpus}", differences.len());
+    assert!(
+        differences.is_empty(),
+        "{} differences on {corpus}",
+        differences.len()
+    );
     assert!(!report.has_failures(), "{:?}", report.failures);
     assert_eq!(report.counts(entity::PRAYERS).inserted, 1000);
 }

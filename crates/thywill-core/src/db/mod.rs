@@ -30,6 +30,9 @@ pub struct OpenOptions {
     pub create_if_missing: bool,
     /// Open read-only (no WAL switch, no schema creation).
     pub read_only: bool,
+    /// Switch the database to WAL, as the Python app runs it. Dry runs leave the
+    /// journal mode alone so that they change nothing on disk.
+    pub switch_to_wal: bool,
 }
 
 impl Default for OpenOptions {
@@ -38,6 +41,7 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_secs(30),
             create_if_missing: false,
             read_only: false,
+            switch_to_wal: true,
         }
     }
 }
@@ -79,7 +83,7 @@ impl Database {
         };
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(options.busy_timeout)?;
-        if !options.read_only {
+        if !options.read_only && options.switch_to_wal {
             // The Python app runs the database in WAL mode; matching it keeps readers
             // and the app's writer from blocking each other.
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;

@@ -225,14 +225,15 @@ impl ActivityImport<'_> {
             if !ensure_user(user, &at, report)? {
                 continue;
             }
-            let log = |action: &str, old: Option<String>, new: Option<String>, with_path: bool| LogRow {
-                user: user.to_string(),
-                action: action.to_string(),
-                old,
-                new,
-                at,
-                with_path,
-            };
+            let log =
+                |action: &str, old: Option<String>, new: Option<String>, with_path: bool| LogRow {
+                    user: user.to_string(),
+                    action: action.to_string(),
+                    old,
+                    new,
+                    at,
+                    with_path,
+                };
             match &activity.action {
                 ActivityAction::Prayed => {
                     wanted_marks.push((user.to_string(), at));
@@ -276,7 +277,12 @@ impl ActivityImport<'_> {
                 ActivityAction::SetAttribute { name, old, new } => {
                     attrs.set(user, at, name, new.clone());
                     plan.push(
-                        log(&format!("set_{name}"), old.clone(), Some(new.clone()), false),
+                        log(
+                            &format!("set_{name}"),
+                            old.clone(),
+                            Some(new.clone()),
+                            false,
+                        ),
                         true,
                     );
                 }
@@ -457,9 +463,7 @@ impl AttrState<'_> {
 fn same_value(name: &str, stored: Option<&str>, wanted: &str) -> bool {
     match stored {
         Some(s) if s == wanted => true,
-        Some(s) if name == "answer_date" => {
-            minute_of_stored(s) == minute_of_stored(wanted)
-        }
+        Some(s) if name == "answer_date" => minute_of_stored(s) == minute_of_stored(wanted),
         _ => false,
     }
 }

@@ -42,6 +42,7 @@ pub(crate) fn open_target(path: &Path, dry_run: bool) -> Result<(Database, Strin
         path,
         &OpenOptions {
             create_if_missing: true,
+            switch_to_wal: !dry_run,
             ..OpenOptions::default()
         },
     )?;

@@ -122,15 +122,22 @@ fn confined_path(name: &str) -> Option<PathBuf> {
 /// archive folders, else its single sub-folder (ThyWill's community ZIP has one,
 /// `complete_site_archive/`), else a `text_archives/` folder.
 fn find_archive_root(top: &Path) -> Result<PathBuf> {
-    let looks_like_root =
-        |dir: &Path| ["prayers", "users", "activity"].iter().any(|d| dir.join(d).is_dir());
+    let looks_like_root = |dir: &Path| {
+        ["prayers", "users", "activity"]
+            .iter()
+            .any(|d| dir.join(d).is_dir())
+    };
     if looks_like_root(top) {
         return Ok(top.to_path_buf());
     }
     let mut dirs = Vec::new();
     for entry in std::fs::read_dir(top).map_err(|e| Error::io(top, e))? {
         let entry = entry.map_err(|e| Error::io(top, e))?;
-        if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_dir() {
+        if entry
+            .file_type()
+            .map_err(|e| Error::io(entry.path(), e))?
+            .is_dir()
+        {
             dirs.push(entry.path());
         }
     }

@@ -436,12 +436,7 @@ impl Run<'_> {
         }
         // Pass 2: inviters, now that every registered user exists whatever the file order.
         for (done, file) in files.iter().enumerate() {
-            progress_report(
-                self.progress,
-                "users",
-                (files.len() + done) as u64,
-                total,
-            )?;
+            progress_report(self.progress, "users", (files.len() + done) as u64, total)?;
             let bytes = self.read(&file.relative)?;
             for reg in records::registrations(&bytes, &file.relative).records {
                 let Some(inviter) = reg.inviter else { continue };
@@ -776,7 +771,9 @@ impl Run<'_> {
                 }
                 existing.insert(pair.clone(), minutes);
             }
-            let minutes = existing.get_mut(&pair).ok_or_else(|| Error::Internal("ledger cache".into()))?;
+            let minutes = existing
+                .get_mut(&pair)
+                .ok_or_else(|| Error::Internal("ledger cache".into()))?;
             let mut keys = vec![minute_key(&at)];
             let utc = zone.to_utc(&at);
             if utc != at {
@@ -882,7 +879,11 @@ impl Run<'_> {
                 name,
                 entry.value,
                 format_datetime(&at),
-                if entry.user.is_empty() { None } else { Some(entry.user.as_str()) }
+                if entry.user.is_empty() {
+                    None
+                } else {
+                    Some(entry.user.as_str())
+                }
             ])?;
             self.report.counts_mut(entity).inserted += 1;
         }

@@ -10,7 +10,12 @@ use rusqlite::{Connection, OpenFlags};
 pub fn fixtures() -> PathBuf {
     std::env::var_os("THYWILL_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
+        })
 }
 
 pub fn open_ro(path: &Path) -> Connection {
@@ -33,7 +38,11 @@ fn multiset(conn: &Connection, sql: &str, minute_cols: &[usize]) -> Multiset {
         for i in 0..n {
             let v: Option<String> = r.get(i).unwrap();
             let v = v.unwrap_or_else(|| "<NULL>".into());
-            key.push(if minute_cols.contains(&i) { minute(&v) } else { v });
+            key.push(if minute_cols.contains(&i) {
+                minute(&v)
+            } else {
+                v
+            });
         }
         *out.entry(key).or_insert(0) += 1;
     }
@@ -59,27 +68,57 @@ pub fn fidelity_differences(original: &Path, rebuilt: &Path, with_skips: bool) -
     let mut out = Vec::new();
     // Users: exact set, inviter, creation minute.
     let users = "SELECT display_name, invited_by_username, created_at FROM user";
-    diff_multisets("user", &multiset(&a, users, &[2]), &multiset(&b, users, &[2]), &mut out);
+    diff_multisets(
+        "user",
+        &multiset(&a, users, &[2]),
+        &multiset(&b, users, &[2]),
+        &mut out,
+    );
     // Prayers: id, author, request and generated prayer byte for byte, tag, minute.
     let prayers =
         "SELECT id, author_username, text, generated_prayer, project_tag, created_at, text_file_path FROM prayer";
-    diff_multisets("prayer", &multiset(&a, prayers, &[5]), &multiset(&b, prayers, &[5]), &mut out);
+    diff_multisets(
+        "prayer",
+        &multiset(&a, prayers, &[5]),
+        &multiset(&b, prayers, &[5]),
+        &mut out,
+    );
     let marks = "SELECT prayer_id, username, created_at, text_file_path FROM prayermark";
-    diff_multisets("mark", &multiset(&a, marks, &[2]), &multiset(&b, marks, &[2]), &mut out);
+    diff_multisets(
+        "mark",
+        &multiset(&a, marks, &[2]),
+        &multiset(&b, marks, &[2]),
+        &mut out,
+    );
     let skips = "SELECT prayer_id, user_id, created_at FROM prayerskip";
     // Skips reach the text only through the monthly skips ledger (`--ledgers full`).
     if with_skips {
-        diff_multisets("skip", &multiset(&a, skips, &[2]), &multiset(&b, skips, &[2]), &mut out);
+        diff_multisets(
+            "skip",
+            &multiset(&a, skips, &[2]),
+            &multiset(&b, skips, &[2]),
+            &mut out,
+        );
     }
     // Attributes: answer_date values compared to the minute (the text has minutes).
     let attrs = "SELECT prayer_id, created_by, attribute_name, \
                  CASE WHEN attribute_name = 'answer_date' THEN substr(replace(attribute_value, 'T', ' '), 1, 16) ELSE attribute_value END, \
                  created_at FROM prayer_attributes";
-    diff_multisets("attribute", &multiset(&a, attrs, &[4]), &multiset(&b, attrs, &[4]), &mut out);
+    diff_multisets(
+        "attribute",
+        &multiset(&a, attrs, &[4]),
+        &multiset(&b, attrs, &[4]),
+        &mut out,
+    );
     let logs = "SELECT prayer_id, user_id, action, created_at, \
                 CASE WHEN action = 'set_answer_date' THEN substr(replace(new_value, 'T', ' '), 1, 16) ELSE new_value END, \
                 CASE WHEN action = 'set_answer_date' THEN substr(replace(old_value, 'T', ' '), 1, 16) ELSE old_value END \
                 FROM prayer_activity_log";
-    diff_multisets("log", &multiset(&a, logs, &[3]), &multiset(&b, logs, &[3]), &mut out);
+    diff_multisets(
+        "log",
+        &multiset(&a, logs, &[3]),
+        &multiset(&b, logs, &[3]),
+        &mut out,
+    );
     out
 }
