@@ -65,7 +65,11 @@ fn rows(conn: &Connection, sql: &str) -> Vec<String> {
     let n = stmt.column_count();
     stmt.query_map([], |r| {
         Ok((0..n)
-            .map(|i| r.get::<_, Option<String>>(i).unwrap().unwrap_or_else(|| "NULL".into()))
+            .map(|i| {
+                r.get::<_, Option<String>>(i)
+                    .unwrap()
+                    .unwrap_or_else(|| "NULL".into())
+            })
             .collect::<Vec<_>>()
             .join("|"))
     })
@@ -103,7 +107,10 @@ fn hand_written_archive_imports_exactly_and_idempotently() {
     );
     // Two identical lines give two marks; the ledger's three lines give one more.
     assert_eq!(
-        rows(&conn, "SELECT username, created_at FROM prayermark ORDER BY username, rowid"),
+        rows(
+            &conn,
+            "SELECT username, created_at FROM prayermark ORDER BY username, rowid"
+        ),
         vec![
             "Bob Stone|2024-01-05 11:00:00.000000",
             "Bob Stone|2024-01-05 11:00:00.000000",
@@ -145,7 +152,11 @@ fn hand_written_archive_imports_exactly_and_idempotently() {
     text.push_str("January 05 2024 at 11:00 - Bob Stone prayed this prayer\n");
     std::fs::write(&file, text).unwrap();
     let third = import_text_archives(&root, &db, &options, &NoProgress).unwrap();
-    assert_eq!(third.counts(entity::PRAYER_MARKS).inserted, 0, "the ledger already had three");
+    assert_eq!(
+        third.counts(entity::PRAYER_MARKS).inserted,
+        0,
+        "the ledger already had three"
+    );
     assert_eq!(third.counts(entity::ACTIVITY_LOGS).inserted, 1);
 }
 
@@ -153,10 +164,18 @@ fn hand_written_archive_imports_exactly_and_idempotently() {
 fn a_prayer_file_without_title_is_a_located_failure() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("text_archives");
-    write(&root, "prayers/2024/01/2024_01_05_prayer_at_1000.txt", "garbage\n");
+    write(
+        &root,
+        "prayers/2024/01/2024_01_05_prayer_at_1000.txt",
+        "garbage\n",
+    );
     let db = dir.path().join("thywill.db");
-    let report = import_text_archives(&root, &db, &TextArchiveOptions::default(), &NoProgress).unwrap();
+    let report =
+        import_text_archives(&root, &db, &TextArchiveOptions::default(), &NoProgress).unwrap();
     assert!(report.has_failures());
-    assert_eq!(report.failures[0].file, "prayers/2024/01/2024_01_05_prayer_at_1000.txt");
+    assert_eq!(
+        report.failures[0].file,
+        "prayers/2024/01/2024_01_05_prayer_at_1000.txt"
+    );
     assert_eq!(report.failures[0].line, Some(1));
 }

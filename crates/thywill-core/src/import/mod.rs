@@ -13,6 +13,7 @@ mod json_prayers;
 mod records;
 pub mod report;
 mod runner;
+mod single;
 mod source;
 mod store;
 mod text_archives;
@@ -21,6 +22,7 @@ pub use json_prayers::{
     import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,
 };
 pub use report::{EntityCounts, ImportReport, RecordIssue};
+pub use single::{import_prayer_file, import_prayer_file_into, PrayerFileOptions};
 pub use source::ArchiveSource;
 pub use text_archives::{
     import_text_archives, Phase, PlannedFile, TextArchiveOptions, TextArchivePlan,

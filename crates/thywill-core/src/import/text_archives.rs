@@ -23,7 +23,7 @@ use super::records::{self, LedgerEntry};
 use super::report::{entity, issue, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
 use super::source::ArchiveSource;
-use super::store::{find_prayer, insert_prayer, insert_user, NewPrayer, NewUser};
+use super::store::{find_prayer, insert_prayer_doc, insert_user, NewUser};
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::archive::layout::{pathlib_str, LedgerKind};
 use crate::archive::prayer;
@@ -595,37 +595,7 @@ impl Run<'_> {
         let prayer_path = match find_prayer(conn, &doc.id)? {
             None => {
                 Self::ensure_user(&mut self.users, conn, &doc.author, &created, self.report)?;
-                let cat = doc.categorization.clone();
-                let flags = cat
-                    .as_ref()
-                    .map(|c| crate::archive::text::py_json_str_list(&c.safety_flags))
-                    .unwrap_or_else(|| "[]".into());
-                insert_prayer(
-                    conn,
-                    &NewPrayer {
-                        id: &doc.id,
-                        author_username: &doc.author,
-                        text: &doc.text,
-                        generated_prayer: doc.generated_prayer.as_deref(),
-                        project_tag: doc.project_tag.as_deref(),
-                        created_at: created,
-                        text_file_path: Some(&stored),
-                        safety_score: cat.as_ref().map_or(1.0, |c| c.safety_score),
-                        safety_flags: &flags,
-                        categorization_method: cat
-                            .as_ref()
-                            .map_or("default_fallback", |c| c.categorization_method.as_str()),
-                        specificity_type: cat
-                            .as_ref()
-                            .map_or("unknown", |c| c.specificity_type.as_str()),
-                        specificity_confidence: cat
-                            .as_ref()
-                            .map_or(0.0, |c| c.categorization_confidence),
-                        subject_category: cat
-                            .as_ref()
-                            .map_or("general", |c| c.subject_category.as_str()),
-                    },
-                )?;
+                insert_prayer_doc(conn, &doc, created, &stored)?;
                 self.report.counts_mut(entity::PRAYERS).inserted += 1;
                 stored
             }
@@ -940,7 +910,7 @@ fn is_prayer_month(rel: &Path) -> bool {
 
 /// `YYYY_MM_DD_prayer_at_HHMM[_N].txt`: the creation minute, used when the `Submitted`
 /// line cannot be read (ThyWill would use the current time, which breaks idempotency).
-fn time_from_file_name(relative: &str) -> Option<NaiveDateTime> {
+pub(crate) fn time_from_file_name(relative: &str) -> Option<NaiveDateTime> {
     let name = relative.rsplit('/').next()?;
     let (date, rest) = name.split_once("_prayer_at_")?;
     let hhmm = rest.get(..4)?;
