@@ -11,16 +11,35 @@ use crate::{Error, Result};
 /// Renders a naive datetime as SQLAlchemy stores it in SQLite: always 26 characters,
 /// `YYYY-MM-DD HH:MM:SS.ffffff`. Python compares these as strings, so the form must be exact.
 pub fn format_datetime(value: &NaiveDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
-        value.year(),
-        value.month(),
-        value.day(),
-        value.hour(),
-        value.minute(),
-        value.second(),
-        value.nanosecond() / 1000 % 1_000_000
-    )
+    let year = value.year();
+    if !(0..=9999).contains(&year) {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+            year,
+            value.month(),
+            value.day(),
+            value.hour(),
+            value.minute(),
+            value.second(),
+            value.nanosecond() / 1000 % 1_000_000
+        );
+    }
+    // Called for every row an import writes: built by hand rather than through `format!`.
+    let mut buf = *b"0000-00-00 00:00:00.000000";
+    let mut put = |start: usize, width: usize, mut n: u32| {
+        for slot in buf[start..start + width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, value.month());
+    put(8, 2, value.day());
+    put(11, 2, value.hour());
+    put(14, 2, value.minute());
+    put(17, 2, value.second());
+    put(20, 6, value.nanosecond() / 1000 % 1_000_000);
+    buf.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Reads a database datetime leniently: `T` or space separator, no fraction or 1–6

@@ -83,6 +83,7 @@ impl Database {
         };
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(options.busy_timeout)?;
+        tune(&conn)?;
         if !options.read_only && options.switch_to_wal {
             // The Python app runs the database in WAL mode; matching it keeps readers
             // and the app's writer from blocking each other.
@@ -130,6 +131,7 @@ impl Database {
     /// against a database file that does not exist, so nothing is created on disk).
     pub fn in_memory() -> Result<Database> {
         let conn = Connection::open_in_memory()?;
+        tune(&conn)?;
         let mut db = Database {
             conn,
             path: None,
@@ -252,6 +254,14 @@ impl Database {
             }
         }
     }
+}
+
+/// Connection settings for bulk work: enough cached statements for an import's
+/// distinct statements, and a bounded page cache (constant memory, whatever the size).
+fn tune(conn: &Connection) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY")?;
+    Ok(())
 }
 
 /// The column names of a table, in declaration order (empty when the table is absent).

@@ -537,38 +537,49 @@ impl Run<'_> {
     fn prayers(&mut self, conn: &Connection) -> Result<()> {
         self.load_users(conn)?;
         let total = Some(self.plan.prayer_file_count());
-        let mut done = 0u64;
         let activity = ActivityImport {
             conn,
             ids: self.ids,
             zone: self.options.time_zone,
         };
-        for (month, _) in &self.plan.prayer_months {
-            let dir = self.plan.root.join(month);
-            for (name, is_dir) in sorted_entries(&dir)? {
-                if is_dir || !name.ends_with(".txt") {
-                    continue;
-                }
+        let root = self.plan.root.clone();
+        let months: Vec<String> = self
+            .plan
+            .prayer_months
+            .iter()
+            .map(|(m, _)| m.clone())
+            .collect();
+        // Files are read and parsed on a second thread while this one writes; the
+        // bounded channel keeps memory flat.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<ParsedPrayerFile>>(128);
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || read_prayer_files(&root, &months, &sender));
+            let mut done = 0u64;
+            for item in receiver.iter() {
                 if done % 64 == 0 {
                     progress_report(self.progress, "prayers", done, total)?;
                 }
                 done += 1;
-                let relative = format!("{month}/{name}");
-                self.prayer_file(conn, &activity, &relative)?;
+                let parsed = item?;
+                self.prayer_file(conn, &activity, parsed)?;
             }
-        }
-        progress_report(self.progress, "prayers", done, total)?;
-        Ok(())
+            progress_report(self.progress, "prayers", done, total)?;
+            Ok(())
+        })
     }
 
     fn prayer_file(
         &mut self,
         conn: &Connection,
         activity: &ActivityImport<'_>,
-        relative: &str,
+        parsed: ParsedPrayerFile,
     ) -> Result<()> {
-        let bytes = self.read(relative)?;
-        let (doc, diagnostics) = prayer::parse_bytes(&bytes, Some(Path::new(relative)));
+        let ParsedPrayerFile {
+            relative,
+            doc,
+            diagnostics,
+        } = parsed;
+        let relative = relative.as_str();
         self.note_diagnostics(entity::PRAYERS, relative, &diagnostics);
         if doc.fragment || doc.id.is_empty() || doc.author.is_empty() {
             self.report.fail(issue(
@@ -687,21 +698,15 @@ impl Run<'_> {
         } else {
             entity::PRAYER_SKIPS
         };
-        let (select, user_col) = if kind == LedgerKind::Marks {
-            (
-                "SELECT created_at FROM prayermark WHERE prayer_id = ?1 AND username = ?2",
-                "username",
-            )
+        // One query per prayer: all its rows, grouped by (user, minute).
+        let select = if kind == LedgerKind::Marks {
+            "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1"
         } else {
-            (
-                "SELECT created_at FROM prayerskip WHERE prayer_id = ?1 AND user_id = ?2",
-                "user_id",
-            )
+            "SELECT user_id, created_at FROM prayerskip WHERE prayer_id = ?1"
         };
-        let _ = user_col;
         let zone = self.options.time_zone;
-        // Existing minutes per (prayer, user), loaded once per pair and consumed.
-        let mut existing: HashMap<(String, String), HashMap<String, u32>> = HashMap::new();
+        // Existing (user, minute) counts per prayer, loaded once per prayer and consumed.
+        let mut existing: HashMap<String, HashMap<(String, String), u32>> = HashMap::new();
         let mut prayer_paths: HashMap<String, Option<Option<String>>> = HashMap::new();
         for entry in entries {
             let Some(at) = entry.time else {
@@ -730,31 +735,33 @@ impl Run<'_> {
                 ));
                 continue;
             };
-            let pair = (entry.prayer_id.clone(), entry.user.clone());
-            if !existing.contains_key(&pair) {
-                let mut minutes = HashMap::new();
+            if !existing.contains_key(&entry.prayer_id) {
+                let mut counts = HashMap::new();
                 let mut stmt = conn.prepare_cached(select)?;
-                let mut rows = stmt.query(params![pair.0, pair.1])?;
+                let mut rows = stmt.query([&entry.prayer_id])?;
                 while let Some(r) = rows.next()? {
-                    let at: String = r.get(0)?;
-                    *minutes.entry(minute_of_stored(&at)).or_insert(0) += 1;
+                    let user: String = r.get(0)?;
+                    let at: String = r.get(1)?;
+                    *counts.entry((user, minute_of_stored(&at))).or_insert(0) += 1;
                 }
-                existing.insert(pair.clone(), minutes);
+                existing.insert(entry.prayer_id.clone(), counts);
             }
-            let minutes = existing
-                .get_mut(&pair)
+            let counts = existing
+                .get_mut(&entry.prayer_id)
                 .ok_or_else(|| Error::Internal("ledger cache".into()))?;
             let mut keys = vec![minute_key(&at)];
             let utc = zone.to_utc(&at);
             if utc != at {
                 keys.push(minute_key(&utc));
             }
-            let found = keys.iter().any(|k| match minutes.get_mut(k) {
-                Some(n) if *n > 0 => {
-                    *n -= 1;
-                    true
+            let found = keys.into_iter().any(|minute| {
+                match counts.get_mut(&(entry.user.clone(), minute)) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        true
+                    }
+                    _ => false,
                 }
-                _ => false,
             });
             if found {
                 self.report.counts_mut(entity).already_present += 1;
@@ -873,6 +880,52 @@ impl Run<'_> {
                 (d.line > 0).then_some(d.line as u64),
                 d.reason.clone(),
             ));
+        }
+    }
+}
+
+/// A prayer file read and parsed by the reader thread.
+struct ParsedPrayerFile {
+    relative: String,
+    doc: prayer::PrayerArchive,
+    diagnostics: Vec<crate::archive::text::Diagnostic>,
+}
+
+/// Reads and parses the prayer files of `months` in order and sends them; stops early
+/// when the receiving side has gone (an error or a cancellation there).
+fn read_prayer_files(
+    root: &Path,
+    months: &[String],
+    sender: &std::sync::mpsc::SyncSender<Result<ParsedPrayerFile>>,
+) {
+    for month in months {
+        let entries = match sorted_entries(&root.join(month)) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let _ = sender.send(Err(e));
+                return;
+            }
+        };
+        for (name, is_dir) in entries {
+            if is_dir || !name.ends_with(".txt") {
+                continue;
+            }
+            let relative = format!("{month}/{name}");
+            let path = root.join(&relative);
+            let item = std::fs::read(&path)
+                .map_err(|e| Error::io(&path, e))
+                .map(|bytes| {
+                    let (doc, diagnostics) =
+                        prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
+                    ParsedPrayerFile {
+                        relative,
+                        doc,
+                        diagnostics,
+                    }
+                });
+            if sender.send(item).is_err() {
+                return;
+            }
         }
     }
 }
