@@ -70,3 +70,115 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The fixed parsers read what ThyWill meant: every prayer file matches its DB row (text,
+/// generated prayer, author, project tag), every activity actor and registered user is a
+/// real user (full multi-word name), and nothing falls into the catch-all variants.
+#[test]
+fn fixture_records_match_the_database() {
+    use std::collections::{HashMap, HashSet};
+    use thywill_core::archive::activity::{self, MonthlyAction};
+    use thywill_core::archive::prayer::{self, ActivityAction};
+    use thywill_core::archive::users;
+
+    for corpus in ["s1", "s1-live"] {
+        let dir = fixtures().join(corpus);
+        let root = dir.join("text_archives");
+        let db = rusqlite::Connection::open_with_flags(
+            dir.join("thywill.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let users_in_db: HashSet<String> = db
+            .prepare("SELECT display_name FROM user")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let prayers: HashMap<String, Row> = db
+            .prepare("SELECT id, author_username, text, generated_prayer, project_tag, text_file_path FROM prayer")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut seen = 0;
+        let mut actions = 0;
+        for file in walk(&root) {
+            let rel = file.strip_prefix(&root).unwrap();
+            match detect_kind(rel) {
+                FileKind::Prayer => {
+                    let (p, diags) = prayer::parse_bytes(&std::fs::read(&file).unwrap(), Some(rel));
+                    assert!(diags.is_empty(), "{diags:?}");
+                    let (author, text, generated, tag, stored) = prayers
+                        .get(&p.id)
+                        .unwrap_or_else(|| panic!("{}: id {} not in DB", rel.display(), p.id));
+                    assert_eq!(&p.author, author);
+                    assert_eq!(&p.text, text, "{}", rel.display());
+                    assert_eq!(&p.generated_prayer, generated, "{}", rel.display());
+                    assert_eq!(&p.project_tag, tag);
+                    assert_eq!(
+                        stored.as_deref(),
+                        Some(format!("text_archives/{}", rel.display()).as_str())
+                    );
+                    for a in &p.activities {
+                        assert!(
+                            users_in_db.contains(&a.actor),
+                            "{}: actor {:?}",
+                            rel.display(),
+                            a.actor
+                        );
+                        assert!(a.timestamp.time.is_some());
+                        assert!(
+                            !matches!(
+                                a.action,
+                                ActivityAction::Other { .. } | ActivityAction::Raw { .. }
+                            ),
+                            "{:?}",
+                            a
+                        );
+                        actions += 1;
+                    }
+                    seen += 1;
+                }
+                FileKind::UserRegistrations => {
+                    let f = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+                    for r in users::parse_monthly(f, Some(rel)) {
+                        let r = r.unwrap();
+                        assert!(users_in_db.contains(&r.name), "user {:?}", r.name);
+                        if let Some(inv) = &r.invited_by {
+                            assert!(users_in_db.contains(inv), "inviter {inv:?}");
+                        }
+                    }
+                }
+                FileKind::ActivityLog => {
+                    let f = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+                    for e in activity::parse_monthly(f, Some(rel)) {
+                        let e = e.unwrap();
+                        assert!(e.date.is_some());
+                        assert!(
+                            users_in_db.contains(&e.user),
+                            "{}: user {:?}",
+                            rel.display(),
+                            e.user
+                        );
+                        assert_ne!(e.meaning(), MonthlyAction::Other, "{e:?}");
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(seen, prayers.len());
+        assert!(actions > 9000);
+    }
+}

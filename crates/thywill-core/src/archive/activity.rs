@@ -73,6 +73,11 @@ pub enum MonthlyAction {
         /// The prayer.
         prayer_id: String,
     },
+    /// `flagged prayer {id}` (the archive-first flag action)
+    Flagged {
+        /// The prayer.
+        prayer_id: String,
+    },
     /// `added testimony for prayer {id}`
     AddedTestimony {
         /// The prayer.
@@ -90,12 +95,13 @@ pub enum MonthlyAction {
 }
 
 /// (prefix, suffix) pairs of the prayer-ID actions: `{prefix}{id}{suffix}`.
-const PRAYER_ACTIONS: [(&str, &str); 6] = [
+const PRAYER_ACTIONS: [(&str, &str); 7] = [
     ("submitted prayer ", ""),
     ("prayed for prayer ", ""),
     ("marked prayer ", " as answered"),
     ("archived prayer ", ""),
     ("restored prayer ", ""),
+    ("flagged prayer ", ""),
     ("added testimony for prayer ", ""),
 ];
 
@@ -106,6 +112,7 @@ fn prayer_action(prefix: &str, id: String) -> MonthlyAction {
         "marked prayer " => MonthlyAction::MarkedAnswered { prayer_id: id },
         "archived prayer " => MonthlyAction::Archived { prayer_id: id },
         "restored prayer " => MonthlyAction::Restored { prayer_id: id },
+        "flagged prayer " => MonthlyAction::Flagged { prayer_id: id },
         _ => MonthlyAction::AddedTestimony { prayer_id: id },
     }
 }

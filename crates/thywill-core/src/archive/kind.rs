@@ -177,6 +177,27 @@ pub fn renderer(kind: FileKind) -> Option<Renderer> {
         FileKind::UserRegistrations => Some(super::users::rerender),
         FileKind::ActivityLog => Some(super::activity::rerender),
         FileKind::Ledger(_) => Some(super::ledger::rerender),
+        FileKind::UserAttributes => Some(super::user_attributes::rerender),
+        FileKind::Sessions => Some(super::sessions::rerender),
+        FileKind::AuthRequests => Some(super::pipe::rerender::<super::auth::AuthRequestRecord>),
+        FileKind::AuthApprovals => Some(super::pipe::rerender::<super::auth::AuthApprovalRecord>),
+        FileKind::SecurityEvents => Some(super::pipe::rerender::<super::auth::SecurityEventRecord>),
+        FileKind::SessionsSnapshot => Some(super::auth::rerender_sessions_snapshot),
+        FileKind::Notifications => Some(super::pipe::rerender::<super::auth::NotificationRecord>),
+        FileKind::RoleAssignments => {
+            Some(super::pipe::rerender::<super::roles::RoleAssignmentRecord>)
+        }
+        FileKind::RoleDefinitions => Some(super::roles::rerender_role_definitions),
+        FileKind::RoleHistory => Some(super::pipe::rerender::<super::roles::RoleHistoryRecord>),
+        FileKind::InviteUsage => Some(super::pipe::rerender::<super::system::InviteUsageRecord>),
+        FileKind::InviteTokens => Some(super::system::rerender_invite_tokens),
+        FileKind::SystemConfig => Some(super::system::rerender_system_config),
+        FileKind::FeatureFlags => Some(super::pipe::rerender::<super::system::FeatureFlagRecord>),
+        FileKind::EventLog => Some(super::event_log::rerender),
+        FileKind::CurrentState => Some(super::current_state::rerender),
+        FileKind::ExportData => Some(super::export::rerender),
+        FileKind::ExportSummary => Some(super::export::rerender_summary),
+        FileKind::MembershipApplication => Some(super::membership::rerender),
         _ => None,
     }
 }

@@ -1,0 +1,286 @@
+//! Spec §21 test vectors (A: prayer files, B: users/activity/attributes) for both the fixed
+//! parser (`prayer::parse`) and ThyWill's own reader (`prayer::parse_thywill`).
+
+use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive, ThyWillId};
+use thywill_core::archive::text::{strptime_ts_h, HumanTime};
+
+fn file(text: &str, generated: Option<&str>) -> String {
+    let mut p = PrayerArchive::new(
+        "42abc",
+        "Mary Jo",
+        chrono::NaiveDate::from_ymd_opt(2025, 7, 6)
+            .unwrap()
+            .and_hms_opt(3, 4, 0)
+            .unwrap(),
+        text,
+    );
+    p.generated_prayer = generated.map(str::to_string);
+    p.render()
+}
+
+fn fixed(s: &str) -> PrayerArchive {
+    let (p, d) = prayer::parse(s, None);
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(p.render(), s, "round trip");
+    p
+}
+
+#[test]
+fn v3_multiline_request_with_blank_and_colon_lines() {
+    let text = "Dear God: help\nno colon here\n\n  indented  \nCategory: urgent";
+    let s = file(text, Some("G"));
+    assert!(s.contains(text));
+    let t = prayer::parse_thywill(&s);
+    assert_eq!(
+        t.original_request.as_deref(),
+        Some("no colon here\nindented")
+    );
+    assert_eq!(fixed(&s).text, text);
+    assert_eq!(
+        thywill_core::archive::categorization::parse_thywill(&s).subject_category,
+        "urgent"
+    );
+}
+
+#[test]
+fn v4_request_containing_activity_line() {
+    let text = "Line one\nActivity:\nJanuary 01 2025 at 10:00 - Eve prayed this prayer\nmore";
+    let s = file(text, None);
+    let t = prayer::parse_thywill(&s);
+    assert_eq!(t.original_request.as_deref(), Some("Line one"));
+    assert_eq!(t.activities.len(), 1);
+    assert_eq!(t.activities[0].user, "Eve");
+    assert_eq!(t.activities[0].action, "prayed");
+    let p = fixed(&s);
+    assert_eq!(p.text, text);
+    assert!(p.activities.is_empty());
+}
+
+#[test]
+fn v5_generated_prayer_containing_activity_line() {
+    let s = file("x", Some("Lord\nActivity:\nAmen"));
+    assert_eq!(
+        prayer::parse_thywill(&s).generated_prayer.as_deref(),
+        Some("Lord")
+    );
+    assert_eq!(
+        fixed(&s).generated_prayer.as_deref(),
+        Some("Lord\nActivity:\nAmen")
+    );
+}
+
+#[test]
+fn v6_v7_title_lookalikes_in_text_and_generated() {
+    let s = file("Prayer for my mom by the sea\nplease", Some("G"));
+    let t = prayer::parse_thywill(&s);
+    assert_eq!(t.id, Some(ThyWillId::Str("for my mom".into())));
+    assert_eq!(t.author.as_deref(), Some("the sea"));
+    assert_eq!(t.original_request.as_deref(), Some("please"));
+    let p = fixed(&s);
+    assert_eq!((p.id.as_str(), p.author.as_str()), ("42abc", "Mary Jo"));
+    assert_eq!(p.text, "Prayer for my mom by the sea\nplease");
+
+    let s = file("x", Some("Prayer of healing by grace\nAmen"));
+    let t = prayer::parse_thywill(&s);
+    assert_eq!(t.id, Some(ThyWillId::Str("of healing".into())));
+    assert_eq!(t.generated_prayer.as_deref(), Some("Amen\n"));
+    assert_eq!(
+        fixed(&s).generated_prayer.as_deref(),
+        Some("Prayer of healing by grace\nAmen")
+    );
+}
+
+#[test]
+fn v8_author_containing_by() {
+    let s = "Prayer 42abc by Stand by Me\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n";
+    assert_eq!(prayer::parse_thywill(s).author.as_deref(), Some("Stand"));
+    assert_eq!(fixed(s).author, "Stand by Me");
+}
+
+#[test]
+fn v9_v10_v11_generated_round_trip_empty_request_no_generated() {
+    let s = file("x", Some("Lord, heal her.\n\nAmen."));
+    assert!(s.contains("Generated Prayer:\nLord, heal her.\n\nAmen.\n\nActivity:"));
+    assert_eq!(
+        prayer::parse_thywill(&s).generated_prayer.as_deref(),
+        Some("Lord, heal her.\n\nAmen.\n")
+    );
+    assert_eq!(
+        fixed(&s).generated_prayer.as_deref(),
+        Some("Lord, heal her.\n\nAmen.")
+    );
+
+    let s = file("", Some("G"));
+    assert!(s.contains("at 03:04\n\n\n\nGenerated Prayer:"));
+    assert_eq!(prayer::parse_thywill(&s).original_request, None);
+    assert_eq!(fixed(&s).text, "");
+
+    let s = file("", None);
+    assert_eq!(fixed(&s).generated_prayer, None);
+    assert_eq!(fixed(&s).text, "");
+}
+
+#[test]
+fn v12_v13_ids() {
+    let s = "Prayer 00123 by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n";
+    assert_eq!(prayer::parse_thywill(s).id, Some(ThyWillId::Int(123)));
+    assert_eq!(fixed(s).id, "00123");
+    let s = s.replace("00123", "1_000");
+    assert_eq!(prayer::parse_thywill(&s).id, Some(ThyWillId::Int(1000)));
+    let s = s.replace("1_000", "temp");
+    assert_eq!(fixed(&s).id, "temp");
+}
+
+#[test]
+fn v14_headerless_fragment() {
+    let s = "July 06 2025 at 09:05 - Bob prayed this prayer\n";
+    assert!(prayer::parse_thywill(s).is_empty());
+    let p = fixed(s);
+    assert!(p.fragment);
+    assert_eq!(p.activities.len(), 1);
+    assert_eq!(p.activities[0].actor, "Bob");
+}
+
+#[test]
+fn v15_bom_is_stripped() {
+    let s = "\u{feff}Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n";
+    let t = prayer::parse_thywill(s);
+    assert_eq!(t.id, None);
+    let (p, d) = prayer::parse_bytes(s.as_bytes(), None);
+    assert!(d.is_empty());
+    assert_eq!(p.id, "42abc");
+    assert_eq!(p.render(), s.trim_start_matches('\u{feff}'));
+}
+
+#[test]
+fn v16_multiline_testimony() {
+    let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
+July 06 2025 at 09:05 - Ann added testimony: line1\r\nline2 - at x\n";
+    let t = prayer::parse_thywill(s);
+    assert_eq!(t.activities.len(), 2);
+    assert_eq!(t.activities[1].user, "at");
+    assert_eq!(t.activities[1].action, "unknown");
+    let (p, d) = prayer::parse(s, None);
+    assert!(d.is_empty());
+    assert_eq!(p.activities.len(), 1);
+    assert_eq!(
+        p.activities[0].action,
+        ActivityAction::Testimony {
+            text: "line1\nline2 - at x".into()
+        }
+    );
+    assert_eq!(p.render(), s.replace("\r\n", "\n"));
+}
+
+#[test]
+fn v17_v18_testimony_phrases() {
+    let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
+July 06 2025 at 09:05 - Ann added testimony: we prayed this prayer daily\n\
+July 06 2025 at 09:05 - Ann Lee added testimony: great: yes\n";
+    assert_eq!(prayer::parse_thywill(s).activities[0].action, "prayed");
+    let p = fixed(s);
+    assert_eq!(
+        p.activities[0].action,
+        ActivityAction::Testimony {
+            text: "we prayed this prayer daily".into()
+        }
+    );
+    assert_eq!(p.activities[1].actor, "Ann Lee");
+    assert_eq!(
+        p.activities[1].action,
+        ActivityAction::Testimony {
+            text: "great: yes".into()
+        }
+    );
+}
+
+#[test]
+fn v19_multiword_and_unicode_actors() {
+    let names = [
+        "Bob Smith",
+        "Zoë Ñ",
+        "Mary - Jo",
+        "Zoë\u{a0}Ñ",
+        "Stand by Me",
+        "O'Brien \"Jr\" | x",
+        "",
+    ];
+    let mut s =
+        String::from("Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n");
+    for n in names {
+        s.push_str(&format!("July 06 2025 at 09:05 - {n} prayed this prayer\n"));
+    }
+    let t = prayer::parse_thywill(&s);
+    let firsts: Vec<&str> = t.activities.iter().map(|a| a.user.as_str()).collect();
+    assert_eq!(
+        firsts,
+        ["Bob", "Zoë", "Mary", "Zoë", "Stand", "O'Brien", "prayed"]
+    );
+    let p = fixed(&s);
+    let actors: Vec<&str> = p.activities.iter().map(|a| a.actor.as_str()).collect();
+    assert_eq!(actors, names);
+}
+
+#[test]
+fn v21_heal_attribute_lines_are_typed() {
+    let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
+July 06 2025 at 09:05 - Jo set answer_date from '2025-01-01' to '2025-02-02'\n\
+July 06 2025 at 09:05 - Jo Ann set answer_testimony to 'it's ' to 'x''\n\
+July 06 2025 at 09:05 - Jo removed archived (was 'true')\n";
+    let t = prayer::parse_thywill(s);
+    assert!(t.activities.iter().all(|a| a.action == "unknown"));
+    let p = fixed(s);
+    assert_eq!(p.activities[1].actor, "Jo Ann");
+    assert_eq!(
+        p.activities[1].action,
+        ActivityAction::SetAttribute {
+            name: "answer_testimony".into(),
+            old: None,
+            new: "it's ' to 'x'".into()
+        }
+    );
+    assert_eq!(p.activities[2].action.action_name(), "remove_archived");
+}
+
+#[test]
+fn v24_timestamp_tolerance() {
+    assert!(strptime_ts_h("june 1 2024 AT 9:5").is_some());
+    assert!(strptime_ts_h("June  01 2024\tat 10:00").is_some());
+    for bad in [
+        "June 01 2024 at 10:00:33",
+        "Jun 01 2024 at 10:00",
+        "2025-07-06T09:05:00",
+    ] {
+        assert!(strptime_ts_h(bad).is_none(), "{bad}");
+    }
+    // A lenient timestamp is kept verbatim, so the line re-renders identically.
+    let s = "Prayer 42abc by A\nSubmitted june 1 2024 AT 9:5\n\nx\n\nActivity:\n\
+june 1 2024 AT 9:5 - Eve prayed this prayer\n";
+    let p = fixed(s);
+    assert_eq!(p.submitted, HumanTime::parse("june 1 2024 AT 9:5"));
+    assert!(p.created_at().is_some());
+}
+
+#[test]
+fn crlf_file_parses_like_lf() {
+    let s = file("a\nb", Some("G"));
+    let (p, d) = prayer::parse_bytes(s.replace('\n', "\r\n").as_bytes(), None);
+    assert!(d.is_empty());
+    assert_eq!(p.render(), s);
+}
+
+#[test]
+fn damaged_files_give_located_diagnostics() {
+    let (_, d) = prayer::parse(
+        "Prayer 1 by A\nSubmitted nope\n\nx\n\nActivity:\ngarbage\n",
+        None,
+    );
+    let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
+    assert_eq!(lines, vec![2, 7]);
+    let (_, d) = prayer::parse_bytes(
+        b"Prayer 1 by A\nSubmitted July 06 2025 at 09:05\n\n\xff\n",
+        None,
+    );
+    assert_eq!(d[0].line, 4);
+    assert!(d.iter().any(|d| d.reason.contains("Activity:")));
+}
