@@ -36,6 +36,15 @@ fn check_corpus(corpus: &str) {
         println!("{corpus}: {d}");
     }
     println!("{corpus}: {} differences", differences.len());
+    let extra = common::extra_differences(&fixtures().join(corpus).join("thywill.db"), &db);
+    let mut per_table: std::collections::BTreeMap<&str, usize> = Default::default();
+    for d in &extra {
+        println!("{corpus} (beyond the core): {d}");
+        *per_table
+            .entry(d.split(' ').next().unwrap_or(""))
+            .or_default() += 1;
+    }
+    println!("{corpus}: beyond the core, differences per table: {per_table:?}");
     assert!(
         differences.is_empty(),
         "{} differences on {corpus}",

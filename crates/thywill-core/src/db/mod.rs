@@ -143,6 +143,7 @@ impl Database {
 
     /// Wraps a connection the caller opened (checks the schema).
     pub fn from_connection(conn: Connection) -> Result<Database> {
+        tune(&conn)?;
         let mut db = Database {
             conn,
             path: None,
@@ -258,9 +259,13 @@ impl Database {
 
 /// Connection settings for bulk work: enough cached statements for an import's
 /// distinct statements, and a bounded page cache (constant memory, whatever the size).
+/// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
+/// the SQLite build's default (rusqlite's bundled build turns them on).
 fn tune(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(64);
-    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY")?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY",
+    )?;
     Ok(())
 }
 

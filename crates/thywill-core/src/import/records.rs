@@ -87,15 +87,24 @@ pub(crate) struct UserFlags {
     pub welcome_message_dismissed: Option<bool>,
 }
 
-pub(crate) fn user_attributes(_bytes: &[u8], relative: &str) -> Parsed<UserFlags> {
-    // The parser of this file belongs to the archive-extra work; until it is merged the
-    // file is reported rather than read with a second parser.
+pub(crate) fn user_attributes(bytes: &[u8], relative: &str) -> Parsed<UserFlags> {
+    let (file, diagnostics) = crate::archive::user_attributes::UserAttributesFile::parse(
+        bytes,
+        Some(Path::new(relative)),
+    );
     Parsed {
-        records: Vec::new(),
-        diagnostics: vec![Diagnostic::new(
-            Some(Path::new(relative)),
-            0,
-            "user_attributes.txt is not imported by this build (parser not available)",
-        )],
+        records: file
+            .users
+            .into_iter()
+            .map(|u| UserFlags {
+                line: 0,
+                username: u.username,
+                is_supporter: Some(u.is_supporter),
+                supporter_since: u.supporter_since.map(|d| d.format("%Y-%m-%d").to_string()),
+                supporter_type: u.supporter_type,
+                welcome_message_dismissed: Some(u.welcome_message_dismissed),
+            })
+            .collect(),
+        diagnostics,
     }
 }

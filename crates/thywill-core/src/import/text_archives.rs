@@ -300,7 +300,6 @@ pub fn import_text_archives(
 pub(crate) struct Ctx<'r> {
     pub root: &'r Path,
     pub files: &'r [(Phase, Vec<PlannedFile>)],
-    pub options: &'r TextArchiveOptions,
     pub ids: &'r IdGenerator,
     pub report: &'r mut ImportReport,
     pub progress: &'r dyn Progress,
@@ -312,11 +311,6 @@ impl Ctx<'_> {
             .iter()
             .filter(move |(p, _)| *p == phase)
             .flat_map(|(_, f)| f.iter())
-    }
-
-    pub(crate) fn read(&self, file: &PlannedFile) -> Result<Vec<u8>> {
-        let path = self.root.join(&file.relative);
-        std::fs::read(&path).map_err(|e| Error::io(path, e))
     }
 }
 
@@ -335,7 +329,6 @@ impl Run<'_> {
         Ctx {
             root: &self.plan.root,
             files: &self.plan.files,
-            options: self.options,
             ids: self.ids,
             report: self.report,
             progress: self.progress,
@@ -490,7 +483,7 @@ impl Run<'_> {
                     self.report.skip(issue(
                         entity::USER_ATTRIBUTES,
                         &file.relative,
-                        Some(block.line),
+                        (block.line > 0).then_some(block.line),
                         format!("user {:?} does not exist", block.username),
                     ));
                     continue;
