@@ -244,6 +244,24 @@ pub(crate) fn invites(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
             let at = record.timestamp.naive();
             if record.is_link_creation() {
                 created.entry(record.token.clone()).or_insert(at);
+                // A link that was never used exists only as this line.
+                if minute_matches(
+                    conn,
+                    "SELECT 1 FROM invitetoken WHERE token = ?1",
+                    &[&record.token],
+                )? {
+                    ctx.report.counts_mut(entity::INVITE_TOKENS).already_present += 1;
+                } else {
+                    insert_token(
+                        conn,
+                        &record.token,
+                        &record.created_by,
+                        0,
+                        &(at + Duration::hours(INVITE_HOURS)),
+                        None,
+                    )?;
+                    ctx.report.counts_mut(entity::INVITE_TOKENS).inserted += 1;
+                }
                 continue;
             }
             claim(conn, ctx, &record, &at, created.get(&record.token).copied())?;
@@ -320,8 +338,10 @@ fn claim(
         &[&record.token],
     )?;
     if token_exists {
+        // A new use of a known token (its usage row was absent above).
         conn.execute(
-            "UPDATE invitetoken SET used_by_user_id = ?1 WHERE token = ?2 AND used_by_user_id IS NULL",
+            "UPDATE invitetoken SET usage_count = usage_count + \
+             (CASE WHEN used_by_user_id IS ?1 THEN 0 ELSE 1 END), used_by_user_id = ?1 WHERE token = ?2",
             params![record.used_by, record.token],
         )?;
     } else {
