@@ -24,6 +24,7 @@ pub mod kind;
 pub mod layout;
 pub mod ledger;
 pub mod membership;
+pub mod parsed;
 pub mod pipe;
 pub mod prayer;
 pub mod roles;

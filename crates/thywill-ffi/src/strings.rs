@@ -1,0 +1,80 @@
+//! Strings across the boundary: UTF-8 arguments in, owned JSON strings out.
+
+use std::ffi::{c_char, CStr, CString};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::guard::{ffi_guard_void, FfiError, FfiResult};
+use crate::status::thywill_status;
+
+/// Reads a required NUL-terminated UTF-8 argument.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string valid for the call.
+pub unsafe fn str_arg<'a>(ptr: *const c_char, argument: &str) -> FfiResult<&'a str> {
+    if ptr.is_null() {
+        return Err(FfiError::null(argument));
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+    let c = unsafe { CStr::from_ptr(ptr) };
+    c.to_str().map_err(|e| {
+        FfiError::new(
+            thywill_status::InvalidUtf8,
+            format!(
+                "{argument} is not valid UTF-8 (at byte {})",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Reads a required path argument (UTF-8, like every string of this API).
+///
+/// # Safety
+/// As [`str_arg`].
+pub unsafe fn path_arg(ptr: *const c_char, argument: &str) -> FfiResult<PathBuf> {
+    // SAFETY: forwarded contract.
+    unsafe { str_arg(ptr, argument) }.map(PathBuf::from)
+}
+
+/// Checks an output pointer and sets `*out` to NULL so the caller never sees
+/// garbage after a failure.
+///
+/// # Safety
+/// `out` is NULL or valid for writes.
+pub unsafe fn out_ptr<'a, T>(out: *mut *mut T, argument: &str) -> FfiResult<&'a mut *mut T> {
+    // SAFETY: valid for writes per the caller's contract when non-NULL.
+    let out = unsafe { out.as_mut() }.ok_or_else(|| FfiError::null(argument))?;
+    *out = std::ptr::null_mut();
+    Ok(out)
+}
+
+/// Turns a Rust string into an owned C string for `thywill_string_free`.
+pub fn owned_c_string(text: String) -> FfiResult<*mut c_char> {
+    CString::new(text)
+        .map(CString::into_raw)
+        .map_err(|_| FfiError::new(thywill_status::Internal, "result contains a NUL byte"))
+}
+
+/// Serialises `value` as JSON into `*out_json` (an owned string).
+pub fn write_json<T: Serialize + ?Sized>(out_json: &mut *mut c_char, value: &T) -> FfiResult {
+    let text = serde_json::to_string(value)
+        .map_err(|e| FfiError::new(thywill_status::Internal, format!("JSON encoding: {e}")))?;
+    *out_json = owned_c_string(text)?;
+    Ok(())
+}
+
+/// Frees a string returned by this library (`char *` out-parameters). NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a string this library returned that was not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn thywill_string_free(s: *mut c_char) {
+    ffi_guard_void(|| {
+        if !s.is_null() {
+            // SAFETY: `s` came from `CString::into_raw` in this library.
+            drop(unsafe { CString::from_raw(s) });
+        }
+    });
+}

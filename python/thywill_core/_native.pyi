@@ -1,0 +1,178 @@
+# Hand-written stub of the Rust module; `python -m mypy.stubtest thywill_core._native`
+# checks it against the installed wheel (scripts/test.sh).
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import ClassVar, TypeAlias, final
+
+__all__ = [
+    "AccessDeniedError",
+    "ArchiveRecords",
+    "ArchiveWriter",
+    "ArchiveFormatError",
+    "CancelledError",
+    "ConflictError",
+    "CorruptError",
+    "DatabaseError",
+    "InternalError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PrayerArchive",
+    "RemoteError",
+    "ThywillError",
+    "ThywillIOError",
+    "__version__",
+    "check_tree",
+    "file_kind",
+    "iter_activity",
+    "iter_ledger",
+    "iter_users",
+    "parse_file",
+    "rerender_file",
+    "_plain_roundtrip",
+    "_progress_probe",
+    "_raise_core_error",
+]
+
+__version__: str
+
+_Path: TypeAlias = str | os.PathLike[str]
+_Progress: TypeAlias = Callable[[str, int, int | None], bool | None]
+"""``progress(phase, done, total)``; return False to cancel."""
+
+class ThywillError(Exception):
+    kind: ClassVar[str]
+    path: str | None
+
+class NotFoundError(ThywillError): ...
+class CorruptError(ThywillError): ...
+class ConflictError(ThywillError): ...
+class AccessDeniedError(ThywillError): ...
+class InvalidInputError(ThywillError): ...
+
+class ArchiveFormatError(InvalidInputError):
+    line: int | None
+    reason: str | None
+
+class ThywillIOError(ThywillError): ...
+class DatabaseError(ThywillError): ...
+class RemoteError(ThywillError): ...
+class CancelledError(ThywillError): ...
+class InternalError(ThywillError): ...
+
+def _raise_core_error(variant: str, message: str) -> None: ...
+def _progress_probe(phase: str, steps: int, progress: _Progress | None = None) -> int: ...
+def _plain_roundtrip(value: object) -> object: ...
+
+# --- archive -------------------------------------------------------------------------
+
+@final
+class PrayerArchive:
+    """One prayer file (``prayers/YYYY/MM/YYYY_MM_DD_prayer_at_HHMM.txt``)."""
+
+    def __new__(cls, id: str, author: str, created_at: datetime, text: str) -> PrayerArchive: ...
+    @staticmethod
+    def parse(text: str, path: _Path | None = None) -> PrayerArchive: ...
+    @staticmethod
+    def from_file(path: _Path) -> PrayerArchive: ...
+    id: str
+    author: str
+    @property
+    def submitted(self) -> str: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    project_tag: str | None
+    target_audience: str | None
+    text: str
+    generated_prayer: str | None
+    @property
+    def categorization(self) -> dict[str, object] | None: ...
+    @property
+    def activities(self) -> list[dict[str, object]]: ...
+    @property
+    def fragment(self) -> bool: ...
+    @property
+    def diagnostics(self) -> list[dict[str, object]]: ...
+    def render(self) -> str: ...
+    def render_archive_first(self) -> str: ...
+    def to_dict(self) -> dict[str, object]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class ArchiveRecords(Iterator[dict[str, object]]):
+    """Records of a monthly file, read lazily; unreadable lines go to ``diagnostics``."""
+
+    def __iter__(self) -> ArchiveRecords: ...
+    def __next__(self) -> dict[str, object]: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def diagnostics(self) -> list[dict[str, object]]: ...
+
+def iter_users(path: _Path, strict: bool = False) -> ArchiveRecords: ...
+def iter_activity(path: _Path, strict: bool = False) -> ArchiveRecords: ...
+def iter_ledger(path: _Path, strict: bool = False) -> ArchiveRecords: ...
+def file_kind(path: _Path) -> str: ...
+def rerender_file(path: _Path) -> bytes: ...
+def parse_file(path: _Path) -> dict[str, object]: ...
+def check_tree(root: _Path, progress: _Progress | None = None) -> dict[str, object]: ...
+
+@final
+class ArchiveWriter:
+    """ThyWill's archive-first write API; methods return the file written (None when disabled)."""
+
+    def __new__(
+        cls,
+        base_dir: _Path,
+        *,
+        enabled: bool = True,
+        categorization_metadata_export: bool = False,
+        now: datetime | None = None,
+    ) -> ArchiveWriter: ...
+    @staticmethod
+    def from_env() -> ArchiveWriter: ...
+    @property
+    def base_dir(self) -> str: ...
+    @property
+    def enabled(self) -> bool: ...
+    def ensure_dirs(self) -> None: ...
+    def create_prayer(self, prayer: PrayerArchive, archive_first: bool = True) -> str | None: ...
+    def append_prayer_activity(
+        self,
+        file: _Path,
+        actor: str,
+        action: str,
+        *,
+        extra: str | None = None,
+        old_value: str | None = None,
+        new_value: str | None = None,
+        at: datetime | None = None,
+    ) -> None: ...
+    def append_user_registration(
+        self, name: str, invite_source: str | None = None, *, at: datetime | None = None
+    ) -> str | None: ...
+    def append_monthly_activity(
+        self,
+        action: str,
+        user: str,
+        prayer_id: str | None = None,
+        tag: str | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> str | None: ...
+    def append_prayer_attribute(
+        self,
+        prayer_id: str,
+        name: str,
+        value: str,
+        user: str | None = None,
+        created_at: datetime | None = None,
+    ) -> str | None: ...
+    def append_prayer_mark(
+        self, prayer_id: str, user: str, created_at: datetime | None = None
+    ) -> str | None: ...
+    def append_prayer_skip(
+        self, prayer_id: str, user: str, created_at: datetime | None = None
+    ) -> str | None: ...
