@@ -4,3 +4,4 @@
 pub mod archive;
 pub mod config;
 pub mod demo;
+pub mod import;
