@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 mod archive;
 mod convert;
 mod errors;
+mod import;
 mod progress;
 mod testing;
 
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", thywill_core::VERSION)?;
     errors::register(m)?;
     archive::register(m)?;
+    import::register(m)?;
     testing::register(m)?;
     Ok(())
 }
