@@ -18,6 +18,7 @@
 
 pub mod archive;
 pub mod guard;
+pub mod import;
 pub mod progress;
 pub mod status;
 pub mod strings;
