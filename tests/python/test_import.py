@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import thywill_core
-from conftest import fixtures_dir
 
 
 def count(db: Path, sql: str) -> int:
@@ -108,10 +107,8 @@ def test_json_prayers_and_located_errors(tmp_path: Path) -> None:
         thywill_core.import_prayers_json(tmp_path / "missing.json", db)
 
 
-def test_single_prayer_file(tmp_path: Path) -> None:
-    file = fixtures_dir() / "s1" / "text_archives/prayers/2024/06/2024_06_12_prayer_at_1033.txt"
-    if not file.exists():
-        pytest.skip("fixtures missing")
+def test_single_prayer_file(corpus: Path, tmp_path: Path) -> None:
+    file = corpus / "prayers/2024/06/2024_06_12_prayer_at_1033.txt"
     db = tmp_path / "thywill.db"
     report = thywill_core.import_prayer_file(file, db, time_zone="utc")
     assert report.operation == "prayer_file"
