@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate};
 use thywill_core::archive::layout::prayer_file_name;
 use thywill_core::archive::prayer::{ActivityAction, PrayerActivity, PrayerArchive};
 use thywill_core::archive::users::{monthly_header, UserRegistration};

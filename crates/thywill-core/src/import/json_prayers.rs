@@ -181,7 +181,7 @@ impl JsonPrayersPlan {
         // holds n matching prayers.
         let mut seen: HashMap<(String, &str, Option<String>), u64> = HashMap::new();
         for (done, prayer) in self.prayers.iter().enumerate() {
-            if done % 100 == 0 {
+            if done.is_multiple_of(100) {
                 progress_report(progress, "prayers", done as u64, total)?;
             }
             let author = resolve_author(conn, prayer)?;

@@ -549,7 +549,7 @@ impl Run<'_> {
             scope.spawn(move || read_prayer_files(&root, &months, &sender));
             let mut done = 0u64;
             for item in receiver.iter() {
-                if done % 64 == 0 {
+                if done.is_multiple_of(64) {
                     progress_report(self.progress, "prayers", done, total)?;
                 }
                 done += 1;
