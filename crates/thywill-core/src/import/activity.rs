@@ -147,11 +147,13 @@ impl ActivityImport<'_> {
         report: &mut ImportReport,
         ensure_user: &mut dyn FnMut(&str, &NaiveDateTime, &mut ImportReport) -> Result<bool>,
         file: &str,
+        known_empty: bool,
     ) -> Result<()> {
         let conn = self.conn;
-        // Existing rows of this prayer.
+        // Existing rows of this prayer (none to look for when the caller knows there are
+        // none: a prayer created in this run on tables that were empty).
         let mut marks = Existing::default();
-        {
+        if !known_empty {
             let mut stmt = conn.prepare_cached(
                 "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1",
             )?;
@@ -163,7 +165,7 @@ impl ActivityImport<'_> {
             }
         }
         let mut logs = Existing::default();
-        {
+        if !known_empty {
             let mut stmt = conn.prepare_cached(
                 "SELECT user_id, action, created_at FROM prayer_activity_log WHERE prayer_id = ?1",
             )?;
@@ -178,7 +180,7 @@ impl ActivityImport<'_> {
         // Current attribute state: the first row of each name, as ThyWill's
         // `get_attribute` reads it.
         let mut db_attrs: HashMap<String, (String, Option<String>, u32)> = HashMap::new();
-        {
+        if !known_empty {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, attribute_name, attribute_value FROM prayer_attributes \
                  WHERE prayer_id = ?1 ORDER BY rowid",
@@ -317,7 +319,7 @@ impl ActivityImport<'_> {
 
         // Marks.
         for (user, at) in &wanted_marks {
-            if marks.take(&minute_keys(user, at, &self.zone)) {
+            if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
                 report.counts_mut(entity::PRAYER_MARKS).already_present += 1;
             } else {
                 conn.prepare_cached(
@@ -336,8 +338,13 @@ impl ActivityImport<'_> {
         }
         // Logs.
         for row in plan.into_rows() {
-            let prefix = format!("{}\u{1f}{}", row.user, row.action);
-            if logs.take(&minute_keys(&prefix, &row.at, &self.zone)) {
+            if !known_empty
+                && logs.take(&minute_keys(
+                    &format!("{}\u{1f}{}", row.user, row.action),
+                    &row.at,
+                    &self.zone,
+                ))
+            {
                 report.counts_mut(entity::ACTIVITY_LOGS).already_present += 1;
                 continue;
             }

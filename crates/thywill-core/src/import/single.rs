@@ -179,6 +179,7 @@ pub fn import_prayer_file_into(
             &mut report,
             &mut ensure,
             &given,
+            false,
         )
     })?;
     runner.finish()?;

@@ -264,6 +264,7 @@ impl TextArchivePlan {
             report: &mut report,
             progress,
             users: HashSet::new(),
+            activity_tables_empty: false,
         };
         runner.phase(|conn| {
             ensure_schema(conn, &ids)?;
@@ -271,8 +272,27 @@ impl TextArchivePlan {
             run.users(conn)
         })?;
         runner.phase(|conn| run.user_attributes(conn))?;
-        runner.phase(|conn| run.prayers(conn))?;
-        runner.phase(|conn| run.ledgers(conn))?;
+        // Prayer files, then ledger files, are read and parsed on a second thread while
+        // this one writes; bounded channels keep memory flat (128 prayer files, 2 ledgers).
+        let root = self.root.clone();
+        let months: Vec<String> = self.prayer_months.iter().map(|(m, _)| m.clone()).collect();
+        let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
+        let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<Result<ParsedPrayerFile>>(128);
+        let (ledger_tx, ledger_rx) = std::sync::mpsc::sync_channel::<Result<ParsedLedgerFile>>(2);
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || {
+                read_prayer_files(&root, &months, &prayer_tx);
+                drop(prayer_tx);
+                read_ledger_files(&root, &ledgers, &ledger_tx);
+            });
+            let result = runner
+                .phase(|conn| run.prayers(conn, &prayer_rx))
+                .and_then(|()| runner.phase(|conn| run.ledgers(conn, &ledger_rx)));
+            // On an error the receivers go away first, so the reader stops at its next send.
+            drop(prayer_rx);
+            drop(ledger_rx);
+            result
+        })?;
         runner.phase(|conn| super::extra::roles(conn, &mut run.ctx()))?;
         runner.phase(|conn| super::extra::invites(conn, &mut run.ctx()))?;
         runner.phase(|conn| super::extra::sessions(conn, &mut run.ctx()))?;
@@ -322,6 +342,8 @@ struct Run<'r> {
     progress: &'r dyn Progress,
     /// Users known to exist (a cache of the `user` table, bounded by the community size).
     users: HashSet<String>,
+    /// The mark, attribute and log tables were empty when the prayers phase began.
+    activity_tables_empty: bool,
 }
 
 impl Run<'_> {
@@ -527,38 +549,35 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn prayers(&mut self, conn: &Connection) -> Result<()> {
+    fn prayers(
+        &mut self,
+        conn: &Connection,
+        receiver: &std::sync::mpsc::Receiver<Result<ParsedPrayerFile>>,
+    ) -> Result<()> {
         self.load_users(conn)?;
+        self.activity_tables_empty = conn.query_row(
+            "SELECT NOT EXISTS(SELECT 1 FROM prayermark) AND NOT EXISTS(SELECT 1 FROM prayer_attributes) \
+             AND NOT EXISTS(SELECT 1 FROM prayer_activity_log)",
+            [],
+            |r| r.get(0),
+        )?;
         let total = Some(self.plan.prayer_file_count());
         let activity = ActivityImport {
             conn,
             ids: self.ids,
             zone: self.options.time_zone,
         };
-        let root = self.plan.root.clone();
-        let months: Vec<String> = self
-            .plan
-            .prayer_months
-            .iter()
-            .map(|(m, _)| m.clone())
-            .collect();
-        // Files are read and parsed on a second thread while this one writes; the
-        // bounded channel keeps memory flat.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<ParsedPrayerFile>>(128);
-        std::thread::scope(|scope| -> Result<()> {
-            scope.spawn(move || read_prayer_files(&root, &months, &sender));
-            let mut done = 0u64;
-            for item in receiver.iter() {
-                if done.is_multiple_of(64) {
-                    progress_report(self.progress, "prayers", done, total)?;
-                }
-                done += 1;
-                let parsed = item?;
-                self.prayer_file(conn, &activity, parsed)?;
+        let mut done = 0u64;
+        for item in receiver.iter() {
+            if done.is_multiple_of(64) {
+                progress_report(self.progress, "prayers", done, total)?;
             }
-            progress_report(self.progress, "prayers", done, total)?;
-            Ok(())
-        })
+            done += 1;
+            let parsed = item?;
+            self.prayer_file(conn, &activity, parsed)?;
+        }
+        progress_report(self.progress, "prayers", done, total)?;
+        Ok(())
     }
 
     fn prayer_file(
@@ -596,10 +615,12 @@ impl Run<'_> {
             }
         };
         let stored = self.stored_path(relative);
+        let mut created_now = false;
         let prayer_path = match find_prayer(conn, &doc.id)? {
             None => {
                 Self::ensure_user(&mut self.users, conn, &doc.author, &created, self.report)?;
                 insert_prayer_doc(conn, &doc, created, &stored)?;
+                created_now = true;
                 self.report.counts_mut(entity::PRAYERS).inserted += 1;
                 stored
             }
@@ -643,36 +664,42 @@ impl Run<'_> {
             self.report,
             &mut ensure,
             relative,
+            created_now && self.activity_tables_empty,
         )
     }
 
-    fn ledgers(&mut self, conn: &Connection) -> Result<()> {
-        let files: Vec<PlannedFile> = self.plan.files_of(Phase::Ledgers).to_vec();
-        let total = Some(files.len() as u64);
-        for (done, file) in files.iter().enumerate() {
-            progress_report(self.progress, "ledgers", done as u64, total)?;
-            let FileKind::Ledger(kind) = file.kind else {
-                continue;
-            };
-            let bytes = self.read(&file.relative)?;
-            let parsed = records::ledger(kind, &bytes, &file.relative);
+    fn ledgers(
+        &mut self,
+        conn: &Connection,
+        receiver: &std::sync::mpsc::Receiver<Result<ParsedLedgerFile>>,
+    ) -> Result<()> {
+        let total = Some(self.plan.files_of(Phase::Ledgers).len() as u64);
+        let mut done = 0u64;
+        for item in receiver.iter() {
+            progress_report(self.progress, "ledgers", done, total)?;
+            done += 1;
+            let ParsedLedgerFile {
+                relative,
+                kind,
+                parsed,
+            } = item?;
             let entity = match kind {
                 LedgerKind::Marks => entity::PRAYER_MARKS,
                 LedgerKind::Skips => entity::PRAYER_SKIPS,
                 LedgerKind::Attributes => entity::PRAYER_ATTRIBUTES,
             };
             self.report.counts_mut(entity);
-            self.note_diagnostics(entity, &file.relative, &parsed.diagnostics);
+            self.note_diagnostics(entity, &relative, &parsed.diagnostics);
             match kind {
                 LedgerKind::Marks | LedgerKind::Skips => {
-                    self.ledger_marks(conn, kind, &file.relative, parsed.records)?
+                    self.ledger_marks(conn, kind, &relative, parsed.records)?
                 }
                 LedgerKind::Attributes => {
-                    self.ledger_attributes(conn, &file.relative, parsed.records)?
+                    self.ledger_attributes(conn, &relative, parsed.records)?
                 }
             }
         }
-        progress_report(self.progress, "ledgers", files.len() as u64, total)?;
+        progress_report(self.progress, "ledgers", done, total)?;
         Ok(())
     }
 
@@ -919,6 +946,38 @@ fn read_prayer_files(
             if sender.send(item).is_err() {
                 return;
             }
+        }
+    }
+}
+
+/// A ledger file read and parsed by the reader thread.
+struct ParsedLedgerFile {
+    relative: String,
+    kind: LedgerKind,
+    parsed: records::Parsed<LedgerEntry>,
+}
+
+/// Reads and parses the ledger files in order and sends them; stops early when the
+/// receiving side has gone.
+fn read_ledger_files(
+    root: &Path,
+    files: &[PlannedFile],
+    sender: &std::sync::mpsc::SyncSender<Result<ParsedLedgerFile>>,
+) {
+    for file in files {
+        let FileKind::Ledger(kind) = file.kind else {
+            continue;
+        };
+        let path = root.join(&file.relative);
+        let item = std::fs::read(&path)
+            .map_err(|e| Error::io(&path, e))
+            .map(|bytes| ParsedLedgerFile {
+                relative: file.relative.clone(),
+                kind,
+                parsed: records::ledger(kind, &bytes, &file.relative),
+            });
+        if sender.send(item).is_err() {
+            return;
         }
     }
 }
