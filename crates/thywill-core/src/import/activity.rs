@@ -130,6 +130,18 @@ impl LogPlan {
     }
 }
 
+/// The prayer whose activities are applied.
+#[derive(Clone, Copy)]
+pub(crate) struct PrayerTarget<'a> {
+    pub prayer_id: &'a str,
+    /// The prayer's `text_file_path` (also given to marks and some logs).
+    pub prayer_path: Option<&'a str>,
+    /// The archive file, for locating problems.
+    pub file: &'a str,
+    /// The caller knows the prayer has no marks, attributes or logs yet.
+    pub known_empty: bool,
+}
+
 /// Applies one prayer's activities. `ensure_user` creates a missing actor (returns
 /// whether the actor is usable).
 pub(crate) struct ActivityImport<'a> {
@@ -141,14 +153,17 @@ pub(crate) struct ActivityImport<'a> {
 impl ActivityImport<'_> {
     pub(crate) fn apply(
         &self,
-        prayer_id: &str,
-        prayer_path: Option<&str>,
+        target: &PrayerTarget<'_>,
         activities: &[PrayerActivity],
         report: &mut ImportReport,
         ensure_user: &mut dyn FnMut(&str, &NaiveDateTime, &mut ImportReport) -> Result<bool>,
-        file: &str,
-        known_empty: bool,
     ) -> Result<()> {
+        let PrayerTarget {
+            prayer_id,
+            prayer_path,
+            file,
+            known_empty,
+        } = *target;
         let conn = self.conn;
         // Existing rows of this prayer (none to look for when the caller knows there are
         // none: a prayer created in this run on tables that were empty).

@@ -10,7 +10,7 @@ use std::path::{Component, Path};
 use chrono::NaiveDateTime;
 use rusqlite::{params, Connection};
 
-use super::activity::ActivityImport;
+use super::activity::{ActivityImport, PrayerTarget};
 use super::report::{entity, issue, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
 use super::store::{find_prayer, insert_prayer_doc, insert_user, user_exists, NewUser};
@@ -172,15 +172,13 @@ pub fn import_prayer_file_into(
             known.insert(name.to_string());
             Ok(true)
         };
-        activity.apply(
-            &doc.id,
-            Some(&path),
-            &doc.activities,
-            &mut report,
-            &mut ensure,
-            &given,
-            false,
-        )
+        let target = PrayerTarget {
+            prayer_id: &doc.id,
+            prayer_path: Some(&path),
+            file: &given,
+            known_empty: false,
+        };
+        activity.apply(&target, &doc.activities, &mut report, &mut ensure)
     })?;
     runner.finish()?;
     progress_report(progress, "prayer", 1, Some(1))?;

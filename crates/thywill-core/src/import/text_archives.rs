@@ -18,7 +18,7 @@ use chrono::NaiveDateTime;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::activity::ActivityImport;
+use super::activity::{ActivityImport, PrayerTarget};
 use super::records::{self, LedgerEntry};
 use super::report::{entity, issue, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
@@ -657,15 +657,13 @@ impl Run<'_> {
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
             Self::ensure_user(users, conn, name, at, report).map(|()| true)
         };
-        activity.apply(
-            &doc.id,
-            Some(&prayer_path),
-            &doc.activities,
-            self.report,
-            &mut ensure,
-            relative,
-            created_now && self.activity_tables_empty,
-        )
+        let target = PrayerTarget {
+            prayer_id: &doc.id,
+            prayer_path: Some(&prayer_path),
+            file: relative,
+            known_empty: created_now && self.activity_tables_empty,
+        };
+        activity.apply(&target, &doc.activities, self.report, &mut ensure)
     }
 
     fn ledgers(
