@@ -29,13 +29,22 @@ if [ -z "${SKIP_PEER:-}" ] && [ -x "${PEER_VENV:-/work/peer/peer-venv}/bin/pytho
     --thywill "${THYWILL_CHECKOUT:-/work/peer/thywill}" --venv "${PEER_VENV:-/work/peer/peer-venv}" \
     --results "$out/peer" >"$out/peer.log" 2>&1 || echo "(ThyWill's run failed; see $out/peer.log)"
   peer_json="$out/peer/dbimport-s1/results.json"
+  echo "==> thywill-core on the fixtures again, right after ThyWill's run (same machine load)"
+  cargo bench -q -p thywill-core --bench import -- --sizes "" --runs "${RUNS:-5}" | tee -a "$out/ours.jsonl"
 fi
 
 python3 - "$out/ours.jsonl" "$peer_json" <<'PY'
 import json, sys
 ours = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-s1 = next(r for r in ours if r["bench"] == "fixture_empty_db" and r["corpus"] == "s1")
-print(f"ours, s1 into an empty database: {s1['median_s']:.3f} s median ({s1['rows_inserted']} rows)")
+s1_runs = [r for r in ours if r["bench"] == "fixture_empty_db" and r["corpus"] == "s1"]
+s1 = dict(s1_runs[0])
+# Before and (when ThyWill ran) right after ThyWill's run: the mean of the medians.
+s1["median_s"] = sum(r["median_s"] for r in s1_runs) / len(s1_runs)
+print(f"ours, s1 into an empty database: {s1['median_s']:.3f} s (mean of {len(s1_runs)} medians: "
+      + ", ".join(f"{r['median_s']:.3f}" for r in s1_runs) + f"; {s1['rows_inserted']} rows)")
+for r in ours:
+    if r["bench"] == "fixture_live_db":
+        print(f"ours, {r['corpus']} into its own live database (nothing to do): {r['median_s']:.3f} s median")
 if len(sys.argv) > 2 and sys.argv[2]:
     try:
         peer = json.load(open(sys.argv[2]))["import"]
