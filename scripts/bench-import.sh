@@ -49,8 +49,13 @@ if len(sys.argv) > 2 and sys.argv[2]:
     try:
         peer = json.load(open(sys.argv[2]))["import"]
         wall = peer["median_wall_s"]
-        print(f"ThyWill's importer on s1: {wall:.2f} s median wall, {peer['median_max_rss_mb']} MB peak RSS")
-        print(f"speed ratio (ThyWill / ours, same invocation): {wall / s1['median_s']:.0f}x")
+        cpu = sorted(r["user_s"] + r["sys_s"] for r in peer["runs"])[len(peer["runs"]) // 2]
+        print(f"ThyWill's importer on s1: {wall:.2f} s median wall, {cpu:.2f} s CPU, {peer['median_max_rss_mb']} MB peak RSS")
+        print(f"speed ratio (ThyWill / ours, same invocation): {wall / s1['median_s']:.0f}x wall")
+        cpus = [r["median_cpu_s"] for r in s1_runs if "median_cpu_s" in r]
+        if cpus:
+            ours_cpu = sum(cpus) / len(cpus)
+            print(f"CPU-time ratio: {cpu / max(ours_cpu, 0.01):.0f}x (ours {ours_cpu:.3f} s CPU)")
     except (OSError, KeyError, ValueError) as e:
         print(f"ThyWill's result unavailable: {e}")
 for r in ours:

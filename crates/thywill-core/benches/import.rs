@@ -195,6 +195,21 @@ fn generate(out: &Path, prayers: u64, marks_per_prayer: u64, seed: u64) -> PathB
     root
 }
 
+/// User + system CPU seconds of this process so far (`/proc/self/stat`, clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the `(comm)`: utime and stime are the 12th and 13th.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -258,9 +273,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     // Child mode: one import, then report time and this process's peak memory.
     if let (Some(archives), Some(db)) = (arg(&args, "--child-archives"), arg(&args, "--child-db")) {
+        let cpu_before = cpu_seconds();
         let (secs, report) = timed_import(Path::new(&archives), Path::new(&db));
         println!(
-            "{{\"secs\": {secs:.4}, \"peak_rss_kb\": {}, \"rows_inserted\": {}, \"failures\": {}}}",
+            "{{\"secs\": {secs:.4}, \"cpu_s\": {:.2}, \"peak_rss_kb\": {}, \"rows_inserted\": {}, \"failures\": {}}}",
+            cpu_seconds() - cpu_before,
             peak_rss_kb(),
             report.total_inserted(),
             report.failures.len()
@@ -280,35 +297,44 @@ fn main() {
         .unwrap_or(10);
     let work = tempfile::tempdir().expect("tempdir");
 
+    let exe = std::env::current_exe().expect("current exe");
+    let child = |archives: &Path, db: &Path| -> serde_json::Value {
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--child-archives",
+                &archives.to_string_lossy(),
+                "--child-db",
+                &db.to_string_lossy(),
+            ])
+            .output()
+            .expect("child");
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap_or_default()
+    };
+    // Each fixture run is its own process (fresh caches, its own CPU time), like the CLI.
     for corpus in ["s1", "s1-live"] {
         let archives = fixtures().join(corpus).join("text_archives");
-        let mut times = Vec::new();
-        let mut rows = 0;
-        for run in 0..runs {
-            let db = work.path().join(format!("{corpus}-{run}.db"));
-            let (secs, report) = timed_import(&archives, &db);
-            rows = report.total_inserted();
-            times.push(secs);
+        for live in [false, true] {
+            let (mut walls, mut cpus, mut rows) = (Vec::new(), Vec::new(), 0);
+            for run in 0..runs {
+                let db = work.path().join(format!("{corpus}-{live}-{run}.db"));
+                if live {
+                    std::fs::copy(fixtures().join(corpus).join("thywill.db"), &db)
+                        .expect("copy db");
+                }
+                let v = child(&archives, &db);
+                walls.push(v["secs"].as_f64().unwrap_or(f64::NAN));
+                cpus.push(v["cpu_s"].as_f64().unwrap_or(f64::NAN));
+                rows = v["rows_inserted"].as_u64().unwrap_or(0);
+            }
+            println!(
+                "{{\"bench\": \"{}\", \"corpus\": \"{corpus}\", \"runs\": {runs}, \"median_s\": {:.4}, \"median_cpu_s\": {:.3}, \"rows_inserted\": {rows}}}",
+                if live { "fixture_live_db" } else { "fixture_empty_db" },
+                median(walls),
+                median(cpus)
+            );
         }
-        println!(
-            "{{\"bench\": \"fixture_empty_db\", \"corpus\": \"{corpus}\", \"runs\": {runs}, \"median_s\": {:.4}, \"rows_inserted\": {rows}}}",
-            median(times)
-        );
-        let mut times = Vec::new();
-        for run in 0..runs {
-            let db = work.path().join(format!("{corpus}-live-{run}.db"));
-            std::fs::copy(fixtures().join(corpus).join("thywill.db"), &db).expect("copy db");
-            let (secs, report) = timed_import(&archives, &db);
-            assert_eq!(report.total_changes(), 0, "live run must change nothing");
-            times.push(secs);
-        }
-        println!(
-            "{{\"bench\": \"fixture_live_db\", \"corpus\": \"{corpus}\", \"runs\": {runs}, \"median_s\": {:.4}, \"rows_inserted\": 0}}",
-            median(times)
-        );
     }
 
-    let exe = std::env::current_exe().expect("current exe");
     let mut results: Vec<(u64, f64, u64, u64)> = Vec::new();
     for &size in &sizes {
         let dir = work.path().join(format!("synthetic-{size}"));

@@ -119,6 +119,7 @@ impl JsonPrayersPlan {
         let (db, name) = super::open_target(db_path.as_ref(), options.dry_run)?;
         let mut report = self.apply_to(&db, options, progress)?;
         report.database = name;
+        db.close()?;
         Ok(report)
     }
 

@@ -45,6 +45,7 @@ pub(crate) fn open_target(path: &Path, dry_run: bool) -> Result<(Database, Strin
         &OpenOptions {
             create_if_missing: true,
             switch_to_wal: !dry_run,
+            sync_new_file_on_close: true,
             ..OpenOptions::default()
         },
     )?;

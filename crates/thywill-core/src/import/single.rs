@@ -55,6 +55,7 @@ pub fn import_prayer_file(
     let (db, name) = super::open_target(db_path.as_ref(), options.dry_run)?;
     let mut report = import_prayer_file_into(file, &db, options, progress)?;
     report.database = name;
+    db.close()?;
     Ok(report)
 }
 
