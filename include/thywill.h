@@ -299,6 +299,51 @@ thywill_status thywill_backup_push(const char *path,
 // next status-returning `thywill_*` call on the same thread.
 const char *thywill_last_error_message(void);
 
+// Imports text archives from a folder or a ZIP file (`source`) into the database `db`
+// (created with ThyWill's schema when missing). `time_zone` is NULL (local), `"utc"` or
+// `"±HH:MM"`. `progress` may be NULL.
+//
+// # Safety
+// `source` and `db` are NUL-terminated strings, `time_zone` is NULL or one; `out_json` is
+// valid for writes; `out_failed` is NULL or valid for writes; `progress` is NULL or
+// callable with `user_data`.
+thywill_status thywill_import_text_archives(const char *source,
+                                            const char *db,
+                                            bool dry_run,
+                                            const char *time_zone,
+                                            thywill_progress_fn progress,
+                                            void *user_data,
+                                            char **out_json,
+                                            bool *out_failed);
+
+// Imports a JSON array of prayers (`file`) into `db`; one transaction, nothing
+// imported when a record is malformed (each bad record is in `failures`).
+//
+// # Safety
+// As [`thywill_import_text_archives`].
+thywill_status thywill_import_prayers_json(const char *file,
+                                           const char *db,
+                                           bool dry_run,
+                                           thywill_progress_fn progress,
+                                           void *user_data,
+                                           char **out_json,
+                                           bool *out_failed);
+
+// Imports one prayer file into `db`; `update_existing` overwrites an existing prayer's
+// text, generated prayer and project tag.
+//
+// # Safety
+// As [`thywill_import_text_archives`].
+thywill_status thywill_import_prayer_file(const char *file,
+                                          const char *db,
+                                          bool dry_run,
+                                          bool update_existing,
+                                          const char *time_zone,
+                                          thywill_progress_fn progress,
+                                          void *user_data,
+                                          char **out_json,
+                                          bool *out_failed);
+
 // Returns a static name for `status`, e.g. `"NOT_FOUND"` (never free it).
 // Values outside the enum give `"UNKNOWN"`.
 const char *thywill_status_name(uint32_t status);

@@ -23,6 +23,8 @@ __all__ = [
     "CancelledError",
     "ConflictError",
     "CorruptError",
+    "EntityCounts",
+    "ImportReport",
     "DatabaseError",
     "InternalError",
     "InvalidInputError",
@@ -41,6 +43,9 @@ __all__ = [
     "backup_verify",
     "check_tree",
     "file_kind",
+    "import_prayer_file",
+    "import_prayers_json",
+    "import_text_archives",
     "iter_activity",
     "iter_ledger",
     "iter_users",
@@ -252,3 +257,74 @@ def backup_push(path: _Path, remote: str, *, progress: _Progress | None = None) 
 def backup_fetch(
     remote: str, name: str, dest: _Path, *, progress: _Progress | None = None
 ) -> str: ...
+
+# --- import --------------------------------------------------------------------------
+
+@final
+class EntityCounts:
+    """What happened to the records of one entity."""
+
+    @property
+    def inserted(self) -> int: ...
+    @property
+    def already_present(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def deleted(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    def to_dict(self) -> dict[str, int]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class ImportReport:
+    """The outcome of an import: counts per entity and located failures."""
+
+    @property
+    def operation(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def database(self) -> str: ...
+    @property
+    def dry_run(self) -> bool: ...
+    @property
+    def entities(self) -> dict[str, EntityCounts]: ...
+    @property
+    def failures(self) -> list[dict[str, object]]: ...
+    @property
+    def notes(self) -> list[dict[str, object]]: ...
+    @property
+    def has_failures(self) -> bool: ...
+    @property
+    def total_inserted(self) -> int: ...
+    @property
+    def total_changes(self) -> int: ...
+    def counts(self, entity: str) -> EntityCounts: ...
+    def to_dict(self) -> dict[str, object]: ...
+    def to_json(self) -> str: ...
+
+def import_text_archives(
+    source: _Path,
+    db: _Path,
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    progress: _Progress | None = None,
+) -> ImportReport: ...
+def import_prayers_json(
+    file: _Path, db: _Path, *, dry_run: bool = False, progress: _Progress | None = None
+) -> ImportReport: ...
+def import_prayer_file(
+    file: _Path,
+    db: _Path,
+    *,
+    dry_run: bool = False,
+    update_existing: bool = False,
+    time_zone: str = "local",
+    progress: _Progress | None = None,
+) -> ImportReport: ...

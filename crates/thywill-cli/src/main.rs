@@ -72,6 +72,9 @@ enum Command {
     Config(commands::config::ConfigArgs),
     /// Build a small sample community's archives, read them back and summarise.
     Demo(commands::demo::DemoArgs),
+    /// Import text archives (folder or ZIP), JSON prayers or one prayer file.
+    #[command(subcommand)]
+    Import(commands::import::ImportCommand),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -85,6 +88,7 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::Cleanup(args) => commands::backup::run_cleanup(context, args),
         Command::Config(args) => commands::config::run(context, args),
         Command::Demo(args) => commands::demo::run(context, args),
+        Command::Import(command) => commands::import::run(context, command),
     }
 }
 

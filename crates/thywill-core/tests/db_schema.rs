@@ -179,3 +179,42 @@ fn write_phase_rolls_back_on_error_and_commits_on_success() {
         .unwrap();
     assert_eq!(names, vec!["Bob".to_string()]);
 }
+
+#[test]
+fn an_import_waits_for_the_apps_write_lock_instead_of_failing() {
+    use thywill_core::import::{JsonPrayersOptions, JsonPrayersPlan};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("thywill.db");
+    drop(Database::create(&path).unwrap());
+    // The "Python app": holds the write lock for a moment, as a request would.
+    let app = Connection::open(&path).unwrap();
+    app.execute_batch(
+        "BEGIN IMMEDIATE; INSERT INTO user (display_name, created_at, welcome_message_dismissed, is_supporter) \
+         VALUES ('App User', '2024-01-01 00:00:00.000000', 0, 0);",
+    )
+    .unwrap();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let releaser = std::thread::spawn(move || {
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        app.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let plan =
+        JsonPrayersPlan::from_slice(br#"[{"text": "Peace", "author_name": "Ann"}]"#, "x.json")
+            .unwrap();
+    let report = plan
+        .apply(
+            &path,
+            &JsonPrayersOptions::default(),
+            &thywill_core::progress::NoProgress,
+        )
+        .unwrap();
+    releaser.join().unwrap();
+    assert_eq!(report.total_inserted(), 2);
+    let conn = Connection::open(&path).unwrap();
+    let users: i64 = conn
+        .query_row("SELECT count(*) FROM user", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(users, 2);
+}

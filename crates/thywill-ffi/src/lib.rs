@@ -19,6 +19,7 @@
 pub mod archive;
 pub mod backup;
 pub mod guard;
+pub mod import;
 pub mod progress;
 pub mod status;
 pub mod strings;

@@ -14,6 +14,7 @@ mod archive;
 mod backup;
 mod convert;
 mod errors;
+mod import;
 mod progress;
 mod testing;
 
@@ -24,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     archive::register(m)?;
     backup::register(m)?;
+    import::register(m)?;
     testing::register(m)?;
     Ok(())
 }

@@ -5,3 +5,4 @@ pub mod archive;
 pub mod backup;
 pub mod config;
 pub mod demo;
+pub mod import;

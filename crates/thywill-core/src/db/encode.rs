@@ -11,16 +11,35 @@ use crate::{Error, Result};
 /// Renders a naive datetime as SQLAlchemy stores it in SQLite: always 26 characters,
 /// `YYYY-MM-DD HH:MM:SS.ffffff`. Python compares these as strings, so the form must be exact.
 pub fn format_datetime(value: &NaiveDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
-        value.year(),
-        value.month(),
-        value.day(),
-        value.hour(),
-        value.minute(),
-        value.second(),
-        value.nanosecond() / 1000 % 1_000_000
-    )
+    let year = value.year();
+    if !(0..=9999).contains(&year) {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+            year,
+            value.month(),
+            value.day(),
+            value.hour(),
+            value.minute(),
+            value.second(),
+            value.nanosecond() / 1000 % 1_000_000
+        );
+    }
+    // Called for every row an import writes: built by hand rather than through `format!`.
+    let mut buf = *b"0000-00-00 00:00:00.000000";
+    let mut put = |start: usize, width: usize, mut n: u32| {
+        for slot in buf[start..start + width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, value.month());
+    put(8, 2, value.day());
+    put(11, 2, value.hour());
+    put(14, 2, value.minute());
+    put(17, 2, value.second());
+    put(20, 6, value.nanosecond() / 1000 % 1_000_000);
+    buf.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Reads a database datetime leniently: `T` or space separator, no fraction or 1–6
@@ -212,11 +231,35 @@ pub fn python_float_repr(value: f64) -> String {
     }
 }
 
-/// Random identifiers in the shapes ThyWill generates (spec §1.3).
-#[derive(Debug, Default)]
+/// Identifiers in the shapes ThyWill generates (spec §1.3).
+///
+/// Row ids (`uuid4_hex`, `token_hex16`) start with a 48-bit prefix that increases with
+/// every id (from the clock at creation, then a counter) followed by 74 random bits: they
+/// keep ThyWill's shape (32 lowercase hex digits, version-4 and variant bits for uuid4
+/// columns) and are unique, but bulk inserts append to the primary-key index instead of
+/// touching a random page per row, which keeps large imports linear in time. Invite
+/// tokens, which are secrets, are fully random.
+#[derive(Debug)]
 pub struct IdGenerator {
     pool: Mutex<Vec<u8>>,
+    next_prefix: std::sync::atomic::AtomicU64,
 }
+
+impl Default for IdGenerator {
+    fn default() -> Self {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        IdGenerator {
+            pool: Mutex::new(Vec::new()),
+            // 16 ids per millisecond of headroom between runs; fits 48 bits until ~2500.
+            next_prefix: std::sync::atomic::AtomicU64::new((millis << 4) & PREFIX_MASK),
+        }
+    }
+}
+
+const PREFIX_MASK: u64 = (1 << 48) - 1;
 
 impl IdGenerator {
     /// A generator drawing from the operating system's random source.
@@ -242,20 +285,31 @@ impl IdGenerator {
         Ok(out)
     }
 
-    /// `uuid.uuid4().hex`: 32 lowercase hex digits with the version-4 and RFC 4122 variant bits.
-    pub fn uuid4_hex(&self) -> Result<String> {
+    fn ordered_bytes(&self) -> Result<[u8; 16]> {
         let mut bytes = self.random_bytes::<16>()?;
+        let prefix = self
+            .next_prefix
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            & PREFIX_MASK;
+        bytes[..6].copy_from_slice(&prefix.to_be_bytes()[2..]);
+        Ok(bytes)
+    }
+
+    /// `uuid.uuid4().hex` shape: 32 lowercase hex digits with the version-4 and RFC 4122
+    /// variant bits.
+    pub fn uuid4_hex(&self) -> Result<String> {
+        let mut bytes = self.ordered_bytes()?;
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
         Ok(hex::encode(bytes))
     }
 
-    /// `secrets.token_hex(16)`: 32 lowercase hex digits (used for attributes and activity logs).
+    /// `secrets.token_hex(16)` shape: 32 lowercase hex digits (attributes and activity logs).
     pub fn token_hex16(&self) -> Result<String> {
-        Ok(hex::encode(self.random_bytes::<16>()?))
+        Ok(hex::encode(self.ordered_bytes()?))
     }
 
-    /// `secrets.token_hex(8)`: a 16-hex-digit invite token.
+    /// `secrets.token_hex(8)`: a fully random 16-hex-digit invite token.
     pub fn invite_token(&self) -> Result<String> {
         Ok(hex::encode(self.random_bytes::<8>()?))
     }
@@ -318,5 +372,12 @@ mod tests {
         assert!(is_lower_hex(&ids.token_hex16().unwrap(), 32));
         assert!(is_lower_hex(&ids.invite_token().unwrap(), 16));
         assert_ne!(ids.uuid4_hex().unwrap(), ids.uuid4_hex().unwrap());
+        // Successive row ids sort in creation order (index appends, not random inserts).
+        let a = ids.token_hex16().unwrap();
+        let b = ids.token_hex16().unwrap();
+        assert!(a < b, "{a} {b}");
+        let u = ids.uuid4_hex().unwrap();
+        let v = ids.uuid4_hex().unwrap();
+        assert!(u < v, "{u} {v}");
     }
 }

@@ -30,6 +30,13 @@ pub struct OpenOptions {
     pub create_if_missing: bool,
     /// Open read-only (no WAL switch, no schema creation).
     pub read_only: bool,
+    /// Switch the database to WAL, as the Python app runs it. Dry runs leave the
+    /// journal mode alone so that they change nothing on disk.
+    pub switch_to_wal: bool,
+    /// When the file is created by this call, skip the per-step syncs and sync the file
+    /// once in [`Database::close`] instead (nobody else can be using a file that did not
+    /// exist; a bulk import into a new database then pays two syncs instead of eight).
+    pub sync_new_file_on_close: bool,
 }
 
 impl Default for OpenOptions {
@@ -38,6 +45,8 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_secs(30),
             create_if_missing: false,
             read_only: false,
+            switch_to_wal: true,
+            sync_new_file_on_close: false,
         }
     }
 }
@@ -57,6 +66,8 @@ pub struct Database {
     conn: Connection,
     path: Option<PathBuf>,
     tables: HashSet<String>,
+    /// Created with syncs deferred to [`Database::close`].
+    unsynced_new_file: bool,
 }
 
 impl Database {
@@ -79,7 +90,12 @@ impl Database {
         };
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(options.busy_timeout)?;
-        if !options.read_only {
+        tune(&conn)?;
+        let unsynced_new_file = !exists && options.sync_new_file_on_close;
+        if unsynced_new_file {
+            conn.execute_batch("PRAGMA synchronous=OFF")?;
+        }
+        if !options.read_only && options.switch_to_wal {
             // The Python app runs the database in WAL mode; matching it keeps readers
             // and the app's writer from blocking each other.
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -89,12 +105,15 @@ impl Database {
                     path.display()
                 )));
             }
-            conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+            if !unsynced_new_file {
+                conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+            }
         }
         let mut db = Database {
             conn,
             path: Some(path.to_path_buf()),
             tables: HashSet::new(),
+            unsynced_new_file,
         };
         db.check_schema()?;
         if !exists && options.create_if_missing {
@@ -126,10 +145,12 @@ impl Database {
     /// against a database file that does not exist, so nothing is created on disk).
     pub fn in_memory() -> Result<Database> {
         let conn = Connection::open_in_memory()?;
+        tune(&conn)?;
         let mut db = Database {
             conn,
             path: None,
             tables: HashSet::new(),
+            unsynced_new_file: false,
         };
         db.create_schema(&IdGenerator::new())?;
         Ok(db)
@@ -137,13 +158,38 @@ impl Database {
 
     /// Wraps a connection the caller opened (checks the schema).
     pub fn from_connection(conn: Connection) -> Result<Database> {
+        tune(&conn)?;
         let mut db = Database {
             conn,
             path: None,
             tables: HashSet::new(),
+            unsynced_new_file: false,
         };
         db.check_schema()?;
         Ok(db)
+    }
+
+    /// Closes the database (SQLite checkpoints the WAL into the file) and, for a file
+    /// created with [`OpenOptions::sync_new_file_on_close`], syncs the file and its folder
+    /// so that everything written is durable when this returns.
+    pub fn close(self) -> Result<()> {
+        let Database {
+            conn,
+            path,
+            unsynced_new_file,
+            ..
+        } = self;
+        conn.close().map_err(|(_, e)| Error::Database(e))?;
+        if let (true, Some(path)) = (unsynced_new_file, path) {
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+            file.sync_all().map_err(|e| Error::io(&path, e))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Ok(dir_file) = std::fs::File::open(dir) {
+                    dir_file.sync_all().map_err(|e| Error::io(dir, e))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The underlying connection.
@@ -164,10 +210,14 @@ impl Database {
     /// Creates whatever part of the create_all schema is missing and the default roles
     /// when the `role` table is new. Returns the objects created.
     pub fn create_schema(&mut self, ids: &IdGenerator) -> Result<Vec<String>> {
-        let created = schema::create_missing_objects(&self.conn)?;
-        if created.iter().any(|name| name == "role") {
-            schema::insert_default_roles(&self.conn, ids, &chrono::Utc::now().naive_utc())?;
-        }
+        // One transaction: all of the schema or none of it.
+        let created = self.write_phase(|conn| {
+            let created = schema::create_missing_objects(conn)?;
+            if created.iter().any(|name| name == "role") {
+                schema::insert_default_roles(conn, ids, &chrono::Utc::now().naive_utc())?;
+            }
+            Ok(created)
+        })?;
         self.refresh_tables()?;
         Ok(created)
     }
@@ -248,6 +298,21 @@ impl Database {
             }
         }
     }
+}
+
+/// Connection settings for bulk work: enough cached statements for an import's
+/// distinct statements, a bounded page cache (constant memory, whatever the size), and
+/// WAL checkpoints every 10,000 pages rather than 1,000 (each page is copied back fewer
+/// times during a bulk import; the app's own connections keep their setting).
+/// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
+/// the SQLite build's default (rusqlite's bundled build turns them on).
+fn tune(conn: &Connection) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = 10000",
+    )?;
+    Ok(())
 }
 
 /// The column names of a table, in declaration order (empty when the table is absent).

@@ -119,6 +119,7 @@ impl JsonPrayersPlan {
         let (db, name) = super::open_target(db_path.as_ref(), options.dry_run)?;
         let mut report = self.apply_to(&db, options, progress)?;
         report.database = name;
+        db.close()?;
         Ok(report)
     }
 
@@ -181,7 +182,7 @@ impl JsonPrayersPlan {
         // holds n matching prayers.
         let mut seen: HashMap<(String, &str, Option<String>), u64> = HashMap::new();
         for (done, prayer) in self.prayers.iter().enumerate() {
-            if done % 100 == 0 {
+            if done.is_multiple_of(100) {
                 progress_report(progress, "prayers", done as u64, total)?;
             }
             let author = resolve_author(conn, prayer)?;

@@ -7,15 +7,26 @@
 //! the real run's, and it creates nothing on disk (against a database file that does
 //! not exist it works on an in-memory database).
 
+mod activity;
+mod extra;
 mod json_prayers;
+mod records;
 pub mod report;
 mod runner;
+mod single;
+mod source;
 mod store;
+mod text_archives;
 
 pub use json_prayers::{
     import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,
 };
 pub use report::{EntityCounts, ImportReport, RecordIssue};
+pub use single::{import_prayer_file, import_prayer_file_into, PrayerFileOptions};
+pub use source::ArchiveSource;
+pub use text_archives::{
+    import_text_archives, Phase, PlannedFile, TextArchiveOptions, TextArchivePlan,
+};
 
 use std::path::Path;
 
@@ -33,6 +44,8 @@ pub(crate) fn open_target(path: &Path, dry_run: bool) -> Result<(Database, Strin
         path,
         &OpenOptions {
             create_if_missing: true,
+            switch_to_wal: !dry_run,
+            sync_new_file_on_close: true,
             ..OpenOptions::default()
         },
     )?;

@@ -128,7 +128,14 @@ impl ImportReport {
     }
 
     pub(crate) fn counts_mut(&mut self, entity: &str) -> &mut EntityCounts {
-        self.entities.entry(entity.to_string()).or_default()
+        // Called once per record: avoid allocating the key when it exists.
+        if !self.entities.contains_key(entity) {
+            self.entities
+                .insert(entity.to_string(), EntityCounts::default());
+        }
+        self.entities
+            .get_mut(entity)
+            .expect("entity counts inserted above")
     }
 
     /// True when any record failed (front ends exit non-zero then).

@@ -56,7 +56,7 @@ impl ArchiveSource {
         let mut entries = Vec::with_capacity(zip.len());
         for index in 0..zip.len() {
             let entry = zip.by_index_raw(index).map_err(|e| zip_error(path, e))?;
-            let name = entry.name().to_string();
+            let name = entry.name().map_err(|e| zip_error(path, e))?.to_string();
             let relative = confined_path(&name).ok_or_else(|| {
                 Error::InvalidInput(format!(
                     "{}: entry {name:?} is an absolute path or leaves the extraction folder; refusing to extract",
@@ -122,15 +122,22 @@ fn confined_path(name: &str) -> Option<PathBuf> {
 /// archive folders, else its single sub-folder (ThyWill's community ZIP has one,
 /// `complete_site_archive/`), else a `text_archives/` folder.
 fn find_archive_root(top: &Path) -> Result<PathBuf> {
-    let looks_like_root =
-        |dir: &Path| ["prayers", "users", "activity"].iter().any(|d| dir.join(d).is_dir());
+    let looks_like_root = |dir: &Path| {
+        ["prayers", "users", "activity"]
+            .iter()
+            .any(|d| dir.join(d).is_dir())
+    };
     if looks_like_root(top) {
         return Ok(top.to_path_buf());
     }
     let mut dirs = Vec::new();
     for entry in std::fs::read_dir(top).map_err(|e| Error::io(top, e))? {
         let entry = entry.map_err(|e| Error::io(top, e))?;
-        if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_dir() {
+        if entry
+            .file_type()
+            .map_err(|e| Error::io(entry.path(), e))?
+            .is_dir()
+        {
             dirs.push(entry.path());
         }
     }

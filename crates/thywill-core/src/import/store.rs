@@ -103,3 +103,36 @@ pub(crate) fn find_prayer(conn: &Connection, id: &str) -> Result<Option<Existing
         })
         .optional()?)
 }
+
+/// Inserts the prayer a parsed archive file describes, with the categorisation block's
+/// values when the file has one and ThyWill's text-import defaults otherwise.
+pub(crate) fn insert_prayer_doc(
+    conn: &Connection,
+    doc: &crate::archive::prayer::PrayerArchive,
+    created: NaiveDateTime,
+    stored_path: &str,
+) -> Result<()> {
+    let cat = doc.categorization.as_ref();
+    let flags = cat
+        .map(|c| crate::archive::text::py_json_str_list(&c.safety_flags))
+        .unwrap_or_else(|| "[]".into());
+    insert_prayer(
+        conn,
+        &NewPrayer {
+            id: &doc.id,
+            author_username: &doc.author,
+            text: &doc.text,
+            generated_prayer: doc.generated_prayer.as_deref(),
+            project_tag: doc.project_tag.as_deref(),
+            created_at: created,
+            text_file_path: Some(stored_path),
+            safety_score: cat.map_or(1.0, |c| c.safety_score),
+            safety_flags: &flags,
+            categorization_method: cat
+                .map_or("default_fallback", |c| c.categorization_method.as_str()),
+            specificity_type: cat.map_or("unknown", |c| c.specificity_type.as_str()),
+            specificity_confidence: cat.map_or(0.0, |c| c.categorization_confidence),
+            subject_category: cat.map_or("general", |c| c.subject_category.as_str()),
+        },
+    )
+}
