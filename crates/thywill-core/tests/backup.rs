@@ -434,12 +434,13 @@ fn restore_dry_run_changes_nothing() {
         .unwrap()
         .execute("DELETE FROM prayermark", [])
         .unwrap();
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let safety_root = dir.path().join("safety");
+    let mut o = RestoreOptions::new(&backup.path, &db, &safety_root);
     o.dry_run = true;
     let report = restore(&o, &NoProgress).unwrap();
     assert!(report.dry_run && report.safety_backup.is_none());
     assert_eq!(count(&db, "prayermark"), 0);
-    assert!(!root.join("pre_restore").exists());
+    assert!(!safety_root.exists(), "a dry run creates nothing");
 }
 
 #[test]

@@ -176,7 +176,12 @@ fn report_step(progress: &dyn Progress, n: u64) -> Result<()> {
 pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<RestoreReport> {
     let started = Instant::now();
     let database = &options.database;
-    let _lock = RootLock::acquire(&options.backup_root)?;
+    // A dry run writes nothing, not even the lock file.
+    let _lock = if options.dry_run {
+        None
+    } else {
+        Some(RootLock::acquire(&options.backup_root)?)
+    };
     let verification = verify(&options.source, &options.verify, progress)?;
     if let Some(e) = verification.to_error() {
         return Err(e);
