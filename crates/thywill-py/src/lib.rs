@@ -1,11 +1,31 @@
 //! The Python module `thywill_core._native`. It only converts types and errors;
 //! all logic lives in `thywill-core`.
+//!
+//! Conventions (see `docs/frontends.md`): one file per domain (`archive.rs`,
+//! `backup.rs`, ...) with a `register(m)` function, added below with one line;
+//! core calls go through [`progress::run`] (GIL released, progress callable,
+//! errors mapped by [`errors::to_py_err`]); reports are returned with
+//! [`convert::to_py`]. Every name added here is also declared in
+//! `python/thywill_core/_native.pyi` and re-exported by `__init__.py`.
 
 use pyo3::prelude::*;
+
+mod archive;
+mod backup;
+mod convert;
+mod errors;
+mod import;
+mod progress;
+mod testing;
 
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", thywill_core::VERSION)?;
+    errors::register(m)?;
+    archive::register(m)?;
+    backup::register(m)?;
+    import::register(m)?;
+    testing::register(m)?;
     Ok(())
 }

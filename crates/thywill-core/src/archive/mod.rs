@@ -12,6 +12,7 @@
 //! - [`pipe`]: shared pipe-file machinery; [`user_attributes`] (§8), [`sessions`] (§9),
 //!   [`auth`] (§10), [`roles`] (§11), [`system`] (§12), [`event_log`] and
 //!   [`current_state`] (§13), [`export`] (§14), [`membership`] (§15).
+//! - [`parsed`]: any file, by its kind, into plain data (for the front ends).
 //!
 //! Writers produce ThyWill's exact bytes; parsers are tolerant, fix ThyWill's reader defects
 //! (see `docs/format-fixes.md`) and report every unreadable line as a [`Diagnostic`].
@@ -47,6 +48,7 @@ pub mod kind;
 pub mod layout;
 pub mod ledger;
 pub mod membership;
+pub mod parsed;
 pub mod pipe;
 pub mod prayer;
 pub mod roles;

@@ -1,1 +1,332 @@
-//! ThyWill's SQLite database (spec: schema-and-recovery.md §1).
+//! ThyWill's SQLite database (spec: schema-and-recovery.md §1, §6.1).
+//!
+//! [`Database::open`] opens a live database beside the running Python app: WAL, a busy
+//! timeout, `BEGIN IMMEDIATE` for write phases ([`Database::write_phase`]), and a schema
+//! check that tolerates extra columns and missing optional tables but refuses the legacy
+//! schema of ThyWill's migration 001. Every statement in this crate names its columns.
+
+pub mod encode;
+pub mod schema;
+mod time;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use encode::IdGenerator;
+pub use time::ArchiveTimeZone;
+
+use crate::{Error, Result};
+
+/// How to open a database.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// How long a statement waits for the Python app to release its lock.
+    pub busy_timeout: Duration,
+    /// Create the file and ThyWill's schema (with the default roles) when the file
+    /// does not exist.
+    pub create_if_missing: bool,
+    /// Open read-only (no WAL switch, no schema creation).
+    pub read_only: bool,
+    /// Switch the database to WAL, as the Python app runs it. Dry runs leave the
+    /// journal mode alone so that they change nothing on disk.
+    pub switch_to_wal: bool,
+    /// When the file is created by this call, skip the per-step syncs and sync the file
+    /// once in [`Database::close`] instead (nobody else can be using a file that did not
+    /// exist; a bulk import into a new database then pays two syncs instead of eight).
+    pub sync_new_file_on_close: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            busy_timeout: Duration::from_secs(30),
+            create_if_missing: false,
+            read_only: false,
+            switch_to_wal: true,
+            sync_new_file_on_close: false,
+        }
+    }
+}
+
+/// What the schema check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SchemaInfo {
+    /// Tables present.
+    pub tables: Vec<String>,
+    /// ThyWill tables of the create_all schema that are absent.
+    pub missing_tables: Vec<String>,
+}
+
+/// An open ThyWill database.
+#[derive(Debug)]
+pub struct Database {
+    conn: Connection,
+    path: Option<PathBuf>,
+    tables: HashSet<String>,
+    /// Created with syncs deferred to [`Database::close`].
+    unsynced_new_file: bool,
+}
+
+impl Database {
+    /// Opens an existing database (or creates it, see [`OpenOptions::create_if_missing`]).
+    /// Refuses the legacy migration-001 schema with [`Error::InvalidInput`].
+    pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Database> {
+        let path = path.as_ref();
+        let exists = path.exists();
+        if !exists && (options.read_only || !options.create_if_missing) {
+            return Err(Error::NotFound {
+                what: format!("database {}", path.display()),
+            });
+        }
+        let flags = if options.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(options.busy_timeout)?;
+        tune(&conn)?;
+        let unsynced_new_file = !exists && options.sync_new_file_on_close;
+        if unsynced_new_file {
+            conn.execute_batch("PRAGMA synchronous=OFF")?;
+        }
+        if !options.read_only && options.switch_to_wal {
+            // The Python app runs the database in WAL mode; matching it keeps readers
+            // and the app's writer from blocking each other.
+            let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+                return Err(Error::Conflict(format!(
+                    "{} could not be switched to WAL (journal_mode is {mode})",
+                    path.display()
+                )));
+            }
+            if !unsynced_new_file {
+                conn.execute_batch("PRAGMA synchronous=NORMAL")?;
+            }
+        }
+        let mut db = Database {
+            conn,
+            path: Some(path.to_path_buf()),
+            tables: HashSet::new(),
+            unsynced_new_file,
+        };
+        db.check_schema()?;
+        if !exists && options.create_if_missing {
+            db.create_schema(&IdGenerator::new())?;
+        }
+        Ok(db)
+    }
+
+    /// Creates a new database file with ThyWill's schema and default roles. Fails with
+    /// [`Error::Conflict`] when the file exists.
+    pub fn create(path: impl AsRef<Path>) -> Result<Database> {
+        let path = path.as_ref();
+        if path.exists() {
+            return Err(Error::Conflict(format!(
+                "{} already exists",
+                path.display()
+            )));
+        }
+        Database::open(
+            path,
+            &OpenOptions {
+                create_if_missing: true,
+                ..OpenOptions::default()
+            },
+        )
+    }
+
+    /// An in-memory database with ThyWill's schema and default roles (used by dry runs
+    /// against a database file that does not exist, so nothing is created on disk).
+    pub fn in_memory() -> Result<Database> {
+        let conn = Connection::open_in_memory()?;
+        tune(&conn)?;
+        let mut db = Database {
+            conn,
+            path: None,
+            tables: HashSet::new(),
+            unsynced_new_file: false,
+        };
+        db.create_schema(&IdGenerator::new())?;
+        Ok(db)
+    }
+
+    /// Wraps a connection the caller opened (checks the schema).
+    pub fn from_connection(conn: Connection) -> Result<Database> {
+        tune(&conn)?;
+        let mut db = Database {
+            conn,
+            path: None,
+            tables: HashSet::new(),
+            unsynced_new_file: false,
+        };
+        db.check_schema()?;
+        Ok(db)
+    }
+
+    /// Closes the database (SQLite checkpoints the WAL into the file) and, for a file
+    /// created with [`OpenOptions::sync_new_file_on_close`], syncs the file and its folder
+    /// so that everything written is durable when this returns.
+    pub fn close(self) -> Result<()> {
+        let Database {
+            conn,
+            path,
+            unsynced_new_file,
+            ..
+        } = self;
+        conn.close().map_err(|(_, e)| Error::Database(e))?;
+        if let (true, Some(path)) = (unsynced_new_file, path) {
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+            file.sync_all().map_err(|e| Error::io(&path, e))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Ok(dir_file) = std::fs::File::open(dir) {
+                    dir_file.sync_all().map_err(|e| Error::io(dir, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The underlying connection.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The database file, when it has one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Whether a table exists (as of the last schema check).
+    pub fn has_table(&self, name: &str) -> bool {
+        self.tables.contains(name)
+    }
+
+    /// Creates whatever part of the create_all schema is missing and the default roles
+    /// when the `role` table is new. Returns the objects created.
+    pub fn create_schema(&mut self, ids: &IdGenerator) -> Result<Vec<String>> {
+        // One transaction: all of the schema or none of it.
+        let created = self.write_phase(|conn| {
+            let created = schema::create_missing_objects(conn)?;
+            if created.iter().any(|name| name == "role") {
+                schema::insert_default_roles(conn, ids, &chrono::Utc::now().naive_utc())?;
+            }
+            Ok(created)
+        })?;
+        self.refresh_tables()?;
+        Ok(created)
+    }
+
+    /// Inspects the schema: records the tables, refuses the legacy shape.
+    pub fn check_schema(&mut self) -> Result<SchemaInfo> {
+        self.refresh_tables()?;
+        if self.tables.contains("user") {
+            let columns = table_columns(&self.conn, "user")?;
+            let has = |c: &str| columns.iter().any(|name| name == c);
+            if !has("display_name") || has("id") {
+                return Err(Error::InvalidInput(format!(
+                    "{} has the legacy ThyWill schema of migrations/001_initial_schema \
+                     (user.id as key{}), not the create_all schema every live ThyWill \
+                     database uses (user.display_name as key); refusing to touch it",
+                    self.describe(),
+                    if has("display_name") {
+                        ""
+                    } else {
+                        ", no display_name"
+                    }
+                )));
+            }
+        }
+        if self.tables.contains("prayermark") {
+            let columns = table_columns(&self.conn, "prayermark")?;
+            if !columns.iter().any(|c| c == "username") {
+                return Err(Error::InvalidInput(format!(
+                    "{} has the legacy ThyWill schema (prayermark.user_id); refusing to touch it",
+                    self.describe()
+                )));
+            }
+        }
+        let mut tables: Vec<String> = self.tables.iter().cloned().collect();
+        tables.sort();
+        let missing_tables = schema::SCHEMA_OBJECTS
+            .iter()
+            .filter(|(kind, name, _)| *kind == "table" && !self.tables.contains(*name))
+            .map(|(_, name, _)| (*name).to_string())
+            .collect();
+        Ok(SchemaInfo {
+            tables,
+            missing_tables,
+        })
+    }
+
+    fn describe(&self) -> String {
+        match &self.path {
+            Some(p) => p.display().to_string(),
+            None => "the database".into(),
+        }
+    }
+
+    fn refresh_tables(&mut self) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+        let names = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        self.tables = names.collect::<std::result::Result<_, _>>()?;
+        Ok(())
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed when it returns
+    /// `Ok`, rolled back otherwise.
+    pub fn write_phase<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match work(&self.conn) {
+            Ok(value) => {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e.into());
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Connection settings for bulk work: enough cached statements for an import's
+/// distinct statements, a bounded page cache (constant memory, whatever the size), and
+/// WAL checkpoints every 10,000 pages rather than 1,000 (each page is copied back fewer
+/// times during a bulk import; the app's own connections keep their setting).
+/// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
+/// the SQLite build's default (rusqlite's bundled build turns them on).
+fn tune(conn: &Connection) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = 10000",
+    )?;
+    Ok(())
+}
+
+/// The column names of a table, in declaration order (empty when the table is absent).
+pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let names = stmt.query_map([table], |row| row.get::<_, String>(0))?;
+    Ok(names.collect::<std::result::Result<_, _>>()?)
+}
+
+/// Whether a table exists.
+pub fn table_exists(conn: &Connection, table: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [table],
+        |row| row.get(0),
+    )?)
+}

@@ -1,1 +1,53 @@
-//! Imports into the database: text archives (folder or ZIP), JSON prayers, a single prayer file.
+//! Imports into a ThyWill database: text archives (folder or ZIP), JSON prayers and a
+//! single prayer file (spec schema-and-recovery.md §3.1–§3.3 as corrected by §6.2).
+//!
+//! Every import is *plan → apply*: a plan names what will be read (inspectable, cheap),
+//! and applying it runs each phase in one transaction. A dry run applies the same plan
+//! with the same code inside one transaction that is rolled back, so its numbers are
+//! the real run's, and it creates nothing on disk (against a database file that does
+//! not exist it works on an in-memory database).
+
+mod activity;
+mod extra;
+mod json_prayers;
+mod records;
+pub mod report;
+mod runner;
+mod single;
+mod source;
+mod store;
+mod text_archives;
+
+pub use json_prayers::{
+    import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,
+};
+pub use report::{EntityCounts, ImportReport, RecordIssue};
+pub use single::{import_prayer_file, import_prayer_file_into, PrayerFileOptions};
+pub use source::ArchiveSource;
+pub use text_archives::{
+    import_text_archives, Phase, PlannedFile, TextArchiveOptions, TextArchivePlan,
+};
+
+use std::path::Path;
+
+use crate::db::{Database, OpenOptions};
+use crate::Result;
+
+/// Opens the database an import writes to. A missing file is created with ThyWill's
+/// schema, except in a dry run, which gets an in-memory database instead.
+/// Returns the database and how to name it in reports.
+pub(crate) fn open_target(path: &Path, dry_run: bool) -> Result<(Database, String)> {
+    if !path.exists() && dry_run {
+        return Ok((Database::in_memory()?, ":memory:".into()));
+    }
+    let db = Database::open(
+        path,
+        &OpenOptions {
+            create_if_missing: true,
+            switch_to_wal: !dry_run,
+            sync_new_file_on_close: true,
+            ..OpenOptions::default()
+        },
+    )?;
+    Ok((db, path.display().to_string()))
+}

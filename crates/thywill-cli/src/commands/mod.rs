@@ -1,0 +1,8 @@
+//! One module per domain, each with a clap `Args`/`Subcommand` type and a
+//! `run(&Context, ...) -> Result<Outcome, CliError>` function.
+
+pub mod archive;
+pub mod backup;
+pub mod config;
+pub mod demo;
+pub mod import;

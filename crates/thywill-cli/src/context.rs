@@ -1,0 +1,99 @@
+//! What every command receives: resolved global options and output helpers.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::exit::CliError;
+use crate::progress::TerminalProgress;
+
+/// Global options after defaults and environment variables are applied.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The SQLite database.
+    pub db: PathBuf,
+    /// The text archive base folder.
+    pub archives: PathBuf,
+    /// Where database backups go.
+    pub backups: PathBuf,
+    /// Print a JSON report on stdout instead of text.
+    pub json: bool,
+    /// Answer yes to every confirmation.
+    pub yes: bool,
+    /// No text output and no progress bar (errors still go to stderr).
+    pub quiet: bool,
+}
+
+impl Context {
+    /// A progress sink: a bar on stderr when it is a terminal, otherwise silent.
+    pub fn progress(&self) -> TerminalProgress {
+        TerminalProgress::new(!self.quiet && !self.json && std::io::stderr().is_terminal())
+    }
+
+    /// Asks before something destructive. With `--yes` it returns at once; when
+    /// stdin is not a terminal it fails (exit 2) instead of waiting for input.
+    pub fn confirm(&self, question: &str) -> Result<(), CliError> {
+        if self.yes {
+            return Ok(());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Usage(format!(
+                "{question} Refusing without confirmation: stdin is not a terminal; pass --yes"
+            )));
+        }
+        eprint!("{question} [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|e| CliError::Core(thywill_core::Error::io("<stdin>", e)))?;
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => Ok(()),
+            _ => Err(CliError::Core(thywill_core::Error::Cancelled)),
+        }
+    }
+}
+
+/// What a command produced: a report for `--json`, text for people, and
+/// whether some items failed (exit code 1).
+#[derive(Debug)]
+pub struct Outcome {
+    /// The machine-readable report.
+    pub report: serde_json::Value,
+    /// The human-readable summary.
+    pub text: String,
+    /// The command completed but some items failed.
+    pub failed: bool,
+    /// An exit code chosen by the command while still printing its report
+    /// (e.g. `verify`: the report, and 4 for a corrupt backup).
+    pub exit_code: Option<u8>,
+}
+
+impl Outcome {
+    /// Builds an outcome from any serialisable report.
+    pub fn new<T: Serialize + ?Sized>(report: &T, text: String) -> Result<Self, CliError> {
+        let report = serde_json::to_value(report).map_err(|e| {
+            CliError::Core(thywill_core::Error::Internal(format!(
+                "report to JSON: {e}"
+            )))
+        })?;
+        Ok(Outcome {
+            report,
+            text,
+            failed: false,
+            exit_code: None,
+        })
+    }
+
+    /// Prints the report as usual but exits with `code` (one of `exit.rs`'s codes).
+    pub fn with_exit_code(mut self, code: u8) -> Self {
+        self.exit_code = Some(code);
+        self
+    }
+
+    /// Marks the outcome as completed with failures.
+    pub fn with_failures(mut self, failed: bool) -> Self {
+        self.failed = failed;
+        self
+    }
+}

@@ -1,0 +1,246 @@
+//! `thywill backup | verify | list | restore | restore-safe | cleanup` run as processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn fixture_db() -> PathBuf {
+    std::env::var_os("THYWILL_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
+        })
+        .join("s1/thywill.db")
+}
+
+/// Runs `thywill` in `dir` with no inherited ThyWill settings and stdin not a terminal.
+fn thywill(dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
+    command.args(args).current_dir(dir).stdin(Stdio::null());
+    for var in [
+        "DATABASE_PATH",
+        "TEXT_ARCHIVE_BASE_DIR",
+        "THYWILL_BACKUP_DIR",
+        "THYWILL_BACKUP_REMOTES",
+        "EMAIL_DATABASE_PATH",
+    ] {
+        command.env_remove(var);
+    }
+    command.output().unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn community() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("thywill.db");
+    std::fs::copy(fixture_db(), &db).unwrap();
+    let mut perms = std::fs::metadata(&db).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&db, perms).unwrap();
+    dir
+}
+
+fn backup(dir: &Path, tier: &str) -> String {
+    let out = thywill(dir, &["--json", "backup", tier]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    json(&out)["backup"]["path"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn backup_list_and_verify_with_distinct_exit_codes() {
+    let dir = community();
+    let path = backup(dir.path(), "hourly");
+    assert!(path.starts_with("backups/hourly/thywill_hourly_"), "{path}");
+
+    let listed = json(&thywill(dir.path(), &["--json", "list"]));
+    let entries = listed["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["verified"], Value::Bool(true));
+    assert_eq!(entries[0]["kind"]["tier"], "hourly");
+
+    let ok = thywill(dir.path(), &["--json", "verify", &path]);
+    assert_eq!(ok.status.code(), Some(0));
+    let report = json(&ok);
+    for key in [
+        "file_exists",
+        "checksum_file_found",
+        "checksum_verified",
+        "database_integrity_ok",
+    ] {
+        assert_eq!(report[key], Value::Bool(true), "{key}");
+    }
+    assert_eq!(report["errors"], Value::Array(vec![]));
+    assert_eq!(report["table_row_counts"]["prayer"], 1000);
+
+    let missing = thywill(dir.path(), &["--json", "verify", "backups/hourly/none.db"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert_eq!(json(&missing)["file_exists"], Value::Bool(false));
+
+    let corrupt = dir.path().join("corrupt.db");
+    std::fs::copy(dir.path().join(&path), &corrupt).unwrap();
+    std::fs::copy(
+        dir.path().join(format!("{path}.sha256")),
+        dir.path().join("corrupt.db.sha256"),
+    )
+    .unwrap();
+    let mut bytes = std::fs::read(&corrupt).unwrap();
+    bytes[9000] ^= 0xff;
+    std::fs::write(&corrupt, bytes).unwrap();
+    let out = thywill(dir.path(), &["verify", "corrupt.db"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Backup verification failed"));
+
+    let bare = dir.path().join("bare.db");
+    std::fs::copy(dir.path().join(&path), &bare).unwrap();
+    assert_eq!(
+        thywill(dir.path(), &["verify", "bare.db"]).status.code(),
+        Some(7)
+    );
+    assert_eq!(
+        thywill(
+            dir.path(),
+            &["verify", "--allow-missing-checksum", "bare.db"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn backup_of_a_missing_database_fails_without_creating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = thywill(dir.path(), &["backup"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to make an empty backup"));
+    assert!(!dir.path().join("thywill.db").exists());
+}
+
+#[test]
+fn restore_asks_never_blocks_and_restore_safe_reports_changes() {
+    let dir = community();
+    let path = backup(dir.path(), "daily");
+    let db = dir.path().join("thywill.db");
+    delete_marks(&db);
+    let before = std::fs::read(&db).unwrap();
+
+    // No terminal and no --yes: refuse at once (exit 2), change nothing.
+    let out = thywill(dir.path(), &["restore", &path]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    let out = thywill(dir.path(), &["--yes", "--json", "restore", &path]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["quick_check"][0], "ok");
+    assert!(report["safety_backup"]["path"]
+        .as_str()
+        .unwrap()
+        .contains("pre_restore/pre_restore_"));
+
+    let out = thywill(dir.path(), &["--json", "restore-safe", "--dry-run", &path]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["dry_run"], Value::Bool(true));
+    assert_eq!(report["schema"]["changes"], Value::Array(vec![]));
+
+    let out = thywill(dir.path(), &["--yes", "restore", "backups/daily/none.db"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+/// Deletes the prayer marks with the sqlite3 CLI so the database differs from its backup.
+fn delete_marks(db: &Path) {
+    let st = Command::new("sqlite3")
+        .arg(db)
+        .arg("DELETE FROM prayermark;")
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn cleanup_dry_run_lists_reasons_and_real_cleanup_needs_yes() {
+    let dir = community();
+    let path = backup(dir.path(), "daily");
+    // Two old copies of the set under old names (unverified: they have no manifest).
+    for stamp in ["20200101_020000", "20200102_020000"] {
+        let name = format!("backups/daily/thywill_daily_{stamp}.db");
+        std::fs::copy(dir.path().join(&path), dir.path().join(&name)).unwrap();
+    }
+    let out = thywill(dir.path(), &["--json", "cleanup", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["deleted_sets"], 2, "{report}");
+    let text = String::from_utf8(thywill(dir.path(), &["cleanup", "--dry-run"]).stdout).unwrap();
+    assert!(
+        text.contains("would delete thywill_daily_20200101_020000: age"),
+        "{text}"
+    );
+    assert!(text.contains("exceeds the 30d window"), "{text}");
+    assert!(dir
+        .path()
+        .join("backups/daily/thywill_daily_20200101_020000.db")
+        .exists());
+
+    assert_eq!(thywill(dir.path(), &["cleanup"]).status.code(), Some(2));
+    let out = thywill(dir.path(), &["--yes", "cleanup"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dir
+        .path()
+        .join("backups/daily/thywill_daily_20200101_020000.db")
+        .exists());
+    assert!(dir.path().join(&path).exists());
+}
+
+#[test]
+fn folder_remote_from_backup_to_restore() {
+    let dir = community();
+    let usb = dir.path().join("usb");
+    let remote = format!("folder:{}", usb.display());
+    let out = thywill(
+        dir.path(),
+        &["--json", "backup", "weekly", "--remote", &remote],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report = json(&out);
+    let name = report["backup"]["name"].as_str().unwrap().to_string();
+    assert_eq!(
+        report["remotes"][0]["members"][0]["verified"],
+        Value::Bool(true)
+    );
+
+    let listed = json(&thywill(
+        dir.path(),
+        &["--json", "list", "--remote", &remote],
+    ));
+    let remote_entries: Vec<&Value> = listed["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["location"]["type"] == "remote")
+        .collect();
+    assert_eq!(remote_entries.len(), 1);
+    assert_eq!(remote_entries[0]["verified"], Value::Bool(true));
+
+    std::fs::remove_dir_all(dir.path().join("backups")).unwrap();
+    let out = thywill(
+        dir.path(),
+        &["--yes", "--json", "restore", &name, "--from", &remote],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json(&out)["quick_check"][0], "ok");
+}

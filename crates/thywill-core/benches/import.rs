@@ -1,0 +1,379 @@
+//! Import benchmark (a benchmark, not a test: nothing here asserts on time).
+//!
+//! ```text
+//! cargo bench -p thywill-core --bench import -- [--sizes 10000,100000] [--marks-per-prayer 10] [--runs 5]
+//! ```
+//!
+//! 1. The fixtures (`s1`, `s1-live`) into an empty database, and `s1` into a copy of the
+//!    live database that wrote it (the idempotent "nothing to do" run): median of runs.
+//! 2. Synthetic communities generated deterministically (fixed seed) with this crate's
+//!    byte-identical archive writers, one per size; each import runs in a child process
+//!    so its peak RSS (`VmHWM`) is its own.
+//!
+//! Output: one JSON object per measurement on stdout, then a summary with the time
+//! ratio between sizes. ThyWill's own importer is measured by `scripts/bench-import.sh`,
+//! which runs this benchmark and `../shared/peer/bench.py` in the same invocation.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{Duration, NaiveDate};
+use thywill_core::archive::layout::prayer_file_name;
+use thywill_core::archive::prayer::{ActivityAction, PrayerActivity, PrayerArchive};
+use thywill_core::archive::users::{monthly_header, UserRegistration};
+use thywill_core::db::ArchiveTimeZone;
+use thywill_core::import::{import_text_archives, ImportReport, TextArchiveOptions};
+use thywill_core::progress::NoProgress;
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("THYWILL_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/fixtures"
+            ))
+        })
+}
+
+fn options() -> TextArchiveOptions {
+    TextArchiveOptions {
+        time_zone: ArchiveTimeZone::Utc,
+        ..TextArchiveOptions::default()
+    }
+}
+
+/// xorshift64*: deterministic, dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn hex32(&mut self) -> String {
+        format!("{:016x}{:016x}", self.next(), self.next())
+    }
+}
+
+const FIRST: [&str; 12] = [
+    "John",
+    "Mary Ann",
+    "Grace",
+    "Björn",
+    "Олександр",
+    "Wei",
+    "Amara",
+    "Tobias",
+    "Leah",
+    "Sr. Mary",
+    "Δημήτρης",
+    "Naomi",
+];
+const LAST: [&str; 8] = [
+    "Lee",
+    "Cooper-Mitchell",
+    "Smith",
+    "Ægir",
+    "Nakamura",
+    "O'Connor",
+    "",
+    "Adams",
+];
+const REQUESTS: [&str; 4] = [
+    "Could you all pray for my neighbor? They are dealing with long covid.",
+    "Asking for prayer: my brother is battling addiction.\nIt has been a long week...",
+    "Please pray for my exam tomorrow",
+    "Healing for my aunt 🙏\n\nShe says thank you ❤️",
+];
+const GENERATED: &str = "Loving God, surround our friend with Your presence, and let them feel the prayers of this community.\n\nAmen. 🙏";
+
+/// Writes a synthetic community: `prayers` prayer files with about `marks_per_prayer`
+/// marks each, plus answered/testimony/archived/restored lines, and monthly user
+/// registration files. Returns the archive root.
+fn generate(out: &Path, prayers: u64, marks_per_prayer: u64, seed: u64) -> PathBuf {
+    let root = out.join("text_archives");
+    let mut rng = Rng(seed | 1);
+    let n_users = (prayers / 10).clamp(100, 20_000);
+    let start = NaiveDate::from_ymd_opt(2023, 10, 2)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("valid start");
+    let minutes = 730 * 24 * 60;
+    // Users: registered over the first year, each invited by an earlier user.
+    let mut names: Vec<String> = Vec::with_capacity(n_users as usize);
+    let mut by_month: std::collections::BTreeMap<String, String> = Default::default();
+    for i in 0..n_users {
+        let first = FIRST[(i % FIRST.len() as u64) as usize];
+        let last = LAST[((i / FIRST.len() as u64) % LAST.len() as u64) as usize];
+        let name = if last.is_empty() {
+            format!("{first}{i}")
+        } else {
+            format!("{first} {last} {i}")
+        };
+        let at = start + Duration::minutes((i * 365 * 24 * 60 / n_users) as i64);
+        let inviter = (i > 0).then(|| names[rng.below(i) as usize].clone());
+        let reg = UserRegistration::new(at, name.clone(), inviter);
+        let file = format!("{}_users.txt", thywill_core::archive::text::ym(&at));
+        let text = by_month.entry(file).or_insert_with(|| monthly_header(&at));
+        text.push_str(&reg.render());
+        text.push('\n');
+        names.push(name);
+    }
+    std::fs::create_dir_all(root.join("users")).expect("mkdir users");
+    for (file, text) in &by_month {
+        std::fs::write(root.join("users").join(file), text).expect("write users");
+    }
+    // Prayers, spread evenly over two years.
+    let mut used: std::collections::HashMap<String, u32> = Default::default();
+    for p in 0..prayers {
+        let at = start + Duration::minutes((p * minutes / prayers) as i64);
+        let author = names[rng.below(n_users) as usize].clone();
+        let mut doc = PrayerArchive::new(
+            rng.hex32(),
+            author.clone(),
+            at,
+            REQUESTS[(p % REQUESTS.len() as u64) as usize],
+        );
+        doc.generated_prayer = Some(GENERATED.to_string());
+        let mut t = at;
+        let marks = rng.below(marks_per_prayer * 2 + 1);
+        for _ in 0..marks {
+            t += Duration::minutes(1 + rng.below(600) as i64);
+            let who = names[rng.below(n_users) as usize].clone();
+            doc.activities
+                .push(PrayerActivity::new(t, who, ActivityAction::Prayed));
+        }
+        match rng.below(20) {
+            0 | 1 => {
+                t += Duration::minutes(30);
+                doc.activities.push(PrayerActivity::new(
+                    t,
+                    author.clone(),
+                    ActivityAction::Answered,
+                ));
+                doc.activities.push(PrayerActivity::new(
+                    t,
+                    author.clone(),
+                    ActivityAction::Testimony {
+                        text: "Praise God, it is better now.".into(),
+                    },
+                ));
+            }
+            2 => {
+                t += Duration::minutes(30);
+                doc.activities.push(PrayerActivity::new(
+                    t,
+                    author.clone(),
+                    ActivityAction::Archived,
+                ));
+                if rng.below(4) == 0 {
+                    t += Duration::minutes(90);
+                    doc.activities.push(PrayerActivity::new(
+                        t,
+                        author.clone(),
+                        ActivityAction::Restored,
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let base = at.format("%Y_%m_%d_prayer_at_%H%M").to_string();
+        let n = used.entry(base).or_insert(0);
+        *n += 1;
+        let dir = root
+            .join("prayers")
+            .join(at.format("%Y").to_string())
+            .join(at.format("%m").to_string());
+        std::fs::create_dir_all(&dir).expect("mkdir prayers");
+        std::fs::write(dir.join(prayer_file_name(&at, *n)), doc.render()).expect("write prayer");
+    }
+    root
+}
+
+/// User + system CPU seconds of this process so far (`/proc/self/stat`, clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the `(comm)`: utime and stime are the 12th and 13th.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Prints when each phase starts (stderr), for finding where the time goes.
+struct PhaseClock {
+    start: Instant,
+    last: std::sync::Mutex<String>,
+}
+
+impl thywill_core::progress::Progress for PhaseClock {
+    fn report(&self, event: &thywill_core::progress::ProgressEvent<'_>) -> bool {
+        if let Ok(mut last) = self.last.lock() {
+            if *last != event.phase {
+                eprintln!(
+                    "{:>8.4} s  {}",
+                    self.start.elapsed().as_secs_f64(),
+                    event.phase
+                );
+                *last = event.phase.to_string();
+            }
+        }
+        true
+    }
+}
+
+fn timed_import(archives: &Path, db: &Path) -> (f64, ImportReport) {
+    let start = Instant::now();
+    let report = if std::env::var_os("THYWILL_BENCH_PHASES").is_some() {
+        let clock = PhaseClock {
+            start,
+            last: std::sync::Mutex::new(String::new()),
+        };
+        import_text_archives(archives, db, &options(), &clock).expect("import")
+    } else {
+        import_text_archives(archives, db, &options(), &NoProgress).expect("import")
+    };
+    (start.elapsed().as_secs_f64(), report)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // Child mode: one import, then report time and this process's peak memory.
+    if let (Some(archives), Some(db)) = (arg(&args, "--child-archives"), arg(&args, "--child-db")) {
+        let cpu_before = cpu_seconds();
+        let (secs, report) = timed_import(Path::new(&archives), Path::new(&db));
+        println!(
+            "{{\"secs\": {secs:.4}, \"cpu_s\": {:.2}, \"peak_rss_kb\": {}, \"rows_inserted\": {}, \"failures\": {}}}",
+            cpu_seconds() - cpu_before,
+            peak_rss_kb(),
+            report.total_inserted(),
+            report.failures.len()
+        );
+        return;
+    }
+    let runs: usize = arg(&args, "--runs")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let sizes: Vec<u64> = arg(&args, "--sizes")
+        .unwrap_or_else(|| "10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let marks_per_prayer: u64 = arg(&args, "--marks-per-prayer")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let work = tempfile::tempdir().expect("tempdir");
+
+    let exe = std::env::current_exe().expect("current exe");
+    let child = |archives: &Path, db: &Path| -> serde_json::Value {
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--child-archives",
+                &archives.to_string_lossy(),
+                "--child-db",
+                &db.to_string_lossy(),
+            ])
+            .output()
+            .expect("child");
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap_or_default()
+    };
+    // Each fixture run is its own process (fresh caches, its own CPU time), like the CLI.
+    for corpus in ["s1", "s1-live"] {
+        let archives = fixtures().join(corpus).join("text_archives");
+        for live in [false, true] {
+            let (mut walls, mut cpus, mut rows) = (Vec::new(), Vec::new(), 0);
+            for run in 0..runs {
+                let db = work.path().join(format!("{corpus}-{live}-{run}.db"));
+                if live {
+                    std::fs::copy(fixtures().join(corpus).join("thywill.db"), &db)
+                        .expect("copy db");
+                }
+                let v = child(&archives, &db);
+                walls.push(v["secs"].as_f64().unwrap_or(f64::NAN));
+                cpus.push(v["cpu_s"].as_f64().unwrap_or(f64::NAN));
+                rows = v["rows_inserted"].as_u64().unwrap_or(0);
+            }
+            println!(
+                "{{\"bench\": \"{}\", \"corpus\": \"{corpus}\", \"runs\": {runs}, \"median_s\": {:.4}, \"median_cpu_s\": {:.3}, \"rows_inserted\": {rows}}}",
+                if live { "fixture_live_db" } else { "fixture_empty_db" },
+                median(walls),
+                median(cpus)
+            );
+        }
+    }
+
+    let mut results: Vec<(u64, f64, u64, u64)> = Vec::new();
+    for &size in &sizes {
+        let dir = work.path().join(format!("synthetic-{size}"));
+        let gen_start = Instant::now();
+        let root = generate(&dir, size, marks_per_prayer, 0x7479_7769_6c6c);
+        let gen_secs = gen_start.elapsed().as_secs_f64();
+        let db = dir.join("thywill.db");
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--child-archives",
+                &root.to_string_lossy(),
+                "--child-db",
+                &db.to_string_lossy(),
+            ])
+            .output()
+            .expect("child");
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        let secs = value["secs"].as_f64().unwrap_or(f64::NAN);
+        let rss = value["peak_rss_kb"].as_u64().unwrap_or(0);
+        let rows = value["rows_inserted"].as_u64().unwrap_or(0);
+        println!(
+            "{{\"bench\": \"synthetic\", \"prayers\": {size}, \"generate_s\": {gen_secs:.2}, \"import_s\": {secs:.3}, \"peak_rss_mb\": {:.1}, \"rows_inserted\": {rows}, \"failures\": {}}}",
+            rss as f64 / 1024.0,
+            value["failures"]
+        );
+        results.push((size, secs, rss, rows));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    for pair in results.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        println!(
+            "{{\"bench\": \"scaling\", \"from\": {}, \"to\": {}, \"size_ratio\": {:.1}, \"rows_ratio\": {:.2}, \"time_ratio\": {:.2}, \"peak_rss_ratio\": {:.2}}}",
+            a.0,
+            b.0,
+            b.0 as f64 / a.0 as f64,
+            b.3 as f64 / a.3.max(1) as f64,
+            b.1 / a.1,
+            b.2 as f64 / a.2.max(1) as f64
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! Retention as a pure function: backups + now + policy → keep/delete decisions with reasons.
+//!
+//! Age is judged by the timestamp in the name (local time, as written), never by mtime, so
+//! copying, restoring from tape or touching files changes nothing. Rules, per kind:
+//! - a tier set is kept while its age is at most the tier's window (48 h, 30 d, 12 w by
+//!   default) and deleted once it is strictly older;
+//! - the newest *verified* set of each kind is kept whatever its age (if backups stop for a
+//!   month, the last good one survives); when no set of a kind is verified, the newest one is
+//!   kept instead, so a kind is never emptied;
+//! - a timestamp in the future (a clock set wrong) is kept: its age is unknowable;
+//! - pre-restore safety sets are kept while younger than their own window (30 d) or while
+//!   among the newest few (3), whichever keeps more.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{BackupKind, Tier};
+
+/// Retention windows and floors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    /// Hourly sets older than this go (default 48 hours).
+    pub hourly: Duration,
+    /// Daily sets older than this go (default 30 days).
+    pub daily: Duration,
+    /// Weekly sets older than this go (default 12 weeks).
+    pub weekly: Duration,
+    /// Pre-restore safety sets older than this go (default 30 days)...
+    pub pre_restore: Duration,
+    /// ...unless they are among this many newest ones (default 3).
+    pub pre_restore_keep_last: usize,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            hourly: Duration::hours(48),
+            daily: Duration::days(30),
+            weekly: Duration::weeks(12),
+            pre_restore: Duration::days(30),
+            pre_restore_keep_last: 3,
+        }
+    }
+}
+
+impl RetentionPolicy {
+    /// The age limit for a kind.
+    pub fn window(&self, kind: BackupKind) -> Duration {
+        match kind {
+            BackupKind::Tier(Tier::Hourly) => self.hourly,
+            BackupKind::Tier(Tier::Daily) => self.daily,
+            BackupKind::Tier(Tier::Weekly) => self.weekly,
+            BackupKind::PreRestore => self.pre_restore,
+        }
+    }
+}
+
+/// One backup set as retention sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Candidate {
+    /// Caller's identifier (a path, a remote key); echoed in the decision.
+    pub id: String,
+    /// Tier or pre-restore.
+    pub kind: BackupKind,
+    /// The timestamp in the name.
+    pub timestamp: NaiveDateTime,
+    /// Whether the set is known good (checksummed and integrity-checked).
+    pub verified: bool,
+}
+
+/// Keep or delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Leave the set alone.
+    Keep,
+    /// Delete the set.
+    Delete,
+}
+
+/// Why a decision was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Reason {
+    /// Younger than (or exactly) the window.
+    WithinWindow {
+        /// Age in seconds.
+        age_seconds: i64,
+        /// The window in seconds.
+        window_seconds: i64,
+    },
+    /// Older than the window, but the newest verified set of its kind.
+    NewestVerified {
+        /// Age in seconds.
+        age_seconds: i64,
+    },
+    /// Older than the window, but the newest set of a kind with no verified set.
+    NewestUnverified {
+        /// Age in seconds.
+        age_seconds: i64,
+    },
+    /// Stamped later than now.
+    FutureTimestamp {
+        /// How far ahead of now, in seconds.
+        ahead_seconds: i64,
+    },
+    /// A pre-restore set among the newest `keep` ones.
+    AmongNewestPreRestore {
+        /// 1 for the newest.
+        rank: usize,
+        /// The floor.
+        keep: usize,
+    },
+    /// Older than the window and not protected by any floor.
+    Expired {
+        /// Age in seconds.
+        age_seconds: i64,
+        /// The window in seconds.
+        window_seconds: i64,
+    },
+}
+
+/// `2d3h4m5s`-style durations; under three days in hours (`48h`, `49h30m`), the unit the
+/// hourly window is thought of in.
+fn human(seconds: i64) -> String {
+    let days = if seconds < 3 * 86_400 {
+        0
+    } else {
+        seconds / 86_400
+    };
+    let (d, h, m, s) = (
+        days,
+        (seconds - days * 86_400) / 3600,
+        (seconds % 3600) / 60,
+        seconds % 60,
+    );
+    let mut out = String::new();
+    if d > 0 {
+        out.push_str(&format!("{d}d"));
+    }
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Reason::WithinWindow {
+                age_seconds,
+                window_seconds,
+            } => write!(
+                f,
+                "age {} is within the {} window",
+                human(age_seconds),
+                human(window_seconds)
+            ),
+            Reason::NewestVerified { age_seconds } => write!(
+                f,
+                "newest verified set of its kind (age {}), kept whatever its age",
+                human(age_seconds)
+            ),
+            Reason::NewestUnverified { age_seconds } => write!(
+                f,
+                "newest set of its kind, none verified (age {}), kept whatever its age",
+                human(age_seconds)
+            ),
+            Reason::FutureTimestamp { ahead_seconds } => write!(
+                f,
+                "timestamp {} in the future (clock skew?), kept",
+                human(ahead_seconds)
+            ),
+            Reason::AmongNewestPreRestore { rank, keep } => {
+                write!(f, "pre-restore set {rank} of the newest {keep}, kept")
+            }
+            Reason::Expired {
+                age_seconds,
+                window_seconds,
+            } => write!(
+                f,
+                "age {} exceeds the {} window",
+                human(age_seconds),
+                human(window_seconds)
+            ),
+        }
+    }
+}
+
+/// A decision about one candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// The candidate's identifier.
+    pub id: String,
+    /// Tier or pre-restore.
+    pub kind: BackupKind,
+    /// The timestamp in its name.
+    pub timestamp: NaiveDateTime,
+    /// Keep or delete.
+    pub action: Action,
+    /// Why.
+    pub reason: Reason,
+    /// The reason as a sentence.
+    pub explanation: String,
+}
+
+/// Decides, for every candidate, whether it stays. Output order: by kind, newest first.
+pub fn plan(
+    candidates: &[Candidate],
+    now: NaiveDateTime,
+    policy: &RetentionPolicy,
+) -> Vec<Decision> {
+    let mut by_kind: BTreeMap<BackupKind, Vec<&Candidate>> = BTreeMap::new();
+    for c in candidates {
+        by_kind.entry(c.kind).or_default().push(c);
+    }
+    let mut decisions = Vec::with_capacity(candidates.len());
+    for (kind, mut sets) in by_kind {
+        sets.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.id.cmp(&b.id)));
+        let window = policy.window(kind);
+        // Among sets not in the future: the newest verified one, else the newest one.
+        let past = || sets.iter().filter(|c| c.timestamp <= now);
+        let protected_verified = past().find(|c| c.verified).map(|c| c.id.clone());
+        let protected_unverified = if protected_verified.is_none() {
+            past().next().map(|c| c.id.clone())
+        } else {
+            None
+        };
+        let mut pre_restore_rank = 0usize;
+        for c in sets {
+            let age = now.signed_duration_since(c.timestamp);
+            let age_seconds = age.num_seconds();
+            let (action, reason) = if age < Duration::zero() {
+                (
+                    Action::Keep,
+                    Reason::FutureTimestamp {
+                        ahead_seconds: -age_seconds,
+                    },
+                )
+            } else if age <= window {
+                (
+                    Action::Keep,
+                    Reason::WithinWindow {
+                        age_seconds,
+                        window_seconds: window.num_seconds(),
+                    },
+                )
+            } else if protected_verified.as_deref() == Some(c.id.as_str()) {
+                (Action::Keep, Reason::NewestVerified { age_seconds })
+            } else if protected_unverified.as_deref() == Some(c.id.as_str()) {
+                (Action::Keep, Reason::NewestUnverified { age_seconds })
+            } else if kind == BackupKind::PreRestore
+                && pre_restore_rank < policy.pre_restore_keep_last
+            {
+                (
+                    Action::Keep,
+                    Reason::AmongNewestPreRestore {
+                        rank: pre_restore_rank + 1,
+                        keep: policy.pre_restore_keep_last,
+                    },
+                )
+            } else {
+                (
+                    Action::Delete,
+                    Reason::Expired {
+                        age_seconds,
+                        window_seconds: window.num_seconds(),
+                    },
+                )
+            };
+            if kind == BackupKind::PreRestore && age >= Duration::zero() {
+                pre_restore_rank += 1;
+            }
+            decisions.push(Decision {
+                id: c.id.clone(),
+                kind,
+                timestamp: c.timestamp,
+                action,
+                explanation: reason.to_string(),
+                reason,
+            });
+        }
+    }
+    decisions
+}

@@ -1,0 +1,383 @@
+//! Value encodings exactly as ThyWill's SQLAlchemy/SQLModel layer writes them
+//! (spec schema-and-recovery.md §1.2, §1.3, §6.1.3).
+
+use std::sync::Mutex;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// Renders a naive datetime as SQLAlchemy stores it in SQLite: always 26 characters,
+/// `YYYY-MM-DD HH:MM:SS.ffffff`. Python compares these as strings, so the form must be exact.
+pub fn format_datetime(value: &NaiveDateTime) -> String {
+    let year = value.year();
+    if !(0..=9999).contains(&year) {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+            year,
+            value.month(),
+            value.day(),
+            value.hour(),
+            value.minute(),
+            value.second(),
+            value.nanosecond() / 1000 % 1_000_000
+        );
+    }
+    // Called for every row an import writes: built by hand rather than through `format!`.
+    let mut buf = *b"0000-00-00 00:00:00.000000";
+    let mut put = |start: usize, width: usize, mut n: u32| {
+        for slot in buf[start..start + width].iter_mut().rev() {
+            *slot = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, value.month());
+    put(8, 2, value.day());
+    put(11, 2, value.hour());
+    put(14, 2, value.minute());
+    put(17, 2, value.second());
+    put(20, 6, value.nanosecond() / 1000 % 1_000_000);
+    buf.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Reads a database datetime leniently: `T` or space separator, no fraction or 1–6
+/// fraction digits (raw `sqlite3` writes), optional trailing `Z` or `±HH:MM` (dropped
+/// without conversion, as SQLAlchemy does), or a bare date.
+pub fn parse_datetime(text: &str) -> Result<NaiveDateTime> {
+    let bad = || Error::InvalidInput(format!("not a ThyWill datetime: {text:?}"));
+    let s = text.trim();
+    let date_part = s.get(..10).ok_or_else(bad)?;
+    let date = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").map_err(|_| bad())?;
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return Ok(date.and_time(NaiveTime::MIN));
+    }
+    let rest = rest
+        .strip_prefix(' ')
+        .or_else(|| rest.strip_prefix('T'))
+        .ok_or_else(bad)?;
+    let rest = strip_zone_suffix(rest);
+    let (hms, fraction) = match rest.split_once('.') {
+        Some((hms, fraction)) => (hms, Some(fraction)),
+        None => (rest, None),
+    };
+    let mut fields = hms.split(':');
+    let mut next = || -> Result<u32> {
+        let field = fields.next().ok_or_else(bad)?;
+        if field.len() != 2 || !field.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        field.parse().map_err(|_| bad())
+    };
+    let (hour, minute) = (next()?, next()?);
+    let second = if hms.len() > 5 { next()? } else { 0 };
+    let micros = match fraction {
+        None => 0,
+        Some(f) if !f.is_empty() && f.len() <= 6 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            let padded = format!("{f:0<6}");
+            padded.parse::<u32>().map_err(|_| bad())?
+        }
+        Some(_) => return Err(bad()),
+    };
+    let time = NaiveTime::from_hms_micro_opt(hour, minute, second, micros).ok_or_else(bad)?;
+    Ok(date.and_time(time))
+}
+
+fn strip_zone_suffix(s: &str) -> &str {
+    if let Some(stripped) = s.strip_suffix('Z') {
+        return stripped;
+    }
+    if s.len() > 6 {
+        let (head, tail) = s.split_at(s.len() - 6);
+        let t = tail.as_bytes();
+        if (t[0] == b'+' || t[0] == b'-') && t[3] == b':' {
+            return head;
+        }
+    }
+    s
+}
+
+/// The minute a datetime falls in, as the 16-character prefix `YYYY-MM-DD HH:MM` of its
+/// database form. Text archives carry minutes only, so this is the identity used to
+/// match archive lines with rows.
+pub fn minute_key(value: &NaiveDateTime) -> String {
+    let mut text = format_datetime(value);
+    text.truncate(16);
+    text
+}
+
+/// The minute prefix of a stored datetime text, tolerant of a `T` separator.
+pub fn minute_of_stored(text: &str) -> String {
+    let prefix: String = text.chars().take(16).collect();
+    prefix.replacen('T', " ", 1)
+}
+
+/// Python's `datetime.isoformat()` for a naive value: the fraction is omitted when the
+/// microseconds are zero (`2025-06-09T18:02:00`).
+pub fn python_isoformat(value: &NaiveDateTime) -> String {
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        value.year(),
+        value.month(),
+        value.day(),
+        value.hour(),
+        value.minute(),
+        value.second()
+    );
+    let micros = value.nanosecond() / 1000 % 1_000_000;
+    if micros == 0 {
+        base
+    } else {
+        format!("{base}.{micros:06}")
+    }
+}
+
+/// SQLite booleans as ThyWill writes them.
+pub fn encode_bool(value: bool) -> i64 {
+    i64::from(value)
+}
+
+/// Reads a stored boolean: any nonzero integer is true (columns added with
+/// `DEFAULT TRUE` also hold integers).
+pub fn decode_bool(value: i64) -> bool {
+    value != 0
+}
+
+/// Python's `json.dumps` with default arguments: `", "` and `": "` separators and
+/// `ensure_ascii` escapes (`\uXXXX`, surrogate pairs above the BMP).
+pub fn python_json_dumps(value: &Value) -> String {
+    let mut out = String::new();
+    write_json(value, &mut out);
+    out
+}
+
+fn write_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                out.push_str(&python_float_repr(f));
+            } else {
+                out.push_str(&n.to_string());
+            }
+        }
+        Value::String(s) => write_json_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_json_string(key, out);
+                out.push_str(": ");
+                write_json(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Python's `repr(float)`: shortest round-trip digits, always with a `.0` for integral
+/// values (`1.0`, `0.0`).
+pub fn python_float_repr(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let text = format!("{value:?}");
+    if text.contains(['.', 'e', 'E']) {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+/// Identifiers in the shapes ThyWill generates (spec §1.3).
+///
+/// Row ids (`uuid4_hex`, `token_hex16`) start with a 48-bit prefix that increases with
+/// every id (from the clock at creation, then a counter) followed by 74 random bits: they
+/// keep ThyWill's shape (32 lowercase hex digits, version-4 and variant bits for uuid4
+/// columns) and are unique, but bulk inserts append to the primary-key index instead of
+/// touching a random page per row, which keeps large imports linear in time. Invite
+/// tokens, which are secrets, are fully random.
+#[derive(Debug)]
+pub struct IdGenerator {
+    pool: Mutex<Vec<u8>>,
+    next_prefix: std::sync::atomic::AtomicU64,
+}
+
+impl Default for IdGenerator {
+    fn default() -> Self {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        IdGenerator {
+            pool: Mutex::new(Vec::new()),
+            // 16 ids per millisecond of headroom between runs; fits 48 bits until ~2500.
+            next_prefix: std::sync::atomic::AtomicU64::new((millis << 4) & PREFIX_MASK),
+        }
+    }
+}
+
+const PREFIX_MASK: u64 = (1 << 48) - 1;
+
+impl IdGenerator {
+    /// A generator drawing from the operating system's random source.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn random_bytes<const N: usize>(&self) -> Result<[u8; N]> {
+        let mut pool = self
+            .pool
+            .lock()
+            .map_err(|_| Error::Internal("id generator lock poisoned".into()))?;
+        if pool.len() < N {
+            let mut fresh = vec![0u8; 8192];
+            getrandom::fill(&mut fresh)
+                .map_err(|e| Error::Internal(format!("no random source: {e}")))?;
+            pool.extend_from_slice(&fresh);
+        }
+        let mut out = [0u8; N];
+        let start = pool.len() - N;
+        out.copy_from_slice(&pool[start..]);
+        pool.truncate(start);
+        Ok(out)
+    }
+
+    fn ordered_bytes(&self) -> Result<[u8; 16]> {
+        let mut bytes = self.random_bytes::<16>()?;
+        let prefix = self
+            .next_prefix
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            & PREFIX_MASK;
+        bytes[..6].copy_from_slice(&prefix.to_be_bytes()[2..]);
+        Ok(bytes)
+    }
+
+    /// `uuid.uuid4().hex` shape: 32 lowercase hex digits with the version-4 and RFC 4122
+    /// variant bits.
+    pub fn uuid4_hex(&self) -> Result<String> {
+        let mut bytes = self.ordered_bytes()?;
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        Ok(hex::encode(bytes))
+    }
+
+    /// `secrets.token_hex(16)` shape: 32 lowercase hex digits (attributes and activity logs).
+    pub fn token_hex16(&self) -> Result<String> {
+        Ok(hex::encode(self.ordered_bytes()?))
+    }
+
+    /// `secrets.token_hex(8)`: a fully random 16-hex-digit invite token.
+    pub fn invite_token(&self) -> Result<String> {
+        Ok(hex::encode(self.random_bytes::<8>()?))
+    }
+}
+
+/// True when `text` is `len` lowercase hexadecimal digits.
+pub fn is_lower_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_round_trip_in_the_26_char_form() {
+        let dt = parse_datetime("2024-07-29 15:43:31.109805").unwrap();
+        assert_eq!(format_datetime(&dt), "2024-07-29 15:43:31.109805");
+        let dt = parse_datetime("2024-07-29T15:43:31").unwrap();
+        assert_eq!(format_datetime(&dt), "2024-07-29 15:43:31.000000");
+        let dt = parse_datetime("2024-07-29 15:43:31.1").unwrap();
+        assert_eq!(format_datetime(&dt), "2024-07-29 15:43:31.100000");
+        let dt = parse_datetime("2024-07-29T15:43:31.5+02:00").unwrap();
+        assert_eq!(format_datetime(&dt), "2024-07-29 15:43:31.500000");
+        assert_eq!(
+            format_datetime(&parse_datetime("2024-07-29").unwrap()).len(),
+            26
+        );
+        assert!(parse_datetime("July 29 2024").is_err());
+        assert!(parse_datetime("2024-07-29 15:43:31.1234567").is_err());
+    }
+
+    #[test]
+    fn isoformat_omits_zero_microseconds() {
+        let dt = parse_datetime("2025-06-09 18:02:00.000000").unwrap();
+        assert_eq!(python_isoformat(&dt), "2025-06-09T18:02:00");
+        let dt = parse_datetime("2025-06-09 18:02:00.000100").unwrap();
+        assert_eq!(python_isoformat(&dt), "2025-06-09T18:02:00.000100");
+    }
+
+    #[test]
+    fn json_dumps_matches_python() {
+        let v: Value = serde_json::json!(["*", "admin.users"]);
+        assert_eq!(python_json_dumps(&v), r#"["*", "admin.users"]"#);
+        assert_eq!(python_json_dumps(&serde_json::json!([])), "[]");
+        let v: Value = serde_json::json!({"a": 1.0, "b": ["é😀"]});
+        assert_eq!(
+            python_json_dumps(&v),
+            r#"{"a": 1.0, "b": ["\u00e9\ud83d\ude00"]}"#
+        );
+    }
+
+    #[test]
+    fn ids_have_thywill_shapes() {
+        let ids = IdGenerator::new();
+        let u = ids.uuid4_hex().unwrap();
+        assert!(is_lower_hex(&u, 32));
+        assert_eq!(&u[12..13], "4");
+        assert!(matches!(&u[16..17], "8" | "9" | "a" | "b"));
+        assert!(is_lower_hex(&ids.token_hex16().unwrap(), 32));
+        assert!(is_lower_hex(&ids.invite_token().unwrap(), 16));
+        assert_ne!(ids.uuid4_hex().unwrap(), ids.uuid4_hex().unwrap());
+        // Successive row ids sort in creation order (index appends, not random inserts).
+        let a = ids.token_hex16().unwrap();
+        let b = ids.token_hex16().unwrap();
+        assert!(a < b, "{a} {b}");
+        let u = ids.uuid4_hex().unwrap();
+        let v = ids.uuid4_hex().unwrap();
+        assert!(u < v, "{u} {v}");
+    }
+}

@@ -1,0 +1,106 @@
+//! The time zone of human archive timestamps. ThyWill writes them with `datetime.now()`
+//! (server local time) while several database columns hold `utcnow()` values
+//! (spec §1.2, §6.1.4), so readers need to know the zone to relate the two.
+
+use chrono::{Local, NaiveDateTime, Offset, TimeZone};
+use serde::{Deserialize, Serialize};
+
+/// The zone human timestamps (`June 05 2025 at 09:07`) were written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveTimeZone {
+    /// The host's local zone (ThyWill's `datetime.now()`), the default.
+    #[default]
+    Local,
+    /// UTC.
+    Utc,
+    /// A fixed offset east of UTC, in seconds.
+    FixedOffsetSeconds(i32),
+}
+
+impl ArchiveTimeZone {
+    /// Parses `local`, `utc`, or an offset such as `+02:00` / `-0530`.
+    pub fn parse(text: &str) -> Option<ArchiveTimeZone> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("local") {
+            return Some(ArchiveTimeZone::Local);
+        }
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Some(ArchiveTimeZone::Utc);
+        }
+        let (sign, rest) = match t.as_bytes().first()? {
+            b'+' => (1, &t[1..]),
+            b'-' => (-1, &t[1..]),
+            _ => return None,
+        };
+        let digits: String = rest.chars().filter(|c| *c != ':').collect();
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let hours: i32 = digits[..2].parse().ok()?;
+        let minutes: i32 = digits[2..].parse().ok()?;
+        Some(ArchiveTimeZone::FixedOffsetSeconds(
+            sign * (hours * 3600 + minutes * 60),
+        ))
+    }
+
+    /// Seconds east of UTC for a wall-clock time in this zone (the earlier reading when
+    /// a DST change makes it ambiguous; 0 when it does not exist).
+    pub fn offset_seconds_at(&self, wall: &NaiveDateTime) -> i32 {
+        match self {
+            ArchiveTimeZone::Utc => 0,
+            ArchiveTimeZone::FixedOffsetSeconds(s) => *s,
+            ArchiveTimeZone::Local => Local
+                .from_local_datetime(wall)
+                .earliest()
+                .map(|dt| dt.offset().fix().local_minus_utc())
+                .unwrap_or(0),
+        }
+    }
+
+    /// Converts a wall-clock time of this zone to naive UTC.
+    pub fn to_utc(&self, wall: &NaiveDateTime) -> NaiveDateTime {
+        *wall - chrono::Duration::seconds(i64::from(self.offset_seconds_at(wall)))
+    }
+
+    /// The current wall-clock time in this zone, naive.
+    pub fn now(&self) -> NaiveDateTime {
+        match self {
+            ArchiveTimeZone::Local => Local::now().naive_local(),
+            ArchiveTimeZone::Utc => chrono::Utc::now().naive_utc(),
+            ArchiveTimeZone::FixedOffsetSeconds(s) => {
+                let utc = chrono::Utc::now().naive_utc();
+                utc + chrono::Duration::seconds(i64::from(*s))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_zone_settings() {
+        assert_eq!(
+            ArchiveTimeZone::parse("local"),
+            Some(ArchiveTimeZone::Local)
+        );
+        assert_eq!(ArchiveTimeZone::parse("UTC"), Some(ArchiveTimeZone::Utc));
+        assert_eq!(
+            ArchiveTimeZone::parse("+02:00"),
+            Some(ArchiveTimeZone::FixedOffsetSeconds(7200))
+        );
+        assert_eq!(
+            ArchiveTimeZone::parse("-0530"),
+            Some(ArchiveTimeZone::FixedOffsetSeconds(-19800))
+        );
+        assert_eq!(ArchiveTimeZone::parse("Mars"), None);
+        let wall = crate::db::encode::parse_datetime("2024-01-01 10:00:00").unwrap();
+        let utc = ArchiveTimeZone::FixedOffsetSeconds(7200).to_utc(&wall);
+        assert_eq!(
+            crate::db::encode::format_datetime(&utc),
+            "2024-01-01 08:00:00.000000"
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! Turning a prayer's `Activity:` lines into rows (spec §3.3.5 as corrected by §6.2),
+//! idempotently and with multiplicity (§4.3).
+//!
+//! What the live app writes for each archived line (observed in ThyWill's own
+//! databases) is what an import reproduces:
+//!
+//! | line | attributes | activity logs |
+//! |---|---|---|
+//! | `prayed this prayer` | — (a `prayermark`) | `prayed` |
+//! | `marked this prayer as answered` | `answered`=`true`, `answer_date`=ISO minute | `set_answered`, `set_answer_date` |
+//! | `added testimony: T` | `answer_testimony`=T | `set_answer_testimony`, `testimony` (T) |
+//! | `archived this prayer` | `archived`=`true` | `set_archived` |
+//! | `restored this prayer` | `archived` removed | `remove_archived` |
+//! | `flagged this prayer` | `flagged`=`true` | `set_flagged` |
+//! | `set X to 'v'` / `set X from 'o' to 'v'` | X=v | `set_X` |
+//! | `removed X (was 'o')` | X removed | `remove_X` |
+//!
+//! Rows are matched by (prayer, user, action or name, minute): the text has minutes
+//! only, so a database row written live (with seconds) matches the line of its minute.
+//! Logs a line implies (`set_answered` from "marked as answered") and logs a healed
+//! file states explicitly (`set answered to 'true'`) describe the same event, so per key
+//! the larger of the two counts is wanted, not their sum.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use rusqlite::{params, Connection};
+
+use super::report::{entity, ImportReport};
+use crate::archive::prayer::{ActivityAction, PrayerActivity};
+use crate::db::encode::{format_datetime, minute_key, minute_of_stored, python_isoformat};
+use crate::db::{ArchiveTimeZone, IdGenerator};
+use crate::Result;
+
+/// A row of `prayer_activity_log` to be.
+#[derive(Debug, Clone)]
+struct LogRow {
+    user: String,
+    action: String,
+    old: Option<String>,
+    new: Option<String>,
+    at: NaiveDateTime,
+    with_path: bool,
+}
+
+#[derive(Debug, Clone)]
+struct AttrValue {
+    value: String,
+    created_by: String,
+    created_at: NaiveDateTime,
+}
+
+/// Counts of existing rows by key, consumed as desired rows are matched.
+#[derive(Default)]
+struct Existing {
+    counts: HashMap<String, u32>,
+}
+
+impl Existing {
+    fn add(&mut self, key: String) {
+        *self.counts.entry(key).or_insert(0) += 1;
+    }
+
+    /// Consumes one existing row matching any of `keys` (tried in order).
+    fn take(&mut self, keys: &[String]) -> bool {
+        for key in keys {
+            if let Some(n) = self.counts.get_mut(key) {
+                if *n > 0 {
+                    *n -= 1;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Keys of a (prefix, minute) pair: the minute itself and, when the archive zone is not
+/// UTC, the minute shifted to UTC (rows Python wrote with `utcnow()`).
+fn minute_keys(prefix: &str, at: &NaiveDateTime, zone: &ArchiveTimeZone) -> Vec<String> {
+    let mut keys = vec![format!("{prefix}\u{1f}{}", minute_key(at))];
+    let utc = zone.to_utc(at);
+    if utc != *at {
+        keys.push(format!("{prefix}\u{1f}{}", minute_key(&utc)));
+    }
+    keys
+}
+
+fn stored_key(prefix: &str, stored: &str) -> String {
+    format!("{prefix}\u{1f}{}", minute_of_stored(stored))
+}
+
+/// Ordered multiset of desired logs keyed by (user, action, minute).
+#[derive(Default)]
+struct LogPlan {
+    order: Vec<String>,
+    explicit: HashMap<String, Vec<LogRow>>,
+    implied: HashMap<String, Vec<LogRow>>,
+}
+
+impl LogPlan {
+    fn push(&mut self, row: LogRow, explicit: bool) {
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            row.user,
+            row.action,
+            minute_key(&row.at)
+        );
+        if !self.explicit.contains_key(&key) && !self.implied.contains_key(&key) {
+            self.order.push(key.clone());
+        }
+        let map = if explicit {
+            &mut self.explicit
+        } else {
+            &mut self.implied
+        };
+        map.entry(key).or_default().push(row);
+    }
+
+    fn into_rows(mut self) -> Vec<LogRow> {
+        let mut rows = Vec::new();
+        for key in self.order {
+            let explicit = self.explicit.remove(&key).unwrap_or_default();
+            let implied = self.implied.remove(&key).unwrap_or_default();
+            let extra: Vec<LogRow> = implied.into_iter().skip(explicit.len()).collect();
+            rows.extend(explicit);
+            rows.extend(extra);
+        }
+        rows
+    }
+}
+
+/// The prayer whose activities are applied.
+#[derive(Clone, Copy)]
+pub(crate) struct PrayerTarget<'a> {
+    pub prayer_id: &'a str,
+    /// The prayer's `text_file_path` (also given to marks and some logs).
+    pub prayer_path: Option<&'a str>,
+    /// The archive file, for locating problems.
+    pub file: &'a str,
+    /// The caller knows the prayer has no marks, attributes or logs yet.
+    pub known_empty: bool,
+}
+
+/// Applies one prayer's activities. `ensure_user` creates a missing actor (returns
+/// whether the actor is usable).
+pub(crate) struct ActivityImport<'a> {
+    pub conn: &'a Connection,
+    pub ids: &'a IdGenerator,
+    pub zone: ArchiveTimeZone,
+}
+
+impl ActivityImport<'_> {
+    pub(crate) fn apply(
+        &self,
+        target: &PrayerTarget<'_>,
+        activities: &[PrayerActivity],
+        report: &mut ImportReport,
+        ensure_user: &mut dyn FnMut(&str, &NaiveDateTime, &mut ImportReport) -> Result<bool>,
+    ) -> Result<()> {
+        let PrayerTarget {
+            prayer_id,
+            prayer_path,
+            file,
+            known_empty,
+        } = *target;
+        let conn = self.conn;
+        // Existing rows of this prayer (none to look for when the caller knows there are
+        // none: a prayer created in this run on tables that were empty).
+        let mut marks = Existing::default();
+        if !known_empty {
+            let mut stmt = conn.prepare_cached(
+                "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1",
+            )?;
+            let mut rows = stmt.query([prayer_id])?;
+            while let Some(r) = rows.next()? {
+                let user: String = r.get(0)?;
+                let at: String = r.get(1)?;
+                marks.add(stored_key(&user, &at));
+            }
+        }
+        let mut logs = Existing::default();
+        if !known_empty {
+            let mut stmt = conn.prepare_cached(
+                "SELECT user_id, action, created_at FROM prayer_activity_log WHERE prayer_id = ?1",
+            )?;
+            let mut rows = stmt.query([prayer_id])?;
+            while let Some(r) = rows.next()? {
+                let user: String = r.get(0)?;
+                let action: String = r.get(1)?;
+                let at: String = r.get(2)?;
+                logs.add(stored_key(&format!("{user}\u{1f}{action}"), &at));
+            }
+        }
+        // Current attribute state: the first row of each name, as ThyWill's
+        // `get_attribute` reads it.
+        let mut db_attrs: HashMap<String, (String, Option<String>, u32)> = HashMap::new();
+        if !known_empty {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, attribute_name, attribute_value FROM prayer_attributes \
+                 WHERE prayer_id = ?1 ORDER BY rowid",
+            )?;
+            let mut rows = stmt.query([prayer_id])?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                let name: String = r.get(1)?;
+                let value: Option<String> = r.get(2)?;
+                db_attrs
+                    .entry(name)
+                    .and_modify(|e| e.2 += 1)
+                    .or_insert((id, value, 1));
+            }
+        }
+        let mut attrs = AttrState {
+            state: HashMap::new(),
+            touched: Vec::new(),
+            db: &db_attrs,
+        };
+        let mut wanted_marks: Vec<(String, NaiveDateTime)> = Vec::new();
+        let mut plan = LogPlan::default();
+
+        for activity in activities {
+            let Some(at) = activity.timestamp.time else {
+                report.skip(super::report::issue(
+                    entity::ACTIVITY_LOGS,
+                    file,
+                    None,
+                    format!("unreadable activity time {:?}", activity.timestamp.text),
+                ));
+                continue;
+            };
+            let user = activity.actor.as_str();
+            if user.is_empty() {
+                report.skip(super::report::issue(
+                    entity::ACTIVITY_LOGS,
+                    file,
+                    None,
+                    format!("activity line without an actor: {:?}", activity.render()),
+                ));
+                continue;
+            }
+            if !ensure_user(user, &at, report)? {
+                continue;
+            }
+            let log =
+                |action: &str, old: Option<String>, new: Option<String>, with_path: bool| LogRow {
+                    user: user.to_string(),
+                    action: action.to_string(),
+                    old,
+                    new,
+                    at,
+                    with_path,
+                };
+            match &activity.action {
+                ActivityAction::Prayed => {
+                    wanted_marks.push((user.to_string(), at));
+                    plan.push(log("prayed", None, Some("true".into()), true), true);
+                }
+                ActivityAction::Answered => {
+                    let prev = attrs.set(user, at, "answered", "true".into());
+                    plan.push(log("set_answered", prev, Some("true".into()), false), false);
+                    let iso = python_isoformat(&at);
+                    let prev = attrs.set(user, at, "answer_date", iso.clone());
+                    plan.push(log("set_answer_date", prev, Some(iso), false), false);
+                }
+                ActivityAction::Testimony { text } => {
+                    let prev = attrs.set(user, at, "answer_testimony", text.clone());
+                    plan.push(
+                        log("set_answer_testimony", prev, Some(text.clone()), false),
+                        false,
+                    );
+                    plan.push(log("testimony", None, Some(text.clone()), true), true);
+                }
+                ActivityAction::Archived => {
+                    let prev = attrs.set(user, at, "archived", "true".into());
+                    plan.push(log("set_archived", prev, Some("true".into()), false), false);
+                }
+                ActivityAction::Flagged => {
+                    let prev = attrs.set(user, at, "flagged", "true".into());
+                    plan.push(log("set_flagged", prev, Some("true".into()), false), false);
+                }
+                ActivityAction::Restored => {
+                    let prev = attrs.remove("archived");
+                    plan.push(
+                        log(
+                            "remove_archived",
+                            Some(prev.unwrap_or_else(|| "true".into())),
+                            None,
+                            false,
+                        ),
+                        false,
+                    );
+                }
+                ActivityAction::SetAttribute { name, old, new } => {
+                    attrs.set(user, at, name, new.clone());
+                    plan.push(
+                        log(
+                            &format!("set_{name}"),
+                            old.clone(),
+                            Some(new.clone()),
+                            false,
+                        ),
+                        true,
+                    );
+                }
+                ActivityAction::RemoveAttribute { name, old } => {
+                    attrs.remove(name);
+                    plan.push(
+                        log(&format!("remove_{name}"), Some(old.clone()), None, false),
+                        true,
+                    );
+                }
+                ActivityAction::Other { action, extra } => {
+                    plan.push(
+                        log(
+                            action,
+                            None,
+                            Some(extra.clone().unwrap_or_else(|| "true".into())),
+                            true,
+                        ),
+                        true,
+                    );
+                }
+                ActivityAction::Raw { text } => {
+                    report.skip(super::report::issue(
+                        entity::ACTIVITY_LOGS,
+                        file,
+                        None,
+                        format!("activity line without actor and action: {text:?}"),
+                    ));
+                }
+            }
+        }
+
+        // Marks.
+        for (user, at) in &wanted_marks {
+            if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
+                report.counts_mut(entity::PRAYER_MARKS).already_present += 1;
+            } else {
+                conn.prepare_cached(
+                    "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    self.ids.uuid4_hex()?,
+                    user,
+                    prayer_id,
+                    format_datetime(at),
+                    prayer_path
+                ])?;
+                report.counts_mut(entity::PRAYER_MARKS).inserted += 1;
+            }
+        }
+        // Logs.
+        for row in plan.into_rows() {
+            if !known_empty
+                && logs.take(&minute_keys(
+                    &format!("{}\u{1f}{}", row.user, row.action),
+                    &row.at,
+                    &self.zone,
+                ))
+            {
+                report.counts_mut(entity::ACTIVITY_LOGS).already_present += 1;
+                continue;
+            }
+            conn.prepare_cached(
+                "INSERT INTO prayer_activity_log (id, prayer_id, user_id, action, old_value, \
+                 new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                self.ids.token_hex16()?,
+                prayer_id,
+                row.user,
+                row.action,
+                row.old,
+                row.new,
+                format_datetime(&row.at),
+                if row.with_path { prayer_path } else { None }
+            ])?;
+            report.counts_mut(entity::ACTIVITY_LOGS).inserted += 1;
+        }
+        // Attributes: reconcile the final state of every name the text touched.
+        let AttrState { state, touched, .. } = attrs;
+        for name in touched {
+            let desired = state.get(&name).cloned().flatten();
+            let existing = db_attrs.get(&name);
+            match (desired, existing) {
+                (Some(want), None) => {
+                    conn.prepare_cached(
+                        "INSERT INTO prayer_attributes (id, prayer_id, attribute_name, \
+                         attribute_value, created_at, created_by, text_file_path) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+                    )?
+                    .execute(params![
+                        self.ids.token_hex16()?,
+                        prayer_id,
+                        name,
+                        want.value,
+                        format_datetime(&want.created_at),
+                        want.created_by
+                    ])?;
+                    report.counts_mut(entity::PRAYER_ATTRIBUTES).inserted += 1;
+                }
+                (Some(want), Some((id, value, _))) => {
+                    if same_value(&name, value.as_deref(), &want.value) {
+                        report.counts_mut(entity::PRAYER_ATTRIBUTES).already_present += 1;
+                    } else {
+                        conn.prepare_cached(
+                            "UPDATE prayer_attributes SET attribute_value = ?1 WHERE id = ?2",
+                        )?
+                        .execute(params![want.value, id])?;
+                        report.counts_mut(entity::PRAYER_ATTRIBUTES).updated += 1;
+                    }
+                }
+                (None, Some((_, _, n))) => {
+                    conn.prepare_cached(
+                        "DELETE FROM prayer_attributes WHERE prayer_id = ?1 AND attribute_name = ?2",
+                    )?
+                    .execute(params![prayer_id, name])?;
+                    report.counts_mut(entity::PRAYER_ATTRIBUTES).deleted += u64::from(*n);
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The attribute names the text touched and their values after each line.
+struct AttrState<'d> {
+    state: HashMap<String, Option<AttrValue>>,
+    touched: Vec<String>,
+    db: &'d HashMap<String, (String, Option<String>, u32)>,
+}
+
+impl AttrState<'_> {
+    fn current(&self, name: &str) -> Option<String> {
+        match self.state.get(name) {
+            Some(v) => v.as_ref().map(|a| a.value.clone()),
+            None => self.db.get(name).and_then(|(_, v, _)| v.clone()),
+        }
+    }
+
+    fn touch(&mut self, name: &str) {
+        if !self.touched.iter().any(|t| t == name) {
+            self.touched.push(name.to_string());
+        }
+    }
+
+    /// `Prayer.set_attribute`: updates the value in place (keeping who and when) or
+    /// creates the attribute. Returns the previous value.
+    fn set(&mut self, user: &str, at: NaiveDateTime, name: &str, value: String) -> Option<String> {
+        let prev = self.current(name);
+        self.touch(name);
+        let from_db = self.db.get(name).map(|(_, v, _)| AttrValue {
+            value: v.clone().unwrap_or_default(),
+            created_by: user.to_string(),
+            created_at: at,
+        });
+        let entry = self.state.entry(name.to_string()).or_insert(from_db);
+        match entry {
+            Some(existing) => existing.value = value,
+            None => {
+                *entry = Some(AttrValue {
+                    value,
+                    created_by: user.to_string(),
+                    created_at: at,
+                })
+            }
+        }
+        prev
+    }
+
+    /// `Prayer.remove_attribute`. Returns the removed value.
+    fn remove(&mut self, name: &str) -> Option<String> {
+        let prev = self.current(name);
+        self.touch(name);
+        self.state.insert(name.to_string(), None);
+        prev
+    }
+}
+
+/// Attribute values the text cannot tell apart count as equal: an `answer_date`
+/// rebuilt from a line has minute precision while the live value has microseconds.
+fn same_value(name: &str, stored: Option<&str>, wanted: &str) -> bool {
+    match stored {
+        Some(s) if s == wanted => true,
+        Some(s) if name == "answer_date" => minute_of_stored(s) == minute_of_stored(wanted),
+        _ => false,
+    }
+}

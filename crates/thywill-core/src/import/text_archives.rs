@@ -1,0 +1,1036 @@
+//! `thywill import text-archives [FOLDER|ZIP] [--dry-run]` (spec §3.3 as corrected by
+//! §6.2): users (two passes), user flags, prayers with their activities, the monthly
+//! marks/skips/attributes ledgers, roles and grants, invite tokens and their use,
+//! sessions, authentication requests and approvals.
+//!
+//! Exact: users come only from registrations, prayer authors and activity actors;
+//! `restored` clears `archived`; logs keep their real action names. Idempotent with
+//! multiplicity: rows are matched to lines by (prayer, user, action or name, minute), so a
+//! second run, or a run against the live database that wrote the archives, inserts
+//! nothing, while N identical lines mean N rows. Deterministic: listings are sorted,
+//! files are read in order. Memory stays flat: prayer files are streamed month folder by
+//! month folder and each is reconciled with its own rows only.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use super::activity::{ActivityImport, PrayerTarget};
+use super::records::{self, LedgerEntry};
+use super::report::{entity, issue, ImportReport};
+use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
+use super::source::ArchiveSource;
+use super::store::{find_prayer, insert_prayer_doc, insert_user, NewUser};
+use crate::archive::kind::{detect_kind, FileKind};
+use crate::archive::layout::{pathlib_str, LedgerKind};
+use crate::archive::prayer;
+use crate::db::encode::{format_datetime, minute_key, minute_of_stored};
+use crate::db::{ArchiveTimeZone, Database, IdGenerator};
+use crate::progress::{report as progress_report, Progress};
+use crate::{Error, Result};
+
+/// Options of a text-archive import.
+#[derive(Debug, Clone)]
+pub struct TextArchiveOptions {
+    /// Do all the work in a transaction that is rolled back.
+    pub dry_run: bool,
+    /// The zone the archive's human timestamps were written in (default: local).
+    pub time_zone: ArchiveTimeZone,
+    /// Prefix of the `text_file_path` values written, as ThyWill stores them relative
+    /// to its project folder (default `text_archives`).
+    pub path_prefix: String,
+}
+
+impl Default for TextArchiveOptions {
+    fn default() -> Self {
+        TextArchiveOptions {
+            dry_run: false,
+            time_zone: ArchiveTimeZone::Local,
+            path_prefix: "text_archives".into(),
+        }
+    }
+}
+
+/// The phases of an import, in order; each runs in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// `users/YYYY_MM_users.txt`, two passes (users, then inviters).
+    Users,
+    /// `users/user_attributes.txt`.
+    UserAttributes,
+    /// `prayers/YYYY/MM/*.txt` with their activities.
+    Prayers,
+    /// `prayers/{marks,skips,attributes}/YYYY_MM_*.txt`.
+    Ledgers,
+    /// `roles/role_definitions.txt`, `roles/YYYY_MM_role_assignments.txt`.
+    Roles,
+    /// `system/invite_tokens.txt`, `system/YYYY_MM_invite_usage.txt`.
+    Invites,
+    /// `sessions/YYYY_MM_sessions.txt`.
+    Sessions,
+    /// `auth/YYYY_MM_auth_requests.txt`, `auth/YYYY_MM_auth_approvals.txt`.
+    Auth,
+}
+
+impl Phase {
+    /// All phases in the order they run.
+    pub const ALL: [Phase; 8] = [
+        Phase::Users,
+        Phase::UserAttributes,
+        Phase::Prayers,
+        Phase::Ledgers,
+        Phase::Roles,
+        Phase::Invites,
+        Phase::Sessions,
+        Phase::Auth,
+    ];
+
+    /// The phase name used in progress events.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Users => "users",
+            Phase::UserAttributes => "user_attributes",
+            Phase::Prayers => "prayers",
+            Phase::Ledgers => "ledgers",
+            Phase::Roles => "roles",
+            Phase::Invites => "invites",
+            Phase::Sessions => "sessions",
+            Phase::Auth => "auth",
+        }
+    }
+
+    fn of(kind: FileKind) -> Option<Phase> {
+        Some(match kind {
+            FileKind::UserRegistrations => Phase::Users,
+            FileKind::UserAttributes => Phase::UserAttributes,
+            FileKind::Prayer => Phase::Prayers,
+            FileKind::Ledger(_) => Phase::Ledgers,
+            FileKind::RoleDefinitions | FileKind::RoleAssignments => Phase::Roles,
+            FileKind::InviteTokens | FileKind::InviteUsage => Phase::Invites,
+            FileKind::Sessions => Phase::Sessions,
+            FileKind::AuthRequests | FileKind::AuthApprovals => Phase::Auth,
+            _ => return None,
+        })
+    }
+}
+
+/// A file the plan will read (prayer files are planned by month folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedFile {
+    /// Path relative to the archive root, `/`-separated.
+    pub relative: String,
+    /// What the file is.
+    pub kind: FileKind,
+}
+
+/// What an import will read, in order. Cheap to build; applying it does the work.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextArchivePlan {
+    /// The input as given.
+    pub source: String,
+    /// The archive root read.
+    pub root: PathBuf,
+    /// Files per phase, in processing order (prayer files excluded; see `prayer_months`).
+    pub files: Vec<(Phase, Vec<PlannedFile>)>,
+    /// `prayers/YYYY/MM` folders, sorted, with their number of `.txt` files.
+    pub prayer_months: Vec<(String, u64)>,
+    /// Files that no phase imports (activity logs, security events, ...), by kind.
+    pub not_imported: Vec<PlannedFile>,
+}
+
+impl TextArchivePlan {
+    /// Lists an archive root (sorted, deterministic).
+    pub fn scan(root: impl AsRef<Path>, source: &str) -> Result<TextArchivePlan> {
+        let root = root.as_ref();
+        if !root.is_dir() {
+            return Err(Error::NotFound {
+                what: format!("archive folder {}", root.display()),
+            });
+        }
+        let mut by_phase: HashMap<Phase, Vec<PlannedFile>> = HashMap::new();
+        let mut not_imported = Vec::new();
+        let mut prayer_months = Vec::new();
+        let mut stack = vec![PathBuf::new()];
+        while let Some(rel_dir) = stack.pop() {
+            let dir = root.join(&rel_dir);
+            let mut entries = sorted_entries(&dir)?;
+            // Prayer month folders are counted here and streamed at apply time.
+            if is_prayer_month(&rel_dir) {
+                let n = entries
+                    .iter()
+                    .filter(|(_, is_dir)| !is_dir)
+                    .filter(|(name, _)| name.ends_with(".txt"))
+                    .count() as u64;
+                prayer_months.push((slash_path(&rel_dir), n));
+                entries.retain(|(_, is_dir)| *is_dir);
+            }
+            let mut subdirs = Vec::new();
+            for (name, is_dir) in entries {
+                let rel = rel_dir.join(&name);
+                if is_dir {
+                    subdirs.push(rel);
+                    continue;
+                }
+                let kind = detect_kind(&rel);
+                let file = PlannedFile {
+                    relative: slash_path(&rel),
+                    kind,
+                };
+                match Phase::of(kind) {
+                    Some(phase) => by_phase.entry(phase).or_default().push(file),
+                    None => not_imported.push(file),
+                }
+            }
+            // Depth-first in name order.
+            subdirs.reverse();
+            stack.extend(subdirs);
+        }
+        prayer_months.sort();
+        let mut files = Vec::new();
+        for phase in Phase::ALL {
+            let mut list = by_phase.remove(&phase).unwrap_or_default();
+            list.sort_by(|a, b| a.relative.cmp(&b.relative));
+            files.push((phase, list));
+        }
+        not_imported.sort_by(|a, b| a.relative.cmp(&b.relative));
+        Ok(TextArchivePlan {
+            source: source.into(),
+            root: root.to_path_buf(),
+            files,
+            prayer_months,
+            not_imported,
+        })
+    }
+
+    /// Number of prayer files planned.
+    pub fn prayer_file_count(&self) -> u64 {
+        self.prayer_months.iter().map(|(_, n)| n).sum()
+    }
+
+    fn files_of(&self, phase: Phase) -> &[PlannedFile] {
+        self.files
+            .iter()
+            .find(|(p, _)| *p == phase)
+            .map(|(_, f)| f.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Imports into the database at `db_path` (created with ThyWill's schema when
+    /// missing, except in a dry run, which then works on an in-memory database).
+    pub fn apply(
+        &self,
+        db_path: impl AsRef<Path>,
+        options: &TextArchiveOptions,
+        progress: &dyn Progress,
+    ) -> Result<ImportReport> {
+        let (db, name) = super::open_target(db_path.as_ref(), options.dry_run)?;
+        let mut report = self.apply_to(&db, options, progress)?;
+        report.database = name;
+        db.close()?;
+        Ok(report)
+    }
+
+    /// Imports into an open database.
+    pub fn apply_to(
+        &self,
+        db: &Database,
+        options: &TextArchiveOptions,
+        progress: &dyn Progress,
+    ) -> Result<ImportReport> {
+        let database = db
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| ":memory:".into());
+        let mut report =
+            ImportReport::new("text_archives", &self.source, &database, options.dry_run);
+        for e in [
+            entity::USERS,
+            entity::PRAYERS,
+            entity::PRAYER_MARKS,
+            entity::PRAYER_ATTRIBUTES,
+            entity::ACTIVITY_LOGS,
+        ] {
+            report.counts_mut(e);
+        }
+        let ids = IdGenerator::new();
+        let runner = PhaseRunner::begin(db.connection(), options.dry_run)?;
+        let mut run = Run {
+            plan: self,
+            options,
+            ids: &ids,
+            report: &mut report,
+            progress,
+            users: HashSet::new(),
+            activity_tables_empty: false,
+        };
+        runner.phase(|conn| {
+            ensure_schema(conn, &ids)?;
+            // On empty activity tables the prayer_id indexes are built after the prayers
+            // phase: one sort instead of a random index insert per row.
+            if !activity_tables_empty(conn)? {
+                ensure_lookup_indexes(conn)?;
+            }
+            run.users(conn)
+        })?;
+        runner.phase(|conn| run.user_attributes(conn))?;
+        // Prayer files, then ledger files, are read and parsed on a second thread while
+        // this one writes; bounded channels keep memory flat (128 prayer files, 2 ledgers).
+        let root = self.root.clone();
+        let months: Vec<String> = self.prayer_months.iter().map(|(m, _)| m.clone()).collect();
+        let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
+        let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<Result<ParsedPrayerFile>>(128);
+        let (ledger_tx, ledger_rx) = std::sync::mpsc::sync_channel::<Result<ParsedLedgerFile>>(2);
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || {
+                read_prayer_files(&root, &months, &prayer_tx);
+                drop(prayer_tx);
+                read_ledger_files(&root, &ledgers, &ledger_tx);
+            });
+            let result = runner
+                .phase(|conn| run.prayers(conn, &prayer_rx))
+                .and_then(|()| {
+                    runner.phase(|conn| {
+                        ensure_lookup_indexes(conn)?;
+                        run.ledgers(conn, &ledger_rx)
+                    })
+                });
+            // On an error the receivers go away first, so the reader stops at its next send.
+            drop(prayer_rx);
+            drop(ledger_rx);
+            result
+        })?;
+        runner.phase(|conn| super::extra::roles(conn, &mut run.ctx()))?;
+        runner.phase(|conn| super::extra::invites(conn, &mut run.ctx()))?;
+        runner.phase(|conn| super::extra::sessions(conn, &mut run.ctx()))?;
+        runner.phase(|conn| super::extra::auth(conn, &mut run.ctx()))?;
+        runner.finish()?;
+        let files = report.counts_mut(entity::FILES);
+        files.skipped = self.not_imported.len() as u64;
+        Ok(report)
+    }
+}
+
+/// Imports a folder or a ZIP of text archives into the database at `db_path`.
+pub fn import_text_archives(
+    source: impl AsRef<Path>,
+    db_path: impl AsRef<Path>,
+    options: &TextArchiveOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    let source = ArchiveSource::open(source)?;
+    let plan = TextArchivePlan::scan(source.root(), source.given())?;
+    plan.apply(db_path, options, progress)
+}
+
+/// What the per-kind importers of [`super::extra`] get.
+pub(crate) struct Ctx<'r> {
+    pub root: &'r Path,
+    pub files: &'r [(Phase, Vec<PlannedFile>)],
+    pub ids: &'r IdGenerator,
+    pub report: &'r mut ImportReport,
+    pub progress: &'r dyn Progress,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn files(&self, phase: Phase) -> impl Iterator<Item = &PlannedFile> {
+        self.files
+            .iter()
+            .filter(move |(p, _)| *p == phase)
+            .flat_map(|(_, f)| f.iter())
+    }
+}
+
+struct Run<'r> {
+    plan: &'r TextArchivePlan,
+    options: &'r TextArchiveOptions,
+    ids: &'r IdGenerator,
+    report: &'r mut ImportReport,
+    progress: &'r dyn Progress,
+    /// Users known to exist (a cache of the `user` table, bounded by the community size).
+    users: HashSet<String>,
+    /// The mark, attribute and log tables were empty when the prayers phase began.
+    activity_tables_empty: bool,
+}
+
+impl Run<'_> {
+    fn ctx(&mut self) -> Ctx<'_> {
+        Ctx {
+            root: &self.plan.root,
+            files: &self.plan.files,
+            ids: self.ids,
+            report: self.report,
+            progress: self.progress,
+        }
+    }
+
+    fn stored_path(&self, relative: &str) -> String {
+        pathlib_str(&format!("{}/{relative}", self.options.path_prefix))
+    }
+
+    fn read(&self, relative: &str) -> Result<Vec<u8>> {
+        let path = self.plan.root.join(relative);
+        std::fs::read(&path).map_err(|e| Error::io(path, e))
+    }
+
+    fn load_users(&mut self, conn: &Connection) -> Result<()> {
+        let mut stmt = conn.prepare("SELECT display_name FROM user")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        self.users = names.collect::<std::result::Result<_, _>>()?;
+        Ok(())
+    }
+
+    /// Creates a user implied by a prayer author or an activity actor.
+    fn ensure_user(
+        users: &mut HashSet<String>,
+        conn: &Connection,
+        name: &str,
+        created_at: &NaiveDateTime,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        if users.contains(name) {
+            return Ok(());
+        }
+        insert_user(
+            conn,
+            &NewUser {
+                display_name: name,
+                created_at: *created_at,
+                invited_by_username: None,
+                text_file_path: None,
+            },
+        )?;
+        report.counts_mut(entity::USERS).inserted += 1;
+        users.insert(name.to_string());
+        Ok(())
+    }
+
+    fn users(&mut self, conn: &Connection) -> Result<()> {
+        self.load_users(conn)?;
+        let files: Vec<PlannedFile> = self.plan.files_of(Phase::Users).to_vec();
+        let total = Some(files.len() as u64 * 2);
+        let mut inserted_now: HashSet<String> = HashSet::new();
+        // Pass 1: every registered user, without inviter.
+        for (done, file) in files.iter().enumerate() {
+            progress_report(self.progress, "users", done as u64, total)?;
+            let bytes = self.read(&file.relative)?;
+            let path = self.stored_path(&file.relative);
+            let parsed = records::registrations(&bytes, &file.relative);
+            self.note_diagnostics(entity::USERS, &file.relative, &parsed.diagnostics);
+            for reg in parsed.records {
+                let Some(at) = reg.time else {
+                    self.report.fail(issue(
+                        entity::USERS,
+                        &file.relative,
+                        Some(reg.line),
+                        format!("unreadable registration time for {:?}", reg.name),
+                    ));
+                    continue;
+                };
+                if self.users.contains(&reg.name) {
+                    let changed = conn
+                        .prepare_cached(
+                            "UPDATE user SET text_file_path = ?1 \
+                             WHERE display_name = ?2 AND text_file_path IS NULL",
+                        )?
+                        .execute(params![path, reg.name])?;
+                    let counts = self.report.counts_mut(entity::USERS);
+                    if changed > 0 {
+                        counts.updated += 1;
+                    } else {
+                        counts.already_present += 1;
+                    }
+                    continue;
+                }
+                insert_user(
+                    conn,
+                    &NewUser {
+                        display_name: &reg.name,
+                        created_at: at,
+                        invited_by_username: None,
+                        text_file_path: Some(&path),
+                    },
+                )?;
+                self.report.counts_mut(entity::USERS).inserted += 1;
+                self.users.insert(reg.name.clone());
+                inserted_now.insert(reg.name);
+            }
+        }
+        // Pass 2: inviters, now that every registered user exists whatever the file order.
+        for (done, file) in files.iter().enumerate() {
+            progress_report(self.progress, "users", (files.len() + done) as u64, total)?;
+            let bytes = self.read(&file.relative)?;
+            for reg in records::registrations(&bytes, &file.relative).records {
+                let Some(inviter) = reg.inviter else { continue };
+                if !self.users.contains(&inviter) {
+                    self.report.notes.push(issue(
+                        entity::USERS,
+                        &file.relative,
+                        Some(reg.line),
+                        format!("inviter {inviter:?} of {:?} is not a user", reg.name),
+                    ));
+                    continue;
+                }
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE user SET invited_by_username = ?1 \
+                         WHERE display_name = ?2 AND invited_by_username IS NULL",
+                    )?
+                    .execute(params![inviter, reg.name])?;
+                if changed > 0 && !inserted_now.contains(&reg.name) {
+                    let counts = self.report.counts_mut(entity::USERS);
+                    counts.updated += 1;
+                    counts.already_present = counts.already_present.saturating_sub(1);
+                }
+            }
+        }
+        progress_report(self.progress, "users", files.len() as u64 * 2, total)?;
+        Ok(())
+    }
+
+    fn user_attributes(&mut self, conn: &Connection) -> Result<()> {
+        let files: Vec<PlannedFile> = self.plan.files_of(Phase::UserAttributes).to_vec();
+        for file in &files {
+            let bytes = self.read(&file.relative)?;
+            let parsed = records::user_attributes(&bytes, &file.relative);
+            self.note_diagnostics(entity::USER_ATTRIBUTES, &file.relative, &parsed.diagnostics);
+            for block in parsed.records {
+                let current: Option<(i64, Option<String>, Option<String>, i64)> = conn
+                    .prepare_cached(
+                        "SELECT is_supporter, supporter_since, supporter_type, welcome_message_dismissed \
+                         FROM user WHERE display_name = ?1",
+                    )?
+                    .query_row([&block.username], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })?;
+                let Some((supporter, since, kind, welcome)) = current else {
+                    self.report.skip(issue(
+                        entity::USER_ATTRIBUTES,
+                        &file.relative,
+                        (block.line > 0).then_some(block.line),
+                        format!("user {:?} does not exist", block.username),
+                    ));
+                    continue;
+                };
+                let want_supporter = block.is_supporter.map(i64::from).unwrap_or(supporter);
+                let want_welcome = block
+                    .welcome_message_dismissed
+                    .map(i64::from)
+                    .unwrap_or(welcome);
+                // The file has the date only; a stored value of that day is kept.
+                let want_since = match (&block.supporter_since, &since) {
+                    (Some(day), Some(stored)) if stored.get(..10) == Some(day.as_str()) => {
+                        since.clone()
+                    }
+                    (Some(day), _) => Some(format!("{day} 00:00:00.000000")),
+                    (None, _) => since.clone(),
+                };
+                let want_kind = block.supporter_type.clone().or(kind.clone());
+                if (want_supporter, &want_since, &want_kind, want_welcome)
+                    == (supporter, &since, &kind, welcome)
+                {
+                    self.report
+                        .counts_mut(entity::USER_ATTRIBUTES)
+                        .already_present += 1;
+                    continue;
+                }
+                conn.prepare_cached(
+                    "UPDATE user SET is_supporter = ?1, supporter_since = ?2, supporter_type = ?3, \
+                     welcome_message_dismissed = ?4 WHERE display_name = ?5",
+                )?
+                .execute(params![
+                    want_supporter,
+                    want_since,
+                    want_kind,
+                    want_welcome,
+                    block.username
+                ])?;
+                self.report.counts_mut(entity::USER_ATTRIBUTES).updated += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn prayers(
+        &mut self,
+        conn: &Connection,
+        receiver: &std::sync::mpsc::Receiver<Result<ParsedPrayerFile>>,
+    ) -> Result<()> {
+        self.load_users(conn)?;
+        self.activity_tables_empty = activity_tables_empty(conn)?;
+        let total = Some(self.plan.prayer_file_count());
+        let activity = ActivityImport {
+            conn,
+            ids: self.ids,
+            zone: self.options.time_zone,
+        };
+        let mut done = 0u64;
+        for item in receiver.iter() {
+            if done.is_multiple_of(64) {
+                progress_report(self.progress, "prayers", done, total)?;
+            }
+            done += 1;
+            let parsed = item?;
+            self.prayer_file(conn, &activity, parsed)?;
+        }
+        progress_report(self.progress, "prayers", done, total)?;
+        Ok(())
+    }
+
+    fn prayer_file(
+        &mut self,
+        conn: &Connection,
+        activity: &ActivityImport<'_>,
+        parsed: ParsedPrayerFile,
+    ) -> Result<()> {
+        let ParsedPrayerFile {
+            relative,
+            doc,
+            diagnostics,
+        } = parsed;
+        let relative = relative.as_str();
+        self.note_diagnostics(entity::PRAYERS, relative, &diagnostics);
+        if doc.fragment || doc.id.is_empty() || doc.author.is_empty() {
+            self.report.fail(issue(
+                entity::PRAYERS,
+                relative,
+                Some(1),
+                "no `Prayer <id> by <author>` title line; file not imported",
+            ));
+            return Ok(());
+        }
+        let created = match doc.created_at().or_else(|| time_from_file_name(relative)) {
+            Some(t) => t,
+            None => {
+                self.report.fail(issue(
+                    entity::PRAYERS,
+                    relative,
+                    Some(2),
+                    format!("unreadable `Submitted` time {:?}", doc.submitted.text),
+                ));
+                return Ok(());
+            }
+        };
+        let stored = self.stored_path(relative);
+        let mut created_now = false;
+        let prayer_path = match find_prayer(conn, &doc.id)? {
+            None => {
+                Self::ensure_user(&mut self.users, conn, &doc.author, &created, self.report)?;
+                insert_prayer_doc(conn, &doc, created, &stored)?;
+                created_now = true;
+                self.report.counts_mut(entity::PRAYERS).inserted += 1;
+                stored
+            }
+            Some(existing) => {
+                if existing.author_username != doc.author
+                    || existing.text != doc.text
+                    || existing.generated_prayer != doc.generated_prayer
+                {
+                    self.report.notes.push(issue(
+                        entity::PRAYERS,
+                        relative,
+                        Some(1),
+                        format!(
+                            "prayer {} differs from the database; the database is kept",
+                            doc.id
+                        ),
+                    ));
+                }
+                match existing.text_file_path {
+                    Some(path) => {
+                        self.report.counts_mut(entity::PRAYERS).already_present += 1;
+                        path
+                    }
+                    None => {
+                        conn.prepare_cached("UPDATE prayer SET text_file_path = ?1 WHERE id = ?2")?
+                            .execute(params![stored, doc.id])?;
+                        self.report.counts_mut(entity::PRAYERS).updated += 1;
+                        stored
+                    }
+                }
+            }
+        };
+        let users = &mut self.users;
+        let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
+            Self::ensure_user(users, conn, name, at, report).map(|()| true)
+        };
+        let target = PrayerTarget {
+            prayer_id: &doc.id,
+            prayer_path: Some(&prayer_path),
+            file: relative,
+            known_empty: created_now && self.activity_tables_empty,
+        };
+        activity.apply(&target, &doc.activities, self.report, &mut ensure)
+    }
+
+    fn ledgers(
+        &mut self,
+        conn: &Connection,
+        receiver: &std::sync::mpsc::Receiver<Result<ParsedLedgerFile>>,
+    ) -> Result<()> {
+        let total = Some(self.plan.files_of(Phase::Ledgers).len() as u64);
+        let mut done = 0u64;
+        for item in receiver.iter() {
+            progress_report(self.progress, "ledgers", done, total)?;
+            done += 1;
+            let ParsedLedgerFile {
+                relative,
+                kind,
+                parsed,
+            } = item?;
+            let entity = match kind {
+                LedgerKind::Marks => entity::PRAYER_MARKS,
+                LedgerKind::Skips => entity::PRAYER_SKIPS,
+                LedgerKind::Attributes => entity::PRAYER_ATTRIBUTES,
+            };
+            self.report.counts_mut(entity);
+            self.note_diagnostics(entity, &relative, &parsed.diagnostics);
+            match kind {
+                LedgerKind::Marks | LedgerKind::Skips => {
+                    self.ledger_marks(conn, kind, &relative, parsed.records)?
+                }
+                LedgerKind::Attributes => {
+                    self.ledger_attributes(conn, &relative, parsed.records)?
+                }
+            }
+        }
+        progress_report(self.progress, "ledgers", done, total)?;
+        Ok(())
+    }
+
+    /// Marks and skips: per (prayer, user, minute), the file's count of lines is the
+    /// number of rows wanted; only the shortfall is inserted (the prayer files have
+    /// usually brought the marks already).
+    fn ledger_marks(
+        &mut self,
+        conn: &Connection,
+        kind: LedgerKind,
+        relative: &str,
+        entries: Vec<LedgerEntry>,
+    ) -> Result<()> {
+        let entity = if kind == LedgerKind::Marks {
+            entity::PRAYER_MARKS
+        } else {
+            entity::PRAYER_SKIPS
+        };
+        // One query per prayer: all its rows, grouped by (user, minute).
+        let select = if kind == LedgerKind::Marks {
+            "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1"
+        } else {
+            "SELECT user_id, created_at FROM prayerskip WHERE prayer_id = ?1"
+        };
+        let zone = self.options.time_zone;
+        // Existing (user, minute) counts per prayer, loaded once per prayer and consumed.
+        let mut existing: HashMap<String, HashMap<(String, String), u32>> = HashMap::new();
+        let mut prayer_paths: HashMap<String, Option<Option<String>>> = HashMap::new();
+        for entry in entries {
+            let Some(at) = entry.time else {
+                self.report.fail(issue(
+                    entity,
+                    relative,
+                    Some(entry.line),
+                    "unreadable timestamp",
+                ));
+                continue;
+            };
+            let path = match prayer_paths.get(&entry.prayer_id) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = find_prayer(conn, &entry.prayer_id)?.map(|p| p.text_file_path);
+                    prayer_paths.insert(entry.prayer_id.clone(), p.clone());
+                    p
+                }
+            };
+            let Some(path) = path else {
+                self.report.skip(issue(
+                    entity,
+                    relative,
+                    Some(entry.line),
+                    format!("prayer {} is not in the database", entry.prayer_id),
+                ));
+                continue;
+            };
+            if !existing.contains_key(&entry.prayer_id) {
+                let mut counts = HashMap::new();
+                let mut stmt = conn.prepare_cached(select)?;
+                let mut rows = stmt.query([&entry.prayer_id])?;
+                while let Some(r) = rows.next()? {
+                    let user: String = r.get(0)?;
+                    let at: String = r.get(1)?;
+                    *counts.entry((user, minute_of_stored(&at))).or_insert(0) += 1;
+                }
+                existing.insert(entry.prayer_id.clone(), counts);
+            }
+            let counts = existing
+                .get_mut(&entry.prayer_id)
+                .ok_or_else(|| Error::Internal("ledger cache".into()))?;
+            let mut keys = vec![minute_key(&at)];
+            let utc = zone.to_utc(&at);
+            if utc != at {
+                keys.push(minute_key(&utc));
+            }
+            let found = keys.into_iter().any(|minute| {
+                match counts.get_mut(&(entry.user.clone(), minute)) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if found {
+                self.report.counts_mut(entity).already_present += 1;
+                continue;
+            }
+            if kind == LedgerKind::Marks {
+                conn.prepare_cached(
+                    "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    self.ids.uuid4_hex()?,
+                    entry.user,
+                    entry.prayer_id,
+                    format_datetime(&at),
+                    path
+                ])?;
+            } else {
+                conn.prepare_cached(
+                    "INSERT INTO prayerskip (id, user_id, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![
+                    self.ids.uuid4_hex()?,
+                    entry.user,
+                    entry.prayer_id,
+                    format_datetime(&at)
+                ])?;
+            }
+            self.report.counts_mut(entity).inserted += 1;
+        }
+        Ok(())
+    }
+
+    /// Attribute ledger lines record attributes being set, never removed. A line is
+    /// applied only when the prayer has no attribute of that name and no later
+    /// `remove_<name>` log (so a restored prayer stays restored).
+    fn ledger_attributes(
+        &mut self,
+        conn: &Connection,
+        relative: &str,
+        entries: Vec<LedgerEntry>,
+    ) -> Result<()> {
+        let entity = entity::PRAYER_ATTRIBUTES;
+        for entry in entries {
+            let (Some(at), Some(name)) = (entry.time, entry.name.as_deref()) else {
+                self.report.fail(issue(
+                    entity,
+                    relative,
+                    Some(entry.line),
+                    "unreadable timestamp or attribute name",
+                ));
+                continue;
+            };
+            if find_prayer(conn, &entry.prayer_id)?.is_none() {
+                self.report.skip(issue(
+                    entity,
+                    relative,
+                    Some(entry.line),
+                    format!("prayer {} is not in the database", entry.prayer_id),
+                ));
+                continue;
+            }
+            let present: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM prayer_attributes WHERE prayer_id = ?1 AND attribute_name = ?2)",
+                )?
+                .query_row(params![entry.prayer_id, name], |r| r.get(0))?;
+            if present {
+                self.report.counts_mut(entity).already_present += 1;
+                continue;
+            }
+            let removed_later: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM prayer_activity_log WHERE prayer_id = ?1 \
+                     AND action = ?2 AND substr(replace(created_at, 'T', ' '), 1, 16) >= ?3)",
+                )?
+                .query_row(
+                    params![entry.prayer_id, format!("remove_{name}"), minute_key(&at)],
+                    |r| r.get(0),
+                )?;
+            if removed_later {
+                self.report.counts_mut(entity).already_present += 1;
+                continue;
+            }
+            conn.prepare_cached(
+                "INSERT INTO prayer_attributes (id, prayer_id, attribute_name, attribute_value, \
+                 created_at, created_by, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+            )?
+            .execute(params![
+                self.ids.token_hex16()?,
+                entry.prayer_id,
+                name,
+                entry.value,
+                format_datetime(&at),
+                if entry.user.is_empty() {
+                    None
+                } else {
+                    Some(entry.user.as_str())
+                }
+            ])?;
+            self.report.counts_mut(entity).inserted += 1;
+        }
+        Ok(())
+    }
+
+    fn note_diagnostics(
+        &mut self,
+        entity: &str,
+        relative: &str,
+        diagnostics: &[crate::archive::text::Diagnostic],
+    ) {
+        for d in diagnostics {
+            self.report.notes.push(issue(
+                entity,
+                relative,
+                (d.line > 0).then_some(d.line as u64),
+                d.reason.clone(),
+            ));
+        }
+    }
+}
+
+/// A prayer file read and parsed by the reader thread.
+struct ParsedPrayerFile {
+    relative: String,
+    doc: prayer::PrayerArchive,
+    diagnostics: Vec<crate::archive::text::Diagnostic>,
+}
+
+/// Reads and parses the prayer files of `months` in order and sends them; stops early
+/// when the receiving side has gone (an error or a cancellation there).
+fn read_prayer_files(
+    root: &Path,
+    months: &[String],
+    sender: &std::sync::mpsc::SyncSender<Result<ParsedPrayerFile>>,
+) {
+    for month in months {
+        let entries = match sorted_entries(&root.join(month)) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let _ = sender.send(Err(e));
+                return;
+            }
+        };
+        for (name, is_dir) in entries {
+            if is_dir || !name.ends_with(".txt") {
+                continue;
+            }
+            let relative = format!("{month}/{name}");
+            let path = root.join(&relative);
+            let item = std::fs::read(&path)
+                .map_err(|e| Error::io(&path, e))
+                .map(|bytes| {
+                    let (doc, diagnostics) =
+                        prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
+                    ParsedPrayerFile {
+                        relative,
+                        doc,
+                        diagnostics,
+                    }
+                });
+            if sender.send(item).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether the mark, attribute and activity-log tables hold no row.
+fn activity_tables_empty(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT NOT EXISTS(SELECT 1 FROM prayermark) AND NOT EXISTS(SELECT 1 FROM prayer_attributes) \
+         AND NOT EXISTS(SELECT 1 FROM prayer_activity_log)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// A ledger file read and parsed by the reader thread.
+struct ParsedLedgerFile {
+    relative: String,
+    kind: LedgerKind,
+    parsed: records::Parsed<LedgerEntry>,
+}
+
+/// Reads and parses the ledger files in order and sends them; stops early when the
+/// receiving side has gone.
+fn read_ledger_files(
+    root: &Path,
+    files: &[PlannedFile],
+    sender: &std::sync::mpsc::SyncSender<Result<ParsedLedgerFile>>,
+) {
+    for file in files {
+        let FileKind::Ledger(kind) = file.kind else {
+            continue;
+        };
+        let path = root.join(&file.relative);
+        let item = std::fs::read(&path)
+            .map_err(|e| Error::io(&path, e))
+            .map(|bytes| ParsedLedgerFile {
+                relative: file.relative.clone(),
+                kind,
+                parsed: records::ledger(kind, &bytes, &file.relative),
+            });
+        if sender.send(item).is_err() {
+            return;
+        }
+    }
+}
+
+/// Directory entries as (name, is_dir), sorted by name.
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<(String, bool)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let is_dir = entry
+            .file_type()
+            .map_err(|e| Error::io(entry.path(), e))?
+            .is_dir();
+        out.push((entry.file_name().to_string_lossy().into_owned(), is_dir));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn slash_path(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn is_prayer_month(rel: &Path) -> bool {
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    parts.len() == 3 && parts[0] == "prayers" && digits(&parts[1]) && digits(&parts[2])
+}
+
+/// `YYYY_MM_DD_prayer_at_HHMM[_N].txt`: the creation minute, used when the `Submitted`
+/// line cannot be read (ThyWill would use the current time, which breaks idempotency).
+pub(crate) fn time_from_file_name(relative: &str) -> Option<NaiveDateTime> {
+    let name = relative.rsplit('/').next()?;
+    let (date, rest) = name.split_once("_prayer_at_")?;
+    let hhmm = rest.get(..4)?;
+    chrono::NaiveDateTime::parse_from_str(&format!("{date} {hhmm}"), "%Y_%m_%d %H%M").ok()
+}

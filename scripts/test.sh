@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The one command that builds everything and runs every suite. Needs only the
+# Rust toolchain, Python >= 3.11 with pip, and gcc (valgrind is installed with
+# apt-get when missing). Usage: scripts/test.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export RUST_BACKTRACE="${RUST_BACKTRACE:-0}"
+python="${PYTHON:-python3}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+if ! command -v valgrind >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check \
+  "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "moto[server]==5.2.5"
+# The S3 backup tests start moto's S3 server on loopback (they fail without it under CI=true).
+export MOTO_SERVER="$root/.venv/bin/moto_server"
+
+step "cargo fmt"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy -q --workspace --all-targets -- -D warnings
+
+step "cargo test"
+if command -v cargo-nextest >/dev/null; then
+  cargo nextest run --workspace --no-fail-fast
+  cargo test -q --workspace --doc
+else
+  cargo test -q --workspace --no-fail-fast
+fi
+
+step "python wheel"
+# Its own target dir: maturin's settings would otherwise rebuild pyo3 in target/ (TOOLCHAIN pitfall 5).
+CARGO_TARGET_DIR="$root/target/py" .venv/bin/python -m pip install -q --disable-pip-version-check \
+  --force-reinstall --no-deps .
+
+step "pytest"
+.venv/bin/python -m pytest -q tests/python
+
+step "stubtest"
+# Outside the source tree so the installed package is what gets imported.
+(cd "$(mktemp -d)" && "$root/.venv/bin/python" -m mypy.stubtest thywill_core._native)
+
+step "mypy --strict (package and tests against the stub)"
+(cd "$(mktemp -d)" && "$root/.venv/bin/python" -m mypy --strict "$root/python/thywill_core" "$root/tests/python")
+
+step "C tests under valgrind"
+bash tests/c/run.sh
+
+step "all suites passed"

@@ -1,0 +1,119 @@
+"""thywill_core imports: text archives (folder and ZIP), JSON prayers, one prayer file."""
+
+import json
+import sqlite3
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import thywill_core
+
+
+def count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_text_archives_typed_report_progress_and_idempotency(corpus: Path, tmp_path: Path) -> None:
+    db = tmp_path / "thywill.db"
+    events: list[tuple[str, int, int | None]] = []
+    dry = thywill_core.import_text_archives(corpus, db, dry_run=True, time_zone="utc")
+    assert not db.exists()
+    assert dry.dry_run and dry.database == ":memory:"
+    report = thywill_core.import_text_archives(
+        corpus, db, time_zone="utc", progress=lambda phase, done, total: events.append((phase, done, total))
+    )
+    assert isinstance(report, thywill_core.ImportReport)
+    assert report.entities == dry.entities
+    prayers = report.entities["prayers"]
+    assert isinstance(prayers, thywill_core.EntityCounts)
+    assert prayers.inserted == 1000 and prayers.failed == 0
+    assert report.counts("prayer_marks").inserted == count(db, "SELECT count(*) FROM prayermark")
+    assert not report.has_failures and report.failures == []
+    assert {"users", "prayers", "ledgers"} <= {phase for phase, _, _ in events}
+    as_dict = report.to_dict()
+    assert as_dict["entities"]["prayers"]["inserted"] == 1000
+    assert json.loads(report.to_json())["operation"] == "text_archives"
+    again = thywill_core.import_text_archives(corpus, db, time_zone="utc")
+    assert again.total_changes == 0
+    assert again.counts("prayers").already_present == 1000
+
+
+def test_zip_input_and_unsafe_zip(corpus: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((corpus / "users").iterdir()):
+            zf.write(path, f"complete_site_archive/users/{path.name}")
+    report = thywill_core.import_text_archives(archive, tmp_path / "a.db")
+    assert report.counts("users").inserted == 100
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escape.txt", "x")
+    with pytest.raises(thywill_core.InvalidInputError, match="leaves the extraction folder"):
+        thywill_core.import_text_archives(evil, tmp_path / "b.db")
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_progress_can_cancel_and_exceptions_propagate(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(thywill_core.CancelledError):
+        thywill_core.import_text_archives(corpus, tmp_path / "c.db", progress=lambda *_: False)
+
+    def boom(phase: str, done: int, total: int | None) -> None:
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError):
+        thywill_core.import_text_archives(corpus, tmp_path / "d.db", progress=boom)
+
+
+def test_gil_is_released_during_an_import(corpus: Path, tmp_path: Path) -> None:
+    ticks = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        thywill_core.import_text_archives(corpus, tmp_path / "e.db")
+    finally:
+        stop.set()
+        thread.join()
+    assert ticks > 1000
+
+
+def test_json_prayers_and_located_errors(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([{"text": "Peace", "author_name": "Ann Lee"}]))
+    db = tmp_path / "thywill.db"
+    report = thywill_core.import_prayers_json(good, db)
+    assert report.counts("prayers").inserted == 1
+    assert report.counts("users").inserted == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"text": "ok"}, {"text": 5}]))
+    report = thywill_core.import_prayers_json(bad, db)
+    assert report.has_failures
+    assert report.failures[0]["record"] == 1 and report.failures[0]["field"] == "text"
+    assert count(db, "SELECT count(*) FROM prayer") == 1
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    with pytest.raises(thywill_core.ArchiveFormatError):
+        thywill_core.import_prayers_json(broken, db)
+    with pytest.raises(thywill_core.NotFoundError):
+        thywill_core.import_prayers_json(tmp_path / "missing.json", db)
+
+
+def test_single_prayer_file(corpus: Path, tmp_path: Path) -> None:
+    file = corpus / "prayers/2024/06/2024_06_12_prayer_at_1033.txt"
+    db = tmp_path / "thywill.db"
+    report = thywill_core.import_prayer_file(file, db, time_zone="utc")
+    assert report.operation == "prayer_file"
+    assert report.counts("prayers").inserted == 1
+    again = thywill_core.import_prayer_file(file, db, update_existing=True, dry_run=True)
+    assert again.counts("prayers").already_present == 1
+    with pytest.raises(thywill_core.InvalidInputError):
+        thywill_core.import_prayer_file(file, db, time_zone="Mars")
