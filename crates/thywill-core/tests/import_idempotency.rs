@@ -91,3 +91,26 @@ fn the_live_database_that_wrote_the_archives_gets_nothing_new() {
         assert_eq!(table_counts(&db), before);
     }
 }
+
+#[test]
+fn a_database_created_by_an_import_is_in_wal_mode_like_thywills() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("thywill.db");
+    import(
+        &fixtures()
+            .join("s1-live")
+            .join("text_archives")
+            .join("users"),
+        &db,
+        false,
+    );
+    let conn = Connection::open(&db).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
