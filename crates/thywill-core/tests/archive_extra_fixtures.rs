@@ -328,3 +328,85 @@ fn whole_file_writers_and_membership_decisions() {
     assert_eq!(bytes, app.render().as_bytes());
     assert_eq!(MembershipApplication::parse(&bytes, None).unwrap(), app);
 }
+
+/// Auth requests, approvals, invite usage, role definitions and the invite-token snapshot
+/// agree with the corpus database.
+#[test]
+fn auth_roles_and_invites_match_the_database() {
+    use std::collections::HashSet;
+    use thywill_core::archive::auth::{AuthApprovalRecord, AuthRequestRecord};
+    use thywill_core::archive::pipe::PipeReader;
+    use thywill_core::archive::roles::RoleDefinitionsFile;
+    use thywill_core::archive::system::{InviteTokensFile, InviteUsageRecord};
+    for corpus in ["s1", "s1-live"] {
+        let conn = db(corpus);
+        let ids = |sql: &str| -> HashSet<String> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            stmt.query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let request_users = ids("SELECT user_id FROM authenticationrequest");
+        let request_ids = ids("SELECT id FROM authenticationrequest");
+        let approvals = ids("SELECT auth_request_id || '/' || approver_user_id FROM authapproval");
+        let claims = ids("SELECT invite_token_id || '/' || user_id FROM invite_token_usage");
+        let tokens = ids("SELECT token FROM invitetoken");
+        let root = fixtures().join(corpus).join("text_archives");
+        let (mut n_req, mut n_appr, mut n_claims) = (0, 0, 0);
+        for file in files(&root) {
+            let rel = file.strip_prefix(&root).unwrap();
+            let bytes = std::fs::read(&file).unwrap();
+            match detect_kind(rel) {
+                FileKind::AuthRequests => {
+                    for r in PipeReader::<_, AuthRequestRecord>::new(bytes.as_slice(), Some(rel)) {
+                        let r = r.unwrap();
+                        assert!(request_users.contains(&r.user_id));
+                        assert!(r.expires_at.is_some() && r.verification_required);
+                        n_req += 1;
+                    }
+                }
+                FileKind::AuthApprovals => {
+                    for r in PipeReader::<_, AuthApprovalRecord>::new(bytes.as_slice(), Some(rel)) {
+                        let r = r.unwrap();
+                        assert!(request_ids.contains(&r.auth_request_id));
+                        assert!(approvals
+                            .contains(&format!("{}/{}", r.auth_request_id, r.approver_user_id)));
+                        assert_eq!(r.action, "approved");
+                        n_appr += 1;
+                    }
+                }
+                FileKind::InviteUsage => {
+                    for r in PipeReader::<_, InviteUsageRecord>::new(bytes.as_slice(), Some(rel)) {
+                        let r = r.unwrap();
+                        assert!(tokens.contains(&r.token), "{}", r.token);
+                        if !r.is_link_creation() {
+                            assert!(claims.contains(&format!("{}/{}", r.token, r.used_by)));
+                            n_claims += 1;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!((n_req, n_appr), (11, 14), "{corpus}");
+        assert!(
+            n_claims > 0 && n_claims <= claims.len(),
+            "{corpus}: {n_claims}"
+        );
+        if corpus == "s1" {
+            let defs = std::fs::read(root.join("roles/role_definitions.txt")).unwrap();
+            let (defs, d) = RoleDefinitionsFile::parse(&defs, None);
+            assert!(d.is_empty());
+            let names: HashSet<String> = defs.roles.iter().map(|r| r.name.clone()).collect();
+            assert_eq!(names, ids("SELECT name FROM role"));
+            let snap = std::fs::read(root.join("system/invite_tokens.txt")).unwrap();
+            let (snap, d) = InviteTokensFile::parse(&snap, None);
+            assert!(d.is_empty());
+            assert_eq!(snap.total_count as usize, tokens.len());
+            for t in snap.active.iter().chain(&snap.recently_expired) {
+                assert!(tokens.contains(&t.token));
+            }
+        }
+    }
+}

@@ -217,7 +217,7 @@ proptest! {
                        opt(any_text()), opt(any_text()), any::<bool>()), 0..4)) {
         let sessions: Vec<ActiveSession> = rows.into_iter().map(|(id, disp, user, c, e, ip, dev, auth)| ActiveSession {
             session_id: id, display_name: disp, username: user.replace(" (ID: ", " (id: "),
-            created_at: c, expires_at: e,
+            created_at: c, expires_at: Some(e), other: vec![],
             ip_address: ip.filter(|x| x != "None"),
             device_info: dev.filter(|x| !x.is_empty() && x != "Unknown"),
             is_fully_authenticated: auth }).collect();

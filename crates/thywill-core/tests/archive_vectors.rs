@@ -163,13 +163,14 @@ July 06 2025 at 09:05 - Ann added testimony: line1\r\nline2 - at x\n";
     let (p, d) = prayer::parse(s, None);
     assert!(d.is_empty());
     assert_eq!(p.activities.len(), 1);
+    // The CRLF the browser sent is kept: the record re-renders to the same bytes.
     assert_eq!(
         p.activities[0].action,
         ActivityAction::Testimony {
-            text: "line1\nline2 - at x".into()
+            text: "line1\r\nline2 - at x".into()
         }
     );
-    assert_eq!(p.render(), s.replace("\r\n", "\n"));
+    assert_eq!(p.render(), s);
 }
 
 #[test]
@@ -283,4 +284,99 @@ fn damaged_files_give_located_diagnostics() {
     );
     assert_eq!(d[0].line, 4);
     assert!(d.iter().any(|d| d.reason.contains("Activity:")));
+}
+
+#[test]
+fn v20_archived_then_restored_are_both_typed() {
+    let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
+July 06 2025 at 09:05 - Mod archived this prayer\n\
+July 06 2025 at 09:06 - Mod restored this prayer\n";
+    let p = fixed(s);
+    let actions: Vec<_> = p.activities.iter().map(|a| a.action.clone()).collect();
+    assert_eq!(
+        actions,
+        vec![ActivityAction::Archived, ActivityAction::Restored]
+    );
+}
+
+#[test]
+fn v27_v28_duplicate_registration_and_heal_backfill_into_an_old_month() {
+    use thywill_core::archive::users;
+    use thywill_core::archive::writer::{ArchiveWriter, Clock};
+    let dir = tempfile::tempdir().unwrap();
+    let july = chrono::NaiveDate::from_ymd_opt(2025, 7, 6)
+        .unwrap()
+        .and_hms_opt(9, 5, 0)
+        .unwrap();
+    let march = chrono::NaiveDate::from_ymd_opt(2025, 3, 1)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
+    let w = ArchiveWriter::new(dir.path()).with_clock(Clock::Fixed(july));
+    w.append_user_registration_with_timestamp(
+        "Late",
+        None,
+        chrono::NaiveDate::from_ymd_opt(2025, 3, 20)
+            .unwrap()
+            .and_hms_opt(1, 0, 0)
+            .unwrap(),
+    )
+    .unwrap();
+    w.append_user_registration("Ann", None).unwrap();
+    w.append_user_registration("Ann", None).unwrap(); // re-registration appends again (KEEP)
+    let path = w
+        .append_user_registration_with_timestamp("Early", Some("Ann"), march)
+        .unwrap()
+        .unwrap();
+    assert!(path.ends_with("users/2025_03_users.txt"));
+    let names: Vec<String> = users::parse_monthly(
+        std::fs::File::open(&path)
+            .map(std::io::BufReader::new)
+            .unwrap(),
+        Some(&path),
+    )
+    .map(|r| r.unwrap().name)
+    .collect();
+    assert_eq!(
+        names,
+        ["Late", "Early"],
+        "appended at the end, not in time order"
+    );
+    let july_file = dir.path().join("users/2025_07_users.txt");
+    assert_eq!(
+        std::fs::read_to_string(july_file)
+            .unwrap()
+            .matches("Ann joined directly")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn v32_ledger_values_with_equals_sign_are_kept() {
+    use thywill_core::archive::layout::LedgerKind;
+    use thywill_core::archive::ledger;
+    let data = "Prayer Attributes for July 2025\nFormat: timestamp|prayer_id|attribute_name|attribute_value|user_id\n\n\
+July 06 2025 at 10:00|abc123|answer_testimony|x=y|system\n";
+    let recs: Vec<_> =
+        ledger::parse_monthly(LedgerKind::Attributes, data.as_bytes(), None).collect();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        recs[0].as_ref().unwrap().attribute_value.as_deref(),
+        Some("x=y")
+    );
+}
+
+#[test]
+fn v49_stored_relative_path() {
+    use thywill_core::archive::layout::{prayer_dir, prayer_file_name, stored_path};
+    let t = chrono::NaiveDate::from_ymd_opt(2025, 7, 6)
+        .unwrap()
+        .and_hms_opt(9, 5, 0)
+        .unwrap();
+    let p = prayer_dir(std::path::Path::new("./text_archives"), &t).join(prayer_file_name(&t, 2));
+    assert_eq!(
+        stored_path(&p),
+        "text_archives/prayers/2025/07/2025_07_06_prayer_at_0905_2.txt"
+    );
 }

@@ -347,7 +347,7 @@ pub fn append_record(content: &str, entry: &MonthlyActivity, day: &impl Datelike
     }
 }
 
-/// Re-export for callers that build entries from a clock.
+/// The minute of `t` (seconds and below dropped), as an entry's `time`.
 pub fn minute_of(t: &impl Timelike) -> NaiveTime {
     NaiveTime::from_hms_opt(t.hour(), t.minute(), 0).unwrap_or(NaiveTime::MIN)
 }

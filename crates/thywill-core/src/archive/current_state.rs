@@ -25,8 +25,11 @@ pub struct ActiveSession {
     pub username: String,
     /// `str(created_at)`.
     pub created_at: PyDateTime,
-    /// `str(expires_at)`.
-    pub expires_at: PyDateTime,
+    /// `str(expires_at)`; absent in the variant some ThyWill versions write (with
+    /// `Last seen:` instead, kept in [`ActiveSession::other`]).
+    pub expires_at: Option<PyDateTime>,
+    /// Other `  Key: value` lines after `Created:` (e.g. `Last seen`), verbatim, in order.
+    pub other: Vec<(String, String)>,
     /// IP; `None` is written (and read) as the text `None`.
     pub ip_address: Option<String>,
     /// Device; `None`/empty is written as `Unknown` (and `Unknown` reads back as `None`).
@@ -43,7 +46,12 @@ impl ActiveSession {
             self.display_name, self.username
         ));
         out.push(format!("  Created: {}", py_str_datetime(&self.created_at)));
-        out.push(format!("  Expires: {}", py_str_datetime(&self.expires_at)));
+        for (k, v) in &self.other {
+            out.push(format!("  {k}: {v}"));
+        }
+        if let Some(e) = &self.expires_at {
+            out.push(format!("  Expires: {}", py_str_datetime(e)));
+        }
         out.push(format!(
             "  IP: {}",
             text::py_opt_str(self.ip_address.as_deref())
@@ -256,7 +264,26 @@ fn build_session(id: &str, fields: &[(&str, &str, usize)]) -> Result<ActiveSessi
         display_name: display_name.to_string(),
         username: username.to_string(),
         created_at: parse_iso(get("Created")?, "Created")?,
-        expires_at: parse_iso(get("Expires")?, "Expires")?,
+        expires_at: match get("Expires") {
+            Ok(e) => Some(parse_iso(e, "Expires")?),
+            Err(_) => None,
+        },
+        other: fields
+            .iter()
+            .filter(|(k, _, _)| {
+                ![
+                    "User",
+                    "Created",
+                    "Expires",
+                    "IP",
+                    "Device",
+                    "Fully authenticated",
+                ]
+                .iter()
+                .any(|known| k.eq_ignore_ascii_case(known))
+            })
+            .map(|(k, v, _)| (k.to_string(), v.to_string()))
+            .collect(),
         ip_address: (ip != text::PY_NONE).then(|| ip.to_string()),
         device_info: (device != "Unknown").then(|| device.to_string()),
         is_fully_authenticated: parse_py_bool(get("Fully authenticated")?, "Fully authenticated")?,
@@ -289,6 +316,22 @@ mod tests {
         assert_eq!(sessions[0].display_name, "Ann (Smith)");
         assert_eq!(sessions[0].ip_address, None);
         assert_eq!(sessions[0].device_info, None);
+        assert_eq!(f.render(), text);
+    }
+
+    #[test]
+    fn last_seen_variant_is_read_and_kept() {
+        let text = "# Active Sessions Snapshot\n# Generated: 2025-09-28T10:02:05+00:00\n# Total active sessions: 1\n\nSession abc:\n  User: Ann (ID: 7)\n  Created: 2025-09-20 13:10:06\n  Last seen: None\n  IP: 1.2.3.4\n  Device: UA\n  Fully authenticated: True\n";
+        let (f, d) = CurrentStateFile::parse(text.as_bytes(), None).unwrap();
+        assert!(d.is_empty(), "{d:?}");
+        let CurrentStateFile::ActiveSessions { sessions, .. } = &f else {
+            panic!("not typed")
+        };
+        assert_eq!(sessions[0].expires_at, None);
+        assert_eq!(
+            sessions[0].other,
+            vec![("Last seen".to_string(), "None".to_string())]
+        );
         assert_eq!(f.render(), text);
     }
 

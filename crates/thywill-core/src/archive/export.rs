@@ -122,6 +122,9 @@ pub struct ExportReader<B, R> {
     lines: Lines<B>,
     header: Option<ExportHeader>,
     pending: VecDeque<Diagnostic>,
+    /// Set when the `Format:` line names another layout (other ThyWill versions wrote
+    /// e.g. 5-field approvals): rows are then reported, never misread.
+    other_layout: Option<String>,
     _row: PhantomData<R>,
 }
 
@@ -131,6 +134,7 @@ impl<B: BufRead, R: ExportRecord> ExportReader<B, R> {
         let mut lines = Lines::new(reader, path);
         let mut pending = VecDeque::new();
         let mut header = None;
+        let mut other_layout = None;
         match lines.next() {
             Some(Ok(l)) => match ExportHeader::parse(&l.text) {
                 Some(h) => header = Some(h),
@@ -145,10 +149,13 @@ impl<B: BufRead, R: ExportRecord> ExportReader<B, R> {
         if header.is_some() {
             match lines.next() {
                 Some(Ok(l)) if l.text == format!("Format: {}", R::FORMAT) => {}
-                Some(Ok(l)) if l.text.starts_with("Format:") => pending.push_back(lines.diag(
-                    l.number,
-                    format!("unexpected Format line (expected `Format: {}`)", R::FORMAT),
-                )),
+                Some(Ok(l)) if l.text.starts_with("Format:") => {
+                    pending.push_back(lines.diag(
+                        l.number,
+                        format!("unexpected Format line (expected `Format: {}`)", R::FORMAT),
+                    ));
+                    other_layout = Some(l.text);
+                }
                 Some(Ok(l)) => lines.push_back(l),
                 Some(Err(d)) => pending.push_back(d),
                 None => {}
@@ -158,6 +165,7 @@ impl<B: BufRead, R: ExportRecord> ExportReader<B, R> {
             lines,
             header,
             pending,
+            other_layout,
             _row: PhantomData,
         }
     }
@@ -181,6 +189,12 @@ impl<B: BufRead, R: ExportRecord> Iterator for ExportReader<B, R> {
             };
             if line.text.is_empty() {
                 continue;
+            }
+            if let Some(layout) = &self.other_layout {
+                return Some(Err(self.lines.diag(
+                    line.number,
+                    format!("row of an unsupported layout ({layout})"),
+                )));
             }
             return Some(R::parse_row(&line.text).map_err(|e| self.lines.diag(line.number, e)));
         }
@@ -1026,6 +1040,233 @@ pub fn rerender_summary(
     Ok((s.render().into_bytes(), d))
 }
 
+/// The legacy `database_exports/` layout (spec §16), read by ThyWill's
+/// `import_database_exports.py`: the first 3 lines are a header (kept verbatim), then one
+/// row per line with an exact field count and strict `TS_H`. Sessions there use the §9
+/// layout ([`super::sessions::SessionsFile`]); invite tokens and security rows use
+/// [`ExportInviteToken`] and [`ExportSecurityEvent`]; roles and user roles have no ID
+/// ([`LegacyRole`], [`LegacyUserRole`]).
+pub mod legacy {
+    use super::*;
+
+    /// `database_exports/roles/roles.txt`: `name|description|permissions|created_by|yes/no`.
+    /// Absorbing field: `permissions`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    pub struct LegacyRole {
+        /// Name.
+        pub role_name: String,
+        /// Description.
+        pub description: String,
+        /// Permissions JSON text.
+        pub permissions: String,
+        /// Creator (verbatim).
+        pub created_by: String,
+        /// `yes`/`no`.
+        pub is_system_role: bool,
+    }
+
+    impl ExportRecord for LegacyRole {
+        const FORMAT: &'static str = "name|description|permissions|created_by|is_system_role";
+        fn render_row(&self) -> String {
+            format!(
+                "{}|{}|{}|{}|{}",
+                self.role_name,
+                self.description,
+                self.permissions,
+                self.created_by,
+                yes_no(self.is_system_role)
+            )
+        }
+        fn parse_row(line: &str) -> Result<Self, String> {
+            fields!(split_absorbing(line, 5, 2), [name, desc, perms, by, system]);
+            Ok(LegacyRole {
+                role_name: name.to_string(),
+                description: desc.to_string(),
+                permissions: perms.to_string(),
+                created_by: by.to_string(),
+                is_system_role: parse_yes_no(system, "is_system_role")?,
+            })
+        }
+    }
+
+    /// `database_exports/roles/user_roles.txt`: `granted_at|user_id|role_id|granted_by|expires`.
+    /// Absorbing field: `user_id`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    pub struct LegacyUserRole {
+        /// `TS_H`.
+        pub granted_at: HumanTime,
+        /// The user.
+        pub user_id: String,
+        /// The role's ID.
+        pub role_id: String,
+        /// Granter (verbatim).
+        pub granted_by: String,
+        /// `TS_H`, or `never`.
+        pub expires_at: Option<HumanTime>,
+    }
+
+    impl ExportRecord for LegacyUserRole {
+        const FORMAT: &'static str = "granted_at|user_id|role_id|granted_by|expires_at";
+        fn render_row(&self) -> String {
+            format!(
+                "{}|{}|{}|{}|{}",
+                self.granted_at,
+                self.user_id,
+                self.role_id,
+                self.granted_by,
+                self.expires_at
+                    .as_ref()
+                    .map(|t| t.text.clone())
+                    .unwrap_or_else(|| "never".into())
+            )
+        }
+        fn parse_row(line: &str) -> Result<Self, String> {
+            fields!(split_absorbing(line, 5, 1), [ts, user, role, by, exp]);
+            Ok(LegacyUserRole {
+                granted_at: h(ts)?,
+                user_id: user.to_string(),
+                role_id: role.to_string(),
+                granted_by: by.to_string(),
+                expires_at: if *exp == "never" || exp.is_empty() {
+                    None
+                } else {
+                    Some(h(exp)?)
+                },
+            })
+        }
+    }
+
+    /// A legacy file: 3 header lines verbatim, then rows.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+    pub struct LegacyFile<R> {
+        /// The first (up to) 3 lines, verbatim.
+        pub header_lines: Vec<String>,
+        /// The rows.
+        pub rows: Vec<R>,
+        /// Whether the file ends with LF.
+        pub final_newline: bool,
+    }
+
+    impl<R: ExportRecord> LegacyFile<R> {
+        /// The bytes.
+        pub fn render(&self) -> String {
+            let mut lines: Vec<String> = self.header_lines.clone();
+            lines.extend(self.rows.iter().map(R::render_row));
+            let mut out = lines.join("\n");
+            if self.final_newline && !lines.is_empty() {
+                out.push('\n');
+            }
+            out
+        }
+
+        /// Parses a legacy file; bad rows become diagnostics.
+        pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
+            let mut lines = Lines::new(bytes, path);
+            let mut file = LegacyFile {
+                header_lines: Vec::new(),
+                rows: Vec::new(),
+                final_newline: true,
+            };
+            let mut diags = Vec::new();
+            for item in lines.by_ref() {
+                match item {
+                    Ok(l) if file.header_lines.len() < 3 && l.number <= 3 => {
+                        file.header_lines.push(l.text)
+                    }
+                    Ok(l) if l.text.is_empty() => {}
+                    Ok(l) => match R::parse_row(&l.text) {
+                        Ok(r) => file.rows.push(r),
+                        Err(e) => diags.push(Diagnostic::new(path, l.number, e)),
+                    },
+                    Err(d) => diags.push(d),
+                }
+            }
+            file.final_newline = lines.last_terminated;
+            (file, diags)
+        }
+    }
+
+    /// Which legacy file a path under `database_exports/` is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum LegacyKind {
+        /// `sessions/*_sessions.txt`
+        Sessions,
+        /// `invites/invite_tokens.txt`
+        InviteTokens,
+        /// `security/*_security.txt`
+        Security,
+        /// `roles/roles.txt`
+        Roles,
+        /// `roles/user_roles.txt`
+        UserRoles,
+    }
+
+    impl LegacyKind {
+        /// Detects the kind from a path whose components include `database_exports`.
+        pub fn detect(path: &Path) -> Option<Self> {
+            let parts: Vec<&str> = path.iter().filter_map(|c| c.to_str()).collect();
+            let at = parts.iter().position(|c| *c == "database_exports")?;
+            Some(match parts.get(at + 1..)? {
+                ["sessions", f] if f.ends_with("_sessions.txt") => Self::Sessions,
+                ["invites", "invite_tokens.txt"] => Self::InviteTokens,
+                ["security", f] if f.ends_with("_security.txt") => Self::Security,
+                ["roles", "roles.txt"] => Self::Roles,
+                ["roles", "user_roles.txt"] => Self::UserRoles,
+                _ => return None,
+            })
+        }
+    }
+
+    fn lr<R: ExportRecord>(bytes: &[u8], path: Option<&Path>) -> (Vec<u8>, Vec<Diagnostic>) {
+        let (f, d) = LegacyFile::<R>::parse(bytes, path);
+        (f.render().into_bytes(), d)
+    }
+
+    /// Re-renders a legacy file of `kind`.
+    pub fn rerender_kind(
+        kind: LegacyKind,
+        bytes: &[u8],
+        path: Option<&Path>,
+    ) -> (Vec<u8>, Vec<Diagnostic>) {
+        match kind {
+            LegacyKind::Sessions => {
+                let (f, d) = super::super::sessions::SessionsFile::parse(bytes, path);
+                (f.render().into_bytes(), d)
+            }
+            LegacyKind::InviteTokens => lr::<ExportInviteToken>(bytes, path),
+            LegacyKind::Security => lr::<ExportSecurityEvent>(bytes, path),
+            LegacyKind::Roles => lr::<LegacyRole>(bytes, path),
+            LegacyKind::UserRoles => lr::<LegacyUserRole>(bytes, path),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn legacy_roles_and_user_roles() {
+            let roles = "System Roles\nFormat: name|description|permissions|created_by|is_system_role\n\nadmin|All|[\"*\"]|system|yes\nuser|Std|[]|system|no\n";
+            let (f, d) = LegacyFile::<LegacyRole>::parse(roles.as_bytes(), None);
+            assert!(d.is_empty(), "{d:?}");
+            assert_eq!(f.rows.len(), 2);
+            assert!(f.rows[0].is_system_role);
+            assert_eq!(f.render(), roles);
+            let ur = "User Roles\nFormat: x\n\nJuly 01 2025 at 09:05|Ann|r1|system|never\n";
+            let (f, d) = LegacyFile::<LegacyUserRole>::parse(ur.as_bytes(), None);
+            assert!(d.is_empty(), "{d:?}");
+            assert_eq!(f.rows[0].expires_at, None);
+            assert_eq!(f.render(), ur);
+            assert_eq!(
+                LegacyKind::detect(Path::new("x/database_exports/roles/user_roles.txt")),
+                Some(LegacyKind::UserRoles)
+            );
+            assert_eq!(LegacyKind::detect(Path::new("roles/user_roles.txt")), None);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1049,6 +1290,16 @@ mod tests {
         assert_eq!(f.rows[0].original_message, "fix|x");
         assert_eq!(f.rows[0].friendly_description, "line1\nline2");
         assert_eq!(f.render(), bytes);
+    }
+
+    #[test]
+    fn rows_of_another_layout_are_reported_not_misread() {
+        // The 5-field approvals some ThyWill versions export.
+        let bytes = "Authentication Approvals (exported November 26 2026 at 13:24)\nFormat: approved_at|request_id|approver_user_id|approval_status|notes\n\n\nJuly 01 2025 at 09:01|r1|Admin|approved|ok";
+        let (f, d) = ExportFile::<ExportAuthApproval>::parse(bytes.as_bytes(), None);
+        assert!(f.rows.is_empty());
+        let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
+        assert_eq!(lines, vec![2, 5]);
     }
 
     #[test]

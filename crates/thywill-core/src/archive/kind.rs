@@ -101,9 +101,20 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Detects the kind of the file at `rel`, a path relative to the archive root
-/// (a leading `text_archives/` is not expected; strip it first).
+/// Detects the kind of the file at `rel`, a path relative to the archive root. A DB-stored
+/// path such as `text_archives/prayers/2025/07/….txt` also works: when the path is not a
+/// known kind and starts with a `text_archives` folder, that folder is skipped.
 pub fn detect_kind(rel: &Path) -> FileKind {
+    match detect_kind_exact(rel) {
+        FileKind::Other => match rel.strip_prefix("text_archives") {
+            Ok(inner) => detect_kind_exact(inner),
+            Err(_) => FileKind::Other,
+        },
+        kind => kind,
+    }
+}
+
+fn detect_kind_exact(rel: &Path) -> FileKind {
     let parts: Vec<String> = rel
         .components()
         .filter_map(|c| match c {
@@ -253,10 +264,13 @@ pub struct CheckReport {
     pub files_skipped: u64,
     /// Every file that differs, has diagnostics, or failed.
     pub problems: Vec<CheckedFile>,
+    /// `*.tmp` files: leftovers of an interrupted atomic write (§16), relative to the root.
+    pub leftover_temp_files: Vec<PathBuf>,
 }
 
 impl CheckReport {
-    /// True when every checked file re-rendered identically and without diagnostics.
+    /// True when every checked file re-rendered identically and without diagnostics
+    /// (leftover temp files are listed but do not count).
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
@@ -289,6 +303,9 @@ pub fn check_tree(root: &Path, sink: &dyn Progress) -> Result<CheckReport> {
         progress::report(sink, "check", i as u64, Some(total))?;
         let rel = file.strip_prefix(root).unwrap_or(file).to_path_buf();
         let kind = detect_kind(&rel);
+        if rel.extension().is_some_and(|e| e == "tmp") {
+            report.leftover_temp_files.push(rel.clone());
+        }
         let Some(render) = renderer(kind) else {
             report.files_skipped += 1;
             continue;
@@ -374,6 +391,10 @@ mod tests {
         );
         assert_eq!(k("export_summary.txt"), FileKind::ExportSummary);
         assert_eq!(k("README.txt"), FileKind::Other);
+        assert_eq!(
+            k("text_archives/prayers/2025/07/2025_07_06_prayer_at_0905.txt"),
+            FileKind::Prayer
+        );
         assert_eq!(first_differing_line(b"a\nb\nc\n", b"a\nb\nd\n"), Some(3));
         assert_eq!(first_differing_line(b"a\n", b"a\n"), None);
     }

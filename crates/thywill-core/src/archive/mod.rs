@@ -12,6 +12,29 @@
 //! - [`pipe`]: shared pipe-file machinery; [`user_attributes`] (§8), [`sessions`] (§9),
 //!   [`auth`] (§10), [`roles`] (§11), [`system`] (§12), [`event_log`] and
 //!   [`current_state`] (§13), [`export`] (§14), [`membership`] (§15).
+//!
+//! Writers produce ThyWill's exact bytes; parsers are tolerant, fix ThyWill's reader defects
+//! (see `docs/format-fixes.md`) and report every unreadable line as a [`Diagnostic`].
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive};
+//! use thywill_core::archive::writer::{ArchiveWriter, Clock};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let at = NaiveDate::from_ymd_opt(2025, 7, 6).unwrap().and_hms_opt(9, 5, 0).unwrap();
+//! let writer = ArchiveWriter::new(dir.path()).with_clock(Clock::Fixed(at));
+//! let mut record = PrayerArchive::new("abc123", "Mary Jo", at, "Please pray for my mom.");
+//! record.generated_prayer = Some("Lord, heal her.".into());
+//! let path = writer.create_prayer_archive_first(&record)?.expect("archives enabled");
+//! writer.append_prayer_activity(&path, "Bob Smith", &ActivityAction::Prayed)?;
+//!
+//! let (parsed, diagnostics) = prayer::parse_bytes(&std::fs::read(&path)?, Some(&path));
+//! assert!(diagnostics.is_empty());
+//! assert_eq!(parsed.activities[0].actor, "Bob Smith");
+//! assert_eq!(parsed.render(), std::fs::read_to_string(&path)?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod activity;
 pub mod auth;

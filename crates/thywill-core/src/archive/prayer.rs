@@ -429,18 +429,40 @@ fn diag(path: Option<&Path>, line: usize, reason: impl Into<String>) -> Diagnost
     Diagnostic::new(path, line, reason)
 }
 
-/// Parses a prayer file's bytes (strict UTF-8, a leading BOM and CR line ends tolerated).
+/// Parses a prayer file's bytes (strict UTF-8, leading BOMs and CRLF files tolerated).
 /// Never fails: unreadable input gives diagnostics and as much of the record as was read.
 pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
-    match decode_text(bytes, path) {
-        Ok((text, _bom)) => parse(&text, path),
-        Err(d) => {
-            // Read what can be read; the diagnostic says the file is damaged.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text, path),
+        Err(_) => {
+            // Read what can be read; the diagnostic (with the line of the first bad byte)
+            // says the file is damaged.
             let (archive, mut diags) = parse(&String::from_utf8_lossy(bytes), path);
-            diags.insert(0, d);
+            if let Err(d) = decode_text(bytes, path) {
+                diags.insert(0, d);
+            }
             (archive, diags)
         }
     }
+}
+
+/// True when the file's own line structure uses CR: every LF (at least two) is part of a CRLF
+/// and every CR of one (an editor or transfer converted the file), or there is no LF at all.
+fn structural_cr(text: &str) -> bool {
+    if !text.contains('\r') {
+        return false;
+    }
+    if !text.contains('\n') {
+        return true;
+    }
+    let b = text.as_bytes();
+    // One CRLF alone is more likely a value's CR before the writer's LF than a conversion.
+    b.iter().filter(|&&c| c == b'\n').count() >= 2
+        && b.iter().enumerate().all(|(i, &c)| match c {
+            b'\n' => i > 0 && b.get(i - 1) == Some(&b'\r'),
+            b'\r' => b.get(i + 1) == Some(&b'\n'),
+            _ => true,
+        })
 }
 
 /// Parses a prayer file's text positionally (§4.2 layout), fixing ThyWill's reader defects:
@@ -448,9 +470,21 @@ pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Dia
 /// request text and generated prayer are kept verbatim, the activity section starts at the
 /// last `Activity:` line that follows an empty line, activity lines are joined with their
 /// continuation lines, and actors are full names.
+///
+/// Line ends: ThyWill's writers join lines with LF; a CR can only come from a value (a
+/// browser textarea sends CRLF), which the legacy and heal paths write verbatim. Such CRs
+/// are kept in the values, so the record re-renders byte-identically and keeps the text as
+/// it was submitted. Only a file whose every line ends in CRLF (converted after writing) is
+/// read with universal newlines, as ThyWill would.
 pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
-    let text = normalize_newlines(text);
-    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    let text = text.trim_start_matches('\u{FEFF}');
+    let normalized;
+    let text = if structural_cr(text) {
+        normalized = normalize_newlines(text).into_owned();
+        normalized.as_str()
+    } else {
+        text
+    };
     let (lines, ended_with_lf) = split_lines(text);
     let mut diags = Vec::new();
     let mut archive = PrayerArchive::new("", "", NaiveDateTime::MIN, "");
@@ -540,7 +574,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
     if lines.get(header_end).is_none() {
         diags.push(diag(
             path,
-            header_end + 1,
+            lines.len(),
             "missing blank line after the header",
         ));
         return (archive, diags);
@@ -585,35 +619,39 @@ fn parse_activities(
     path: Option<&Path>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<PrayerActivity> {
-    let mut out: Vec<PrayerActivity> = Vec::new();
-    let mut current: Option<String> = None;
-    let flush = |cur: &mut Option<String>, out: &mut Vec<PrayerActivity>| {
-        if let Some(logical) = cur.take() {
-            if let Some(a) = PrayerActivity::parse(&logical) {
-                out.push(a);
-            }
-        }
-    };
+    // (timestamp text, parsed time, rest of the logical line)
+    let mut records: Vec<(&str, NaiveDateTime, String)> = Vec::new();
     for (k, line) in lines.iter().enumerate().skip(from) {
-        let starts_record = line
+        let start = line
             .split_once(" - ")
-            .is_some_and(|(ts, _)| strptime_ts_h(ts).is_some());
-        if starts_record {
-            flush(&mut current, &mut out);
-            current = Some(line.to_string());
-        } else if let Some(cur) = current.as_mut() {
-            cur.push('\n');
-            cur.push_str(line);
-        } else {
-            diags.push(diag(
+            .and_then(|(ts, rest)| strptime_ts_h(ts).map(|t| (ts, t, rest)));
+        match (start, records.last_mut()) {
+            (Some((ts, t, rest)), _) => records.push((ts, t, rest.to_string())),
+            (None, Some((_, _, rest))) => {
+                rest.push('\n');
+                rest.push_str(line);
+            }
+            (None, None) => diags.push(diag(
                 path,
                 k + 1,
                 format!("unreadable activity line {line:?}"),
-            ));
+            )),
         }
     }
-    flush(&mut current, &mut out);
-    out
+    records
+        .into_iter()
+        .map(|(ts, t, rest)| {
+            let (actor, action) = parse_actor_and_action(&rest);
+            PrayerActivity {
+                timestamp: HumanTime {
+                    text: ts.to_string(),
+                    time: Some(t),
+                },
+                actor,
+                action,
+            }
+        })
+        .collect()
 }
 
 /// Re-renders prayer-file bytes (for `thywill archive check`).

@@ -400,18 +400,21 @@ impl Cursor<'_> {
         self.chars.get(pos).and_then(|c| py_decimal_digit(*c))
     }
 
-    /// Case-insensitive literal, using each input char's (first) lowercase mapping,
-    /// plus the two non-ASCII letters Python's `re` folds onto ASCII (ſ, K sign).
+    /// An ASCII digit (the literal classes such as `[0-5]` in `_strptime`'s regexes).
+    fn ascii(&self, pos: usize) -> Option<u32> {
+        self.chars
+            .get(pos)
+            .and_then(|c| c.to_digit(10).filter(|_| c.is_ascii_digit()))
+    }
+
+    /// Case-insensitive ASCII literal. `re.IGNORECASE` would also let a few non-ASCII letters
+    /// match (e.g. `ſ`), but `_strptime` then looks the month up by `lower()`, which fails
+    /// for them, and `at` has no such letters: so only ASCII case folding matters.
     fn literal(&self, pos: usize, lit: &str) -> Option<usize> {
         let mut p = pos;
         for want in lit.chars() {
             let got = *self.chars.get(p)?;
-            let folded = match got {
-                '\u{17F}' => 's',
-                '\u{212A}' => 'k',
-                other => other.to_lowercase().next().unwrap_or(other),
-            };
-            if folded != want {
+            if got.to_ascii_lowercase() != want || !got.is_ascii() {
                 return None;
             }
             p += 1;
@@ -421,36 +424,45 @@ impl Cursor<'_> {
 
     /// `%B`: the month alternatives, longest names first as `_strptime` orders them.
     fn month(&self, pos: usize) -> Vec<(usize, u32)> {
-        let mut order: Vec<(usize, &str)> = MONTH_NAMES.iter().copied().enumerate().collect();
-        order.sort_by_key(|b| std::cmp::Reverse(b.1.len()));
-        order
-            .into_iter()
-            .filter_map(|(i, name)| {
-                let lower = name.to_ascii_lowercase();
-                self.literal(pos, &lower).map(|end| (end, i as u32 + 1))
-            })
+        // `_strptime` sorts the names by length, longest first (stable for equal lengths).
+        const ORDER: [(&str, u32); 12] = [
+            ("september", 9),
+            ("february", 2),
+            ("november", 11),
+            ("december", 12),
+            ("january", 1),
+            ("october", 10),
+            ("august", 8),
+            ("march", 3),
+            ("april", 4),
+            ("june", 6),
+            ("july", 7),
+            ("may", 5),
+        ];
+        ORDER
+            .iter()
+            .filter_map(|(name, m)| self.literal(pos, name).map(|end| (end, *m)))
             .collect()
     }
 
-    /// `%d`: `3[01]|[12]\d|0[1-9]|[1-9]| [1-9]`.
+    /// `%d`: `3[01]|[12]\d|0[1-9]|[1-9]| [1-9]` (only `\d` is Unicode; the classes are ASCII).
     fn day(&self, pos: usize) -> Vec<(usize, u32)> {
         let mut out = Vec::new();
-        let d0 = self.digit(pos);
-        let d1 = self.digit(pos + 1);
-        if let (Some(3), Some(b @ 0..=1)) = (d0, d1) {
+        let a0 = self.ascii(pos);
+        if let (Some(3), Some(b @ 0..=1)) = (a0, self.ascii(pos + 1)) {
             out.push((pos + 2, 30 + b));
         }
-        if let (Some(a @ 1..=2), Some(b)) = (d0, d1) {
+        if let (Some(a @ 1..=2), Some(b)) = (a0, self.digit(pos + 1)) {
             out.push((pos + 2, a * 10 + b));
         }
-        if let (Some(0), Some(b @ 1..=9)) = (d0, d1) {
+        if let (Some(0), Some(b @ 1..=9)) = (a0, self.ascii(pos + 1)) {
             out.push((pos + 2, b));
         }
-        if let Some(a @ 1..=9) = d0 {
+        if let Some(a @ 1..=9) = a0 {
             out.push((pos + 1, a));
         }
         if self.chars.get(pos) == Some(&' ') {
-            if let Some(b @ 1..=9) = d1 {
+            if let Some(b @ 1..=9) = self.ascii(pos + 1) {
                 out.push((pos + 2, b));
             }
         }
@@ -469,29 +481,27 @@ impl Cursor<'_> {
     /// `%H`: `2[0-3]|[0-1]\d|\d`.
     fn hour(&self, pos: usize) -> Vec<(usize, u32)> {
         let mut out = Vec::new();
-        let d0 = self.digit(pos);
-        let d1 = self.digit(pos + 1);
-        if let (Some(2), Some(b @ 0..=3)) = (d0, d1) {
+        let a0 = self.ascii(pos);
+        if let (Some(2), Some(b @ 0..=3)) = (a0, self.ascii(pos + 1)) {
             out.push((pos + 2, 20 + b));
         }
-        if let (Some(a @ 0..=1), Some(b)) = (d0, d1) {
+        if let (Some(a @ 0..=1), Some(b)) = (a0, self.digit(pos + 1)) {
             out.push((pos + 2, a * 10 + b));
         }
-        if let Some(a) = d0 {
+        if let Some(a) = self.digit(pos) {
             out.push((pos + 1, a));
         }
         out
     }
 
-    /// `%M` and `%S`: `[0-5]\d|\d`.
+    /// `%M`: `[0-5]\d|\d` (and `%S` without its `6[01]` branch, which can never
+    /// build a valid datetime anyway).
     fn minute(&self, pos: usize) -> Vec<(usize, u32)> {
         let mut out = Vec::new();
-        let d0 = self.digit(pos);
-        let d1 = self.digit(pos + 1);
-        if let (Some(a @ 0..=5), Some(b)) = (d0, d1) {
+        if let (Some(a @ 0..=5), Some(b)) = (self.ascii(pos), self.digit(pos + 1)) {
             out.push((pos + 2, a * 10 + b));
         }
-        if let Some(a) = d0 {
+        if let Some(a) = self.digit(pos) {
             out.push((pos + 1, a));
         }
         out
@@ -511,7 +521,31 @@ enum HumanFormat {
 /// whitespace runs, 1–2 digit day/hour/minute, 4-digit year, Unicode digits, full match,
 /// invalid dates fail. Returns `None` where Python raises `ValueError`.
 pub fn strptime_ts_h(s: &str) -> Option<NaiveDateTime> {
-    strptime_human(s, HumanFormat::Minutes)
+    canonical_ts_h(s).or_else(|| strptime_human(s, HumanFormat::Minutes))
+}
+
+/// Fast path for the exact `TS_H` rendering (`July 06 2025 at 09:05`) with valid values:
+/// Python's regex matches such a string in one way only, so the result is the same as the
+/// general matcher's. Anything else (including invalid values) goes to the general matcher.
+fn canonical_ts_h(s: &str) -> Option<NaiveDateTime> {
+    let (month_name, rest) = s.split_once(' ')?;
+    let month = MONTH_NAMES.iter().position(|m| *m == month_name)? as u32 + 1;
+    let b = rest.as_bytes();
+    // "DD YYYY at HH:MM"
+    if b.len() != 16 || &b[2..3] != b" " || &b[7..11] != b" at " || b[13] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0u32, |acc, c| acc * 10 + u32::from(c - b'0')))
+    };
+    let (day, year, hour, minute) = (num(0..2)?, num(3..7)?, num(11..13)?, num(14..16)?);
+    if day == 0 || year == 0 || hour > 23 || minute > 59 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(hour, minute, 0)
 }
 
 /// Python's `datetime.strptime(s, "%B %d %Y at %H:%M:%S")` (used by recovery, §17.2).
@@ -583,7 +617,7 @@ pub fn strptime_sql(s: &str) -> Option<NaiveDateTime> {
     // %m: 1[0-2]|0[1-9]|[1-9]
     let month_opts: Vec<(usize, u32)> = {
         let mut v = Vec::new();
-        let (a, b) = (cur.digit(p1 + 1), cur.digit(p1 + 2));
+        let (a, b) = (cur.ascii(p1 + 1), cur.ascii(p1 + 2));
         if let (Some(1), Some(x @ 0..=2)) = (a, b) {
             v.push((p1 + 3, 10 + x));
         }
@@ -898,8 +932,16 @@ pub fn py_float_repr(x: f64) -> String {
             "0.0".into()
         };
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: "d.ddde±x".
-    let sci = format!("{:e}", x.abs());
+    // Rust's `{:e}` gives the shortest round-trip digit count, but may break a tie between two
+    // equally near shortest strings differently from Python (which takes the one nearest the
+    // exact binary value, ties to even). Re-rendering with that many digits in exact mode
+    // (correctly rounded, ties to even) gives Python's choice.
+    let shortest = format!("{:e}", x.abs());
+    let n_digits = shortest
+        .split_once('e')
+        .map(|(m, _)| m.chars().filter(char::is_ascii_digit).count())
+        .unwrap_or(1);
+    let sci = format!("{:.*e}", n_digits.saturating_sub(1), x.abs());
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
@@ -1056,13 +1098,11 @@ impl<R: BufRead> LineReader<R> {
             self.done = true;
             return Ok(());
         }
-        if self.number == 0
-            && self.pending.is_empty()
-            && self.buf.starts_with(b"\xEF\xBB\xBF")
-            && !self.had_bom
-        {
-            self.had_bom = true;
-            self.buf.drain(..3);
+        if self.number == 0 && self.pending.is_empty() {
+            while self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.had_bom = true;
+                self.buf.drain(..3);
+            }
         }
         // Split the chunk (which contains at most one LF, at its end) at every CR.
         let chunk = std::mem::take(&mut self.buf);
@@ -1138,10 +1178,13 @@ impl<R: BufRead> Iterator for LineReader<R> {
 /// (a failure is a diagnostic at the line of the first bad byte), one leading BOM removed,
 /// CRLF and CR turned into LF. Returns the text and whether a BOM was removed.
 pub fn decode_text(bytes: &[u8], path: Option<&Path>) -> Result<(String, bool), Diagnostic> {
-    let (bytes, bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        Some(rest) => (rest, true),
-        None => (bytes, false),
-    };
+    // Repeated BOMs (a file concatenated from BOM-prefixed pieces) all go.
+    let mut bytes = bytes;
+    let mut bom = false;
+    while let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        bytes = rest;
+        bom = true;
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok((normalize_newlines(s).into_owned(), bom)),
         Err(e) => {
@@ -1286,11 +1329,12 @@ mod tests {
         assert_eq!(strptime_ts_h("June 01 2024 at 24:00"), None);
         assert_eq!(strptime_ts_h("June 01 2024 at 10:00 "), None);
         assert_eq!(strptime_ts_h("June 01 0000 at 10:00"), None);
-        // Arabic-Indic digits are `\d` to Python.
+        // `\d` is Unicode (the year, second digits), the literal classes are ASCII.
         assert_eq!(
-            strptime_ts_h("June ٠١ ٢٠٢٤ at ١٠:٠٠"),
-            Some(dt(2024, 6, 1, 10, 0))
+            strptime_ts_h("June 1٦ ٢٠٢٤ at 0٩:٥"),
+            Some(dt(2024, 6, 16, 9, 5))
         );
+        assert_eq!(strptime_ts_h("June ٠١ 2024 at 10:00"), None);
         assert_eq!(
             strptime_ts_h_seconds("June 01 2024 at 10:00:33"),
             Some(dt(2024, 6, 1, 10, 0).with_second(33).unwrap())

@@ -167,7 +167,8 @@ impl ArchiveWriter {
     }
 
     /// Appends `{TS_H(t)} - {actor} {predicate}` to a prayer file under `flock` (§4.4).
-    /// Skipped when disabled or for ThyWill's `disabled_archive_for_prayer_…` placeholder.
+    /// Skipped when disabled, for an empty path (a prayer without `text_file_path`, as ThyWill
+    /// skips it) and for ThyWill's `disabled_archive_for_prayer_…` placeholder.
     /// A missing folder is an error; a missing file is created (as ThyWill's append does).
     pub fn append_prayer_activity_at(
         &self,
@@ -177,6 +178,7 @@ impl ArchiveWriter {
         t: NaiveDateTime,
     ) -> Result<()> {
         if !self.enabled
+            || file.as_os_str().is_empty()
             || file
                 .to_string_lossy()
                 .starts_with(DISABLED_PLACEHOLDER_PREFIX)
@@ -334,6 +336,15 @@ impl ArchiveWriter {
             Some(text) => categorization::parse_thywill(&super::text::normalize_newlines(&text)),
             None => Categorization::reader_defaults(),
         }
+    }
+}
+
+/// The timestamp ThyWill writes for an offline "prayed" mark with a client time (§4.4.2,
+/// §21.22): an aware value converted to naive UTC; a naive value unchanged.
+pub fn offline_mark_time(client_time: &super::text::PyDateTime) -> NaiveDateTime {
+    match client_time {
+        super::text::PyDateTime::Naive(t) => *t,
+        super::text::PyDateTime::Aware(t) => t.naive_utc(),
     }
 }
 
