@@ -1,10 +1,10 @@
 //! Idempotency with multiplicity, dry-run equality, and nothing created by dry runs.
 
-mod common;
+mod import_support;
 
 use std::path::Path;
 
-use common::fixtures;
+use import_support::fixtures;
 use rusqlite::Connection;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
