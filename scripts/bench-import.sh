@@ -3,7 +3,7 @@
 # same fixture, in the same invocation, then the ratios. Not a test: nothing fails on time.
 #
 # Usage: scripts/bench-import.sh
-#   SIZES=10000,100000   synthetic community sizes in prayers (~10 marks per prayer)
+#   SIZES=10000,100000   synthetic community sizes in prayers (~11 marks per prayer: over 1,000,000 marks at 100,000)
 #   RUNS=5               runs per fixture measurement (median)
 #   PEER_RUNS=1          runs of ThyWill's importer (about 40 s each on s1)
 #   THYWILL_CHECKOUT=/work/peer/thywill PEER_VENV=/work/peer/peer-venv   ThyWill and its venv
@@ -60,7 +60,8 @@ if len(sys.argv) > 2 and sys.argv[2]:
         print(f"ThyWill's result unavailable: {e}")
 for r in ours:
     if r["bench"] == "synthetic":
-        print(f"synthetic {r['prayers']} prayers: {r['import_s']:.2f} s, peak RSS {r['peak_rss_mb']} MB, {r['rows_inserted']} rows")
+        print(f"synthetic {r['prayers']} prayers: {r['import_s']:.2f} s ({r.get('cpu_s')} s CPU), peak RSS {r['peak_rss_mb']} MB, "
+              f"{r['rows_inserted']} rows of which {r.get('marks_inserted')} marks")
     if r["bench"] == "scaling":
         print(f"scaling {r['from']} -> {r['to']}: rows x{r['rows_ratio']}, time x{r['time_ratio']}, peak RSS x{r['peak_rss_ratio']}")
 PY

@@ -1,7 +1,7 @@
 //! Import benchmark (a benchmark, not a test: nothing here asserts on time).
 //!
 //! ```text
-//! cargo bench -p thywill-core --bench import -- [--sizes 10000,100000] [--marks-per-prayer 10] [--runs 5]
+//! cargo bench -p thywill-core --bench import -- [--sizes 10000,100000] [--marks-per-prayer 11] [--runs 5]
 //! ```
 //!
 //! 1. The fixtures (`s1`, `s1-live`) into an empty database, and `s1` into a copy of the
@@ -276,10 +276,11 @@ fn main() {
         let cpu_before = cpu_seconds();
         let (secs, report) = timed_import(Path::new(&archives), Path::new(&db));
         println!(
-            "{{\"secs\": {secs:.4}, \"cpu_s\": {:.2}, \"peak_rss_kb\": {}, \"rows_inserted\": {}, \"failures\": {}}}",
+            "{{\"secs\": {secs:.4}, \"cpu_s\": {:.2}, \"peak_rss_kb\": {}, \"rows_inserted\": {}, \"marks_inserted\": {}, \"failures\": {}}}",
             cpu_seconds() - cpu_before,
             peak_rss_kb(),
             report.total_inserted(),
+            report.counts(thywill_core::import::report::entity::PRAYER_MARKS).inserted,
             report.failures.len()
         );
         return;
@@ -294,7 +295,7 @@ fn main() {
         .collect();
     let marks_per_prayer: u64 = arg(&args, "--marks-per-prayer")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(11);
     let work = tempfile::tempdir().expect("tempdir");
 
     let exe = std::env::current_exe().expect("current exe");
@@ -357,8 +358,10 @@ fn main() {
         let rss = value["peak_rss_kb"].as_u64().unwrap_or(0);
         let rows = value["rows_inserted"].as_u64().unwrap_or(0);
         println!(
-            "{{\"bench\": \"synthetic\", \"prayers\": {size}, \"generate_s\": {gen_secs:.2}, \"import_s\": {secs:.3}, \"peak_rss_mb\": {:.1}, \"rows_inserted\": {rows}, \"failures\": {}}}",
+            "{{\"bench\": \"synthetic\", \"prayers\": {size}, \"generate_s\": {gen_secs:.2}, \"import_s\": {secs:.3}, \"cpu_s\": {}, \"peak_rss_mb\": {:.1}, \"rows_inserted\": {rows}, \"marks_inserted\": {}, \"failures\": {}}}",
+            value["cpu_s"],
             rss as f64 / 1024.0,
+            value["marks_inserted"],
             value["failures"]
         );
         results.push((size, secs, rss, rows));

@@ -1,9 +1,9 @@
 //! Importing ThyWill's own text archives into an empty database reproduces ThyWill's
 //! database on every field the text carries (issue §4). Every difference is printed.
 
-mod common;
+mod import_support;
 
-use common::{fidelity_differences, fixtures};
+use import_support::{fidelity_differences, fixtures};
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{import_text_archives, report::entity, TextArchiveOptions};
 use thywill_core::progress::NoProgress;
@@ -36,7 +36,7 @@ fn check_corpus(corpus: &str) {
         println!("{corpus}: {d}");
     }
     println!("{corpus}: {} differences", differences.len());
-    let extra = common::extra_differences(&fixtures().join(corpus).join("thywill.db"), &db);
+    let extra = import_support::extra_differences(&fixtures().join(corpus).join("thywill.db"), &db);
     let mut per_table: std::collections::BTreeMap<&str, usize> = Default::default();
     for d in &extra {
         println!("{corpus} (beyond the core): {d}");

@@ -1,10 +1,10 @@
 //! Idempotency with multiplicity, dry-run equality, and nothing created by dry runs.
 
-mod common;
+mod import_support;
 
 use std::path::Path;
 
-use common::fixtures;
+use import_support::fixtures;
 use rusqlite::Connection;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
@@ -90,4 +90,27 @@ fn the_live_database_that_wrote_the_archives_gets_nothing_new() {
         assert_eq!(report.total_changes(), 0, "{corpus}: {}", report.to_json());
         assert_eq!(table_counts(&db), before);
     }
+}
+
+#[test]
+fn a_database_created_by_an_import_is_in_wal_mode_like_thywills() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("thywill.db");
+    import(
+        &fixtures()
+            .join("s1-live")
+            .join("text_archives")
+            .join("users"),
+        &db,
+        false,
+    );
+    let conn = Connection::open(&db).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }

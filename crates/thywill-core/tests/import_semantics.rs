@@ -2,7 +2,7 @@
 //! names, `restored` clears `archived`, `set`/`removed` lines, N identical lines mean N
 //! rows, and ledgers only fill the shortfall.
 
-mod common;
+mod import_support;
 
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! `import prayer <file> [--dry-run] [--update-existing]`.
 
-mod common;
+mod import_support;
 
-use common::fixtures;
+use import_support::fixtures;
 use rusqlite::Connection;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{import_prayer_file, report::entity, PrayerFileOptions};

@@ -1,11 +1,11 @@
 //! ZIP input: same result as the folder, entries confined, temp folder removed.
 
-mod common;
+mod import_support;
 
 use std::io::Write;
 use std::path::Path;
 
-use common::fixtures;
+use import_support::fixtures;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{import_text_archives, ArchiveSource, TextArchiveOptions};
 use thywill_core::progress::NoProgress;
@@ -66,8 +66,11 @@ fn community_zip_imports_like_the_folder_and_its_temp_folder_is_removed() {
         import_text_archives(&archives, dir.path().join("b.db"), &options(), &NoProgress).unwrap();
     assert_eq!(from_zip.entities, from_dir.entities);
     assert_eq!(from_zip.source, zip_path.display().to_string());
-    let differences =
-        common::fidelity_differences(&dir.path().join("b.db"), &dir.path().join("a.db"), true);
+    let differences = import_support::fidelity_differences(
+        &dir.path().join("b.db"),
+        &dir.path().join("a.db"),
+        true,
+    );
     assert!(differences.is_empty(), "{differences:?}");
 }
 

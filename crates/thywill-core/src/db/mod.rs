@@ -33,9 +33,11 @@ pub struct OpenOptions {
     /// Switch the database to WAL, as the Python app runs it. Dry runs leave the
     /// journal mode alone so that they change nothing on disk.
     pub switch_to_wal: bool,
-    /// When the file is created by this call, skip the per-step syncs and sync the file
-    /// once in [`Database::close`] instead (nobody else can be using a file that did not
-    /// exist; a bulk import into a new database then pays two syncs instead of eight).
+    /// When the file is created by this call, skip the per-step syncs, fill it with a
+    /// rollback journal, and switch it to WAL and sync it once in [`Database::close`]
+    /// (nobody else can be using a file that did not exist; a bulk import into a new
+    /// database then pays two syncs instead of eight and no WAL growth). Until `close`
+    /// succeeds the new file is not durable.
     pub sync_new_file_on_close: bool,
 }
 
@@ -66,7 +68,7 @@ pub struct Database {
     conn: Connection,
     path: Option<PathBuf>,
     tables: HashSet<String>,
-    /// Created with syncs deferred to [`Database::close`].
+    /// Created with syncs (and the switch to WAL) deferred to [`Database::close`].
     unsynced_new_file: bool,
 }
 
@@ -95,7 +97,9 @@ impl Database {
         if unsynced_new_file {
             conn.execute_batch("PRAGMA synchronous=OFF")?;
         }
-        if !options.read_only && options.switch_to_wal {
+        // A new file deferring its syncs is filled with a rollback journal (a huge WAL
+        // transaction slows every page lookup) and switched to WAL in `close`.
+        if !options.read_only && options.switch_to_wal && !unsynced_new_file {
             // The Python app runs the database in WAL mode; matching it keeps readers
             // and the app's writer from blocking each other.
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -179,6 +183,14 @@ impl Database {
             unsynced_new_file,
             ..
         } = self;
+        if unsynced_new_file {
+            let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(Error::Conflict(format!(
+                    "the new database could not be switched to WAL (journal_mode is {mode})"
+                )));
+            }
+        }
         conn.close().map_err(|(_, e)| Error::Database(e))?;
         if let (true, Some(path)) = (unsynced_new_file, path) {
             let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
@@ -303,14 +315,14 @@ impl Database {
 /// Connection settings for bulk work: enough cached statements for an import's
 /// distinct statements, a bounded page cache (constant memory, whatever the size), and
 /// WAL checkpoints every 10,000 pages rather than 1,000 (each page is copied back fewer
-/// times during a bulk import; the app's own connections keep their setting).
+/// times during a bulk import; the app's own connections keep their setting). Sorts for
+/// index builds spill to temporary files beyond the cache, so memory stays bounded.
 /// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
 /// the SQLite build's default (rusqlite's bundled build turns them on).
 fn tune(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(
-        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
-         PRAGMA wal_autocheckpoint = 10000",
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000",
     )?;
     Ok(())
 }
