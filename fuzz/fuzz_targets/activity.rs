@@ -8,7 +8,8 @@ fuzz_target!(|data: &[u8]| {
     for entry in activity::parse_monthly(data, None).flatten() {
         let _ = entry.meaning();
         let line = entry.render();
-        let back = activity::MonthlyActivity::parse_line(&line, entry.date).expect("a rendered line parses");
+        let back = activity::MonthlyActivity::parse_line(&line, entry.date)
+            .expect("a rendered line parses");
         assert_eq!(back.render(), line);
     }
     let _ = activity::rerender(data, None);

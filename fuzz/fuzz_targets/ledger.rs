@@ -9,7 +9,8 @@ fuzz_target!(|data: &[u8]| {
     for kind in [LedgerKind::Attributes, LedgerKind::Marks, LedgerKind::Skips] {
         for record in ledger::parse_monthly(kind, data, None).flatten() {
             let line = record.render();
-            let back = ledger::LedgerRecord::parse_line(kind, &line).expect("a rendered line parses");
+            let back =
+                ledger::LedgerRecord::parse_line(kind, &line).expect("a rendered line parses");
             assert_eq!(back.render(), line);
         }
     }

@@ -182,3 +182,64 @@ fn fixture_records_match_the_database() {
         assert!(actions > 9000);
     }
 }
+
+/// `check_tree` reports an edited file with its first differing line, a damaged one with a
+/// diagnostic, and a leftover temp file.
+#[test]
+fn check_tree_reports_edits_damage_and_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixtures().join("s1/text_archives");
+    let users = std::fs::read_to_string(src.join("users/2025_07_users.txt")).unwrap();
+    std::fs::create_dir_all(dir.path().join("users")).unwrap();
+    // Line 3 edited into a non-canonical (but readable) timestamp.
+    let edited = users.replacen("July 04 2025 at 22:43", "july 4 2025 at 22:43", 1);
+    assert_ne!(edited, users);
+    std::fs::write(dir.path().join("users/2025_07_users.txt"), edited).unwrap();
+    std::fs::write(
+        dir.path().join("users/2025_08_users.txt"),
+        "User Registrations for August 2025\n\ngarbage\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("users/2025_09_users.txt.tmp"), "x").unwrap();
+    let report = check_tree(dir.path(), &NoProgress).unwrap();
+    assert_eq!(report.files_checked, 2);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(
+        report.problems[0].path,
+        PathBuf::from("users/2025_08_users.txt")
+    );
+    assert_eq!(report.problems[0].diagnostics[0].line, 3);
+    assert_eq!(
+        report.leftover_temp_files,
+        vec![PathBuf::from("users/2025_09_users.txt.tmp")]
+    );
+    // The lenient timestamp is kept verbatim, so the edited file still re-renders identically.
+    assert_eq!(report.files_identical, 1);
+    // A structural edit is caught with its line.
+    let p = dir.path().join("users/2025_07_users.txt");
+    let broken = std::fs::read_to_string(&p).unwrap().replacen(
+        " joined on invitation from ",
+        " joined  on invitation from ",
+        1,
+    );
+    std::fs::write(&p, broken).unwrap();
+    let report = check_tree(dir.path(), &NoProgress).unwrap();
+    let f = report
+        .problems
+        .iter()
+        .find(|f| f.path.ends_with("2025_07_users.txt"))
+        .unwrap();
+    assert_eq!(f.diagnostics[0].line, 3);
+    // Leading whitespace on line 4: readable (ThyWill strips lines), but not canonical.
+    let mut padded: Vec<String> = users.lines().map(str::to_string).collect();
+    padded[3].insert_str(0, "  ");
+    std::fs::write(&p, padded.join("\n") + "\n").unwrap();
+    let report = check_tree(dir.path(), &NoProgress).unwrap();
+    let f = report
+        .problems
+        .iter()
+        .find(|f| f.path.ends_with("2025_07_users.txt"))
+        .unwrap();
+    assert!(f.diagnostics.is_empty());
+    assert_eq!(f.first_differing_line, Some(4));
+}

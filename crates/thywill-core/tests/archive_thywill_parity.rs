@@ -266,6 +266,11 @@ fn writers_and_readers_match_thywill() {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("CATEGORIZATION_METADATA_EXPORT", "true")
         .env("TEXT_ARCHIVE_ENABLED", "true")
+        // The module's global instance creates its base folder at import: keep it in the temp dir.
+        .env(
+            "TEXT_ARCHIVE_BASE_DIR",
+            py_dir.path().join("import-time-instance"),
+        )
         .current_dir(py_dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

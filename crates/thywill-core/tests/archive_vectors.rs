@@ -163,13 +163,14 @@ July 06 2025 at 09:05 - Ann added testimony: line1\r\nline2 - at x\n";
     let (p, d) = prayer::parse(s, None);
     assert!(d.is_empty());
     assert_eq!(p.activities.len(), 1);
+    // The CRLF the browser sent is kept: the record re-renders to the same bytes.
     assert_eq!(
         p.activities[0].action,
         ActivityAction::Testimony {
-            text: "line1\nline2 - at x".into()
+            text: "line1\r\nline2 - at x".into()
         }
     );
-    assert_eq!(p.render(), s.replace("\r\n", "\n"));
+    assert_eq!(p.render(), s);
 }
 
 #[test]

@@ -84,13 +84,13 @@ July 06 2025 at 09:05 - Mod unflagged\n";
     let bytes = fs::read(&path).unwrap();
     assert_eq!(String::from_utf8(bytes.clone()).unwrap(), expected);
 
-    // The fixed parser reads it back: full names, verbatim text (CR normalised on read), no
+    // The fixed parser reads it back: full names, verbatim text (the CR kept), no
     // trailing newline on the generated prayer, every action typed.
     let (parsed, diags) = prayer::parse_bytes(&bytes, None);
     assert!(diags.is_empty(), "{diags:?}");
     assert_eq!(
         parsed.text,
-        "Please pray for my mom.\nShe is sick: really.\n\nThanks"
+        "Please pray for my mom.\r\nShe is sick: really.\n\nThanks"
     );
     assert_eq!(
         parsed.generated_prayer.as_deref(),
@@ -121,6 +121,7 @@ July 06 2025 at 09:05 - Mod unflagged\n";
         }
     );
     assert_eq!(parsed.categorization, p.categorization);
+    assert_eq!(parsed.render().as_bytes(), bytes.as_slice());
 
     // Same-minute second prayer with project and audience, categorization export off.
     w.categorization_metadata_export = false;
@@ -262,6 +263,17 @@ fn disabled_writer_writes_nothing() {
         .unwrap()
         .is_none());
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    w.enabled = true;
+    // Empty paths and the disabled-archive placeholder are skipped, as ThyWill skips them.
+    w.append_prayer_activity(std::path::Path::new(""), "A", &ActivityAction::Prayed)
+        .unwrap();
+    w.append_prayer_activity(
+        std::path::Path::new("disabled_archive_for_prayer_42"),
+        "A",
+        &ActivityAction::Prayed,
+    )
+    .unwrap();
+    assert!(!std::path::Path::new("disabled_archive_for_prayer_42").exists());
     assert!(thywill_core::archive::writer::thywill_flag("TRUE"));
     assert!(!thywill_core::archive::writer::thywill_flag("1"));
     assert!(!thywill_core::archive::writer::thywill_flag("yes"));

@@ -264,10 +264,13 @@ pub struct CheckReport {
     pub files_skipped: u64,
     /// Every file that differs, has diagnostics, or failed.
     pub problems: Vec<CheckedFile>,
+    /// `*.tmp` files: leftovers of an interrupted atomic write (§16), relative to the root.
+    pub leftover_temp_files: Vec<PathBuf>,
 }
 
 impl CheckReport {
-    /// True when every checked file re-rendered identically and without diagnostics.
+    /// True when every checked file re-rendered identically and without diagnostics
+    /// (leftover temp files are listed but do not count).
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
@@ -300,6 +303,9 @@ pub fn check_tree(root: &Path, sink: &dyn Progress) -> Result<CheckReport> {
         progress::report(sink, "check", i as u64, Some(total))?;
         let rel = file.strip_prefix(root).unwrap_or(file).to_path_buf();
         let kind = detect_kind(&rel);
+        if rel.extension().is_some_and(|e| e == "tmp") {
+            report.leftover_temp_files.push(rel.clone());
+        }
         let Some(render) = renderer(kind) else {
             report.files_skipped += 1;
             continue;

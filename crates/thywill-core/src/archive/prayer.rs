@@ -429,18 +429,40 @@ fn diag(path: Option<&Path>, line: usize, reason: impl Into<String>) -> Diagnost
     Diagnostic::new(path, line, reason)
 }
 
-/// Parses a prayer file's bytes (strict UTF-8, a leading BOM and CR line ends tolerated).
+/// Parses a prayer file's bytes (strict UTF-8, leading BOMs and CRLF files tolerated).
 /// Never fails: unreadable input gives diagnostics and as much of the record as was read.
 pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
-    match decode_text(bytes, path) {
-        Ok((text, _bom)) => parse(&text, path),
-        Err(d) => {
-            // Read what can be read; the diagnostic says the file is damaged.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text, path),
+        Err(_) => {
+            // Read what can be read; the diagnostic (with the line of the first bad byte)
+            // says the file is damaged.
             let (archive, mut diags) = parse(&String::from_utf8_lossy(bytes), path);
-            diags.insert(0, d);
+            if let Err(d) = decode_text(bytes, path) {
+                diags.insert(0, d);
+            }
             (archive, diags)
         }
     }
+}
+
+/// True when the file's own line structure uses CR: every LF (at least two) is part of a CRLF
+/// and every CR of one (an editor or transfer converted the file), or there is no LF at all.
+fn structural_cr(text: &str) -> bool {
+    if !text.contains('\r') {
+        return false;
+    }
+    if !text.contains('\n') {
+        return true;
+    }
+    let b = text.as_bytes();
+    // One CRLF alone is more likely a value's CR before the writer's LF than a conversion.
+    b.iter().filter(|&&c| c == b'\n').count() >= 2
+        && b.iter().enumerate().all(|(i, &c)| match c {
+            b'\n' => i > 0 && b.get(i - 1) == Some(&b'\r'),
+            b'\r' => b.get(i + 1) == Some(&b'\n'),
+            _ => true,
+        })
 }
 
 /// Parses a prayer file's text positionally (§4.2 layout), fixing ThyWill's reader defects:
@@ -448,9 +470,21 @@ pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Dia
 /// request text and generated prayer are kept verbatim, the activity section starts at the
 /// last `Activity:` line that follows an empty line, activity lines are joined with their
 /// continuation lines, and actors are full names.
+///
+/// Line ends: ThyWill's writers join lines with LF; a CR can only come from a value (a
+/// browser textarea sends CRLF), which the legacy and heal paths write verbatim. Such CRs
+/// are kept in the values, so the record re-renders byte-identically and keeps the text as
+/// it was submitted. Only a file whose every line ends in CRLF (converted after writing) is
+/// read with universal newlines, as ThyWill would.
 pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
-    let text = normalize_newlines(text);
     let text = text.trim_start_matches('\u{FEFF}');
+    let normalized;
+    let text = if structural_cr(text) {
+        normalized = normalize_newlines(text).into_owned();
+        normalized.as_str()
+    } else {
+        text
+    };
     let (lines, ended_with_lf) = split_lines(text);
     let mut diags = Vec::new();
     let mut archive = PrayerArchive::new("", "", NaiveDateTime::MIN, "");

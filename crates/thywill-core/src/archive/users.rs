@@ -99,6 +99,49 @@ impl UserRegistration {
     }
 }
 
+/// A registration as ThyWill's importer reads it (§5, `_import_user_registration_file`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThyWillRegistration {
+    /// The parsed timestamp.
+    pub timestamp: NaiveDateTime,
+    /// `parts[0].strip()` (or the rest with every ` joined directly` removed, stripped).
+    pub name: String,
+    /// `parts[1].strip()`: the text between the first and second invitation marker.
+    pub inviter: Option<String>,
+}
+
+/// ThyWill's own reading of one registration line, defects included (§5): `None` where
+/// ThyWill skips the line. For imports that must match ThyWill exactly.
+pub fn parse_line_thywill(line: &str) -> Option<ThyWillRegistration> {
+    let line = py_strip(line);
+    if line.is_empty()
+        || line.starts_with(TITLE)
+        || !line.contains(" - ")
+        || !line.contains(" joined ")
+    {
+        return None;
+    }
+    let (ts, rest) = line.split_once(" - ")?;
+    let timestamp = super::text::strptime_ts_h(ts)?;
+    let (name, inviter) = if rest.contains(INVITED) {
+        let mut parts = rest.split(INVITED);
+        let name = py_strip(parts.next().unwrap_or_default()).to_string();
+        (
+            name,
+            Some(py_strip(parts.next().unwrap_or_default()).to_string()),
+        )
+    } else if rest.contains(DIRECT) {
+        (py_strip(&rest.replace(DIRECT, "")).to_string(), None)
+    } else {
+        return None;
+    };
+    Some(ThyWillRegistration {
+        timestamp,
+        name,
+        inviter,
+    })
+}
+
 /// The header ThyWill writes when it creates the month file: `User Registrations for {TS_MY}\n\n`.
 pub fn monthly_header(t: &impl Datelike) -> String {
     format!("{TITLE} for {}\n\n", ts_my(t))
@@ -166,6 +209,16 @@ mod tests {
             al.invited_by.as_deref(),
             Some("Bo joined on invitation from Cy")
         );
+        let t = |s: &str| parse_line_thywill(s).map(|r| (r.name, r.inviter));
+        assert_eq!(
+            t("July 06 2025 at 09:05 - Al joined on invitation from Bo joined on invitation from Cy"),
+            Some(("Al".into(), Some("Bo".into())))
+        );
+        assert_eq!(
+            t("July 06 2025 at 09:05 - Bob joined directly joined directly"),
+            Some(("Bob".into(), None))
+        );
+        assert_eq!(t("July 06 2025 at 09:05:33 - C joined directly"), None);
         let bob = p("July 06 2025 at 09:05 - Bob joined directly joined directly").unwrap();
         assert_eq!(bob.name, "Bob joined directly");
         assert_eq!(

@@ -167,7 +167,8 @@ impl ArchiveWriter {
     }
 
     /// Appends `{TS_H(t)} - {actor} {predicate}` to a prayer file under `flock` (§4.4).
-    /// Skipped when disabled or for ThyWill's `disabled_archive_for_prayer_…` placeholder.
+    /// Skipped when disabled, for an empty path (a prayer without `text_file_path`, as ThyWill
+    /// skips it) and for ThyWill's `disabled_archive_for_prayer_…` placeholder.
     /// A missing folder is an error; a missing file is created (as ThyWill's append does).
     pub fn append_prayer_activity_at(
         &self,
@@ -177,6 +178,7 @@ impl ArchiveWriter {
         t: NaiveDateTime,
     ) -> Result<()> {
         if !self.enabled
+            || file.as_os_str().is_empty()
             || file
                 .to_string_lossy()
                 .starts_with(DISABLED_PLACEHOLDER_PREFIX)
