@@ -84,7 +84,7 @@ const char *thywill_version(void);
 thywill_status thywill_archive_file_kind(const char *path, char **out_kind);
 
 // Parses the archive file at `path` (kind from its path) and writes JSON to `*out_json`:
-// `{"path", "kind", "content", "diagnostics": [{"path","line","reason"}]}`, where `content`
+// `{"path", "kind", "record_count", "content", "diagnostics": [{"path","line","reason"}]}`, where `content`
 // is the prayer record, `{"records": [...]}` for monthly users/activity/ledger files, or the
 // file's structure for the other kinds. Unreadable lines are diagnostics, not failures; a
 // missing file is `THYWILL_STATUS_NOT_FOUND`, an unknown kind `THYWILL_STATUS_INVALID_INPUT`.
@@ -92,7 +92,8 @@ thywill_status thywill_archive_file_kind(const char *path, char **out_kind);
 //
 // # Safety
 // `path` is a NUL-terminated string; `out_json` is valid for writes.
-thywill_status thywill_archive_parse_file(const char *path, char **out_json);
+thywill_status thywill_archive_parse_file(const char *path,
+                                          char **out_json);
 
 // Parses the archive file at `path` and renders it back as ThyWill writes it, into
 // `*out_text` (equal to the file's bytes when the file is canonical). Free it with

@@ -141,12 +141,13 @@ int main(int argc, char **argv) {
   CHECK(state.last_done == 2 && state.last_total == 2);
   thywill_string_free(out);
 
-  /* CRLF from line 3 on: parsed fine, rendered with LF, so the file differs at line 3. */
-  write_file(dir, "Prayer abc by Ann\nSubmitted July 06 2025 at 09:05\r\n\r\nRain, please.\r\n\r\nActivity:\r\n");
+  /* The users file saved with Windows line ends: parsed fine, rendered with LF only, so
+   * it differs from line 1. */
+  write_file(file, "User Registrations for July 2025\r\n\r\nJuly 06 2025 at 09:05 - Ann joined directly\r\n");
   CHECK_STATUS(thywill_archive_check_tree(tree, NULL, NULL, &out, &clean), THYWILL_STATUS_OK);
   CHECK(!clean);
-  CHECK_CONTAINS(out, "\"path\":\"prayers/2025/07/2025_07_06_prayer_at_0905.txt\"");
-  CHECK_CONTAINS(out, "\"first_differing_line\":2");
+  CHECK_CONTAINS(out, "\"path\":\"users/2025_07_users.txt\"");
+  CHECK_CONTAINS(out, "\"first_differing_line\":1");
   thywill_string_free(out);
   /* Without out_clean. */
   CHECK_STATUS(thywill_archive_check_tree(tree, NULL, NULL, &out, NULL), THYWILL_STATUS_OK);

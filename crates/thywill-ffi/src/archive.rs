@@ -37,7 +37,7 @@ pub unsafe extern "C" fn thywill_archive_file_kind(
 }
 
 /// Parses the archive file at `path` (kind from its path) and writes JSON to `*out_json`:
-/// `{"path", "kind", "content", "diagnostics": [{"path","line","reason"}]}`, where `content`
+/// `{"path", "kind", "record_count", "content", "diagnostics": [{"path","line","reason"}]}`, where `content`
 /// is the prayer record, `{"records": [...]}` for monthly users/activity/ledger files, or the
 /// file's structure for the other kinds. Unreadable lines are diagnostics, not failures; a
 /// missing file is `THYWILL_STATUS_NOT_FOUND`, an unknown kind `THYWILL_STATUS_INVALID_INPUT`.
