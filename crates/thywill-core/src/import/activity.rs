@@ -21,9 +21,10 @@
 //! file states explicitly (`set answered to 'true'`) describe the same event, so per key
 //! the larger of the two counts is wanted, not their sum.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDateTime;
+// Seeded per process (minimally DoS-resistant) and much cheaper than SipHash on the
+// short keys built for every activity line.
+use foldhash::HashMap;
 use rusqlite::{params, Connection};
 
 use super::report::{entity, ImportReport};
@@ -90,39 +91,41 @@ fn stored_key(prefix: &str, stored: &str) -> String {
     format!("{prefix}\u{1f}{}", minute_of_stored(stored))
 }
 
-/// Ordered multiset of desired logs keyed by (user, action, minute).
+/// Ordered multiset of desired logs keyed by (user, action, minute): per key, the rows
+/// the file states explicitly and the rows other lines imply.
 #[derive(Default)]
 struct LogPlan {
     order: Vec<String>,
-    explicit: HashMap<String, Vec<LogRow>>,
-    implied: HashMap<String, Vec<LogRow>>,
+    by_key: HashMap<String, (Vec<LogRow>, Vec<LogRow>)>,
 }
 
 impl LogPlan {
     fn push(&mut self, row: LogRow, explicit: bool) {
-        let key = format!(
-            "{}\u{1f}{}\u{1f}{}",
-            row.user,
-            row.action,
-            minute_key(&row.at)
-        );
-        if !self.explicit.contains_key(&key) && !self.implied.contains_key(&key) {
-            self.order.push(key.clone());
-        }
-        let map = if explicit {
-            &mut self.explicit
-        } else {
-            &mut self.implied
+        let mut key = String::with_capacity(row.user.len() + row.action.len() + 18);
+        key.push_str(&row.user);
+        key.push('\u{1f}');
+        key.push_str(&row.action);
+        key.push('\u{1f}');
+        key.push_str(&minute_key(&row.at));
+        let (explicit_rows, implied_rows) = match self.by_key.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.order.push(e.key().clone());
+                e.insert(Default::default())
+            }
         };
-        map.entry(key).or_default().push(row);
+        if explicit {
+            explicit_rows.push(row);
+        } else {
+            implied_rows.push(row);
+        }
     }
 
     fn into_rows(mut self) -> Vec<LogRow> {
         let mut rows = Vec::new();
         for key in self.order {
-            let explicit = self.explicit.remove(&key).unwrap_or_default();
-            let implied = self.implied.remove(&key).unwrap_or_default();
-            let extra: Vec<LogRow> = implied.into_iter().skip(explicit.len()).collect();
+            let (explicit, implied) = self.by_key.remove(&key).unwrap_or_default();
+            let extra = implied.into_iter().skip(explicit.len());
             rows.extend(explicit);
             rows.extend(extra);
         }
@@ -194,7 +197,7 @@ impl ActivityImport<'_> {
         }
         // Current attribute state: the first row of each name, as ThyWill's
         // `get_attribute` reads it.
-        let mut db_attrs: HashMap<String, (String, Option<String>, u32)> = HashMap::new();
+        let mut db_attrs: HashMap<String, (String, Option<String>, u32)> = HashMap::default();
         if !known_empty {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, attribute_name, attribute_value FROM prayer_attributes \
@@ -212,7 +215,7 @@ impl ActivityImport<'_> {
             }
         }
         let mut attrs = AttrState {
-            state: HashMap::new(),
+            state: HashMap::default(),
             touched: Vec::new(),
             db: &db_attrs,
         };
@@ -332,16 +335,17 @@ impl ActivityImport<'_> {
             }
         }
 
-        // Marks.
+        // Marks. Each statement is looked up in the cache once per prayer, not once per
+        // row: the lookup hashes the whole SQL text.
+        let mut insert_mark = conn.prepare_cached(
+            "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
         for (user, at) in &wanted_marks {
             if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
                 report.counts_mut(entity::PRAYER_MARKS).already_present += 1;
             } else {
-                conn.prepare_cached(
-                    "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
+                insert_mark.execute(params![
                     self.ids.uuid4_hex()?,
                     user,
                     prayer_id,
@@ -352,6 +356,10 @@ impl ActivityImport<'_> {
             }
         }
         // Logs.
+        let mut insert_log = conn.prepare_cached(
+            "INSERT INTO prayer_activity_log (id, prayer_id, user_id, action, old_value, \
+             new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
         for row in plan.into_rows() {
             if !known_empty
                 && logs.take(&minute_keys(
@@ -363,11 +371,7 @@ impl ActivityImport<'_> {
                 report.counts_mut(entity::ACTIVITY_LOGS).already_present += 1;
                 continue;
             }
-            conn.prepare_cached(
-                "INSERT INTO prayer_activity_log (id, prayer_id, user_id, action, old_value, \
-                 new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
+            insert_log.execute(params![
                 self.ids.token_hex16()?,
                 prayer_id,
                 row.user,

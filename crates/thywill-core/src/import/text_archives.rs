@@ -23,7 +23,7 @@ use super::records::{self, LedgerEntry};
 use super::report::{entity, issue, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
 use super::source::ArchiveSource;
-use super::store::{find_prayer, insert_prayer_doc, insert_user, NewUser};
+use super::store::{find_prayer, find_prayer_path, insert_prayer_doc, insert_user, NewUser};
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::archive::layout::{pathlib_str, LedgerKind};
 use crate::archive::prayer;
@@ -278,11 +278,13 @@ impl TextArchivePlan {
         })?;
         runner.phase(|conn| run.user_attributes(conn))?;
         // Prayer files, then ledger files, are read and parsed on a second thread while
-        // this one writes; bounded channels keep memory flat (128 prayer files, 2 ledgers).
+        // this one writes; bounded channels keep memory flat (8 batches of prayer files,
+        // 2 ledgers). Prayer files travel in batches: one wake-up per file cost more than
+        // parsing a small file.
         let root = self.root.clone();
         let months: Vec<String> = self.prayer_months.iter().map(|(m, _)| m.clone()).collect();
         let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
-        let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<Result<ParsedPrayerFile>>(128);
+        let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<PrayerBatch>(8);
         let (ledger_tx, ledger_rx) = std::sync::mpsc::sync_channel::<Result<ParsedLedgerFile>>(2);
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || {
@@ -562,7 +564,7 @@ impl Run<'_> {
     fn prayers(
         &mut self,
         conn: &Connection,
-        receiver: &std::sync::mpsc::Receiver<Result<ParsedPrayerFile>>,
+        receiver: &std::sync::mpsc::Receiver<PrayerBatch>,
     ) -> Result<()> {
         self.load_users(conn)?;
         self.activity_tables_empty = activity_tables_empty(conn)?;
@@ -573,7 +575,7 @@ impl Run<'_> {
             zone: self.options.time_zone,
         };
         let mut done = 0u64;
-        for item in receiver.iter() {
+        for item in receiver.iter().flatten() {
             if done.is_multiple_of(64) {
                 progress_report(self.progress, "prayers", done, total)?;
             }
@@ -728,9 +730,19 @@ impl Run<'_> {
             "SELECT user_id, created_at FROM prayerskip WHERE prayer_id = ?1"
         };
         let zone = self.options.time_zone;
-        // Existing (user, minute) counts per prayer, loaded once per prayer and consumed.
-        let mut existing: HashMap<String, HashMap<(String, String), u32>> = HashMap::new();
-        let mut prayer_paths: HashMap<String, Option<Option<String>>> = HashMap::new();
+        // Looked up in the statement cache once per file rather than once per line.
+        let mut select_existing = conn.prepare_cached(select)?;
+        let mut insert = conn.prepare_cached(if kind == LedgerKind::Marks {
+            "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5)"
+        } else {
+            "INSERT INTO prayerskip (id, user_id, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)"
+        })?;
+        // Existing counts per prayer, user and minute, loaded once per prayer and consumed
+        // (nested by user so a lookup borrows the line's strings instead of cloning them).
+        let mut existing: foldhash::HashMap<String, ExistingCounts> = Default::default();
+        let mut prayer_paths: foldhash::HashMap<String, Option<Option<String>>> =
+            Default::default();
         for entry in entries {
             let Some(at) = entry.time else {
                 self.report.fail(issue(
@@ -744,7 +756,7 @@ impl Run<'_> {
             let path = match prayer_paths.get(&entry.prayer_id) {
                 Some(p) => p.clone(),
                 None => {
-                    let p = find_prayer(conn, &entry.prayer_id)?.map(|p| p.text_file_path);
+                    let p = find_prayer_path(conn, &entry.prayer_id)?;
                     prayer_paths.insert(entry.prayer_id.clone(), p.clone());
                     p
                 }
@@ -759,13 +771,17 @@ impl Run<'_> {
                 continue;
             };
             if !existing.contains_key(&entry.prayer_id) {
-                let mut counts = HashMap::new();
-                let mut stmt = conn.prepare_cached(select)?;
-                let mut rows = stmt.query([&entry.prayer_id])?;
+                let mut counts = ExistingCounts::default();
+                let mut rows = select_existing.query([&entry.prayer_id])?;
                 while let Some(r) = rows.next()? {
-                    let user: String = r.get(0)?;
-                    let at: String = r.get(1)?;
-                    *counts.entry((user, minute_of_stored(&at))).or_insert(0) += 1;
+                    let user = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                    let minute =
+                        minute_of_stored(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?);
+                    let per_user = match counts.get_mut(user) {
+                        Some(per_user) => per_user,
+                        None => counts.entry(user.to_owned()).or_default(),
+                    };
+                    *per_user.entry(minute).or_insert(0) += 1;
                 }
                 existing.insert(entry.prayer_id.clone(), counts);
             }
@@ -777,25 +793,25 @@ impl Run<'_> {
             if utc != at {
                 keys.push(minute_key(&utc));
             }
-            let found = keys.into_iter().any(|minute| {
-                match counts.get_mut(&(entry.user.clone(), minute)) {
-                    Some(n) if *n > 0 => {
-                        *n -= 1;
-                        true
-                    }
-                    _ => false,
+            let found = match counts.get_mut(entry.user.as_str()) {
+                Some(per_user) => {
+                    keys.iter()
+                        .any(|minute| match per_user.get_mut(minute.as_str()) {
+                            Some(n) if *n > 0 => {
+                                *n -= 1;
+                                true
+                            }
+                            _ => false,
+                        })
                 }
-            });
+                None => false,
+            };
             if found {
                 self.report.counts_mut(entity).already_present += 1;
                 continue;
             }
             if kind == LedgerKind::Marks {
-                conn.prepare_cached(
-                    "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
+                insert.execute(params![
                     self.ids.uuid4_hex()?,
                     entry.user,
                     entry.prayer_id,
@@ -803,10 +819,7 @@ impl Run<'_> {
                     path
                 ])?;
             } else {
-                conn.prepare_cached(
-                    "INSERT INTO prayerskip (id, user_id, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![
+                insert.execute(params![
                     self.ids.uuid4_hex()?,
                     entry.user,
                     entry.prayer_id,
@@ -838,7 +851,7 @@ impl Run<'_> {
                 ));
                 continue;
             };
-            if find_prayer(conn, &entry.prayer_id)?.is_none() {
+            if find_prayer_path(conn, &entry.prayer_id)?.is_none() {
                 self.report.skip(issue(
                     entity,
                     relative,
@@ -907,6 +920,9 @@ impl Run<'_> {
     }
 }
 
+/// Rows of one prayer's marks or skips counted by user, then by minute.
+type ExistingCounts = foldhash::HashMap<String, foldhash::HashMap<String, u32>>;
+
 /// A prayer file read and parsed by the reader thread.
 struct ParsedPrayerFile {
     relative: String,
@@ -914,18 +930,26 @@ struct ParsedPrayerFile {
     diagnostics: Vec<crate::archive::text::Diagnostic>,
 }
 
-/// Reads and parses the prayer files of `months` in order and sends them; stops early
-/// when the receiving side has gone (an error or a cancellation there).
+/// Prayer files read and parsed by the reader thread, in order; an error ends the batch.
+type PrayerBatch = Vec<Result<ParsedPrayerFile>>;
+
+/// Prayer files per [`PrayerBatch`].
+const PRAYER_BATCH: usize = 16;
+
+/// Reads and parses the prayer files of `months` in order and sends them in batches;
+/// stops early when the receiving side has gone (an error or a cancellation there).
 fn read_prayer_files(
     root: &Path,
     months: &[String],
-    sender: &std::sync::mpsc::SyncSender<Result<ParsedPrayerFile>>,
+    sender: &std::sync::mpsc::SyncSender<PrayerBatch>,
 ) {
+    let mut batch: PrayerBatch = Vec::with_capacity(PRAYER_BATCH);
     for month in months {
         let entries = match sorted_entries(&root.join(month)) {
             Ok(entries) => entries,
             Err(e) => {
-                let _ = sender.send(Err(e));
+                batch.push(Err(e));
+                let _ = sender.send(batch);
                 return;
             }
         };
@@ -946,10 +970,18 @@ fn read_prayer_files(
                         diagnostics,
                     }
                 });
-            if sender.send(item).is_err() {
-                return;
+            let failed = item.is_err();
+            batch.push(item);
+            if failed || batch.len() == PRAYER_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(PRAYER_BATCH));
+                if sender.send(full).is_err() || failed {
+                    return;
+                }
             }
         }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(batch);
     }
 }
 
