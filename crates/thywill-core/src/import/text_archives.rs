@@ -292,14 +292,18 @@ impl TextArchivePlan {
                 drop(prayer_tx);
                 read_ledger_files(&root, &ledgers, &ledger_tx);
             });
+            // After each large phase the new file's pages start on their way to disk
+            // while the next phase runs (a no-op for an existing database).
             let result = runner
                 .phase(|conn| run.prayers(conn, &prayer_rx))
                 .and_then(|()| {
+                    db.start_writeback();
                     runner.phase(|conn| {
                         ensure_lookup_indexes(conn)?;
                         run.ledgers(conn, &ledger_rx)
                     })
-                });
+                })
+                .map(|()| db.start_writeback());
             // On an error the receivers go away first, so the reader stops at its next send.
             drop(prayer_rx);
             drop(ledger_rx);
