@@ -18,7 +18,7 @@ use chrono::NaiveDateTime;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::activity::{ActivityImport, PrayerTarget};
+use super::activity::{ActivityImport, ActivityPlan, PrayerTarget};
 use super::records::{self, LedgerEntry};
 use super::report::{entity, issue, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
@@ -267,14 +267,16 @@ impl TextArchivePlan {
             users: HashSet::new(),
             activity_tables_empty: false,
         };
-        runner.phase(|conn| {
+        let fresh_activity_tables = runner.phase(|conn| {
             ensure_schema(conn, &ids)?;
             // On empty activity tables the prayer_id indexes are built after the prayers
             // phase: one sort instead of a random index insert per row.
-            if !activity_tables_empty(conn)? {
+            let fresh = activity_tables_empty(conn)?;
+            if !fresh {
                 ensure_lookup_indexes(conn)?;
             }
-            run.users(conn)
+            run.users(conn)?;
+            Ok(fresh)
         })?;
         runner.phase(|conn| run.user_attributes(conn))?;
         // Prayer files, then ledger files, are read and parsed on a second thread while
@@ -288,7 +290,9 @@ impl TextArchivePlan {
         let (ledger_tx, ledger_rx) = std::sync::mpsc::sync_channel::<Result<ParsedLedgerFile>>(2);
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || {
-                read_prayer_files(&root, &months, &prayer_tx);
+                // With empty activity tables every new prayer's rows can be planned here,
+                // off the writer thread (the users phases write no activity rows).
+                read_prayer_files(&root, &months, fresh_activity_tables, &prayer_tx);
                 drop(prayer_tx);
                 read_ledger_files(&root, &ledgers, &ledger_tx);
             });
@@ -601,6 +605,7 @@ impl Run<'_> {
             relative,
             doc,
             diagnostics,
+            plan,
         } = parsed;
         let relative = relative.as_str();
         self.note_diagnostics(entity::PRAYERS, relative, &diagnostics);
@@ -666,7 +671,7 @@ impl Run<'_> {
         };
         let users = &mut self.users;
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
-            Self::ensure_user(users, conn, name, at, report).map(|()| true)
+            Self::ensure_user(users, conn, name, at, report)
         };
         let target = PrayerTarget {
             prayer_id: &doc.id,
@@ -674,7 +679,7 @@ impl Run<'_> {
             file: relative,
             known_empty: created_now && self.activity_tables_empty,
         };
-        activity.apply(&target, &doc.activities, self.report, &mut ensure)
+        activity.apply(&target, &doc.activities, plan, self.report, &mut ensure)
     }
 
     fn ledgers(
@@ -932,6 +937,8 @@ struct ParsedPrayerFile {
     relative: String,
     doc: prayer::PrayerArchive,
     diagnostics: Vec<crate::archive::text::Diagnostic>,
+    /// Its activities' rows as for a new prayer, when the activity tables were empty.
+    plan: Option<ActivityPlan>,
 }
 
 /// Prayer files read and parsed by the reader thread, in order; an error ends the batch.
@@ -945,6 +952,7 @@ const PRAYER_BATCH: usize = 16;
 fn read_prayer_files(
     root: &Path,
     months: &[String],
+    plan_ahead: bool,
     sender: &std::sync::mpsc::SyncSender<PrayerBatch>,
 ) {
     let mut batch: PrayerBatch = Vec::with_capacity(PRAYER_BATCH);
@@ -968,10 +976,13 @@ fn read_prayer_files(
                 .map(|bytes| {
                     let (doc, diagnostics) =
                         prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
+                    let plan = plan_ahead
+                        .then(|| ActivityPlan::for_new_prayer(&doc.activities, &relative));
                     ParsedPrayerFile {
                         relative,
                         doc,
                         diagnostics,
+                        plan,
                     }
                 });
             let failed = item.is_err();
