@@ -39,7 +39,9 @@ pub fn format_datetime(value: &NaiveDateTime) -> String {
     put(14, 2, value.minute());
     put(17, 2, value.second());
     put(20, 6, value.nanosecond() / 1000 % 1_000_000);
-    buf.iter().map(|&b| char::from(b)).collect()
+    // ASCII digits and separators only: one allocation, and a validation that takes the
+    // ASCII fast path (`from_utf8_lossy` walked it in chunks).
+    String::from_utf8(buf.to_vec()).unwrap_or_default()
 }
 
 /// Reads a database datetime leniently: `T` or space separator, no fraction or 1–6
@@ -110,8 +112,20 @@ pub fn minute_key(value: &NaiveDateTime) -> String {
 
 /// The minute prefix of a stored datetime text, tolerant of a `T` separator.
 pub fn minute_of_stored(text: &str) -> String {
-    let prefix: String = text.chars().take(16).collect();
-    prefix.replacen('T', " ", 1)
+    // The first 16 characters (not bytes), with the first `T` among them made a space;
+    // sliced rather than collected char by char, as it runs for every existing row.
+    let end = text.char_indices().nth(16).map_or(text.len(), |(i, _)| i);
+    let prefix = &text[..end];
+    match prefix.find('T') {
+        Some(t) => {
+            let mut out = String::with_capacity(prefix.len());
+            out.push_str(&prefix[..t]);
+            out.push(' ');
+            out.push_str(&prefix[t + 1..]);
+            out
+        }
+        None => prefix.to_owned(),
+    }
 }
 
 /// Python's `datetime.isoformat()` for a naive value: the fraction is omitted when the
@@ -301,18 +315,30 @@ impl IdGenerator {
         let mut bytes = self.ordered_bytes()?;
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        Ok(hex::encode(bytes))
+        Ok(lower_hex(&bytes))
     }
 
     /// `secrets.token_hex(16)` shape: 32 lowercase hex digits (attributes and activity logs).
     pub fn token_hex16(&self) -> Result<String> {
-        Ok(hex::encode(self.ordered_bytes()?))
+        Ok(lower_hex(&self.ordered_bytes()?))
     }
 
     /// `secrets.token_hex(8)`: a fully random 16-hex-digit invite token.
     pub fn invite_token(&self) -> Result<String> {
-        Ok(hex::encode(self.random_bytes::<8>()?))
+        Ok(lower_hex(&self.random_bytes::<8>()?))
     }
+}
+
+/// Lowercase hex, as `hex::encode` gives, in one allocation: an import makes an id for
+/// every row, and `hex::encode` collects one `char` at a time.
+fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// True when `text` is `len` lowercase hexadecimal digits.
@@ -323,6 +349,30 @@ pub fn is_lower_hex(text: &str, len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_hex_matches_the_hex_crate() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(lower_hex(&bytes), hex::encode(&bytes));
+        assert_eq!(lower_hex(&[]), "");
+    }
+
+    #[test]
+    fn minute_of_stored_keeps_sixteen_characters_with_a_space_separator() {
+        assert_eq!(
+            minute_of_stored("2024-07-29T15:43:31.109805"),
+            "2024-07-29 15:43"
+        );
+        assert_eq!(
+            minute_of_stored("2024-07-29 15:43:31.109805"),
+            "2024-07-29 15:43"
+        );
+        assert_eq!(minute_of_stored("2024-07-29 15:43"), "2024-07-29 15:43");
+        assert_eq!(minute_of_stored("2024-07"), "2024-07");
+        assert_eq!(minute_of_stored(""), "");
+        // Characters, not bytes; only the first `T` changes.
+        assert_eq!(minute_of_stored("ééééTTéééééééééééé"), "éééé Téééééééééé");
+    }
 
     #[test]
     fn datetimes_round_trip_in_the_26_char_form() {

@@ -204,6 +204,16 @@ impl Database {
         Ok(())
     }
 
+    /// For a new file whose syncs are deferred to [`Database::close`]: asks the kernel to
+    /// start writing what has been committed so far, so the sync in `close` has less
+    /// left to wait for (it was a tenth of a small import's wall time). A hint only;
+    /// durability still comes from `close`.
+    pub(crate) fn start_writeback(&self) {
+        if let (true, Some(path)) = (self.unsynced_new_file, &self.path) {
+            start_writeback_of(path);
+        }
+    }
+
     /// The underlying connection.
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -319,6 +329,22 @@ impl Database {
 /// index builds spill to temporary files beyond the cache, so memory stays bounded.
 /// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
 /// the SQLite build's default (rusqlite's bundled build turns them on).
+#[cfg(target_os = "linux")]
+fn start_writeback_of(path: &Path) {
+    use std::os::fd::AsRawFd;
+    if let Ok(file) = std::fs::File::open(path) {
+        // SAFETY: `file` is an open descriptor for the whole call; SYNC_FILE_RANGE_WRITE
+        // only schedules the writing of dirty pages and waits for nothing. A failure
+        // changes nothing (close syncs anyway), so it is ignored.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback_of(_path: &Path) {}
+
 fn tune(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(

@@ -21,12 +21,13 @@
 //! file states explicitly (`set answered to 'true'`) describe the same event, so per key
 //! the larger of the two counts is wanted, not their sum.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDateTime;
+// Seeded per process (minimally DoS-resistant) and much cheaper than SipHash on the
+// short keys built for every activity line.
+use foldhash::HashMap;
 use rusqlite::{params, Connection};
 
-use super::report::{entity, ImportReport};
+use super::report::{entity, ImportReport, RecordIssue};
 use crate::archive::prayer::{ActivityAction, PrayerActivity};
 use crate::db::encode::{format_datetime, minute_key, minute_of_stored, python_isoformat};
 use crate::db::{ArchiveTimeZone, IdGenerator};
@@ -90,39 +91,41 @@ fn stored_key(prefix: &str, stored: &str) -> String {
     format!("{prefix}\u{1f}{}", minute_of_stored(stored))
 }
 
-/// Ordered multiset of desired logs keyed by (user, action, minute).
+/// Ordered multiset of desired logs keyed by (user, action, minute): per key, the rows
+/// the file states explicitly and the rows other lines imply.
 #[derive(Default)]
 struct LogPlan {
     order: Vec<String>,
-    explicit: HashMap<String, Vec<LogRow>>,
-    implied: HashMap<String, Vec<LogRow>>,
+    by_key: HashMap<String, (Vec<LogRow>, Vec<LogRow>)>,
 }
 
 impl LogPlan {
     fn push(&mut self, row: LogRow, explicit: bool) {
-        let key = format!(
-            "{}\u{1f}{}\u{1f}{}",
-            row.user,
-            row.action,
-            minute_key(&row.at)
-        );
-        if !self.explicit.contains_key(&key) && !self.implied.contains_key(&key) {
-            self.order.push(key.clone());
-        }
-        let map = if explicit {
-            &mut self.explicit
-        } else {
-            &mut self.implied
+        let mut key = String::with_capacity(row.user.len() + row.action.len() + 18);
+        key.push_str(&row.user);
+        key.push('\u{1f}');
+        key.push_str(&row.action);
+        key.push('\u{1f}');
+        key.push_str(&minute_key(&row.at));
+        let (explicit_rows, implied_rows) = match self.by_key.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.order.push(e.key().clone());
+                e.insert(Default::default())
+            }
         };
-        map.entry(key).or_default().push(row);
+        if explicit {
+            explicit_rows.push(row);
+        } else {
+            implied_rows.push(row);
+        }
     }
 
     fn into_rows(mut self) -> Vec<LogRow> {
         let mut rows = Vec::new();
         for key in self.order {
-            let explicit = self.explicit.remove(&key).unwrap_or_default();
-            let implied = self.implied.remove(&key).unwrap_or_default();
-            let extra: Vec<LogRow> = implied.into_iter().skip(explicit.len()).collect();
+            let (explicit, implied) = self.by_key.remove(&key).unwrap_or_default();
+            let extra = implied.into_iter().skip(explicit.len());
             rows.extend(explicit);
             rows.extend(extra);
         }
@@ -151,12 +154,16 @@ pub(crate) struct ActivityImport<'a> {
 }
 
 impl ActivityImport<'_> {
+    /// `planned`: the plan built ahead (on another thread) with
+    /// [`ActivityPlan::for_new_prayer`]; used only when `target.known_empty`, where it is
+    /// exactly the plan this would build. `ensure_user` creates a missing actor.
     pub(crate) fn apply(
         &self,
         target: &PrayerTarget<'_>,
         activities: &[PrayerActivity],
+        planned: Option<ActivityPlan>,
         report: &mut ImportReport,
-        ensure_user: &mut dyn FnMut(&str, &NaiveDateTime, &mut ImportReport) -> Result<bool>,
+        ensure_user: &mut dyn FnMut(&str, &NaiveDateTime, &mut ImportReport) -> Result<()>,
     ) -> Result<()> {
         let PrayerTarget {
             prayer_id,
@@ -194,7 +201,7 @@ impl ActivityImport<'_> {
         }
         // Current attribute state: the first row of each name, as ThyWill's
         // `get_attribute` reads it.
-        let mut db_attrs: HashMap<String, (String, Option<String>, u32)> = HashMap::new();
+        let mut db_attrs: HashMap<String, (String, Option<String>, u32)> = HashMap::default();
         if !known_empty {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, attribute_name, attribute_value FROM prayer_attributes \
@@ -211,17 +218,167 @@ impl ActivityImport<'_> {
                     .or_insert((id, value, 1));
             }
         }
+        let plan = match planned {
+            Some(plan) if known_empty => plan,
+            _ => ActivityPlan::build(activities, file, &db_attrs),
+        };
+        let ActivityPlan {
+            actors,
+            skipped,
+            marks: wanted_marks,
+            logs: wanted_logs,
+            attributes: wanted_attributes,
+        } = plan;
+        for issue in skipped {
+            report.skip(issue);
+        }
+        for (index, at) in actors {
+            if let Some(activity) = activities.get(index) {
+                ensure_user(&activity.actor, &at, report)?;
+            }
+        }
+
+        // Marks. Each statement is looked up in the cache once per prayer, not once per
+        // row: the lookup hashes the whole SQL text.
+        let mut insert_mark = conn.prepare_cached(
+            "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        // Counted here and added to the report once (a report lookup per row showed).
+        let (mut marks_present, mut marks_inserted) = (0u64, 0u64);
+        for (user, at) in &wanted_marks {
+            if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
+                marks_present += 1;
+            } else {
+                insert_mark.execute(params![
+                    self.ids.uuid4_hex()?,
+                    user,
+                    prayer_id,
+                    format_datetime(at),
+                    prayer_path
+                ])?;
+                marks_inserted += 1;
+            }
+        }
+        let counts = report.counts_mut(entity::PRAYER_MARKS);
+        counts.already_present += marks_present;
+        counts.inserted += marks_inserted;
+        // Logs.
+        let mut insert_log = conn.prepare_cached(
+            "INSERT INTO prayer_activity_log (id, prayer_id, user_id, action, old_value, \
+             new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let (mut logs_present, mut logs_inserted) = (0u64, 0u64);
+        for row in wanted_logs {
+            if !known_empty
+                && logs.take(&minute_keys(
+                    &format!("{}\u{1f}{}", row.user, row.action),
+                    &row.at,
+                    &self.zone,
+                ))
+            {
+                logs_present += 1;
+                continue;
+            }
+            insert_log.execute(params![
+                self.ids.token_hex16()?,
+                prayer_id,
+                row.user,
+                row.action,
+                row.old,
+                row.new,
+                format_datetime(&row.at),
+                if row.with_path { prayer_path } else { None }
+            ])?;
+            logs_inserted += 1;
+        }
+        let counts = report.counts_mut(entity::ACTIVITY_LOGS);
+        counts.already_present += logs_present;
+        counts.inserted += logs_inserted;
+        // Attributes: reconcile the final state of every name the text touched.
+        for (name, desired) in wanted_attributes {
+            let existing = db_attrs.get(&name);
+            match (desired, existing) {
+                (Some(want), None) => {
+                    conn.prepare_cached(
+                        "INSERT INTO prayer_attributes (id, prayer_id, attribute_name, \
+                         attribute_value, created_at, created_by, text_file_path) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+                    )?
+                    .execute(params![
+                        self.ids.token_hex16()?,
+                        prayer_id,
+                        name,
+                        want.value,
+                        format_datetime(&want.created_at),
+                        want.created_by
+                    ])?;
+                    report.counts_mut(entity::PRAYER_ATTRIBUTES).inserted += 1;
+                }
+                (Some(want), Some((id, value, _))) => {
+                    if same_value(&name, value.as_deref(), &want.value) {
+                        report.counts_mut(entity::PRAYER_ATTRIBUTES).already_present += 1;
+                    } else {
+                        conn.prepare_cached(
+                            "UPDATE prayer_attributes SET attribute_value = ?1 WHERE id = ?2",
+                        )?
+                        .execute(params![want.value, id])?;
+                        report.counts_mut(entity::PRAYER_ATTRIBUTES).updated += 1;
+                    }
+                }
+                (None, Some((_, _, n))) => {
+                    conn.prepare_cached(
+                        "DELETE FROM prayer_attributes WHERE prayer_id = ?1 AND attribute_name = ?2",
+                    )?
+                    .execute(params![prayer_id, name])?;
+                    report.counts_mut(entity::PRAYER_ATTRIBUTES).deleted += u64::from(*n);
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one prayer's activity lines ask for, worked out against the prayer's current
+/// attributes (none for a prayer without rows). Building it touches no database, so the
+/// reader thread of a text-archive import builds it for new prayers while the writer
+/// thread is busy with earlier ones.
+pub(crate) struct ActivityPlan {
+    /// Index of each usable line with its time, in line order: its actor must exist.
+    actors: Vec<(usize, NaiveDateTime)>,
+    /// Lines that cannot be imported.
+    skipped: Vec<RecordIssue>,
+    marks: Vec<(String, NaiveDateTime)>,
+    logs: Vec<LogRow>,
+    /// Every attribute name the lines touched, in order, with its final value.
+    attributes: Vec<(String, Option<AttrValue>)>,
+}
+
+impl ActivityPlan {
+    /// The plan for a prayer that has no marks, attributes or logs yet.
+    pub(crate) fn for_new_prayer(activities: &[PrayerActivity], file: &str) -> ActivityPlan {
+        ActivityPlan::build(activities, file, &HashMap::default())
+    }
+
+    fn build(
+        activities: &[PrayerActivity],
+        file: &str,
+        db_attrs: &HashMap<String, (String, Option<String>, u32)>,
+    ) -> ActivityPlan {
+        let mut actors = Vec::new();
+        let mut skipped = Vec::new();
         let mut attrs = AttrState {
-            state: HashMap::new(),
+            state: HashMap::default(),
             touched: Vec::new(),
-            db: &db_attrs,
+            db: db_attrs,
         };
         let mut wanted_marks: Vec<(String, NaiveDateTime)> = Vec::new();
         let mut plan = LogPlan::default();
 
-        for activity in activities {
+        for (index, activity) in activities.iter().enumerate() {
             let Some(at) = activity.timestamp.time else {
-                report.skip(super::report::issue(
+                skipped.push(super::report::issue(
                     entity::ACTIVITY_LOGS,
                     file,
                     None,
@@ -231,7 +388,7 @@ impl ActivityImport<'_> {
             };
             let user = activity.actor.as_str();
             if user.is_empty() {
-                report.skip(super::report::issue(
+                skipped.push(super::report::issue(
                     entity::ACTIVITY_LOGS,
                     file,
                     None,
@@ -239,9 +396,7 @@ impl ActivityImport<'_> {
                 ));
                 continue;
             }
-            if !ensure_user(user, &at, report)? {
-                continue;
-            }
+            actors.push((index, at));
             let log =
                 |action: &str, old: Option<String>, new: Option<String>, with_path: bool| LogRow {
                     user: user.to_string(),
@@ -322,7 +477,7 @@ impl ActivityImport<'_> {
                     );
                 }
                 ActivityAction::Raw { text } => {
-                    report.skip(super::report::issue(
+                    skipped.push(super::report::issue(
                         entity::ACTIVITY_LOGS,
                         file,
                         None,
@@ -332,97 +487,21 @@ impl ActivityImport<'_> {
             }
         }
 
-        // Marks.
-        for (user, at) in &wanted_marks {
-            if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
-                report.counts_mut(entity::PRAYER_MARKS).already_present += 1;
-            } else {
-                conn.prepare_cached(
-                    "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
-                    self.ids.uuid4_hex()?,
-                    user,
-                    prayer_id,
-                    format_datetime(at),
-                    prayer_path
-                ])?;
-                report.counts_mut(entity::PRAYER_MARKS).inserted += 1;
-            }
-        }
-        // Logs.
-        for row in plan.into_rows() {
-            if !known_empty
-                && logs.take(&minute_keys(
-                    &format!("{}\u{1f}{}", row.user, row.action),
-                    &row.at,
-                    &self.zone,
-                ))
-            {
-                report.counts_mut(entity::ACTIVITY_LOGS).already_present += 1;
-                continue;
-            }
-            conn.prepare_cached(
-                "INSERT INTO prayer_activity_log (id, prayer_id, user_id, action, old_value, \
-                 new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                self.ids.token_hex16()?,
-                prayer_id,
-                row.user,
-                row.action,
-                row.old,
-                row.new,
-                format_datetime(&row.at),
-                if row.with_path { prayer_path } else { None }
-            ])?;
-            report.counts_mut(entity::ACTIVITY_LOGS).inserted += 1;
-        }
-        // Attributes: reconcile the final state of every name the text touched.
         let AttrState { state, touched, .. } = attrs;
-        for name in touched {
-            let desired = state.get(&name).cloned().flatten();
-            let existing = db_attrs.get(&name);
-            match (desired, existing) {
-                (Some(want), None) => {
-                    conn.prepare_cached(
-                        "INSERT INTO prayer_attributes (id, prayer_id, attribute_name, \
-                         attribute_value, created_at, created_by, text_file_path) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
-                    )?
-                    .execute(params![
-                        self.ids.token_hex16()?,
-                        prayer_id,
-                        name,
-                        want.value,
-                        format_datetime(&want.created_at),
-                        want.created_by
-                    ])?;
-                    report.counts_mut(entity::PRAYER_ATTRIBUTES).inserted += 1;
-                }
-                (Some(want), Some((id, value, _))) => {
-                    if same_value(&name, value.as_deref(), &want.value) {
-                        report.counts_mut(entity::PRAYER_ATTRIBUTES).already_present += 1;
-                    } else {
-                        conn.prepare_cached(
-                            "UPDATE prayer_attributes SET attribute_value = ?1 WHERE id = ?2",
-                        )?
-                        .execute(params![want.value, id])?;
-                        report.counts_mut(entity::PRAYER_ATTRIBUTES).updated += 1;
-                    }
-                }
-                (None, Some((_, _, n))) => {
-                    conn.prepare_cached(
-                        "DELETE FROM prayer_attributes WHERE prayer_id = ?1 AND attribute_name = ?2",
-                    )?
-                    .execute(params![prayer_id, name])?;
-                    report.counts_mut(entity::PRAYER_ATTRIBUTES).deleted += u64::from(*n);
-                }
-                (None, None) => {}
-            }
+        let attributes = touched
+            .into_iter()
+            .map(|name| {
+                let value = state.get(&name).cloned().flatten();
+                (name, value)
+            })
+            .collect();
+        ActivityPlan {
+            actors,
+            skipped,
+            marks: wanted_marks,
+            logs: plan.into_rows(),
+            attributes,
         }
-        Ok(())
     }
 }
 

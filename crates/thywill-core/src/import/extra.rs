@@ -57,6 +57,26 @@ fn read(ctx: &Ctx<'_>, relative: &str) -> Result<Vec<u8>> {
     std::fs::read(&path).map_err(|e| crate::Error::io(path, e))
 }
 
+/// `Connection::execute` through the statement cache: these run once per archive
+/// record, and preparing the SQL each time cost more than running it.
+fn execute_cached(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(args)
+}
+
+/// `Connection::query_row` through the statement cache (see [`execute_cached`]).
+fn query_row_cached<T>(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+    map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(args, map)
+}
+
 fn minute_matches(conn: &Connection, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<bool> {
     Ok(conn.prepare_cached(sql)?.exists(args)?)
 }
@@ -84,14 +104,19 @@ fn role_id(conn: &Connection, ctx: &mut Ctx<'_>, name: &str, at: &NaiveDateTime)
     if builtin.is_some() {
         ensure_role(conn, ctx.ids, &role, at)?;
     } else {
-        conn.execute(
+        execute_cached(conn,
             "INSERT INTO role (id, name, description, permissions, created_at, created_by, is_system_role) \
              VALUES (?1, ?2, NULL, '[]', ?3, NULL, 0)",
             params![ctx.ids.uuid4_hex()?, name, format_datetime(at)],
         )?;
     }
     ctx.report.counts_mut(entity::ROLES).inserted += 1;
-    Ok(conn.query_row("SELECT id FROM role WHERE name = ?1", [name], |r| r.get(0))?)
+    Ok(query_row_cached(
+        conn,
+        "SELECT id FROM role WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )?)
 }
 
 /// `roles/role_definitions.txt` and `roles/YYYY_MM_role_assignments.txt`.
@@ -107,7 +132,7 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
                 ctx.report.counts_mut(entity::ROLES).already_present += 1;
                 continue;
             }
-            conn.execute(
+            execute_cached(conn,
                 "INSERT INTO role (id, name, description, permissions, created_at, created_by, is_system_role) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -138,7 +163,7 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
                     && record.details.to_ascii_lowercase().contains("reactivat")
                 {
                     let deactivated = role_id(conn, ctx, DEACTIVATED_ROLE.name, &at)?;
-                    let changed = conn.execute(
+                    let changed = execute_cached(conn,
                         "UPDATE user_roles SET expires_at = ?1 WHERE user_id = ?2 AND role_id = ?3 \
                          AND expires_at IS NULL AND granted_at <= ?1",
                         params![format_datetime(&at), record.user_id, deactivated],
@@ -155,7 +180,7 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
                     ctx.report.counts_mut(entity::USER_ROLES).already_present += 1;
                     continue;
                 }
-                conn.execute(
+                execute_cached(conn,
                     "INSERT INTO user_roles (id, user_id, role_id, granted_by, granted_at, expires_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
@@ -170,7 +195,8 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
                 ctx.report.counts_mut(entity::USER_ROLES).inserted += 1;
             } else {
                 // Removal: end the active grant of that role.
-                let changed = conn.execute(
+                let changed = execute_cached(
+                    conn,
                     "UPDATE user_roles SET expires_at = ?1 WHERE user_id = ?2 AND role_id = ?3 \
                      AND expires_at IS NULL",
                     params![format_datetime(&at), record.user_id, role],
@@ -286,7 +312,8 @@ fn insert_token(
     } else {
         "new_user"
     };
-    conn.execute(
+    execute_cached(
+        conn,
         "INSERT INTO invitetoken (token, created_by_user, usage_count, max_uses, expires_at, \
          used_by_user_id, token_type) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6)",
         params![
@@ -320,7 +347,8 @@ fn claim(
             .already_present += 1;
         return Ok(());
     }
-    conn.execute(
+    execute_cached(
+        conn,
         "INSERT INTO invite_token_usage (id, invite_token_id, user_id, claimed_at, ip_address) \
          VALUES (?1, ?2, ?3, ?4, NULL)",
         params![
@@ -339,7 +367,7 @@ fn claim(
     )?;
     if token_exists {
         // A new use of a known token (its usage row was absent above).
-        conn.execute(
+        execute_cached(conn,
             "UPDATE invitetoken SET usage_count = usage_count + \
              (CASE WHEN used_by_user_id IS ?1 THEN 0 ELSE 1 END), used_by_user_id = ?1 WHERE token = ?2",
             params![record.used_by, record.token],
@@ -366,7 +394,7 @@ fn claim(
     } else {
         Some(record.created_by.clone())
     };
-    let changed = conn.execute(
+    let changed = execute_cached(conn,
         "UPDATE user SET invite_token_used = coalesce(invite_token_used, ?1), \
          invited_by_username = coalesce(invited_by_username, ?2) \
          WHERE display_name = ?3 AND (invite_token_used IS NULL OR (invited_by_username IS NULL AND ?2 IS NOT NULL))",
@@ -383,7 +411,7 @@ fn claim(
         if granted {
             ctx.report.counts_mut(entity::USER_ROLES).already_present += 1;
         } else {
-            conn.execute(
+            execute_cached(conn,
                 "INSERT INTO user_roles (id, user_id, role_id, granted_by, granted_at, expires_at) \
                  VALUES (?1, ?2, ?3, NULL, ?4, NULL)",
                 params![ctx.ids.uuid4_hex()?, record.used_by, admin, format_datetime(at)],
@@ -397,22 +425,22 @@ fn claim(
 /// ThyWill's `get_admin_user_id`: the user named `admin`, else the earliest user; `None`
 /// when that is the claimer itself (the first admin has no inviter).
 fn admin_user(conn: &Connection, claimer: &str) -> Result<Option<String>> {
-    let named: Option<String> = conn
-        .query_row(
-            "SELECT display_name FROM user WHERE display_name = 'admin'",
+    let named: Option<String> = query_row_cached(
+        conn,
+        "SELECT display_name FROM user WHERE display_name = 'admin'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()?;
+    let admin = match named {
+        Some(a) => Some(a),
+        None => query_row_cached(
+            conn,
+            "SELECT display_name FROM user ORDER BY created_at, rowid LIMIT 1",
             [],
             |r| r.get(0),
         )
-        .optional()?;
-    let admin = match named {
-        Some(a) => Some(a),
-        None => conn
-            .query_row(
-                "SELECT display_name FROM user ORDER BY created_at, rowid LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?,
+        .optional()?,
     };
     Ok(admin.filter(|a: &String| a != claimer))
 }
@@ -447,7 +475,7 @@ pub(crate) fn sessions(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
                 .as_ref()
                 .and_then(|e| e.time)
                 .unwrap_or(created + Duration::days(SESSION_DAYS));
-            conn.execute(
+            execute_cached(conn,
                 "INSERT INTO session (id, username, created_at, expires_at, auth_request_id, \
                  device_info, ip_address, is_fully_authenticated) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7)",
                 params![
@@ -491,7 +519,7 @@ pub(crate) fn auth(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
                 .as_ref()
                 .map(|e| e.naive())
                 .unwrap_or(at + Duration::days(AUTH_REQUEST_DAYS));
-            conn.execute(
+            execute_cached(conn,
                 "INSERT INTO authenticationrequest (id, user_id, device_info, ip_address, \
                  verification_code, created_at, expires_at, status, approved_by_user_id, approved_at) \
                  VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, NULL, NULL)",
@@ -529,7 +557,8 @@ pub(crate) fn auth(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
                     .already_present += 1;
                 continue;
             }
-            conn.execute(
+            execute_cached(
+                conn,
                 "INSERT INTO authapproval (id, auth_request_id, approver_user_id, created_at) \
                  VALUES (?1, ?2, ?3, ?4)",
                 params![

@@ -167,11 +167,11 @@ pub fn import_prayer_file_into(
         let mut known: HashSet<String> = HashSet::new();
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
             if known.contains(name) {
-                return Ok(true);
+                return Ok(());
             }
             ensure_user(conn, name, at, report)?;
             known.insert(name.to_string());
-            Ok(true)
+            Ok(())
         };
         let target = PrayerTarget {
             prayer_id: &doc.id,
@@ -179,7 +179,7 @@ pub fn import_prayer_file_into(
             file: &given,
             known_empty: false,
         };
-        activity.apply(&target, &doc.activities, &mut report, &mut ensure)
+        activity.apply(&target, &doc.activities, None, &mut report, &mut ensure)
     })?;
     runner.finish()?;
     progress_report(progress, "prayer", 1, Some(1))?;

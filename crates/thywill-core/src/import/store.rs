@@ -104,6 +104,13 @@ pub(crate) fn find_prayer(conn: &Connection, id: &str) -> Result<Option<Existing
         .optional()?)
 }
 
+/// A prayer's `text_file_path` (outer `None`: no such prayer). Lighter than
+/// [`find_prayer`], which copies the request text, for lookups done per ledger line.
+pub(crate) fn find_prayer_path(conn: &Connection, id: &str) -> Result<Option<Option<String>>> {
+    let mut stmt = conn.prepare_cached("SELECT text_file_path FROM prayer WHERE id = ?1")?;
+    Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
+}
+
 /// Inserts the prayer a parsed archive file describes, with the categorisation block's
 /// values when the file has one and ThyWill's text-import defaults otherwise.
 pub(crate) fn insert_prayer_doc(

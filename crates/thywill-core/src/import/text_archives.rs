@@ -18,12 +18,12 @@ use chrono::NaiveDateTime;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::activity::{ActivityImport, PrayerTarget};
+use super::activity::{ActivityImport, ActivityPlan, PrayerTarget};
 use super::records::{self, LedgerEntry};
 use super::report::{entity, issue, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
 use super::source::ArchiveSource;
-use super::store::{find_prayer, insert_prayer_doc, insert_user, NewUser};
+use super::store::{find_prayer, find_prayer_path, insert_prayer_doc, insert_user, NewUser};
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::archive::layout::{pathlib_str, LedgerKind};
 use crate::archive::prayer;
@@ -267,37 +267,47 @@ impl TextArchivePlan {
             users: HashSet::new(),
             activity_tables_empty: false,
         };
-        runner.phase(|conn| {
+        let fresh_activity_tables = runner.phase(|conn| {
             ensure_schema(conn, &ids)?;
             // On empty activity tables the prayer_id indexes are built after the prayers
             // phase: one sort instead of a random index insert per row.
-            if !activity_tables_empty(conn)? {
+            let fresh = activity_tables_empty(conn)?;
+            if !fresh {
                 ensure_lookup_indexes(conn)?;
             }
-            run.users(conn)
+            run.users(conn)?;
+            Ok(fresh)
         })?;
         runner.phase(|conn| run.user_attributes(conn))?;
         // Prayer files, then ledger files, are read and parsed on a second thread while
-        // this one writes; bounded channels keep memory flat (128 prayer files, 2 ledgers).
+        // this one writes; bounded channels keep memory flat (8 batches of prayer files,
+        // 2 ledgers). Prayer files travel in batches: one wake-up per file cost more than
+        // parsing a small file.
         let root = self.root.clone();
         let months: Vec<String> = self.prayer_months.iter().map(|(m, _)| m.clone()).collect();
         let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
-        let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<Result<ParsedPrayerFile>>(128);
+        let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<PrayerBatch>(8);
         let (ledger_tx, ledger_rx) = std::sync::mpsc::sync_channel::<Result<ParsedLedgerFile>>(2);
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || {
-                read_prayer_files(&root, &months, &prayer_tx);
+                // With empty activity tables every new prayer's rows can be planned here,
+                // off the writer thread (the users phases write no activity rows).
+                read_prayer_files(&root, &months, fresh_activity_tables, &prayer_tx);
                 drop(prayer_tx);
                 read_ledger_files(&root, &ledgers, &ledger_tx);
             });
+            // After each large phase the new file's pages start on their way to disk
+            // while the next phase runs (a no-op for an existing database).
             let result = runner
                 .phase(|conn| run.prayers(conn, &prayer_rx))
                 .and_then(|()| {
+                    db.start_writeback();
                     runner.phase(|conn| {
                         ensure_lookup_indexes(conn)?;
                         run.ledgers(conn, &ledger_rx)
                     })
-                });
+                })
+                .map(|()| db.start_writeback());
             // On an error the receivers go away first, so the reader stops at its next send.
             drop(prayer_rx);
             drop(ledger_rx);
@@ -562,7 +572,7 @@ impl Run<'_> {
     fn prayers(
         &mut self,
         conn: &Connection,
-        receiver: &std::sync::mpsc::Receiver<Result<ParsedPrayerFile>>,
+        receiver: &std::sync::mpsc::Receiver<PrayerBatch>,
     ) -> Result<()> {
         self.load_users(conn)?;
         self.activity_tables_empty = activity_tables_empty(conn)?;
@@ -573,7 +583,7 @@ impl Run<'_> {
             zone: self.options.time_zone,
         };
         let mut done = 0u64;
-        for item in receiver.iter() {
+        for item in receiver.iter().flatten() {
             if done.is_multiple_of(64) {
                 progress_report(self.progress, "prayers", done, total)?;
             }
@@ -595,6 +605,7 @@ impl Run<'_> {
             relative,
             doc,
             diagnostics,
+            plan,
         } = parsed;
         let relative = relative.as_str();
         self.note_diagnostics(entity::PRAYERS, relative, &diagnostics);
@@ -660,7 +671,7 @@ impl Run<'_> {
         };
         let users = &mut self.users;
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
-            Self::ensure_user(users, conn, name, at, report).map(|()| true)
+            Self::ensure_user(users, conn, name, at, report)
         };
         let target = PrayerTarget {
             prayer_id: &doc.id,
@@ -668,7 +679,7 @@ impl Run<'_> {
             file: relative,
             known_empty: created_now && self.activity_tables_empty,
         };
-        activity.apply(&target, &doc.activities, self.report, &mut ensure)
+        activity.apply(&target, &doc.activities, plan, self.report, &mut ensure)
     }
 
     fn ledgers(
@@ -721,16 +732,24 @@ impl Run<'_> {
         } else {
             entity::PRAYER_SKIPS
         };
-        // One query per prayer: all its rows, grouped by (user, minute).
+        // Per prayer, one query for its path and one for all its rows, grouped by
+        // (user, minute). (A single LEFT JOIN query measured slower.)
         let select = if kind == LedgerKind::Marks {
             "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1"
         } else {
             "SELECT user_id, created_at FROM prayerskip WHERE prayer_id = ?1"
         };
         let zone = self.options.time_zone;
-        // Existing (user, minute) counts per prayer, loaded once per prayer and consumed.
-        let mut existing: HashMap<String, HashMap<(String, String), u32>> = HashMap::new();
-        let mut prayer_paths: HashMap<String, Option<Option<String>>> = HashMap::new();
+        // Looked up in the statement cache once per file rather than once per line.
+        let mut select_existing = conn.prepare_cached(select)?;
+        let mut insert = conn.prepare_cached(if kind == LedgerKind::Marks {
+            "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5)"
+        } else {
+            "INSERT INTO prayerskip (id, user_id, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)"
+        })?;
+        // Per prayer (None: not in the database), loaded once and consumed.
+        let mut prayers: foldhash::HashMap<String, Option<LedgerPrayer>> = Default::default();
         for entry in entries {
             let Some(at) = entry.time else {
                 self.report.fail(issue(
@@ -741,15 +760,31 @@ impl Run<'_> {
                 ));
                 continue;
             };
-            let path = match prayer_paths.get(&entry.prayer_id) {
-                Some(p) => p.clone(),
-                None => {
-                    let p = find_prayer(conn, &entry.prayer_id)?.map(|p| p.text_file_path);
-                    prayer_paths.insert(entry.prayer_id.clone(), p.clone());
-                    p
-                }
-            };
-            let Some(path) = path else {
+            if !prayers.contains_key(&entry.prayer_id) {
+                let found = match find_prayer_path(conn, &entry.prayer_id)? {
+                    None => None,
+                    Some(path) => {
+                        let mut counts = ExistingCounts::default();
+                        let mut rows = select_existing.query([&entry.prayer_id])?;
+                        while let Some(r) = rows.next()? {
+                            let user = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                            let minute = minute_of_stored(
+                                r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                            );
+                            let per_user = match counts.get_mut(user) {
+                                Some(per_user) => per_user,
+                                None => counts.entry(user.to_owned()).or_default(),
+                            };
+                            *per_user.entry(minute).or_insert(0) += 1;
+                        }
+                        Some(LedgerPrayer { path, counts })
+                    }
+                };
+                prayers.insert(entry.prayer_id.clone(), found);
+            }
+            let Some(LedgerPrayer { path, counts }) =
+                prayers.get_mut(&entry.prayer_id).and_then(Option::as_mut)
+            else {
                 self.report.skip(issue(
                     entity,
                     relative,
@@ -758,55 +793,38 @@ impl Run<'_> {
                 ));
                 continue;
             };
-            if !existing.contains_key(&entry.prayer_id) {
-                let mut counts = HashMap::new();
-                let mut stmt = conn.prepare_cached(select)?;
-                let mut rows = stmt.query([&entry.prayer_id])?;
-                while let Some(r) = rows.next()? {
-                    let user: String = r.get(0)?;
-                    let at: String = r.get(1)?;
-                    *counts.entry((user, minute_of_stored(&at))).or_insert(0) += 1;
-                }
-                existing.insert(entry.prayer_id.clone(), counts);
-            }
-            let counts = existing
-                .get_mut(&entry.prayer_id)
-                .ok_or_else(|| Error::Internal("ledger cache".into()))?;
             let mut keys = vec![minute_key(&at)];
             let utc = zone.to_utc(&at);
             if utc != at {
                 keys.push(minute_key(&utc));
             }
-            let found = keys.into_iter().any(|minute| {
-                match counts.get_mut(&(entry.user.clone(), minute)) {
-                    Some(n) if *n > 0 => {
-                        *n -= 1;
-                        true
-                    }
-                    _ => false,
+            let found = match counts.get_mut(entry.user.as_str()) {
+                Some(per_user) => {
+                    keys.iter()
+                        .any(|minute| match per_user.get_mut(minute.as_str()) {
+                            Some(n) if *n > 0 => {
+                                *n -= 1;
+                                true
+                            }
+                            _ => false,
+                        })
                 }
-            });
+                None => false,
+            };
             if found {
                 self.report.counts_mut(entity).already_present += 1;
                 continue;
             }
             if kind == LedgerKind::Marks {
-                conn.prepare_cached(
-                    "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
+                insert.execute(params![
                     self.ids.uuid4_hex()?,
                     entry.user,
                     entry.prayer_id,
                     format_datetime(&at),
-                    path
+                    path.as_deref()
                 ])?;
             } else {
-                conn.prepare_cached(
-                    "INSERT INTO prayerskip (id, user_id, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![
+                insert.execute(params![
                     self.ids.uuid4_hex()?,
                     entry.user,
                     entry.prayer_id,
@@ -838,7 +856,7 @@ impl Run<'_> {
                 ));
                 continue;
             };
-            if find_prayer(conn, &entry.prayer_id)?.is_none() {
+            if find_prayer_path(conn, &entry.prayer_id)?.is_none() {
                 self.report.skip(issue(
                     entity,
                     relative,
@@ -907,25 +925,45 @@ impl Run<'_> {
     }
 }
 
+/// A prayer as the marks and skips ledgers need it.
+struct LedgerPrayer {
+    path: Option<String>,
+    counts: ExistingCounts,
+}
+
+/// Rows of one prayer's marks or skips counted by user, then by minute.
+type ExistingCounts = foldhash::HashMap<String, foldhash::HashMap<String, u32>>;
+
 /// A prayer file read and parsed by the reader thread.
 struct ParsedPrayerFile {
     relative: String,
     doc: prayer::PrayerArchive,
     diagnostics: Vec<crate::archive::text::Diagnostic>,
+    /// Its activities' rows as for a new prayer, when the activity tables were empty.
+    plan: Option<ActivityPlan>,
 }
 
-/// Reads and parses the prayer files of `months` in order and sends them; stops early
-/// when the receiving side has gone (an error or a cancellation there).
+/// Prayer files read and parsed by the reader thread, in order; an error ends the batch.
+type PrayerBatch = Vec<Result<ParsedPrayerFile>>;
+
+/// Prayer files per [`PrayerBatch`].
+const PRAYER_BATCH: usize = 16;
+
+/// Reads and parses the prayer files of `months` in order and sends them in batches;
+/// stops early when the receiving side has gone (an error or a cancellation there).
 fn read_prayer_files(
     root: &Path,
     months: &[String],
-    sender: &std::sync::mpsc::SyncSender<Result<ParsedPrayerFile>>,
+    plan_ahead: bool,
+    sender: &std::sync::mpsc::SyncSender<PrayerBatch>,
 ) {
+    let mut batch: PrayerBatch = Vec::with_capacity(PRAYER_BATCH);
     for month in months {
         let entries = match sorted_entries(&root.join(month)) {
             Ok(entries) => entries,
             Err(e) => {
-                let _ = sender.send(Err(e));
+                batch.push(Err(e));
+                let _ = sender.send(batch);
                 return;
             }
         };
@@ -940,16 +978,27 @@ fn read_prayer_files(
                 .map(|bytes| {
                     let (doc, diagnostics) =
                         prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
+                    let plan = plan_ahead
+                        .then(|| ActivityPlan::for_new_prayer(&doc.activities, &relative));
                     ParsedPrayerFile {
                         relative,
                         doc,
                         diagnostics,
+                        plan,
                     }
                 });
-            if sender.send(item).is_err() {
-                return;
+            let failed = item.is_err();
+            batch.push(item);
+            if failed || batch.len() == PRAYER_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(PRAYER_BATCH));
+                if sender.send(full).is_err() || failed {
+                    return;
+                }
             }
         }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(batch);
     }
 }
 
