@@ -33,6 +33,19 @@ fn demo_writes_reads_back_and_rerenders_everything() {
     assert!(target
         .join("text_archives/users/2025_10_users.txt")
         .is_file());
+    // The database story: import, idempotent re-import, backup, disaster, restore.
+    let recovery = &report["recovery"];
+    assert_eq!(recovery["first_import"]["failures"], serde_json::json!([]));
+    assert_eq!(recovery["rows_before_disaster"]["prayer"], 8);
+    assert_eq!(recovery["rows_before_disaster"]["user"], 6);
+    assert_eq!(recovery["second_import_inserted"], 0);
+    assert_eq!(recovery["backup_verified"], true);
+    assert_eq!(recovery["restored_quick_check"], serde_json::json!(["ok"]));
+    assert_eq!(
+        recovery["rows_after_restore"],
+        recovery["rows_before_disaster"]
+    );
+    assert!(target.join("thywill.db").is_file());
 
     // The folder is now non-empty: without --yes and without a terminal it must refuse.
     let out = thywill(&["demo", "--dir", target.to_str().unwrap()]);

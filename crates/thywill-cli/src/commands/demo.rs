@@ -1,5 +1,6 @@
 //! `thywill demo`: a small sample community's text archives written with the core's
-//! writers, every file parsed back and re-rendered, and a summary.
+//! writers, every file parsed back and re-rendered; then the database story: the archives
+//! imported (twice, to show idempotency), backed up, the database lost, and restored.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,12 @@ use thywill_core::archive::kind::{check_tree, CheckReport, FileKind};
 use thywill_core::archive::parsed::{kind_of_path, parse_file};
 use thywill_core::archive::prayer::{ActivityAction, PrayerArchive};
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
+use thywill_core::backup::{
+    self, CreateOptions, CreateReport, RestoreOptions, Tier, VerifyOptions,
+};
+use thywill_core::db::{Database, OpenOptions};
+use thywill_core::import::{import_text_archives, ImportReport, TextArchiveOptions};
+use thywill_core::progress::NoProgress;
 use thywill_core::Error;
 
 use crate::context::{Context, Outcome};
@@ -92,6 +99,20 @@ struct Drill {
     first_differing_line: Option<usize>,
 }
 
+/// The database part of the story.
+#[derive(Serialize)]
+struct Recovery {
+    database: PathBuf,
+    first_import: ImportReport,
+    rows_inserted: u64,
+    second_import_inserted: u64,
+    backup: CreateReport,
+    backup_verified: bool,
+    rows_before_disaster: BTreeMap<String, u64>,
+    restored_quick_check: Vec<String>,
+    rows_after_restore: BTreeMap<String, u64>,
+}
+
 #[derive(Serialize)]
 struct DemoReport {
     dir: PathBuf,
@@ -100,6 +121,74 @@ struct DemoReport {
     read_back: BTreeMap<String, KindSummary>,
     check: CheckReport,
     drill: Drill,
+    recovery: Recovery,
+}
+
+/// The tables whose rows the demo counts before the disaster and after the restore.
+const COUNTED_TABLES: [&str; 6] = [
+    "user",
+    "prayer",
+    "prayermark",
+    "prayerskip",
+    "prayer_attributes",
+    "prayer_activity_log",
+];
+
+fn count_rows(database: &Path) -> Result<BTreeMap<String, u64>, Error> {
+    let db = Database::open(database, &OpenOptions::default())?;
+    let mut counts = BTreeMap::new();
+    for table in COUNTED_TABLES {
+        let n: i64 =
+            db.connection()
+                .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |row| {
+                    row.get(0)
+                })?;
+        counts.insert(table.to_owned(), n.max(0) as u64);
+    }
+    db.close()?;
+    Ok(counts)
+}
+
+/// Imports the archives into a new database (twice), backs it up, deletes the database as a
+/// disaster would, and restores it from the backup.
+fn recovery_story(dir: &Path, base: &Path) -> Result<Recovery, Error> {
+    let database = dir.join("thywill.db");
+    let backups = dir.join("backups");
+    let options = TextArchiveOptions::default();
+    let first_import = import_text_archives(base, &database, &options, &NoProgress)?;
+    let inserted = |r: &ImportReport| r.entities.values().map(|c| c.inserted).sum::<u64>();
+    let second = import_text_archives(base, &database, &options, &NoProgress)?;
+    let backup = backup::create(
+        &CreateOptions::new(&database, &backups, Tier::Daily),
+        &NoProgress,
+    )?;
+    let verification = backup::verify(&backup.path, &VerifyOptions::default(), &NoProgress)?;
+    let rows_before_disaster = count_rows(&database)?;
+    for file in [
+        database.clone(),
+        dir.join("thywill.db-wal"),
+        dir.join("thywill.db-shm"),
+    ] {
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&file, e)),
+            _ => {}
+        }
+    }
+    let restored = backup::restore(
+        &RestoreOptions::new(&backup.path, &database, &backups),
+        &NoProgress,
+    )?;
+    Ok(Recovery {
+        rows_inserted: inserted(&first_import),
+        second_import_inserted: inserted(&second),
+        backup_verified: verification.is_ok(),
+        rows_after_restore: count_rows(&database)?,
+        restored_quick_check: restored.quick_check,
+        rows_before_disaster,
+        database,
+        first_import,
+        backup,
+    })
 }
 
 /// Rewrites `file` with CRLF line ends (as an editor on Windows would), checks the tree,
@@ -251,6 +340,7 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
     let check = check?;
     let drill_file = base.join("users/2025_10_users.txt");
     let drill = drill(&base, &drill_file)?;
+    let recovery = recovery_story(&dir, &base)?;
 
     let mut text = format!(
         "Wrote a sample community with thywill-core's archive writers to {}{}\n\
@@ -290,6 +380,23 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             (false, _) => "NOT caught by the check".to_owned(),
         }
     ));
+    text.push_str(&format!(
+        "\nImported into {}: {} rows; imported again: {} new rows\n\
+         Backed up to {} ({}verified)\n\
+         Disaster: the database is deleted. Restored from the backup: quick_check {}\n",
+        recovery.database.display(),
+        recovery.rows_inserted,
+        recovery.second_import_inserted,
+        recovery.backup.path.display(),
+        if recovery.backup_verified { "" } else { "NOT " },
+        recovery.restored_quick_check.join(", "),
+    ));
+    for (table, before) in &recovery.rows_before_disaster {
+        let after = recovery.rows_after_restore.get(table).copied().unwrap_or(0);
+        text.push_str(&format!(
+            "  {table:<20} {before:>4} rows before, {after:>4} after\n"
+        ));
+    }
     if kept {
         text.push_str(&format!(
             "\nTry: thywill archive check {}\n     thywill archive parse {}\n",
@@ -297,8 +404,14 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             base.join("users/2025_10_users.txt").display()
         ));
     }
-    let failed =
-        !check.is_clean() || !drill.detected || read_back.values().any(|s| s.diagnostics > 0);
+    let failed = !check.is_clean()
+        || !drill.detected
+        || read_back.values().any(|s| s.diagnostics > 0)
+        || !recovery.first_import.failures.is_empty()
+        || recovery.second_import_inserted != 0
+        || !recovery.backup_verified
+        || recovery.restored_quick_check != ["ok"]
+        || recovery.rows_before_disaster != recovery.rows_after_restore;
     let report = DemoReport {
         dir: base,
         kept,
@@ -306,6 +419,7 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
         read_back,
         check,
         drill,
+        recovery,
     };
     Ok(Outcome::new(&report, text)?.with_failures(failed))
 }
