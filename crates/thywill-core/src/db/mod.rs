@@ -322,13 +322,6 @@ impl Database {
     }
 }
 
-/// Connection settings for bulk work: enough cached statements for an import's
-/// distinct statements, a bounded page cache (constant memory, whatever the size), and
-/// WAL checkpoints every 10,000 pages rather than 1,000 (each page is copied back fewer
-/// times during a bulk import; the app's own connections keep their setting). Sorts for
-/// index builds spill to temporary files beyond the cache, so memory stays bounded.
-/// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
-/// the SQLite build's default (rusqlite's bundled build turns them on).
 #[cfg(target_os = "linux")]
 fn start_writeback_of(path: &Path) {
     use std::os::fd::AsRawFd;
@@ -345,6 +338,13 @@ fn start_writeback_of(path: &Path) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback_of(_path: &Path) {}
 
+/// Connection settings for bulk work: enough cached statements for an import's
+/// distinct statements, a bounded page cache (constant memory, whatever the size), and
+/// WAL checkpoints every 10,000 pages rather than 1,000 (each page is copied back fewer
+/// times during a bulk import; the app's own connections keep their setting). Sorts for
+/// index builds spill to temporary files beyond the cache, so memory stays bounded.
+/// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
+/// the SQLite build's default (rusqlite's bundled build turns them on).
 fn tune(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(64);
     conn.execute_batch(
