@@ -116,11 +116,9 @@ impl JsonPrayersPlan {
         options: &JsonPrayersOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
-        let (db, name) = super::open_target(db_path.as_ref(), options.dry_run)?;
-        let mut report = self.apply_to(&db, options, progress)?;
-        report.database = name;
-        db.close()?;
-        Ok(report)
+        super::with_target(db_path.as_ref(), options.dry_run, |db| {
+            self.apply_to(db, options, progress)
+        })
     }
 
     /// Imports the batch into an open database.
@@ -130,10 +128,7 @@ impl JsonPrayersPlan {
         options: &JsonPrayersOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
-        let database = db
-            .path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| ":memory:".into());
+        let database = super::database_label(db);
         let mut report =
             ImportReport::new("prayers_json", &self.source, &database, options.dry_run);
         report.counts_mut(entity::PRAYERS);

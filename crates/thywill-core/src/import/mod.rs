@@ -36,9 +36,11 @@ use crate::Result;
 /// Opens the database an import writes to. A missing file is created with ThyWill's
 /// schema, except in a dry run, which gets an in-memory database instead.
 /// Returns the database and how to name it in reports.
-pub(crate) fn open_target(path: &Path, dry_run: bool) -> Result<(Database, String)> {
+fn open_target(path: &Path, dry_run: bool) -> Result<(Database, String)> {
     if !path.exists() && dry_run {
-        return Ok((Database::in_memory()?, ":memory:".into()));
+        let db = Database::in_memory()?;
+        let label = database_label(&db);
+        return Ok((db, label));
     }
     let db = Database::open(
         path,
@@ -50,4 +52,25 @@ pub(crate) fn open_target(path: &Path, dry_run: bool) -> Result<(Database, Strin
         },
     )?;
     Ok((db, path.display().to_string()))
+}
+
+/// Runs `import` on the database at `path`, opened as [`open_target`] does, and closes it
+/// afterwards (which syncs a new file), with the report naming the database as given.
+pub(crate) fn with_target(
+    path: &Path,
+    dry_run: bool,
+    import: impl FnOnce(&Database) -> Result<ImportReport>,
+) -> Result<ImportReport> {
+    let (db, name) = open_target(path, dry_run)?;
+    let mut report = import(&db)?;
+    report.database = name;
+    db.close()?;
+    Ok(report)
+}
+
+/// How reports name an open database: its path, or `:memory:` for an in-memory one.
+pub(crate) fn database_label(db: &Database) -> String {
+    db.path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| ":memory:".into())
 }

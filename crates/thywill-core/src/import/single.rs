@@ -52,11 +52,9 @@ pub fn import_prayer_file(
     options: &PrayerFileOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
-    let (db, name) = super::open_target(db_path.as_ref(), options.dry_run)?;
-    let mut report = import_prayer_file_into(file, &db, options, progress)?;
-    report.database = name;
-    db.close()?;
-    Ok(report)
+    super::with_target(db_path.as_ref(), options.dry_run, |db| {
+        import_prayer_file_into(file, db, options, progress)
+    })
 }
 
 /// Imports one prayer file into an open database.
@@ -69,10 +67,7 @@ pub fn import_prayer_file_into(
     let file = file.as_ref();
     let given = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-    let database = db
-        .path()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| ":memory:".into());
+    let database = super::database_label(db);
     let mut report = ImportReport::new("prayer_file", &given, &database, options.dry_run);
     for e in [
         entity::PRAYERS,

@@ -227,11 +227,9 @@ impl TextArchivePlan {
         options: &TextArchiveOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
-        let (db, name) = super::open_target(db_path.as_ref(), options.dry_run)?;
-        let mut report = self.apply_to(&db, options, progress)?;
-        report.database = name;
-        db.close()?;
-        Ok(report)
+        super::with_target(db_path.as_ref(), options.dry_run, |db| {
+            self.apply_to(db, options, progress)
+        })
     }
 
     /// Imports into an open database.
@@ -241,10 +239,7 @@ impl TextArchivePlan {
         options: &TextArchiveOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
-        let database = db
-            .path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| ":memory:".into());
+        let database = super::database_label(db);
         let mut report =
             ImportReport::new("text_archives", &self.source, &database, options.dry_run);
         for e in [
