@@ -339,48 +339,18 @@ impl SessionsSnapshotFile {
 
     /// Parses a snapshot; unreadable lines become diagnostics.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let mut diags = Vec::new();
-        let mut file = SessionsSnapshotFile {
-            generated: String::new(),
-            sessions: Vec::new(),
-            total: 0,
+        let layout = pipe::SnapshotLayout {
+            title_prefix: "Session Snapshot for ",
+            format_line: SNAPSHOT_FORMAT,
+            total_label: "Total active sessions",
+            bad_total: "bad session total",
         };
-        let content = match pipe::decode_lines(bytes, path) {
-            Ok(c) => c,
-            Err(d) => return (file, vec![d]),
+        let (file, diags) = pipe::parse_snapshot(bytes, path, &layout, parse_snapshot_row);
+        let file = SessionsSnapshotFile {
+            generated: file.stamp,
+            sessions: file.rows,
+            total: file.total,
         };
-        let mut saw_total = false;
-        for (i, line) in content.split('\n').enumerate() {
-            let n = i + 1;
-            if let Some(g) = line
-                .strip_prefix("Session Snapshot for ")
-                .filter(|_| n == 1)
-            {
-                file.generated = g.to_string();
-            } else if line.is_empty() || (n == 2 && line == SNAPSHOT_FORMAT) {
-            } else if let Some(t) = line.strip_prefix("Total active sessions: ") {
-                match t.parse() {
-                    Ok(v) => {
-                        file.total = v;
-                        saw_total = true;
-                    }
-                    Err(_) => diags.push(Diagnostic::new(path, n, "bad session total")),
-                }
-            } else {
-                match parse_snapshot_row(line) {
-                    Ok(s) => file.sessions.push(s),
-                    Err(e) => diags.push(Diagnostic::new(path, n, e)),
-                }
-            }
-        }
-        if !saw_total {
-            file.total = file.sessions.len() as u64;
-            diags.push(Diagnostic::new(
-                path,
-                0,
-                "missing `Total active sessions` trailer",
-            ));
-        }
         (file, diags)
     }
 }

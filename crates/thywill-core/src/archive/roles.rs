@@ -209,44 +209,18 @@ impl RoleDefinitionsFile {
 
     /// Parses the file; unreadable lines become diagnostics.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let mut file = RoleDefinitionsFile {
-            updated: String::new(),
-            roles: Vec::new(),
-            total: 0,
+        let layout = pipe::SnapshotLayout {
+            title_prefix: "Role Definitions - Updated ",
+            format_line: ROLE_DEF_FORMAT,
+            total_label: "Total roles",
+            bad_total: "bad role total",
         };
-        let mut diags = Vec::new();
-        let content = match pipe::decode_lines(bytes, path) {
-            Ok(c) => c,
-            Err(d) => return (file, vec![d]),
+        let (file, diags) = pipe::parse_snapshot(bytes, path, &layout, parse_role_definition);
+        let file = RoleDefinitionsFile {
+            updated: file.stamp,
+            roles: file.rows,
+            total: file.total,
         };
-        let mut saw_total = false;
-        for (i, line) in content.split('\n').enumerate() {
-            let n = i + 1;
-            if let Some(u) = line
-                .strip_prefix("Role Definitions - Updated ")
-                .filter(|_| n == 1)
-            {
-                file.updated = u.to_string();
-            } else if line.is_empty() || (n == 2 && line == ROLE_DEF_FORMAT) {
-            } else if let Some(t) = line.strip_prefix("Total roles: ") {
-                match t.parse() {
-                    Ok(v) => {
-                        file.total = v;
-                        saw_total = true;
-                    }
-                    Err(_) => diags.push(Diagnostic::new(path, n, "bad role total")),
-                }
-            } else {
-                match parse_role_definition(line) {
-                    Ok(r) => file.roles.push(r),
-                    Err(e) => diags.push(Diagnostic::new(path, n, e)),
-                }
-            }
-        }
-        if !saw_total {
-            file.total = file.roles.len() as u64;
-            diags.push(Diagnostic::new(path, 0, "missing `Total roles` trailer"));
-        }
         (file, diags)
     }
 }

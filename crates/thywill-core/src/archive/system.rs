@@ -364,47 +364,22 @@ impl SystemConfigFile {
 
     /// Parses the file; unreadable lines become diagnostics.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let mut file = SystemConfigFile {
-            snapshot: String::new(),
-            items: Vec::new(),
-            total: 0,
+        let layout = pipe::SnapshotLayout {
+            title_prefix: "System Configuration - Snapshot ",
+            format_line: "Format: key=value",
+            total_label: "Configuration items",
+            bad_total: "bad item count",
         };
-        let content = match pipe::decode_lines(bytes, path) {
-            Ok(c) => c,
-            Err(d) => return (file, vec![d]),
+        let (file, diags) = pipe::parse_snapshot(bytes, path, &layout, |line| {
+            line.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| "not a key=value line".to_string())
+        });
+        let file = SystemConfigFile {
+            snapshot: file.stamp,
+            items: file.rows,
+            total: file.total,
         };
-        let mut diags = Vec::new();
-        let mut saw_total = false;
-        for (i, line) in content.split('\n').enumerate() {
-            let n = i + 1;
-            if let Some(s) = line
-                .strip_prefix("System Configuration - Snapshot ")
-                .filter(|_| n == 1)
-            {
-                file.snapshot = s.to_string();
-            } else if line.is_empty() || (n == 2 && line == "Format: key=value") {
-            } else if let Some(c) = line.strip_prefix("Configuration items: ") {
-                match c.parse() {
-                    Ok(v) => {
-                        file.total = v;
-                        saw_total = true;
-                    }
-                    Err(_) => diags.push(Diagnostic::new(path, n, "bad item count")),
-                }
-            } else if let Some((k, v)) = line.split_once('=') {
-                file.items.push((k.to_string(), v.to_string()));
-            } else {
-                diags.push(Diagnostic::new(path, n, "not a key=value line"));
-            }
-        }
-        if !saw_total {
-            file.total = file.items.len() as u64;
-            diags.push(Diagnostic::new(
-                path,
-                0,
-                "missing `Configuration items` trailer",
-            ));
-        }
         (file, diags)
     }
 }
