@@ -1,6 +1,7 @@
 //! Value encodings exactly as ThyWill's SQLAlchemy/SQLModel layer writes them
 //! (spec schema-and-recovery.md §1.2, §1.3, §6.1.3).
 
+use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
@@ -11,9 +12,17 @@ use crate::{Error, Result};
 /// Renders a naive datetime as SQLAlchemy stores it in SQLite: always 26 characters,
 /// `YYYY-MM-DD HH:MM:SS.ffffff`. Python compares these as strings, so the form must be exact.
 pub fn format_datetime(value: &NaiveDateTime) -> String {
+    datetime_text(value).as_str().to_owned()
+}
+
+/// [`format_datetime`] without a heap allocation, for the rows an import writes.
+pub fn datetime_text(value: &NaiveDateTime) -> StackText<32> {
+    let mut text = StackText::<32>::new();
     let year = value.year();
     if !(0..=9999).contains(&year) {
-        return format!(
+        // At most 7 characters of year (sign included) + 22: fits the 32 bytes.
+        let _ = write!(
+            text,
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
             year,
             value.month(),
@@ -23,8 +32,8 @@ pub fn format_datetime(value: &NaiveDateTime) -> String {
             value.second(),
             value.nanosecond() / 1000 % 1_000_000
         );
+        return text;
     }
-    // Called for every row an import writes: built by hand rather than through `format!`.
     let mut buf = *b"0000-00-00 00:00:00.000000";
     let mut put = |start: usize, width: usize, mut n: u32| {
         for slot in buf[start..start + width].iter_mut().rev() {
@@ -39,9 +48,83 @@ pub fn format_datetime(value: &NaiveDateTime) -> String {
     put(14, 2, value.minute());
     put(17, 2, value.second());
     put(20, 6, value.nanosecond() / 1000 % 1_000_000);
-    // ASCII digits and separators only: one allocation, and a validation that takes the
-    // ASCII fast path (`from_utf8_lossy` walked it in chunks).
-    String::from_utf8(buf.to_vec()).unwrap_or_default()
+    text.push_ascii(&buf);
+    text
+}
+
+/// A short text kept on the stack: the ids and timestamps bound to every inserted row,
+/// which would otherwise cost an allocation and a free each.
+#[derive(Clone, Copy)]
+pub struct StackText<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    fn new() -> Self {
+        StackText {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    /// Appends ASCII bytes (truncated at the capacity, which callers size for their text).
+    fn push_ascii(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.is_ascii());
+        let n = bytes.len().min(N - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII (or whole `write!` fragments, see `write_str`) is ever stored.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> std::fmt::Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if s.len() > N - self.len {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+        self.len += s.len();
+        Ok(())
+    }
+}
+
+impl<const N: usize> std::ops::Deref for StackText<N> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl<const N: usize> std::fmt::Display for StackText<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for StackText<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> rusqlite::ToSql for StackText<N> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(self.as_str().as_bytes()),
+        ))
+    }
+}
+
+/// The minute a datetime falls in as a number (minutes since 1970): equal exactly when
+/// the [`minute_key`] texts are equal, and free to compute.
+pub fn minute_number(value: &NaiveDateTime) -> i64 {
+    value.and_utc().timestamp().div_euclid(60)
 }
 
 /// Reads a database datetime leniently: `T` or space separator, no fraction or 1–6
@@ -312,15 +395,25 @@ impl IdGenerator {
     /// `uuid.uuid4().hex` shape: 32 lowercase hex digits with the version-4 and RFC 4122
     /// variant bits.
     pub fn uuid4_hex(&self) -> Result<String> {
+        Ok(self.uuid4_hex_text()?.as_str().to_owned())
+    }
+
+    /// [`IdGenerator::uuid4_hex`] without a heap allocation.
+    pub fn uuid4_hex_text(&self) -> Result<StackText<32>> {
         let mut bytes = self.ordered_bytes()?;
         bytes[6] = (bytes[6] & 0x0f) | 0x40;
         bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        Ok(lower_hex(&bytes))
+        Ok(hex_text(&bytes))
     }
 
     /// `secrets.token_hex(16)` shape: 32 lowercase hex digits (attributes and activity logs).
     pub fn token_hex16(&self) -> Result<String> {
-        Ok(lower_hex(&self.ordered_bytes()?))
+        Ok(self.token_hex16_text()?.as_str().to_owned())
+    }
+
+    /// [`IdGenerator::token_hex16`] without a heap allocation.
+    pub fn token_hex16_text(&self) -> Result<StackText<32>> {
+        Ok(hex_text(&self.ordered_bytes()?))
     }
 
     /// `secrets.token_hex(8)`: a fully random 16-hex-digit invite token.
@@ -339,6 +432,18 @@ fn lower_hex(bytes: &[u8]) -> String {
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     out
+}
+
+fn hex_text(bytes: &[u8; 16]) -> StackText<32> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    let mut text = StackText::new();
+    text.push_ascii(&out);
+    text
 }
 
 /// True when `text` is `len` lowercase hexadecimal digits.
@@ -390,6 +495,32 @@ mod tests {
         );
         assert!(parse_datetime("July 29 2024").is_err());
         assert!(parse_datetime("2024-07-29 15:43:31.1234567").is_err());
+    }
+
+    #[test]
+    fn stack_texts_equal_the_allocating_forms() {
+        for text in [
+            "2024-07-29 15:43:31.109805",
+            "0001-01-01 00:00:00.000000",
+            "9999-12-31 23:59:59.999999",
+        ] {
+            let dt = parse_datetime(text).unwrap();
+            assert_eq!(datetime_text(&dt).as_str(), text);
+        }
+        let far = NaiveDate::from_ymd_opt(-12345, 1, 2)
+            .unwrap()
+            .and_hms_micro_opt(3, 4, 5, 6)
+            .unwrap();
+        assert_eq!(datetime_text(&far).as_str(), "-12345-01-02 03:04:05.000006");
+        let bytes: [u8; 16] = core::array::from_fn(|i| (i * 17) as u8);
+        assert_eq!(hex_text(&bytes).as_str(), hex::encode(bytes));
+        let a = parse_datetime("2024-07-29 15:43:59.999999").unwrap();
+        let b = parse_datetime("2024-07-29 15:43:00").unwrap();
+        let c = parse_datetime("2024-07-29 15:44:00").unwrap();
+        assert_eq!(minute_number(&a), minute_number(&b));
+        assert_eq!(minute_number(&c), minute_number(&b) + 1);
+        let early = parse_datetime("1969-12-31 23:59:30").unwrap();
+        assert_eq!(minute_number(&early), -1);
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! file states explicitly (`set answered to 'true'`) describe the same event, so per key
 //! the larger of the two counts is wanted, not their sum.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDateTime;
 // Seeded per process (minimally DoS-resistant) and much cheaper than SipHash on the
 // short keys built for every activity line.
@@ -29,17 +31,20 @@ use rusqlite::{params, Connection};
 
 use super::report::{entity, ImportReport, RecordIssue};
 use crate::archive::prayer::{ActivityAction, PrayerActivity};
-use crate::db::encode::{format_datetime, minute_key, minute_of_stored, python_isoformat};
+use crate::db::encode::{
+    datetime_text, format_datetime, minute_key, minute_number, minute_of_stored, python_isoformat,
+};
 use crate::db::{ArchiveTimeZone, IdGenerator};
 use crate::Result;
 
-/// A row of `prayer_activity_log` to be.
+/// A row of `prayer_activity_log` to be. Most actions and values are fixed words, so
+/// they are borrowed; the user is the actor of activity line `line`.
 #[derive(Debug, Clone)]
 struct LogRow {
-    user: String,
-    action: String,
-    old: Option<String>,
-    new: Option<String>,
+    line: usize,
+    action: Cow<'static, str>,
+    old: Option<Cow<'static, str>>,
+    new: Option<Cow<'static, str>>,
     at: NaiveDateTime,
     with_path: bool,
 }
@@ -92,44 +97,49 @@ fn stored_key(prefix: &str, stored: &str) -> String {
 }
 
 /// Ordered multiset of desired logs keyed by (user, action, minute): per key, the rows
-/// the file states explicitly and the rows other lines imply.
+/// the file states explicitly and the rows other lines imply. Rows are kept flat with
+/// their key's number (keys numbered in order of first appearance); `into_rows` groups
+/// them by key with a stable sort.
 #[derive(Default)]
-struct LogPlan {
-    order: Vec<String>,
-    by_key: HashMap<String, (Vec<LogRow>, Vec<LogRow>)>,
+struct LogPlan<'a> {
+    groups: HashMap<(&'a str, Cow<'static, str>, i64), usize>,
+    /// Per key: how many rows the file states explicitly.
+    explicit: Vec<usize>,
+    rows: Vec<(usize, bool, LogRow)>,
 }
 
-impl LogPlan {
-    fn push(&mut self, row: LogRow, explicit: bool) {
-        let mut key = String::with_capacity(row.user.len() + row.action.len() + 18);
-        key.push_str(&row.user);
-        key.push('\u{1f}');
-        key.push_str(&row.action);
-        key.push('\u{1f}');
-        key.push_str(&minute_key(&row.at));
-        let (explicit_rows, implied_rows) = match self.by_key.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                self.order.push(e.key().clone());
-                e.insert(Default::default())
-            }
-        };
-        if explicit {
-            explicit_rows.push(row);
-        } else {
-            implied_rows.push(row);
+impl<'a> LogPlan<'a> {
+    fn push(&mut self, user: &'a str, row: LogRow, explicit: bool) {
+        let next = self.explicit.len();
+        let group = *self
+            .groups
+            .entry((user, row.action.clone(), minute_number(&row.at)))
+            .or_insert(next);
+        if group == next {
+            self.explicit.push(0);
         }
+        if explicit {
+            self.explicit[group] += 1;
+        }
+        self.rows.push((group, explicit, row));
     }
 
-    fn into_rows(mut self) -> Vec<LogRow> {
-        let mut rows = Vec::new();
-        for key in self.order {
-            let (explicit, implied) = self.by_key.remove(&key).unwrap_or_default();
-            let extra = implied.into_iter().skip(explicit.len());
-            rows.extend(explicit);
-            rows.extend(extra);
-        }
-        rows
+    /// Per key in order: the explicit rows, then the implied rows beyond their number.
+    fn into_rows(self) -> Vec<LogRow> {
+        let LogPlan {
+            explicit, mut rows, ..
+        } = self;
+        rows.sort_by_key(|(group, is_explicit, _)| (*group, !*is_explicit));
+        let mut implied_seen = vec![0usize; explicit.len()];
+        rows.into_iter()
+            .filter_map(|(group, is_explicit, row)| {
+                if is_explicit {
+                    return Some(row);
+                }
+                implied_seen[group] += 1;
+                (implied_seen[group] > explicit[group]).then_some(row)
+            })
+            .collect()
     }
 }
 
@@ -240,21 +250,23 @@ impl ActivityImport<'_> {
 
         // Marks. Each statement is looked up in the cache once per prayer, not once per
         // row: the lookup hashes the whole SQL text.
+        let actor = |line: usize| activities.get(line).map_or("", |a| a.actor.as_str());
         let mut insert_mark = conn.prepare_cached(
             "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         // Counted here and added to the report once (a report lookup per row showed).
         let (mut marks_present, mut marks_inserted) = (0u64, 0u64);
-        for (user, at) in &wanted_marks {
+        for (line, at) in &wanted_marks {
+            let user = actor(*line);
             if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
                 marks_present += 1;
             } else {
                 insert_mark.execute(params![
-                    self.ids.uuid4_hex()?,
+                    self.ids.uuid4_hex_text()?,
                     user,
                     prayer_id,
-                    format_datetime(at),
+                    datetime_text(at),
                     prayer_path
                 ])?;
                 marks_inserted += 1;
@@ -269,10 +281,11 @@ impl ActivityImport<'_> {
              new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let (mut logs_present, mut logs_inserted) = (0u64, 0u64);
-        for row in wanted_logs {
+        for row in &wanted_logs {
+            let user = actor(row.line);
             if !known_empty
                 && logs.take(&minute_keys(
-                    &format!("{}\u{1f}{}", row.user, row.action),
+                    &format!("{user}\u{1f}{}", row.action),
                     &row.at,
                     &self.zone,
                 ))
@@ -281,13 +294,13 @@ impl ActivityImport<'_> {
                 continue;
             }
             insert_log.execute(params![
-                self.ids.token_hex16()?,
+                self.ids.token_hex16_text()?,
                 prayer_id,
-                row.user,
+                user,
                 row.action,
                 row.old,
                 row.new,
-                format_datetime(&row.at),
+                datetime_text(&row.at),
                 if row.with_path { prayer_path } else { None }
             ])?;
             logs_inserted += 1;
@@ -349,7 +362,8 @@ pub(crate) struct ActivityPlan {
     actors: Vec<(usize, NaiveDateTime)>,
     /// Lines that cannot be imported.
     skipped: Vec<RecordIssue>,
-    marks: Vec<(String, NaiveDateTime)>,
+    /// Per mark: the activity line (its actor is the user) and the time.
+    marks: Vec<(usize, NaiveDateTime)>,
     logs: Vec<LogRow>,
     /// Every attribute name the lines touched, in order, with its final value.
     attributes: Vec<(String, Option<AttrValue>)>,
@@ -373,7 +387,7 @@ impl ActivityPlan {
             touched: Vec::new(),
             db: db_attrs,
         };
-        let mut wanted_marks: Vec<(String, NaiveDateTime)> = Vec::new();
+        let mut wanted_marks: Vec<(usize, NaiveDateTime)> = Vec::new();
         let mut plan = LogPlan::default();
 
         for (index, activity) in activities.iter().enumerate() {
@@ -397,62 +411,91 @@ impl ActivityPlan {
                 continue;
             }
             actors.push((index, at));
-            let log =
-                |action: &str, old: Option<String>, new: Option<String>, with_path: bool| LogRow {
-                    user: user.to_string(),
-                    action: action.to_string(),
-                    old,
-                    new,
-                    at,
-                    with_path,
-                };
+            let log = |action: Cow<'static, str>,
+                       old: Option<Cow<'static, str>>,
+                       new: Option<Cow<'static, str>>,
+                       with_path: bool| LogRow {
+                line: index,
+                action,
+                old,
+                new,
+                at,
+                with_path,
+            };
+            const TRUE: Option<Cow<'static, str>> = Some(Cow::Borrowed("true"));
+            let owned = |value: Option<String>| value.map(Cow::Owned);
             match &activity.action {
                 ActivityAction::Prayed => {
-                    wanted_marks.push((user.to_string(), at));
-                    plan.push(log("prayed", None, Some("true".into()), true), true);
+                    wanted_marks.push((index, at));
+                    plan.push(user, log("prayed".into(), None, TRUE, true), true);
                 }
                 ActivityAction::Answered => {
                     let prev = attrs.set(user, at, "answered", "true".into());
-                    plan.push(log("set_answered", prev, Some("true".into()), false), false);
-                    let iso = python_isoformat(&at);
-                    let prev = attrs.set(user, at, "answer_date", iso.clone());
-                    plan.push(log("set_answer_date", prev, Some(iso), false), false);
-                }
-                ActivityAction::Testimony { text } => {
-                    let prev = attrs.set(user, at, "answer_testimony", text.clone());
                     plan.push(
-                        log("set_answer_testimony", prev, Some(text.clone()), false),
+                        user,
+                        log("set_answered".into(), owned(prev), TRUE, false),
                         false,
                     );
-                    plan.push(log("testimony", None, Some(text.clone()), true), true);
-                }
-                ActivityAction::Archived => {
-                    let prev = attrs.set(user, at, "archived", "true".into());
-                    plan.push(log("set_archived", prev, Some("true".into()), false), false);
-                }
-                ActivityAction::Flagged => {
-                    let prev = attrs.set(user, at, "flagged", "true".into());
-                    plan.push(log("set_flagged", prev, Some("true".into()), false), false);
-                }
-                ActivityAction::Restored => {
-                    let prev = attrs.remove("archived");
+                    let iso = python_isoformat(&at);
+                    let prev = attrs.set(user, at, "answer_date", iso.clone());
                     plan.push(
+                        user,
                         log(
-                            "remove_archived",
-                            Some(prev.unwrap_or_else(|| "true".into())),
-                            None,
+                            "set_answer_date".into(),
+                            owned(prev),
+                            Some(iso.into()),
                             false,
                         ),
                         false,
                     );
                 }
+                ActivityAction::Testimony { text } => {
+                    let prev = attrs.set(user, at, "answer_testimony", text.clone());
+                    plan.push(
+                        user,
+                        log(
+                            "set_answer_testimony".into(),
+                            owned(prev),
+                            Some(text.clone().into()),
+                            false,
+                        ),
+                        false,
+                    );
+                    plan.push(
+                        user,
+                        log("testimony".into(), None, Some(text.clone().into()), true),
+                        true,
+                    );
+                }
+                ActivityAction::Archived => {
+                    let prev = attrs.set(user, at, "archived", "true".into());
+                    plan.push(
+                        user,
+                        log("set_archived".into(), owned(prev), TRUE, false),
+                        false,
+                    );
+                }
+                ActivityAction::Flagged => {
+                    let prev = attrs.set(user, at, "flagged", "true".into());
+                    plan.push(
+                        user,
+                        log("set_flagged".into(), owned(prev), TRUE, false),
+                        false,
+                    );
+                }
+                ActivityAction::Restored => {
+                    let prev = attrs.remove("archived");
+                    let old = owned(prev).or(TRUE);
+                    plan.push(user, log("remove_archived".into(), old, None, false), false);
+                }
                 ActivityAction::SetAttribute { name, old, new } => {
                     attrs.set(user, at, name, new.clone());
                     plan.push(
+                        user,
                         log(
-                            &format!("set_{name}"),
-                            old.clone(),
-                            Some(new.clone()),
+                            format!("set_{name}").into(),
+                            owned(old.clone()),
+                            Some(new.clone().into()),
                             false,
                         ),
                         true,
@@ -461,20 +504,19 @@ impl ActivityPlan {
                 ActivityAction::RemoveAttribute { name, old } => {
                     attrs.remove(name);
                     plan.push(
-                        log(&format!("remove_{name}"), Some(old.clone()), None, false),
+                        user,
+                        log(
+                            format!("remove_{name}").into(),
+                            Some(old.clone().into()),
+                            None,
+                            false,
+                        ),
                         true,
                     );
                 }
                 ActivityAction::Other { action, extra } => {
-                    plan.push(
-                        log(
-                            action,
-                            None,
-                            Some(extra.clone().unwrap_or_else(|| "true".into())),
-                            true,
-                        ),
-                        true,
-                    );
+                    let value = owned(extra.clone()).or(TRUE);
+                    plan.push(user, log(action.clone().into(), None, value, true), true);
                 }
                 ActivityAction::Raw { text } => {
                     skipped.push(super::report::issue(

@@ -262,22 +262,11 @@ impl TextArchivePlan {
             users: HashSet::new(),
             activity_tables_empty: false,
         };
-        let fresh_activity_tables = runner.phase(|conn| {
-            ensure_schema(conn, &ids)?;
-            // On empty activity tables the prayer_id indexes are built after the prayers
-            // phase: one sort instead of a random index insert per row.
-            let fresh = activity_tables_empty(conn)?;
-            if !fresh {
-                ensure_lookup_indexes(conn)?;
-            }
-            run.users(conn)?;
-            Ok(fresh)
-        })?;
-        runner.phase(|conn| run.user_attributes(conn))?;
         // Prayer files, then ledger files, are read and parsed on a second thread while
         // this one writes; bounded channels keep memory flat (8 batches of prayer files,
-        // 2 ledgers). Prayer files travel in batches: one wake-up per file cost more than
-        // parsing a small file.
+        // 2 ledgers). The reader starts before the first phase so the prayers phase finds
+        // work waiting. Prayer files travel in batches: one wake-up per file cost more
+        // than parsing a small file.
         let root = self.root.clone();
         let months: Vec<String> = self.prayer_months.iter().map(|(m, _)| m.clone()).collect();
         let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
@@ -285,24 +274,32 @@ impl TextArchivePlan {
         let (ledger_tx, ledger_rx) = std::sync::mpsc::sync_channel::<Result<ParsedLedgerFile>>(2);
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || {
-                // With empty activity tables every new prayer's rows can be planned here,
-                // off the writer thread (the users phases write no activity rows).
-                read_prayer_files(&root, &months, fresh_activity_tables, &prayer_tx);
+                read_prayer_files(&root, &months, &prayer_tx);
                 drop(prayer_tx);
                 read_ledger_files(&root, &ledgers, &ledger_tx);
             });
-            // After each large phase the new file's pages start on their way to disk
-            // while the next phase runs (a no-op for an existing database).
-            let result = runner
-                .phase(|conn| run.prayers(conn, &prayer_rx))
-                .and_then(|()| {
-                    db.start_writeback();
-                    runner.phase(|conn| {
+            let result = (|| -> Result<()> {
+                runner.phase(|conn| {
+                    ensure_schema(conn, &ids)?;
+                    // On empty activity tables the prayer_id indexes are built after the
+                    // prayers phase: one sort instead of a random index insert per row.
+                    if !activity_tables_empty(conn)? {
                         ensure_lookup_indexes(conn)?;
-                        run.ledgers(conn, &ledger_rx)
-                    })
-                })
-                .map(|()| db.start_writeback());
+                    }
+                    run.users(conn)
+                })?;
+                runner.phase(|conn| run.user_attributes(conn))?;
+                runner.phase(|conn| run.prayers(conn, &prayer_rx))?;
+                // After each large phase the new file's pages start on their way to disk
+                // while the next phase runs (a no-op for an existing database).
+                db.start_writeback();
+                runner.phase(|conn| {
+                    ensure_lookup_indexes(conn)?;
+                    run.ledgers(conn, &ledger_rx)
+                })?;
+                db.start_writeback();
+                Ok(())
+            })();
             // On an error the receivers go away first, so the reader stops at its next send.
             drop(prayer_rx);
             drop(ledger_rx);
@@ -674,7 +671,13 @@ impl Run<'_> {
             file: relative,
             known_empty: created_now && self.activity_tables_empty,
         };
-        activity.apply(&target, &doc.activities, plan, self.report, &mut ensure)
+        activity.apply(
+            &target,
+            &doc.activities,
+            Some(plan),
+            self.report,
+            &mut ensure,
+        )
     }
 
     fn ledgers(
@@ -934,8 +937,8 @@ struct ParsedPrayerFile {
     relative: String,
     doc: prayer::PrayerArchive,
     diagnostics: Vec<crate::archive::text::Diagnostic>,
-    /// Its activities' rows as for a new prayer, when the activity tables were empty.
-    plan: Option<ActivityPlan>,
+    /// Its activities' rows as for a new prayer on empty activity tables.
+    plan: ActivityPlan,
 }
 
 /// Prayer files read and parsed by the reader thread, in order; an error ends the batch.
@@ -949,7 +952,6 @@ const PRAYER_BATCH: usize = 16;
 fn read_prayer_files(
     root: &Path,
     months: &[String],
-    plan_ahead: bool,
     sender: &std::sync::mpsc::SyncSender<PrayerBatch>,
 ) {
     let mut batch: PrayerBatch = Vec::with_capacity(PRAYER_BATCH);
@@ -973,8 +975,9 @@ fn read_prayer_files(
                 .map(|bytes| {
                     let (doc, diagnostics) =
                         prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
-                    let plan = plan_ahead
-                        .then(|| ActivityPlan::for_new_prayer(&doc.activities, &relative));
+                    // Planned as for a new prayer on empty activity tables; the writer
+                    // uses the plan only when that turns out to be the case.
+                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative);
                     ParsedPrayerFile {
                         relative,
                         doc,
