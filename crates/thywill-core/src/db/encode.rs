@@ -193,6 +193,25 @@ pub fn minute_key(value: &NaiveDateTime) -> String {
     text
 }
 
+/// [`minute_number`] of a stored datetime text: `Some` exactly when its
+/// [`minute_of_stored`] prefix is the [`minute_key`] of some datetime (a well-formed
+/// `YYYY-MM-DD HH:MM` or `YYYY-MM-DDTHH:MM` start), so comparing numbers matches rows
+/// as comparing the texts does; other texts match no minute.
+pub fn stored_minute_number(text: &str) -> Option<i64> {
+    let b = text.as_bytes().get(..16)?;
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
+    let at = date.and_hms_opt(digits(11..13)?, digits(14..16)?, 0)?;
+    Some(minute_number(&at))
+}
+
 /// The minute prefix of a stored datetime text, tolerant of a `T` separator.
 pub fn minute_of_stored(text: &str) -> String {
     // The first 16 characters (not bytes), with the first `T` among them made a space;
@@ -521,6 +540,28 @@ mod tests {
         assert_eq!(minute_number(&c), minute_number(&b) + 1);
         let early = parse_datetime("1969-12-31 23:59:30").unwrap();
         assert_eq!(minute_number(&early), -1);
+        // Stored texts: the same number as their minute, or none when malformed.
+        for stored in [
+            "2024-07-29 15:43:31.109805",
+            "2024-07-29T15:43:31",
+            "2024-07-29 15:43",
+            "0000-01-01 00:00:00.000000",
+        ] {
+            let at = parse_datetime(stored).unwrap();
+            assert_eq!(stored_minute_number(stored), Some(minute_number(&at)));
+            assert_eq!(minute_of_stored(stored), minute_key(&at));
+        }
+        for malformed in [
+            "2024-07-29",
+            "2024-02-30 10:00:00",
+            "2024-07-29 24:00:00",
+            "2024-07-29_15:43:00",
+            "2024-07-2x 15:43:00",
+            "ééééTTéééééééééééé",
+            "",
+        ] {
+            assert_eq!(stored_minute_number(malformed), None, "{malformed}");
+        }
     }
 
     #[test]

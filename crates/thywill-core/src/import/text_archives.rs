@@ -27,7 +27,9 @@ use super::store::{find_prayer, find_prayer_path, insert_prayer_doc, insert_user
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::archive::layout::{pathlib_str, LedgerKind};
 use crate::archive::prayer;
-use crate::db::encode::{format_datetime, minute_key, minute_of_stored};
+use crate::db::encode::{
+    datetime_text, format_datetime, minute_key, minute_number, stored_minute_number,
+};
 use crate::db::{ArchiveTimeZone, Database, IdGenerator};
 use crate::progress::{report as progress_report, Progress};
 use crate::{Error, Result};
@@ -730,8 +732,8 @@ impl Run<'_> {
         } else {
             entity::PRAYER_SKIPS
         };
-        // Per prayer, one query for its path and one for all its rows, grouped by
-        // (user, minute). (A single LEFT JOIN query measured slower.)
+        // Per prayer, one query for its path and one for all its rows. (A single LEFT
+        // JOIN query measured slower.)
         let select = if kind == LedgerKind::Marks {
             "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1"
         } else {
@@ -746,6 +748,9 @@ impl Run<'_> {
         } else {
             "INSERT INTO prayerskip (id, user_id, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)"
         })?;
+        // Users by number, so a prayer's rows are small copyable pairs (a prayer has a
+        // handful of rows, scanned linearly). Bounded by the community's users.
+        let mut user_numbers: foldhash::HashMap<String, u32> = Default::default();
         // Per prayer (None: not in the database), loaded once and consumed.
         let mut prayers: foldhash::HashMap<String, Option<LedgerPrayer>> = Default::default();
         for entry in entries {
@@ -762,25 +767,28 @@ impl Run<'_> {
                 let found = match find_prayer_path(conn, &entry.prayer_id)? {
                     None => None,
                     Some(path) => {
-                        let mut counts = ExistingCounts::default();
-                        let mut rows = select_existing.query([&entry.prayer_id])?;
-                        while let Some(r) = rows.next()? {
-                            let user = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-                            let minute = minute_of_stored(
-                                r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
-                            );
-                            let per_user = match counts.get_mut(user) {
-                                Some(per_user) => per_user,
-                                None => counts.entry(user.to_owned()).or_default(),
+                        let mut rows = Vec::new();
+                        let mut found = select_existing.query([&entry.prayer_id])?;
+                        while let Some(r) = found.next()? {
+                            let stored = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                            // A text that is no minute can match no line.
+                            let Some(minute) = stored_minute_number(stored) else {
+                                continue;
                             };
-                            *per_user.entry(minute).or_insert(0) += 1;
+                            let user = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                            let next = user_numbers.len() as u32;
+                            let number = match user_numbers.get(user) {
+                                Some(n) => *n,
+                                None => *user_numbers.entry(user.to_owned()).or_insert(next),
+                            };
+                            rows.push((number, minute));
                         }
-                        Some(LedgerPrayer { path, counts })
+                        Some(LedgerPrayer { path, rows })
                     }
                 };
                 prayers.insert(entry.prayer_id.clone(), found);
             }
-            let Some(LedgerPrayer { path, counts }) =
+            let Some(LedgerPrayer { path, rows }) =
                 prayers.get_mut(&entry.prayer_id).and_then(Option::as_mut)
             else {
                 self.report.skip(issue(
@@ -791,42 +799,34 @@ impl Run<'_> {
                 ));
                 continue;
             };
-            let mut keys = vec![minute_key(&at)];
-            let utc = zone.to_utc(&at);
-            if utc != at {
-                keys.push(minute_key(&utc));
-            }
-            let found = match counts.get_mut(entry.user.as_str()) {
-                Some(per_user) => {
-                    keys.iter()
-                        .any(|minute| match per_user.get_mut(minute.as_str()) {
-                            Some(n) if *n > 0 => {
-                                *n -= 1;
-                                true
-                            }
-                            _ => false,
-                        })
-                }
-                None => false,
-            };
-            if found {
+            // The line's minute, then (rows Python wrote with `utcnow()`) its UTC minute.
+            let local = minute_number(&at);
+            let utc = minute_number(&zone.to_utc(&at));
+            let found = user_numbers.get(entry.user.as_str()).and_then(|&user| {
+                [local, utc]
+                    .iter()
+                    .find_map(|&minute| rows.iter().position(|&row| row == (user, minute)))
+            });
+            if let Some(index) = found {
+                // Each existing row answers for one line.
+                rows.swap_remove(index);
                 self.report.counts_mut(entity).already_present += 1;
                 continue;
             }
             if kind == LedgerKind::Marks {
                 insert.execute(params![
-                    self.ids.uuid4_hex()?,
+                    self.ids.uuid4_hex_text()?,
                     entry.user,
                     entry.prayer_id,
-                    format_datetime(&at),
+                    datetime_text(&at),
                     path.as_deref()
                 ])?;
             } else {
                 insert.execute(params![
-                    self.ids.uuid4_hex()?,
+                    self.ids.uuid4_hex_text()?,
                     entry.user,
                     entry.prayer_id,
-                    format_datetime(&at)
+                    datetime_text(&at)
                 ])?;
             }
             self.report.counts_mut(entity).inserted += 1;
@@ -926,11 +926,9 @@ impl Run<'_> {
 /// A prayer as the marks and skips ledgers need it.
 struct LedgerPrayer {
     path: Option<String>,
-    counts: ExistingCounts,
+    /// Its rows not yet matched by a line: (user number, minute number).
+    rows: Vec<(u32, i64)>,
 }
-
-/// Rows of one prayer's marks or skips counted by user, then by minute.
-type ExistingCounts = foldhash::HashMap<String, foldhash::HashMap<String, u32>>;
 
 /// A prayer file read and parsed by the reader thread.
 struct ParsedPrayerFile {
