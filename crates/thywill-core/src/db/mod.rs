@@ -207,10 +207,18 @@ impl Database {
     /// For a new file whose syncs are deferred to [`Database::close`]: asks the kernel to
     /// start writing what has been committed so far, so the sync in `close` has less
     /// left to wait for (it was a tenth of a small import's wall time). A hint only;
-    /// durability still comes from `close`.
+    /// durability still comes from `close`. The request runs on a short-lived thread:
+    /// submitting the pages takes the kernel a few milliseconds that the caller's next
+    /// phase need not wait for.
     pub(crate) fn start_writeback(&self) {
         if let (true, Some(path)) = (self.unsynced_new_file, &self.path) {
-            start_writeback_of(path);
+            let owned = path.clone();
+            let spawned = std::thread::Builder::new()
+                .name("thywill-writeback".into())
+                .spawn(move || start_writeback_of(&owned));
+            if spawned.is_err() {
+                start_writeback_of(path);
+            }
         }
     }
 

@@ -688,6 +688,10 @@ impl Run<'_> {
         receiver: &std::sync::mpsc::Receiver<Result<ParsedLedgerFile>>,
     ) -> Result<()> {
         let total = Some(self.plan.files_of(Phase::Ledgers).len() as u64);
+        // Ledger lines match the rows there were when the phase began, never rows that
+        // lines of other ledger files insert (N lines are N rows whatever the files).
+        let last_mark = last_rowid(conn, "prayermark")?;
+        let last_skip = last_rowid(conn, "prayerskip")?;
         let mut done = 0u64;
         for item in receiver.iter() {
             progress_report(self.progress, "ledgers", done, total)?;
@@ -705,8 +709,11 @@ impl Run<'_> {
             self.report.counts_mut(entity);
             self.note_diagnostics(entity, &relative, &parsed.diagnostics);
             match kind {
-                LedgerKind::Marks | LedgerKind::Skips => {
-                    self.ledger_marks(conn, kind, &relative, parsed.records)?
+                LedgerKind::Marks => {
+                    self.ledger_marks(conn, kind, last_mark, &relative, parsed.records)?
+                }
+                LedgerKind::Skips => {
+                    self.ledger_marks(conn, kind, last_skip, &relative, parsed.records)?
                 }
                 LedgerKind::Attributes => {
                     self.ledger_attributes(conn, &relative, parsed.records)?
@@ -719,11 +726,13 @@ impl Run<'_> {
 
     /// Marks and skips: per (prayer, user, minute), the file's count of lines is the
     /// number of rows wanted; only the shortfall is inserted (the prayer files have
-    /// usually brought the marks already).
+    /// usually brought the marks already). `last_rowid`: the table's last row when the
+    /// phase began (`None`: it was empty, so there is nothing to match).
     fn ledger_marks(
         &mut self,
         conn: &Connection,
         kind: LedgerKind,
+        last_rowid: Option<i64>,
         relative: &str,
         entries: Vec<LedgerEntry>,
     ) -> Result<()> {
@@ -735,9 +744,9 @@ impl Run<'_> {
         // Per prayer, one query for its path and one for all its rows. (A single LEFT
         // JOIN query measured slower.)
         let select = if kind == LedgerKind::Marks {
-            "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1"
+            "SELECT username, created_at FROM prayermark WHERE prayer_id = ?1 AND rowid <= ?2"
         } else {
-            "SELECT user_id, created_at FROM prayerskip WHERE prayer_id = ?1"
+            "SELECT user_id, created_at FROM prayerskip WHERE prayer_id = ?1 AND rowid <= ?2"
         };
         let zone = self.options.time_zone;
         // Looked up in the statement cache once per file rather than once per line.
@@ -753,6 +762,8 @@ impl Run<'_> {
         let mut user_numbers: foldhash::HashMap<String, u32> = Default::default();
         // Per prayer (None: not in the database), loaded once and consumed.
         let mut prayers: foldhash::HashMap<String, Option<LedgerPrayer>> = Default::default();
+        // Counted here and added to the report once.
+        let (mut present, mut inserted) = (0u64, 0u64);
         for entry in entries {
             let Some(at) = entry.time else {
                 self.report.fail(issue(
@@ -768,20 +779,24 @@ impl Run<'_> {
                     None => None,
                     Some(path) => {
                         let mut rows = Vec::new();
-                        let mut found = select_existing.query([&entry.prayer_id])?;
-                        while let Some(r) = found.next()? {
-                            let stored = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-                            // A text that is no minute can match no line.
-                            let Some(minute) = stored_minute_number(stored) else {
-                                continue;
-                            };
-                            let user = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-                            let next = user_numbers.len() as u32;
-                            let number = match user_numbers.get(user) {
-                                Some(n) => *n,
-                                None => *user_numbers.entry(user.to_owned()).or_insert(next),
-                            };
-                            rows.push((number, minute));
+                        if let Some(last) = last_rowid {
+                            let mut found =
+                                select_existing.query(params![entry.prayer_id, last])?;
+                            while let Some(r) = found.next()? {
+                                let stored =
+                                    r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                                // A text that is no minute can match no line.
+                                let Some(minute) = stored_minute_number(stored) else {
+                                    continue;
+                                };
+                                let user = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                                let next = user_numbers.len() as u32;
+                                let number = match user_numbers.get(user) {
+                                    Some(n) => *n,
+                                    None => *user_numbers.entry(user.to_owned()).or_insert(next),
+                                };
+                                rows.push((number, minute));
+                            }
                         }
                         Some(LedgerPrayer { path, rows })
                     }
@@ -810,7 +825,7 @@ impl Run<'_> {
             if let Some(index) = found {
                 // Each existing row answers for one line.
                 rows.swap_remove(index);
-                self.report.counts_mut(entity).already_present += 1;
+                present += 1;
                 continue;
             }
             if kind == LedgerKind::Marks {
@@ -829,8 +844,11 @@ impl Run<'_> {
                     datetime_text(&at)
                 ])?;
             }
-            self.report.counts_mut(entity).inserted += 1;
+            inserted += 1;
         }
+        let counts = self.report.counts_mut(entity);
+        counts.already_present += present;
+        counts.inserted += inserted;
         Ok(())
     }
 
@@ -996,6 +1014,11 @@ fn read_prayer_files(
     if !batch.is_empty() {
         let _ = sender.send(batch);
     }
+}
+
+/// The rowid of a table's last row (`None` when it is empty).
+fn last_rowid(conn: &Connection, table: &str) -> Result<Option<i64>> {
+    Ok(conn.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?)
 }
 
 /// Whether the mark, attribute and activity-log tables hold no row.
