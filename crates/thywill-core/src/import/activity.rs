@@ -370,6 +370,20 @@ pub(crate) struct ActivityPlan {
 }
 
 impl ActivityPlan {
+    /// The marks it writes: (activity line, whose actor is the user; time).
+    pub(crate) fn marks(&self) -> &[(usize, NaiveDateTime)] {
+        &self.marks
+    }
+
+    /// The attribute names of the `remove_<name>` logs it writes, with their times.
+    pub(crate) fn removals(&self) -> impl Iterator<Item = (&str, NaiveDateTime)> {
+        self.logs.iter().filter_map(|row| {
+            row.action
+                .strip_prefix("remove_")
+                .map(|name| (name, row.at))
+        })
+    }
+
     /// The plan for a prayer that has no marks, attributes or logs yet.
     pub(crate) fn for_new_prayer(activities: &[PrayerActivity], file: &str) -> ActivityPlan {
         ActivityPlan::build(activities, file, &HashMap::default())

@@ -17,6 +17,7 @@ mod single;
 mod source;
 mod store;
 mod text_archives;
+mod written;
 
 pub use json_prayers::{
     import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,

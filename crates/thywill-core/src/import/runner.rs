@@ -94,3 +94,13 @@ pub(crate) fn ensure_lookup_indexes(conn: &Connection) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// The lookup indexes on the small activity tables (skips, attributes), which the
+/// ledgers phase queries whatever it remembers of the prayers phase.
+pub(crate) fn ensure_small_lookup_indexes(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS thywill_core_prayerskip_prayer ON prayerskip(prayer_id);
+         CREATE INDEX IF NOT EXISTS thywill_core_prayer_attributes_prayer ON prayer_attributes(prayer_id);",
+    )?;
+    Ok(())
+}

@@ -21,9 +21,12 @@ use serde::Serialize;
 use super::activity::{ActivityImport, ActivityPlan, PrayerTarget};
 use super::records::{self, LedgerEntry};
 use super::report::{entity, issue, ImportReport};
-use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
+use super::runner::{
+    ensure_lookup_indexes, ensure_schema, ensure_small_lookup_indexes, PhaseRunner,
+};
 use super::source::ArchiveSource;
 use super::store::{find_prayer, find_prayer_path, insert_prayer_doc, insert_user, NewUser};
+use super::written::{WrittenPrayers, WRITTEN_BUDGET};
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::archive::layout::{pathlib_str, LedgerKind};
 use crate::archive::prayer;
@@ -263,6 +266,8 @@ impl TextArchivePlan {
             progress,
             users: HashSet::new(),
             activity_tables_empty: false,
+            indexes_ready: false,
+            written: WrittenPrayers::with_budget(WRITTEN_BUDGET),
         };
         // Prayer files, then ledger files, are read and parsed on a second thread while
         // this one writes; bounded channels keep memory flat (8 batches of prayer files,
@@ -273,7 +278,8 @@ impl TextArchivePlan {
         let months: Vec<String> = self.prayer_months.iter().map(|(m, _)| m.clone()).collect();
         let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
         let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<PrayerBatch>(8);
-        let (ledger_tx, ledger_rx) = std::sync::mpsc::sync_channel::<Result<ParsedLedgerFile>>(2);
+        let (ledger_tx, ledger_rx) =
+            std::sync::mpsc::sync_channel::<Result<ParsedLedgerPart>>(LEDGER_PARTS_AHEAD);
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || {
                 read_prayer_files(&root, &months, &prayer_tx);
@@ -283,10 +289,12 @@ impl TextArchivePlan {
             let result = (|| -> Result<()> {
                 runner.phase(|conn| {
                     ensure_schema(conn, &ids)?;
-                    // On empty activity tables the prayer_id indexes are built after the
-                    // prayers phase: one sort instead of a random index insert per row.
+                    // On empty activity tables the prayer_id indexes wait until a lookup
+                    // needs one: the prayers it creates need none, and the ledgers phase
+                    // matches their lines against what the prayers phase remembers.
                     if !activity_tables_empty(conn)? {
                         ensure_lookup_indexes(conn)?;
+                        run.indexes_ready = true;
                     }
                     run.users(conn)
                 })?;
@@ -295,10 +303,7 @@ impl TextArchivePlan {
                 // After each large phase the new file's pages start on their way to disk
                 // while the next phase runs (a no-op for an existing database).
                 db.start_writeback();
-                runner.phase(|conn| {
-                    ensure_lookup_indexes(conn)?;
-                    run.ledgers(conn, &ledger_rx)
-                })?;
+                runner.phase(|conn| run.ledgers(conn, &ledger_rx))?;
                 db.start_writeback();
                 Ok(())
             })();
@@ -358,6 +363,11 @@ struct Run<'r> {
     users: HashSet<String>,
     /// The mark, attribute and log tables were empty when the prayers phase began.
     activity_tables_empty: bool,
+    /// The `prayer_id` lookup indexes exist (on empty activity tables they are made
+    /// only when a lookup first needs them).
+    indexes_ready: bool,
+    /// What the prayers phase wrote for the prayers it created, for the ledgers phase.
+    written: WrittenPrayers,
 }
 
 impl Run<'_> {
@@ -585,6 +595,7 @@ impl Run<'_> {
             let parsed = item?;
             self.prayer_file(conn, &activity, parsed)?;
         }
+        self.written.seal(conn)?;
         progress_report(self.progress, "prayers", done, total)?;
         Ok(())
     }
@@ -663,6 +674,22 @@ impl Run<'_> {
                 }
             }
         };
+        let known_empty = created_now && self.activity_tables_empty;
+        if known_empty {
+            // What the plan writes is all this prayer's rows: remembered for the ledgers
+            // (when the budget allows; otherwise they are read back there).
+            let actor = |line: usize| doc.activities.get(line).map_or("", |a| a.actor.as_str());
+            self.written.record(
+                &doc.id,
+                &prayer_path,
+                plan.marks().iter().map(|(line, at)| (actor(*line), *at)),
+                plan.removals(),
+            );
+        } else if !self.indexes_ready {
+            // An existing prayer's rows are looked up by prayer_id.
+            ensure_lookup_indexes(conn)?;
+            self.indexes_ready = true;
+        }
         let users = &mut self.users;
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
             Self::ensure_user(users, conn, name, at, report)
@@ -671,7 +698,7 @@ impl Run<'_> {
             prayer_id: &doc.id,
             prayer_path: Some(&prayer_path),
             file: relative,
-            known_empty: created_now && self.activity_tables_empty,
+            known_empty,
         };
         activity.apply(
             &target,
@@ -685,39 +712,54 @@ impl Run<'_> {
     fn ledgers(
         &mut self,
         conn: &Connection,
-        receiver: &std::sync::mpsc::Receiver<Result<ParsedLedgerFile>>,
+        receiver: &std::sync::mpsc::Receiver<Result<ParsedLedgerPart>>,
     ) -> Result<()> {
         let total = Some(self.plan.files_of(Phase::Ledgers).len() as u64);
         // Ledger lines match the rows there were when the phase began, never rows that
         // lines of other ledger files insert (N lines are N rows whatever the files).
         let last_mark = last_rowid(conn, "prayermark")?;
         let last_skip = last_rowid(conn, "prayerskip")?;
+        ensure_small_lookup_indexes(conn)?;
+        if !self.written.is_empty() && !self.written.still_valid(conn)? {
+            self.report.notes.push(issue(
+                entity::PRAYER_MARKS,
+                "",
+                None,
+                "the database changed between the prayers and ledgers phases; \
+                 ledger lines are matched against the database",
+            ));
+        }
         let mut done = 0u64;
+        // The prayers a marks or skips file has named so far (see `ledger_marks`).
+        let mut file_prayers: LedgerPrayers = Default::default();
         for item in receiver.iter() {
-            progress_report(self.progress, "ledgers", done, total)?;
-            done += 1;
-            let ParsedLedgerFile {
+            let ParsedLedgerPart {
                 relative,
                 kind,
-                parsed,
+                first,
+                diagnostics,
+                records,
             } = item?;
             let entity = match kind {
                 LedgerKind::Marks => entity::PRAYER_MARKS,
                 LedgerKind::Skips => entity::PRAYER_SKIPS,
                 LedgerKind::Attributes => entity::PRAYER_ATTRIBUTES,
             };
-            self.report.counts_mut(entity);
-            self.note_diagnostics(entity, &relative, &parsed.diagnostics);
+            if first {
+                progress_report(self.progress, "ledgers", done, total)?;
+                done += 1;
+                file_prayers.clear();
+                self.report.counts_mut(entity);
+                self.note_diagnostics(entity, &relative, &diagnostics);
+            }
             match kind {
                 LedgerKind::Marks => {
-                    self.ledger_marks(conn, kind, last_mark, &relative, parsed.records)?
+                    self.ledger_marks(conn, kind, last_mark, &mut file_prayers, &relative, records)?
                 }
                 LedgerKind::Skips => {
-                    self.ledger_marks(conn, kind, last_skip, &relative, parsed.records)?
+                    self.ledger_marks(conn, kind, last_skip, &mut file_prayers, &relative, records)?
                 }
-                LedgerKind::Attributes => {
-                    self.ledger_attributes(conn, &relative, parsed.records)?
-                }
+                LedgerKind::Attributes => self.ledger_attributes(conn, &relative, records)?,
             }
         }
         progress_report(self.progress, "ledgers", done, total)?;
@@ -727,12 +769,14 @@ impl Run<'_> {
     /// Marks and skips: per (prayer, user, minute), the file's count of lines is the
     /// number of rows wanted; only the shortfall is inserted (the prayer files have
     /// usually brought the marks already). `last_rowid`: the table's last row when the
-    /// phase began (`None`: it was empty, so there is nothing to match).
+    /// phase began (`None`: it was empty, so there is nothing to match). `prayers`: the
+    /// prayers the file has named in its earlier parts.
     fn ledger_marks(
         &mut self,
         conn: &Connection,
         kind: LedgerKind,
         last_rowid: Option<i64>,
+        prayers: &mut LedgerPrayers,
         relative: &str,
         entries: Vec<LedgerEntry>,
     ) -> Result<()> {
@@ -757,11 +801,6 @@ impl Run<'_> {
         } else {
             "INSERT INTO prayerskip (id, user_id, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)"
         })?;
-        // Users by number, so a prayer's rows are small copyable pairs (a prayer has a
-        // handful of rows, scanned linearly). Bounded by the community's users.
-        let mut user_numbers: foldhash::HashMap<String, u32> = Default::default();
-        // Per prayer (None: not in the database), loaded once and consumed.
-        let mut prayers: foldhash::HashMap<String, Option<LedgerPrayer>> = Default::default();
         // Counted here and added to the report once.
         let (mut present, mut inserted) = (0u64, 0u64);
         for entry in entries {
@@ -775,11 +814,31 @@ impl Run<'_> {
                 continue;
             };
             if !prayers.contains_key(&entry.prayer_id) {
-                let found = match find_prayer_path(conn, &entry.prayer_id)? {
+                // A prayer this import created: its path and marks are remembered (its
+                // skips, which prayer files do not carry, are read back).
+                let remembered = self.written.get(&entry.prayer_id).map(|w| {
+                    let marks = if kind == LedgerKind::Marks {
+                        w.marks.clone()
+                    } else {
+                        Vec::new()
+                    };
+                    (Some(w.path.clone()), marks)
+                });
+                let read_back = remembered.is_none() || kind == LedgerKind::Skips;
+                let found = match remembered {
+                    Some(known) => Some(known),
+                    None => {
+                        if !self.indexes_ready {
+                            ensure_lookup_indexes(conn)?;
+                            self.indexes_ready = true;
+                        }
+                        find_prayer_path(conn, &entry.prayer_id)?.map(|path| (path, Vec::new()))
+                    }
+                };
+                let found = match found {
                     None => None,
-                    Some(path) => {
-                        let mut rows = Vec::new();
-                        if let Some(last) = last_rowid {
+                    Some((path, mut rows)) => {
+                        if let (Some(last), true) = (last_rowid, read_back) {
                             let mut found =
                                 select_existing.query(params![entry.prayer_id, last])?;
                             while let Some(r) = found.next()? {
@@ -790,12 +849,7 @@ impl Run<'_> {
                                     continue;
                                 };
                                 let user = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-                                let next = user_numbers.len() as u32;
-                                let number = match user_numbers.get(user) {
-                                    Some(n) => *n,
-                                    None => *user_numbers.entry(user.to_owned()).or_insert(next),
-                                };
-                                rows.push((number, minute));
+                                rows.push((self.written.user_number(user), minute));
                             }
                         }
                         Some(LedgerPrayer { path, rows })
@@ -817,7 +871,7 @@ impl Run<'_> {
             // The line's minute, then (rows Python wrote with `utcnow()`) its UTC minute.
             let local = minute_number(&at);
             let utc = minute_number(&zone.to_utc(&at));
-            let found = user_numbers.get(entry.user.as_str()).and_then(|&user| {
+            let found = self.written.known_user(&entry.user).and_then(|user| {
                 [local, utc]
                     .iter()
                     .find_map(|&minute| rows.iter().position(|&row| row == (user, minute)))
@@ -872,7 +926,20 @@ impl Run<'_> {
                 ));
                 continue;
             };
-            if find_prayer_path(conn, &entry.prayer_id)?.is_none() {
+            // A prayer this import created: its `remove_*` logs are remembered.
+            let remembered_removed_later = self.written.get(&entry.prayer_id).map(|w| {
+                let minute = minute_number(&at);
+                w.removals
+                    .iter()
+                    .any(|(removed, m)| removed == name && *m >= minute)
+            });
+            if remembered_removed_later.is_none() && !self.indexes_ready {
+                ensure_lookup_indexes(conn)?;
+                self.indexes_ready = true;
+            }
+            if remembered_removed_later.is_none()
+                && find_prayer_path(conn, &entry.prayer_id)?.is_none()
+            {
                 self.report.skip(issue(
                     entity,
                     relative,
@@ -890,15 +957,18 @@ impl Run<'_> {
                 self.report.counts_mut(entity).already_present += 1;
                 continue;
             }
-            let removed_later: bool = conn
-                .prepare_cached(
-                    "SELECT EXISTS(SELECT 1 FROM prayer_activity_log WHERE prayer_id = ?1 \
-                     AND action = ?2 AND substr(replace(created_at, 'T', ' '), 1, 16) >= ?3)",
-                )?
-                .query_row(
-                    params![entry.prayer_id, format!("remove_{name}"), minute_key(&at)],
-                    |r| r.get(0),
-                )?;
+            let removed_later = match remembered_removed_later {
+                Some(removed) => removed,
+                None => conn
+                    .prepare_cached(
+                        "SELECT EXISTS(SELECT 1 FROM prayer_activity_log WHERE prayer_id = ?1 \
+                         AND action = ?2 AND substr(replace(created_at, 'T', ' '), 1, 16) >= ?3)",
+                    )?
+                    .query_row(
+                        params![entry.prayer_id, format!("remove_{name}"), minute_key(&at)],
+                        |r| r.get(0),
+                    )?,
+            };
             if removed_later {
                 self.report.counts_mut(entity).already_present += 1;
                 continue;
@@ -941,7 +1011,12 @@ impl Run<'_> {
     }
 }
 
-/// A prayer as the marks and skips ledgers need it.
+/// Per prayer a marks or skips file names (None: not in the database), loaded at its
+/// first line in the file and consumed by the file's lines.
+type LedgerPrayers = foldhash::HashMap<String, Option<LedgerPrayer>>;
+
+/// A prayer as the marks and skips ledgers need it: its rows are (user number, minute
+/// number) pairs, a handful per prayer, scanned linearly.
 struct LedgerPrayer {
     path: Option<String>,
     /// Its rows not yet matched by a line: (user number, minute number).
@@ -1031,34 +1106,59 @@ fn activity_tables_empty(conn: &Connection) -> Result<bool> {
     )?)
 }
 
-/// A ledger file read and parsed by the reader thread.
-struct ParsedLedgerFile {
+/// Part of a ledger file read and parsed by the reader thread. Files travel in parts of
+/// at most [`LEDGER_PART`] lines, so the reader (done with the prayer files long before
+/// the writer) can parse ahead within bounded memory.
+struct ParsedLedgerPart {
     relative: String,
     kind: LedgerKind,
-    parsed: records::Parsed<LedgerEntry>,
+    /// The file's first part, which carries its diagnostics.
+    first: bool,
+    diagnostics: Vec<crate::archive::text::Diagnostic>,
+    records: Vec<LedgerEntry>,
 }
 
-/// Reads and parses the ledger files in order and sends them; stops early when the
-/// receiving side has gone.
+/// Ledger lines per [`ParsedLedgerPart`].
+const LEDGER_PART: usize = 4096;
+
+/// Ledger parts the reader may be ahead of the writer (at most 131,072 lines).
+const LEDGER_PARTS_AHEAD: usize = 32;
+
+/// Reads and parses the ledger files in order and sends them in parts; stops early when
+/// the receiving side has gone.
 fn read_ledger_files(
     root: &Path,
     files: &[PlannedFile],
-    sender: &std::sync::mpsc::SyncSender<Result<ParsedLedgerFile>>,
+    sender: &std::sync::mpsc::SyncSender<Result<ParsedLedgerPart>>,
 ) {
     for file in files {
         let FileKind::Ledger(kind) = file.kind else {
             continue;
         };
         let path = root.join(&file.relative);
-        let item = std::fs::read(&path)
-            .map_err(|e| Error::io(&path, e))
-            .map(|bytes| ParsedLedgerFile {
+        let parsed = match std::fs::read(&path) {
+            Ok(bytes) => records::ledger(kind, &bytes, &file.relative),
+            Err(e) => {
+                let _ = sender.send(Err(Error::io(&path, e)));
+                return;
+            }
+        };
+        let mut diagnostics = Some(parsed.diagnostics);
+        let mut records = parsed.records.into_iter().peekable();
+        loop {
+            let part = ParsedLedgerPart {
                 relative: file.relative.clone(),
                 kind,
-                parsed: records::ledger(kind, &bytes, &file.relative),
-            });
-        if sender.send(item).is_err() {
-            return;
+                first: diagnostics.is_some(),
+                diagnostics: diagnostics.take().unwrap_or_default(),
+                records: records.by_ref().take(LEDGER_PART).collect(),
+            };
+            if sender.send(Ok(part)).is_err() {
+                return;
+            }
+            if records.peek().is_none() {
+                break;
+            }
         }
     }
 }
