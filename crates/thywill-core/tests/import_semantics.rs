@@ -179,3 +179,116 @@ fn a_prayer_file_without_title_is_a_located_failure() {
     );
     assert_eq!(report.failures[0].line, Some(1));
 }
+
+/// The same ledger line in two files is two lines: two rows, not one matched twice.
+#[test]
+fn identical_ledger_lines_in_two_files_are_two_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("text_archives");
+    build_archive(&root);
+    // A skip line and a mark line the prayer file does not carry, each in two files.
+    for month in ["2024_01", "2024_02"] {
+        write(
+            &root,
+            &format!("prayers/skips/{month}_skips.txt"),
+            &format!(
+                "Prayer Skips for January 2024\nFormat: timestamp|prayer_id|user_id\n\n\
+                 January 20 2024 at 08:00|{PRAYER_ID}|Ann Lee\n"
+            ),
+        );
+    }
+    write(
+        &root,
+        "prayers/marks/2024_02_marks.txt",
+        &format!(
+            "Prayer Marks for February 2024\nFormat: timestamp|prayer_id|user_id\n\n\
+             January 21 2024 at 08:00|{PRAYER_ID}|Ann Lee\n"
+        ),
+    );
+    write(
+        &root,
+        "prayers/marks/2024_03_marks.txt",
+        &format!(
+            "Prayer Marks for March 2024\nFormat: timestamp|prayer_id|user_id\n\n\
+             January 21 2024 at 08:00|{PRAYER_ID}|Ann Lee\n"
+        ),
+    );
+    let db = dir.path().join("thywill.db");
+    let options = TextArchiveOptions {
+        time_zone: ArchiveTimeZone::Utc,
+        ..TextArchiveOptions::default()
+    };
+    let report = import_text_archives(&root, &db, &options, &NoProgress).unwrap();
+    assert!(!report.has_failures(), "{:?}", report.failures);
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(
+        rows(&conn, "SELECT user_id, created_at FROM prayerskip"),
+        vec![
+            "Ann Lee|2024-01-20 08:00:00.000000",
+            "Ann Lee|2024-01-20 08:00:00.000000"
+        ]
+    );
+    assert_eq!(
+        rows(
+            &conn,
+            "SELECT username, created_at FROM prayermark WHERE username = 'Ann Lee'"
+        ),
+        vec![
+            "Ann Lee|2024-01-21 08:00:00.000000",
+            "Ann Lee|2024-01-21 08:00:00.000000"
+        ]
+    );
+    drop(conn);
+    let again = import_text_archives(&root, &db, &options, &NoProgress).unwrap();
+    assert_eq!(again.total_changes(), 0, "{}", again.to_json());
+}
+
+/// A database that has the prayer but none of its activity (as a JSON import leaves it):
+/// the prayer's rows are looked up, and come out as from an empty database.
+#[test]
+fn a_known_prayer_on_empty_activity_tables_gets_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = TextArchiveOptions {
+        time_zone: ArchiveTimeZone::Utc,
+        ..TextArchiveOptions::default()
+    };
+    let direct_root = dir.path().join("direct");
+    build_archive(&direct_root);
+    let direct_db = dir.path().join("direct.db");
+    import_text_archives(&direct_root, &direct_db, &options, &NoProgress).unwrap();
+
+    // The same prayer without its activity lines, then the whole archive.
+    let bare_root = dir.path().join("bare");
+    build_archive(&bare_root);
+    let file = bare_root.join("prayers/2024/01/2024_01_05_prayer_at_1000.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let bare = text.split("\nActivity:\n").next().unwrap().to_string() + "\n";
+    std::fs::write(&file, bare).unwrap();
+    std::fs::remove_dir_all(bare_root.join("prayers/marks")).unwrap();
+    let db = dir.path().join("thywill.db");
+    import_text_archives(&bare_root, &db, &options, &NoProgress).unwrap();
+    let before = Connection::open(&db).unwrap();
+    assert_eq!(
+        rows(&before, "SELECT CAST(count(*) AS TEXT) FROM prayermark"),
+        vec!["0"]
+    );
+    assert_eq!(
+        rows(&before, "SELECT CAST(count(*) AS TEXT) FROM prayer"),
+        vec!["1"]
+    );
+    drop(before);
+    let report = import_text_archives(&direct_root, &db, &options, &NoProgress).unwrap();
+    assert!(!report.has_failures(), "{:?}", report.failures);
+
+    let (a, b) = (
+        Connection::open(&direct_db).unwrap(),
+        Connection::open(&db).unwrap(),
+    );
+    for sql in [
+        "SELECT username, created_at FROM prayermark ORDER BY 1, 2",
+        "SELECT user_id, action, old_value, new_value, created_at FROM prayer_activity_log ORDER BY 5, 2",
+        "SELECT attribute_name, attribute_value, created_by FROM prayer_attributes ORDER BY 1",
+    ] {
+        assert_eq!(rows(&a, sql), rows(&b, sql), "{sql}");
+    }
+}

@@ -244,6 +244,18 @@ impl TextArchivePlan {
         options: &TextArchiveOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
+        self.apply_remembering(db, options, progress, WRITTEN_BUDGET)
+    }
+
+    /// [`TextArchivePlan::apply_to`], remembering at most `budget` rows of the prayers
+    /// phase for the ledgers phase (tests vary it: the result must not depend on it).
+    fn apply_remembering(
+        &self,
+        db: &Database,
+        options: &TextArchiveOptions,
+        progress: &dyn Progress,
+        budget: usize,
+    ) -> Result<ImportReport> {
         let database = super::database_label(db);
         let mut report =
             ImportReport::new("text_archives", &self.source, &database, options.dry_run);
@@ -267,7 +279,7 @@ impl TextArchivePlan {
             users: HashSet::new(),
             activity_tables_empty: false,
             indexes_ready: false,
-            written: WrittenPrayers::with_budget(WRITTEN_BUDGET),
+            written: WrittenPrayers::with_budget(budget),
         };
         // Prayer files, then ledger files, are read and parsed on a second thread while
         // this one writes; bounded channels keep memory flat (8 batches of prayer files,
@@ -1201,4 +1213,110 @@ pub(crate) fn time_from_file_name(relative: &str) -> Option<NaiveDateTime> {
     let (date, rest) = name.split_once("_prayer_at_")?;
     let hhmm = rest.get(..4)?;
     chrono::NaiveDateTime::parse_from_str(&format!("{date} {hhmm}"), "%Y_%m_%d %H%M").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+
+    fn fixtures() -> PathBuf {
+        std::env::var_os("THYWILL_FIXTURES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../../shared/fixtures"
+                ))
+            })
+    }
+
+    /// Every row of the tables an import fills, without the generated ids, sorted.
+    fn contents(db: &Database) -> Vec<String> {
+        let conn = db.connection();
+        let mut out = Vec::new();
+        for table in [
+            "user",
+            "prayer",
+            "prayermark",
+            "prayerskip",
+            "prayer_attributes",
+            "prayer_activity_log",
+        ] {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM {table}"))
+                .expect("select");
+            let names: Vec<String> = stmt.column_names().map(str::to_string).collect();
+            let mut rows = stmt.query([]).expect("query");
+            while let Some(row) = rows.next().expect("row") {
+                let mut line = table.to_string();
+                for (i, name) in names.iter().enumerate() {
+                    if name != "id" {
+                        let value: rusqlite::types::Value = row.get(i).expect("value");
+                        line.push_str(&format!("|{value:?}"));
+                    }
+                }
+                out.push(line);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn import_with_budget(corpus: &str, budget: usize) -> (Vec<String>, ImportReport, bool) {
+        let archives = fixtures().join(corpus).join("text_archives");
+        let db = Database::in_memory().expect("database");
+        let plan = TextArchivePlan::scan(&archives, "test").expect("scan");
+        let options = TextArchiveOptions {
+            time_zone: crate::db::ArchiveTimeZone::Utc,
+            ..TextArchiveOptions::default()
+        };
+        let report = plan
+            .apply_remembering(&db, &options, &NoProgress, budget)
+            .expect("import");
+        let big_index = db
+            .connection()
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'thywill_core_prayermark_prayer')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("index");
+        (contents(&db), report, big_index)
+    }
+
+    /// Remembering everything, part or nothing of the prayers phase: the same rows and
+    /// the same report. Only the lookup indexes a read-back needs differ.
+    #[test]
+    fn the_ledgers_phase_gives_the_same_rows_whatever_it_remembers() {
+        for corpus in ["s1", "s1-live"] {
+            let (all, all_report, all_index) = import_with_budget(corpus, WRITTEN_BUDGET);
+            assert!(!all_index, "{corpus}: nothing needed a prayer_id index");
+            for budget in [0, 5_000] {
+                let (some, report, index) = import_with_budget(corpus, budget);
+                // s1-live has no ledger files: nothing to read back there.
+                assert_eq!(
+                    index,
+                    corpus == "s1",
+                    "{corpus}, budget {budget}: read back through the index"
+                );
+                assert_eq!(all.len(), some.len(), "{corpus}, budget {budget}");
+                let differing: Vec<_> = all
+                    .iter()
+                    .zip(&some)
+                    .filter(|(a, b)| a != b)
+                    .take(5)
+                    .collect();
+                assert!(
+                    differing.is_empty(),
+                    "{corpus}, budget {budget}: {differing:#?}"
+                );
+                assert_eq!(
+                    serde_json::to_value(&all_report.entities).expect("json"),
+                    serde_json::to_value(&report.entities).expect("json"),
+                    "{corpus}, budget {budget}"
+                );
+            }
+        }
+    }
 }
