@@ -18,6 +18,12 @@ mod import;
 mod progress;
 mod testing;
 
+/// mimalloc for the module's own allocations, as pydantic-core does: an import's writer
+/// thread frees what its reader thread allocated, which glibc's allocator serialises on
+/// the reader's arena lock (`docs/import.md`). Python's objects keep Python's allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

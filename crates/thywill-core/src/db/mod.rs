@@ -5,6 +5,7 @@
 //! check that tolerates extra columns and missing optional tables but refuses the legacy
 //! schema of ThyWill's migration 001. Every statement in this crate names its columns.
 
+pub(crate) mod bulk;
 pub mod encode;
 pub mod schema;
 mod time;

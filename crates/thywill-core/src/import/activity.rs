@@ -31,8 +31,10 @@ use rusqlite::{params, Connection};
 
 use super::report::{entity, ImportReport, RecordIssue};
 use crate::archive::prayer::{ActivityAction, PrayerActivity};
+use crate::db::bulk::BulkStatement;
 use crate::db::encode::{
     datetime_text, format_datetime, minute_key, minute_number, minute_of_stored, python_isoformat,
+    StackText,
 };
 use crate::db::{ArchiveTimeZone, IdGenerator};
 use crate::Result;
@@ -47,6 +49,17 @@ struct LogRow {
     new: Option<Cow<'static, str>>,
     at: NaiveDateTime,
     with_path: bool,
+    /// The row's id, when made ahead (see [`ActivityPlan::for_new_prayer`]).
+    id: Option<StackText<32>>,
+}
+
+/// A `prayermark` row to be: the activity line (whose actor is the user), its time, and
+/// the row's id when made ahead.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedMark {
+    pub line: usize,
+    pub at: NaiveDateTime,
+    id: Option<StackText<32>>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,20 +168,43 @@ pub(crate) struct PrayerTarget<'a> {
     pub known_empty: bool,
 }
 
-/// Applies one prayer's activities. `ensure_user` creates a missing actor (returns
-/// whether the actor is usable).
+/// Applies prayers' activities, with the mark and log inserts prepared once.
 pub(crate) struct ActivityImport<'a> {
-    pub conn: &'a Connection,
-    pub ids: &'a IdGenerator,
-    pub zone: ArchiveTimeZone,
+    conn: &'a Connection,
+    ids: &'a IdGenerator,
+    zone: ArchiveTimeZone,
+    insert_mark: BulkStatement<'a>,
+    insert_log: BulkStatement<'a>,
 }
 
-impl ActivityImport<'_> {
+impl<'a> ActivityImport<'a> {
+    pub(crate) fn new(
+        conn: &'a Connection,
+        ids: &'a IdGenerator,
+        zone: ArchiveTimeZone,
+    ) -> Result<Self> {
+        Ok(ActivityImport {
+            conn,
+            ids,
+            zone,
+            insert_mark: BulkStatement::prepare(
+                conn,
+                "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?,
+            insert_log: BulkStatement::prepare(
+                conn,
+                "INSERT INTO prayer_activity_log (id, prayer_id, user_id, action, old_value, \
+                 new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?,
+        })
+    }
+
     /// `planned`: the plan built ahead (on another thread) with
     /// [`ActivityPlan::for_new_prayer`]; used only when `target.known_empty`, where it is
     /// exactly the plan this would build. `ensure_user` creates a missing actor.
     pub(crate) fn apply(
-        &self,
+        &mut self,
         target: &PrayerTarget<'_>,
         activities: &[PrayerActivity],
         planned: Option<ActivityPlan>,
@@ -248,26 +284,26 @@ impl ActivityImport<'_> {
             }
         }
 
-        // Marks. Each statement is looked up in the cache once per prayer, not once per
-        // row: the lookup hashes the whole SQL text.
+        // Marks.
         let actor = |line: usize| activities.get(line).map_or("", |a| a.actor.as_str());
-        let mut insert_mark = conn.prepare_cached(
-            "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
         // Counted here and added to the report once (a report lookup per row showed).
         let (mut marks_present, mut marks_inserted) = (0u64, 0u64);
-        for (line, at) in &wanted_marks {
-            let user = actor(*line);
+        for mark in &wanted_marks {
+            let (user, at) = (actor(mark.line), &mark.at);
             if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
                 marks_present += 1;
             } else {
-                insert_mark.execute(params![
-                    self.ids.uuid4_hex_text()?,
-                    user,
-                    prayer_id,
-                    datetime_text(at),
-                    prayer_path
+                let id = match mark.id {
+                    Some(id) => id,
+                    None => self.ids.uuid4_hex_text()?,
+                };
+                let created_at = datetime_text(at);
+                self.insert_mark.execute(&[
+                    id.as_str().into(),
+                    user.into(),
+                    prayer_id.into(),
+                    created_at.as_str().into(),
+                    prayer_path.into(),
                 ])?;
                 marks_inserted += 1;
             }
@@ -276,10 +312,6 @@ impl ActivityImport<'_> {
         counts.already_present += marks_present;
         counts.inserted += marks_inserted;
         // Logs.
-        let mut insert_log = conn.prepare_cached(
-            "INSERT INTO prayer_activity_log (id, prayer_id, user_id, action, old_value, \
-             new_value, created_at, text_file_path) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
         let (mut logs_present, mut logs_inserted) = (0u64, 0u64);
         for row in &wanted_logs {
             let user = actor(row.line);
@@ -293,15 +325,20 @@ impl ActivityImport<'_> {
                 logs_present += 1;
                 continue;
             }
-            insert_log.execute(params![
-                self.ids.token_hex16_text()?,
-                prayer_id,
-                user,
-                row.action,
-                row.old,
-                row.new,
-                datetime_text(&row.at),
-                if row.with_path { prayer_path } else { None }
+            let id = match row.id {
+                Some(id) => id,
+                None => self.ids.token_hex16_text()?,
+            };
+            let created_at = datetime_text(&row.at);
+            self.insert_log.execute(&[
+                id.as_str().into(),
+                prayer_id.into(),
+                user.into(),
+                row.action.as_ref().into(),
+                row.old.as_deref().into(),
+                row.new.as_deref().into(),
+                created_at.as_str().into(),
+                (if row.with_path { prayer_path } else { None }).into(),
             ])?;
             logs_inserted += 1;
         }
@@ -362,8 +399,7 @@ pub(crate) struct ActivityPlan {
     actors: Vec<(usize, NaiveDateTime)>,
     /// Lines that cannot be imported.
     skipped: Vec<RecordIssue>,
-    /// Per mark: the activity line (its actor is the user) and the time.
-    marks: Vec<(usize, NaiveDateTime)>,
+    marks: Vec<PlannedMark>,
     logs: Vec<LogRow>,
     /// Every attribute name the lines touched, in order, with its final value.
     attributes: Vec<(String, Option<AttrValue>)>,
@@ -371,7 +407,7 @@ pub(crate) struct ActivityPlan {
 
 impl ActivityPlan {
     /// The marks it writes: (activity line, whose actor is the user; time).
-    pub(crate) fn marks(&self) -> &[(usize, NaiveDateTime)] {
+    pub(crate) fn marks(&self) -> &[PlannedMark] {
         &self.marks
     }
 
@@ -385,8 +421,24 @@ impl ActivityPlan {
     }
 
     /// The plan for a prayer that has no marks, attributes or logs yet.
-    pub(crate) fn for_new_prayer(activities: &[PrayerActivity], file: &str) -> ActivityPlan {
-        ActivityPlan::build(activities, file, &HashMap::default())
+    /// Its row ids are made here too (they are only used if the plan is, and an
+    /// unused id costs nothing but a number), so the thread that plans ahead also takes
+    /// that work off the writer.
+    pub(crate) fn for_new_prayer(
+        activities: &[PrayerActivity],
+        file: &str,
+        ids: &IdGenerator,
+    ) -> ActivityPlan {
+        let mut plan = ActivityPlan::build(activities, file, &HashMap::default());
+        // Ids made ahead are an optimisation: on a failure the writer makes them (and
+        // reports the failure).
+        for mark in &mut plan.marks {
+            mark.id = ids.uuid4_hex_text().ok();
+        }
+        for row in &mut plan.logs {
+            row.id = ids.token_hex16_text().ok();
+        }
+        plan
     }
 
     fn build(
@@ -401,7 +453,7 @@ impl ActivityPlan {
             touched: Vec::new(),
             db: db_attrs,
         };
-        let mut wanted_marks: Vec<(usize, NaiveDateTime)> = Vec::new();
+        let mut wanted_marks: Vec<PlannedMark> = Vec::new();
         let mut plan = LogPlan::default();
 
         for (index, activity) in activities.iter().enumerate() {
@@ -435,12 +487,17 @@ impl ActivityPlan {
                 new,
                 at,
                 with_path,
+                id: None,
             };
             const TRUE: Option<Cow<'static, str>> = Some(Cow::Borrowed("true"));
             let owned = |value: Option<String>| value.map(Cow::Owned);
             match &activity.action {
                 ActivityAction::Prayed => {
-                    wanted_marks.push((index, at));
+                    wanted_marks.push(PlannedMark {
+                        line: index,
+                        at,
+                        id: None,
+                    });
                     plan.push(user, log("prayed".into(), None, TRUE, true), true);
                 }
                 ActivityAction::Answered => {

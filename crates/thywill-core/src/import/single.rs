@@ -154,11 +154,7 @@ pub fn import_prayer_file_into(
                 }
             }
         };
-        let activity = ActivityImport {
-            conn,
-            ids: &ids,
-            zone: options.time_zone,
-        };
+        let mut activity = ActivityImport::new(conn, &ids, options.time_zone)?;
         let mut known: HashSet<String> = HashSet::new();
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
             if known.contains(name) {

@@ -292,9 +292,10 @@ impl TextArchivePlan {
         let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<PrayerBatch>(8);
         let (ledger_tx, ledger_rx) =
             std::sync::mpsc::sync_channel::<Result<ParsedLedgerPart>>(LEDGER_PARTS_AHEAD);
+        let reader_ids = &ids;
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || {
-                read_prayer_files(&root, &months, &prayer_tx);
+                read_prayer_files(&root, &months, reader_ids, &prayer_tx);
                 drop(prayer_tx);
                 read_ledger_files(&root, &ledgers, &ledger_tx);
             });
@@ -593,11 +594,7 @@ impl Run<'_> {
         self.load_users(conn)?;
         self.activity_tables_empty = activity_tables_empty(conn)?;
         let total = Some(self.plan.prayer_file_count());
-        let activity = ActivityImport {
-            conn,
-            ids: self.ids,
-            zone: self.options.time_zone,
-        };
+        let mut activity = ActivityImport::new(conn, self.ids, self.options.time_zone)?;
         let mut done = 0u64;
         for item in receiver.iter().flatten() {
             if done.is_multiple_of(64) {
@@ -605,7 +602,7 @@ impl Run<'_> {
             }
             done += 1;
             let parsed = item?;
-            self.prayer_file(conn, &activity, parsed)?;
+            self.prayer_file(conn, &mut activity, parsed)?;
         }
         self.written.seal(conn)?;
         progress_report(self.progress, "prayers", done, total)?;
@@ -615,7 +612,7 @@ impl Run<'_> {
     fn prayer_file(
         &mut self,
         conn: &Connection,
-        activity: &ActivityImport<'_>,
+        activity: &mut ActivityImport<'_>,
         parsed: ParsedPrayerFile,
     ) -> Result<()> {
         let ParsedPrayerFile {
@@ -694,7 +691,7 @@ impl Run<'_> {
             self.written.record(
                 &doc.id,
                 &prayer_path,
-                plan.marks().iter().map(|(line, at)| (actor(*line), *at)),
+                plan.marks().iter().map(|mark| (actor(mark.line), mark.at)),
                 plan.removals(),
             );
         } else if !self.indexes_ready {
@@ -1055,6 +1052,7 @@ const PRAYER_BATCH: usize = 16;
 fn read_prayer_files(
     root: &Path,
     months: &[String],
+    ids: &IdGenerator,
     sender: &std::sync::mpsc::SyncSender<PrayerBatch>,
 ) {
     let mut batch: PrayerBatch = Vec::with_capacity(PRAYER_BATCH);
@@ -1080,7 +1078,7 @@ fn read_prayer_files(
                         prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
                     // Planned as for a new prayer on empty activity tables; the writer
                     // uses the plan only when that turns out to be the case.
-                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative);
+                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative, ids);
                     ParsedPrayerFile {
                         relative,
                         doc,
