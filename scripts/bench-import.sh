@@ -8,6 +8,9 @@
 #   PEER_RUNS=1          runs of ThyWill's importer (about 40 s each on s1)
 #   THYWILL_CHECKOUT=/work/peer/thywill PEER_VENV=/work/peer/peer-venv   ThyWill and its venv
 #   SKIP_PEER=1          measure only ours
+#   PEER_SYNTHETIC=2000,5000  also ThyWill's importer on synthetic communities of these sizes
+#                        (it is quadratic: ~40 s at 2,000 prayers), each against ours on the same archive
+#   PEER_TIMEOUT=900     seconds before ThyWill's run on a synthetic community is stopped
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -33,7 +36,36 @@ if [ -z "${SKIP_PEER:-}" ] && [ -x "${PEER_VENV:-/work/peer/peer-venv}/bin/pytho
   cargo bench -q -p thywill-core --bench import -- --sizes "" --runs "${RUNS:-5}" | tee -a "$out/ours.jsonl"
 fi
 
-python3 - "$out/ours.jsonl" "$peer_json" <<'PY'
+# ThyWill's importer on synthetic communities (where it finishes), and ours on the same archive.
+: > "$out/synthetic-peer.jsonl"
+if [ -z "${SKIP_PEER:-}" ] && [ -n "${PEER_SYNTHETIC:-}" ]; then
+  bench_bin=$(cargo bench -q -p thywill-core --bench import --no-run --message-format=json 2>/dev/null \
+    | python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable") and m["target"]["name"] == "import"][-1])')
+  for size in ${PEER_SYNTHETIC//,/ }; do
+    dir="$out/peer-synthetic-$size"
+    rm -rf "$dir" "$dir-work"
+    archives=$("$bench_bin" --generate "$size" --out "$dir")
+    echo "==> ThyWill's importer on a synthetic community of $size prayers (limit ${PEER_TIMEOUT:-900} s)"
+    peer_line=$(python3 scripts/peer-import.py --archives "$archives" --work "$dir-work" --timeout "${PEER_TIMEOUT:-900}")
+    echo "$peer_line"
+    sync
+    : > "$dir/ours.jsonl"
+    for run in 1 2 3 4 5; do
+      rm -f "$dir/ours.db" "$dir/ours.db-wal" "$dir/ours.db-shm"
+      "$bench_bin" --child-archives "$archives" --child-db "$dir/ours.db" >> "$dir/ours.jsonl"
+    done
+    python3 - "$size" "$peer_line" "$dir/ours.jsonl" >> "$out/synthetic-peer.jsonl" <<'PY'
+import json, sys
+size, peer = int(sys.argv[1]), json.loads(sys.argv[2])
+ours = [json.loads(line) for line in open(sys.argv[3]) if line.startswith("{")]
+secs = sorted(r["secs"] for r in ours)[len(ours) // 2]
+print(json.dumps({"prayers": size, "peer": peer, "ours_median_s": secs, "ours_rows": ours[0]["rows_inserted"]}))
+PY
+    rm -rf "$dir" "$dir-work"
+  done
+fi
+
+python3 - "$out/ours.jsonl" "$peer_json" "$out/synthetic-peer.jsonl" <<'PY'
 import json, sys
 ours = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 s1_runs = [r for r in ours if r["bench"] == "fixture_empty_db" and r["corpus"] == "s1"]
@@ -58,6 +90,15 @@ if len(sys.argv) > 2 and sys.argv[2]:
             print(f"CPU-time ratio: {cpu / max(ours_cpu, 0.01):.0f}x (ours {ours_cpu:.3f} s CPU)")
     except (OSError, KeyError, ValueError) as e:
         print(f"ThyWill's result unavailable: {e}")
+for line in open(sys.argv[3]) if len(sys.argv) > 3 else []:
+    r = json.loads(line)
+    peer = r["peer"]
+    if peer["finished"]:
+        print(f"synthetic {r['prayers']} prayers, ThyWill's importer: {peer['wall_s_outer']:.1f} s wall (rc {peer['rc']}), "
+              f"ours {r['ours_median_s']:.3f} s median of 5: {peer['wall_s_outer'] / r['ours_median_s']:.0f}x")
+    else:
+        print(f"synthetic {r['prayers']} prayers, ThyWill's importer: did not finish within {peer['timeout_s']:.0f} s; "
+              f"ours {r['ours_median_s']:.3f} s: more than {peer['timeout_s'] / r['ours_median_s']:.0f}x")
 for r in ours:
     if r["bench"] == "synthetic":
         print(f"synthetic {r['prayers']} prayers: {r['import_s']:.2f} s ({r.get('cpu_s')} s CPU), peak RSS {r['peak_rss_mb']} MB, "

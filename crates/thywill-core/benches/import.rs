@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo bench -p thywill-core --bench import -- [--sizes 10000,100000] [--marks-per-prayer 11] [--runs 5]
+//! cargo bench -p thywill-core --bench import -- --generate 2000 --out DIR   # only write one community
 //! ```
 //!
 //! 1. The fixtures (`s1`, `s1-live`) into an empty database, and `s1` into a copy of the
@@ -293,6 +294,16 @@ fn main() {
             report.counts(thywill_core::import::report::entity::PRAYER_MARKS).inserted,
             report.failures.len()
         );
+        return;
+    }
+    // Generate mode: one synthetic community's archive, kept (for ThyWill's importer).
+    if let (Some(size), Some(out)) = (arg(&args, "--generate"), arg(&args, "--out")) {
+        let size: u64 = size.parse().expect("--generate takes a number of prayers");
+        let marks_per_prayer: u64 = arg(&args, "--marks-per-prayer")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(11);
+        let root = generate(Path::new(&out), size, marks_per_prayer, 0x7479_7769_6c6c);
+        println!("{}", root.display());
         return;
     }
     let runs: usize = arg(&args, "--runs")
