@@ -292,3 +292,45 @@ fn a_known_prayer_on_empty_activity_tables_gets_the_same_rows() {
         assert_eq!(rows(&a, sql), rows(&b, sql), "{sql}");
     }
 }
+
+/// A prayer id in two files: the second file's marks are rows too, so the ledger lines
+/// for them add nothing (what the first file wrote is not all the prayer's rows).
+#[test]
+fn a_prayer_in_two_files_gets_no_duplicate_marks_from_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("text_archives");
+    build_archive(&root);
+    write(
+        &root,
+        "prayers/2024/02/2024_02_01_prayer_at_0900.txt",
+        &format!(
+            "Prayer {PRAYER_ID} by Ann Lee\nSubmitted January 05 2024 at 10:00\n\n\
+             Please pray: my exam\nIt's tomorrow\n\nGenerated Prayer:\nLord, be with Ann.\n\n\
+             Activity:\n\
+             February 01 2024 at 12:00 - Bob Stone prayed this prayer\n"
+        ),
+    );
+    write(
+        &root,
+        "prayers/marks/2024_02_marks.txt",
+        &format!(
+            "Prayer Marks for February 2024\nFormat: timestamp|prayer_id|user_id\n\n\
+             February 01 2024 at 12:00|{PRAYER_ID}|Bob Stone\n"
+        ),
+    );
+    let db = dir.path().join("thywill.db");
+    let options = TextArchiveOptions {
+        time_zone: ArchiveTimeZone::Utc,
+        ..TextArchiveOptions::default()
+    };
+    let report = import_text_archives(&root, &db, &options, &NoProgress).unwrap();
+    assert!(!report.has_failures(), "{:?}", report.failures);
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(
+        rows(
+            &conn,
+            "SELECT created_at FROM prayermark WHERE created_at LIKE '2024-02%'"
+        ),
+        vec!["2024-02-01 12:00:00.000000"]
+    );
+}

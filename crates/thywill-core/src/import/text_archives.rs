@@ -282,10 +282,10 @@ impl TextArchivePlan {
             written: WrittenPrayers::with_budget(budget),
         };
         // Prayer files, then ledger files, are read and parsed on a second thread while
-        // this one writes; bounded channels keep memory flat (8 batches of prayer files,
-        // 2 ledgers). The reader starts before the first phase so the prayers phase finds
-        // work waiting. Prayer files travel in batches: one wake-up per file cost more
-        // than parsing a small file.
+        // this one writes; bounded channels keep memory flat (8 batches of 16 prayer
+        // files, 32 parts of 4,096 ledger lines). The reader starts before the first
+        // phase so the prayers phase finds work waiting. Prayer files travel in batches:
+        // one wake-up per file cost more than parsing a small file.
         let root = self.root.clone();
         let months: Vec<String> = self.prayer_months.iter().map(|(m, _)| m.clone()).collect();
         let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
@@ -694,10 +694,15 @@ impl Run<'_> {
                 plan.marks().iter().map(|mark| (actor(mark.line), mark.at)),
                 plan.removals(),
             );
-        } else if !self.indexes_ready {
-            // An existing prayer's rows are looked up by prayer_id.
-            ensure_lookup_indexes(conn)?;
-            self.indexes_ready = true;
+        } else {
+            // A prayer named by a second file: what was remembered of the first no
+            // longer holds all its rows.
+            self.written.forget(&doc.id);
+            if !self.indexes_ready {
+                // An existing prayer's rows are looked up by prayer_id.
+                ensure_lookup_indexes(conn)?;
+                self.indexes_ready = true;
+            }
         }
         let users = &mut self.users;
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {

@@ -110,6 +110,14 @@ impl WrittenPrayers {
         true
     }
 
+    /// Forgets a prayer whose rows changed after it was recorded (a second file with its
+    /// id): the ledgers phase then reads its rows back.
+    pub(crate) fn forget(&mut self, prayer_id: &str) {
+        if let Some(prayer) = self.prayers.remove(prayer_id) {
+            self.held -= prayer.marks.len() + prayer.removals.len() + PRAYER_COST;
+        }
+    }
+
     /// The record of a prayer, when this import created it and it fitted the budget.
     pub(crate) fn get(&self, prayer_id: &str) -> Option<&WrittenPrayer> {
         self.prayers.get(prayer_id)
@@ -176,6 +184,10 @@ mod tests {
         assert_eq!(written.known_user("Cy"), None);
         assert_eq!(written.user_number("Ann"), 0);
         assert_eq!(written.user_number("Cy"), 2);
+        // Forgetting gives its budget back.
+        written.forget("p1");
+        assert!(written.get("p1").is_none());
+        assert!(written.record("p2", "b", [("Cy", t)].into_iter(), std::iter::empty()));
     }
 
     #[test]
