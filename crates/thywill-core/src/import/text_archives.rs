@@ -283,7 +283,7 @@ impl TextArchivePlan {
         };
         // Prayer files, then ledger files, are read and parsed on a second thread while
         // this one writes; bounded channels keep memory flat (8 batches of 16 prayer
-        // files, 32 parts of 4,096 ledger lines). The reader starts before the first
+        // files, 32 batches of about 4,096 ledger lines). The reader starts before the first
         // phase so the prayers phase finds work waiting. Prayer files travel in batches:
         // one wake-up per file cost more than parsing a small file.
         let root = self.root.clone();
@@ -291,7 +291,7 @@ impl TextArchivePlan {
         let ledgers: Vec<PlannedFile> = self.files_of(Phase::Ledgers).to_vec();
         let (prayer_tx, prayer_rx) = std::sync::mpsc::sync_channel::<PrayerBatch>(8);
         let (ledger_tx, ledger_rx) =
-            std::sync::mpsc::sync_channel::<Result<ParsedLedgerPart>>(LEDGER_PARTS_AHEAD);
+            std::sync::mpsc::sync_channel::<LedgerBatch>(LEDGER_BATCHES_AHEAD);
         let reader_ids = &ids;
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || {
@@ -726,7 +726,7 @@ impl Run<'_> {
     fn ledgers(
         &mut self,
         conn: &Connection,
-        receiver: &std::sync::mpsc::Receiver<Result<ParsedLedgerPart>>,
+        receiver: &std::sync::mpsc::Receiver<LedgerBatch>,
     ) -> Result<()> {
         let total = Some(self.plan.files_of(Phase::Ledgers).len() as u64);
         // Ledger lines match the rows there were when the phase began, never rows that
@@ -746,7 +746,7 @@ impl Run<'_> {
         let mut done = 0u64;
         // The prayers a marks or skips file has named so far (see `ledger_marks`).
         let mut file_prayers: LedgerPrayers = Default::default();
-        for item in receiver.iter() {
+        for item in receiver.iter().flatten() {
             let ParsedLedgerPart {
                 relative,
                 kind,
@@ -1122,8 +1122,11 @@ fn activity_tables_empty(conn: &Connection) -> Result<bool> {
 }
 
 /// Part of a ledger file read and parsed by the reader thread. Files travel in parts of
-/// at most [`LEDGER_PART`] lines, so the reader (done with the prayer files long before
-/// the writer) can parse ahead within bounded memory.
+/// at most [`LEDGER_PART`] lines, packed into [`LedgerBatch`]es of about that many lines,
+/// so the reader (done with the prayer files long before the writer) parses ahead within
+/// bounded memory, and the writer is woken once per batch, not once per small file (on
+/// this project's virtual machines a wake-up of an idle thread took up to a millisecond,
+/// which per file was most of the ledgers phase).
 struct ParsedLedgerPart {
     relative: String,
     kind: LedgerKind,
@@ -1133,19 +1136,24 @@ struct ParsedLedgerPart {
     records: Vec<LedgerEntry>,
 }
 
-/// Ledger lines per [`ParsedLedgerPart`].
+/// Ledger parts in file order, about [`LEDGER_PART`] lines in all; an error ends them.
+type LedgerBatch = Vec<Result<ParsedLedgerPart>>;
+
+/// Ledger lines per [`ParsedLedgerPart`] and per [`LedgerBatch`].
 const LEDGER_PART: usize = 4096;
 
-/// Ledger parts the reader may be ahead of the writer (at most 131,072 lines).
-const LEDGER_PARTS_AHEAD: usize = 32;
+/// Ledger batches the reader may be ahead of the writer (about 131,072 lines).
+const LEDGER_BATCHES_AHEAD: usize = 32;
 
-/// Reads and parses the ledger files in order and sends them in parts; stops early when
-/// the receiving side has gone.
+/// Reads and parses the ledger files in order and sends them in batches of parts; stops
+/// early when the receiving side has gone.
 fn read_ledger_files(
     root: &Path,
     files: &[PlannedFile],
-    sender: &std::sync::mpsc::SyncSender<Result<ParsedLedgerPart>>,
+    sender: &std::sync::mpsc::SyncSender<LedgerBatch>,
 ) {
+    let mut batch: LedgerBatch = Vec::new();
+    let mut lines = 0;
     for file in files {
         let FileKind::Ledger(kind) = file.kind else {
             continue;
@@ -1154,7 +1162,8 @@ fn read_ledger_files(
         let parsed = match std::fs::read(&path) {
             Ok(bytes) => records::ledger(kind, &bytes, &file.relative),
             Err(e) => {
-                let _ = sender.send(Err(Error::io(&path, e)));
+                batch.push(Err(Error::io(&path, e)));
+                let _ = sender.send(batch);
                 return;
             }
         };
@@ -1166,15 +1175,23 @@ fn read_ledger_files(
                 kind,
                 first: diagnostics.is_some(),
                 diagnostics: diagnostics.take().unwrap_or_default(),
-                records: records.by_ref().take(LEDGER_PART).collect(),
+                records: records.by_ref().take(LEDGER_PART - lines).collect(),
             };
-            if sender.send(Ok(part)).is_err() {
-                return;
+            lines += part.records.len();
+            batch.push(Ok(part));
+            if lines >= LEDGER_PART {
+                if sender.send(std::mem::take(&mut batch)).is_err() {
+                    return;
+                }
+                lines = 0;
             }
             if records.peek().is_none() {
                 break;
             }
         }
+    }
+    if !batch.is_empty() {
+        let _ = sender.send(batch);
     }
 }
 
