@@ -194,9 +194,9 @@ pub fn minute_key(value: &NaiveDateTime) -> String {
 }
 
 /// [`minute_number`] of a stored datetime text: `Some` exactly when its
-/// [`minute_of_stored`] prefix is the [`minute_key`] of some datetime (a well-formed
-/// `YYYY-MM-DD HH:MM` or `YYYY-MM-DDTHH:MM` start), so comparing numbers matches rows
-/// as comparing the texts does; other texts match no minute.
+/// [`minute_of_stored`] prefix is the [`minute_key`] of some datetime of the years
+/// 0–9999 (a well-formed `YYYY-MM-DD HH:MM` or `YYYY-MM-DDTHH:MM` start), so comparing
+/// numbers matches rows as comparing the texts does; other texts match no minute.
 pub fn stored_minute_number(text: &str) -> Option<i64> {
     let b = text.as_bytes().get(..16)?;
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {

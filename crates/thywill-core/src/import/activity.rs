@@ -33,8 +33,8 @@ use super::report::{entity, ImportReport, RecordIssue};
 use crate::archive::prayer::{ActivityAction, PrayerActivity};
 use crate::db::bulk::BulkStatement;
 use crate::db::encode::{
-    datetime_text, format_datetime, minute_key, minute_number, minute_of_stored, python_isoformat,
-    StackText,
+    datetime_text, format_datetime, minute_number, minute_of_stored, python_isoformat,
+    stored_minute_number, StackText,
 };
 use crate::db::{ArchiveTimeZone, IdGenerator};
 use crate::Result;
@@ -69,44 +69,56 @@ struct AttrValue {
     created_at: NaiveDateTime,
 }
 
-/// Counts of existing rows by key, consumed as desired rows are matched.
+/// Existing rows of one prayer counted by user, then minute, then action (marks have
+/// an empty action), consumed as wanted rows are matched. Lookups borrow: no key is
+/// built per row.
 #[derive(Default)]
 struct Existing {
-    counts: HashMap<String, u32>,
+    by_user: HashMap<String, HashMap<i64, Vec<(String, u32)>>>,
 }
 
 impl Existing {
-    fn add(&mut self, key: String) {
-        *self.counts.entry(key).or_insert(0) += 1;
+    /// Counts a stored row. A `created_at` that names no minute can match no line, and a
+    /// row without user or action no line either: neither is counted.
+    fn add(&mut self, user: Option<&str>, action: Option<&str>, stored: Option<&str>) {
+        let (Some(user), Some(action), Some(minute)) =
+            (user, action, stored.and_then(stored_minute_number))
+        else {
+            return;
+        };
+        let per_user = match self.by_user.get_mut(user) {
+            Some(per_user) => per_user,
+            None => self.by_user.entry(user.to_owned()).or_default(),
+        };
+        let actions = per_user.entry(minute).or_default();
+        match actions.iter_mut().find(|(a, _)| a == action) {
+            Some((_, n)) => *n += 1,
+            None => actions.push((action.to_owned(), 1)),
+        }
     }
 
-    /// Consumes one existing row matching any of `keys` (tried in order).
-    fn take(&mut self, keys: &[String]) -> bool {
-        for key in keys {
-            if let Some(n) = self.counts.get_mut(key) {
-                if *n > 0 {
-                    *n -= 1;
-                    return true;
-                }
+    /// Consumes one row of `user` and `action` at the first of `minutes` that has one.
+    fn take(&mut self, user: &str, action: &str, minutes: &[i64]) -> bool {
+        let Some(per_user) = self.by_user.get_mut(user) else {
+            return false;
+        };
+        for minute in minutes {
+            let found = per_user
+                .get_mut(minute)
+                .and_then(|actions| actions.iter_mut().find(|(a, n)| a == action && *n > 0));
+            if let Some((_, n)) = found {
+                *n -= 1;
+                return true;
             }
         }
         false
     }
 }
 
-/// Keys of a (prefix, minute) pair: the minute itself and, when the archive zone is not
-/// UTC, the minute shifted to UTC (rows Python wrote with `utcnow()`).
-fn minute_keys(prefix: &str, at: &NaiveDateTime, zone: &ArchiveTimeZone) -> Vec<String> {
-    let mut keys = vec![format!("{prefix}\u{1f}{}", minute_key(at))];
-    let utc = zone.to_utc(at);
-    if utc != *at {
-        keys.push(format!("{prefix}\u{1f}{}", minute_key(&utc)));
-    }
-    keys
-}
-
-fn stored_key(prefix: &str, stored: &str) -> String {
-    format!("{prefix}\u{1f}{}", minute_of_stored(stored))
+/// The minutes a line's rows may carry: its own and, when the archive zone is not UTC,
+/// the minute shifted to UTC (rows Python wrote with `utcnow()`).
+fn line_minutes(at: &NaiveDateTime, zone: &ArchiveTimeZone) -> [i64; 2] {
+    [minute_number(at), minute_number(&zone.to_utc(at))]
 }
 
 /// Ordered multiset of desired logs keyed by (user, action, minute): per key, the rows
@@ -227,9 +239,7 @@ impl<'a> ActivityImport<'a> {
             )?;
             let mut rows = stmt.query([prayer_id])?;
             while let Some(r) = rows.next()? {
-                let user: String = r.get(0)?;
-                let at: String = r.get(1)?;
-                marks.add(stored_key(&user, &at));
+                marks.add(text_or_null(r, 0)?, Some(""), text_or_null(r, 1)?);
             }
         }
         let mut logs = Existing::default();
@@ -239,10 +249,11 @@ impl<'a> ActivityImport<'a> {
             )?;
             let mut rows = stmt.query([prayer_id])?;
             while let Some(r) = rows.next()? {
-                let user: String = r.get(0)?;
-                let action: String = r.get(1)?;
-                let at: String = r.get(2)?;
-                logs.add(stored_key(&format!("{user}\u{1f}{action}"), &at));
+                logs.add(
+                    text_or_null(r, 0)?,
+                    text_or_null(r, 1)?,
+                    text_or_null(r, 2)?,
+                );
             }
         }
         // Current attribute state: the first row of each name, as ThyWill's
@@ -290,7 +301,7 @@ impl<'a> ActivityImport<'a> {
         let (mut marks_present, mut marks_inserted) = (0u64, 0u64);
         for mark in &wanted_marks {
             let (user, at) = (actor(mark.line), &mark.at);
-            if !known_empty && marks.take(&minute_keys(user, at, &self.zone)) {
+            if !known_empty && marks.take(user, "", &line_minutes(at, &self.zone)) {
                 marks_present += 1;
             } else {
                 let id = match mark.id {
@@ -315,13 +326,7 @@ impl<'a> ActivityImport<'a> {
         let (mut logs_present, mut logs_inserted) = (0u64, 0u64);
         for row in &wanted_logs {
             let user = actor(row.line);
-            if !known_empty
-                && logs.take(&minute_keys(
-                    &format!("{user}\u{1f}{}", row.action),
-                    &row.at,
-                    &self.zone,
-                ))
-            {
+            if !known_empty && logs.take(user, &row.action, &line_minutes(&row.at, &self.zone)) {
                 logs_present += 1;
                 continue;
             }
@@ -680,4 +685,12 @@ fn same_value(name: &str, stored: Option<&str>, wanted: &str) -> bool {
         Some(s) if name == "answer_date" => minute_of_stored(s) == minute_of_stored(wanted),
         _ => false,
     }
+}
+
+/// A text column, `None` for NULL (a non-text value is an error, as rusqlite reports it).
+fn text_or_null<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<Option<&'r str>> {
+    Ok(row
+        .get_ref(index)?
+        .as_str_or_null()
+        .map_err(rusqlite::Error::from)?)
 }
