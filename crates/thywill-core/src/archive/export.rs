@@ -1241,6 +1241,44 @@ pub mod legacy {
         }
     }
 
+    /// The re-renderer of a legacy kind, in the shape of [`super::super::kind::Renderer`].
+    pub fn renderer(kind: LegacyKind) -> super::super::kind::Renderer {
+        fn sessions(
+            bytes: &[u8],
+            path: Option<&Path>,
+        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
+            Ok(rerender_kind(LegacyKind::Sessions, bytes, path))
+        }
+        fn invite_tokens(
+            bytes: &[u8],
+            path: Option<&Path>,
+        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
+            Ok(rerender_kind(LegacyKind::InviteTokens, bytes, path))
+        }
+        fn security(
+            bytes: &[u8],
+            path: Option<&Path>,
+        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
+            Ok(rerender_kind(LegacyKind::Security, bytes, path))
+        }
+        fn roles(bytes: &[u8], path: Option<&Path>) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
+            Ok(rerender_kind(LegacyKind::Roles, bytes, path))
+        }
+        fn user_roles(
+            bytes: &[u8],
+            path: Option<&Path>,
+        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
+            Ok(rerender_kind(LegacyKind::UserRoles, bytes, path))
+        }
+        match kind {
+            LegacyKind::Sessions => sessions,
+            LegacyKind::InviteTokens => invite_tokens,
+            LegacyKind::Security => security,
+            LegacyKind::Roles => roles,
+            LegacyKind::UserRoles => user_roles,
+        }
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;

@@ -64,6 +64,8 @@ pub enum FileKind {
     ExportSummary,
     /// `membership_applications/*.txt` (§15).
     MembershipApplication,
+    /// A file of the legacy `database_exports/` layout (§16), read only.
+    LegacyExport(super::export::legacy::LegacyKind),
     /// Anything else (temp files, downloads, README, legacy layouts).
     Other,
 }
@@ -173,6 +175,8 @@ fn detect_kind_exact(rel: &Path) -> FileKind {
         ["security", f] if ym_prefixed(f, "_security_events.txt") => FileKind::ExportData,
         ["export_summary.txt"] => FileKind::ExportSummary,
         ["membership_applications", f] if f.ends_with(".txt") => FileKind::MembershipApplication,
+        ["database_exports", ..] => super::export::legacy::LegacyKind::detect(rel)
+            .map_or(FileKind::Other, FileKind::LegacyExport),
         _ => FileKind::Other,
     }
 }
@@ -209,6 +213,7 @@ pub fn renderer(kind: FileKind) -> Option<Renderer> {
         FileKind::ExportData => Some(super::export::rerender),
         FileKind::ExportSummary => Some(super::export::rerender_summary),
         FileKind::MembershipApplication => Some(super::membership::rerender),
+        FileKind::LegacyExport(legacy) => Some(super::export::legacy::renderer(legacy)),
         _ => None,
     }
 }
@@ -355,6 +360,7 @@ pub fn check_tree(root: &Path, sink: &dyn Progress) -> Result<CheckReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::export::legacy::LegacyKind;
 
     #[test]
     fn detects_kinds_from_relative_paths() {
@@ -397,5 +403,56 @@ mod tests {
         );
         assert_eq!(first_differing_line(b"a\nb\nc\n", b"a\nb\nd\n"), Some(3));
         assert_eq!(first_differing_line(b"a\n", b"a\n"), None);
+        assert_eq!(
+            k("database_exports/roles/user_roles.txt"),
+            FileKind::LegacyExport(LegacyKind::UserRoles)
+        );
+        assert_eq!(
+            k("database_exports/sessions/2025_07_sessions.txt"),
+            FileKind::LegacyExport(LegacyKind::Sessions)
+        );
+        assert_eq!(k("database_exports/notes.txt"), FileKind::Other);
+    }
+
+    /// The legacy `database_exports/` files are checked like the others: re-rendered
+    /// byte for byte, a damaged one reported with its line.
+    #[test]
+    fn check_tree_reads_the_legacy_database_exports_layout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        write(
+            "database_exports/roles/roles.txt",
+            "System Roles\nFormat: name|description|permissions|created_by|is_system_role\n\nadmin|All|[\"*\"]|system|yes\nuser|Std|[]|system|no\n",
+        );
+        write(
+            "database_exports/roles/user_roles.txt",
+            "User Roles\nFormat: x\n\nJuly 01 2025 at 09:05|Ann|r1|system|never\n",
+        );
+        write(
+            "database_exports/roles/user_roles_copy.txt",
+            "not a legacy file\n",
+        );
+        let report = check_tree(root, &crate::progress::NoProgress).expect("check");
+        assert_eq!(report.files_checked, 2, "{report:?}");
+        assert_eq!(report.files_identical, 2, "{report:?}");
+        assert_eq!(report.files_skipped, 1);
+        // A row with a missing field is a located diagnostic.
+        write(
+            "database_exports/roles/user_roles.txt",
+            "User Roles\nFormat: x\n\nJuly 01 2025 at 09:05|Ann|r1\n",
+        );
+        let report = check_tree(root, &crate::progress::NoProgress).expect("check");
+        assert_eq!(report.files_identical, 1);
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert_eq!(
+            report.problems[0].kind,
+            FileKind::LegacyExport(LegacyKind::UserRoles)
+        );
+        assert_eq!(report.problems[0].diagnostics[0].line, 4);
     }
 }

@@ -116,6 +116,24 @@ fn export_file(
     }
 }
 
+/// A file of the legacy `database_exports/` layout.
+fn legacy_file(
+    kind: export::legacy::LegacyKind,
+    bytes: &[u8],
+    path: Option<&Path>,
+) -> Result<(serde_json::Value, Vec<Diagnostic>)> {
+    use export::legacy::{LegacyFile, LegacyKind as L, LegacyRole, LegacyUserRole};
+    match kind {
+        L::Sessions => whole(sessions::SessionsFile::parse(bytes, path)),
+        L::InviteTokens => whole(LegacyFile::<export::ExportInviteToken>::parse(bytes, path)),
+        L::Security => whole(LegacyFile::<export::ExportSecurityEvent>::parse(
+            bytes, path,
+        )),
+        L::Roles => whole(LegacyFile::<LegacyRole>::parse(bytes, path)),
+        L::UserRoles => whole(LegacyFile::<LegacyUserRole>::parse(bytes, path)),
+    }
+}
+
 /// Parses `bytes` as a file of `kind`. `path` labels diagnostics and, for ledgers and
 /// export files, tells which variant. `Err(InvalidInput)` for kinds without a parser.
 pub fn parse_bytes(
@@ -160,6 +178,7 @@ pub fn parse_bytes(
                 Err(d) => Ok((serde_json::Value::Null, vec![d])),
             }
         }
+        FileKind::LegacyExport(legacy) => legacy_file(legacy, bytes, path),
         FileKind::Other => Err(Error::InvalidInput(format!(
             "{}: not a ThyWill archive file (unknown kind)",
             path.map(|p| p.display().to_string()).unwrap_or_default()
@@ -196,6 +215,11 @@ mod tests {
         assert_eq!(k("text_archives/prayers/marks/2024_01_marks.txt"), "ledger");
         assert_eq!(k("/a/b/users/2023_10_users.txt"), "user_registrations");
         assert_eq!(k("/a/b/prayers/prayer_marks.txt"), "export_data");
+        assert_eq!(k("/a/b/roles/roles.txt"), "export_data");
+        assert_eq!(
+            k("/srv/text_archives/database_exports/roles/roles.txt"),
+            "legacy_export"
+        );
         assert_eq!(k("/a/b/notes.txt"), "other");
     }
 
