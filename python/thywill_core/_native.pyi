@@ -1,7 +1,7 @@
 # Hand-written stub of the Rust module; `python -m mypy.stubtest thywill_core._native`
 # checks it against the installed wheel (scripts/test.sh).
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypeAlias, final
 
@@ -97,6 +97,8 @@ class PrayerArchive:
     def parse(text: str, path: _Path | None = None) -> PrayerArchive: ...
     @staticmethod
     def from_file(path: _Path) -> PrayerArchive: ...
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> PrayerArchive: ...
     id: str
     author: str
     @property

@@ -59,6 +59,32 @@ def test_to_dict_is_plain_data(s1: Path) -> None:
     assert isinstance(data["activities"], list) and len(data["activities"]) == 6
 
 
+def test_from_dict_is_the_inverse_of_to_dict(s1: Path) -> None:
+    for path in sorted((s1 / "prayers").glob("20*/*/*.txt"))[:200]:
+        prayer = PrayerArchive.from_file(path)
+        again = PrayerArchive.from_dict(prayer.to_dict())
+        assert again == prayer, path
+        assert again.render().encode() == path.read_bytes(), path
+
+
+def test_from_dict_takes_minimal_data_and_names_what_is_wrong() -> None:
+    prayer = PrayerArchive.from_dict(
+        {
+            "id": "p1",
+            "author": "Ann Lee",
+            "submitted": "July 06 2025 at 09:05",
+            "text": "Please pray",
+            "activities": [{"timestamp": "July 06 2025 at 10:00", "actor": "Bob Stone", "action": {"kind": "prayed"}}],
+        }
+    )
+    assert prayer.created_at == datetime(2025, 7, 6, 9, 5)
+    assert prayer.render().endswith("July 06 2025 at 10:00 - Bob Stone prayed this prayer\n")
+    with pytest.raises(thywill_core.InvalidInputError, match="author"):
+        PrayerArchive.from_dict({"id": "p1", "submitted": "July 06 2025 at 09:05", "text": ""})
+    with pytest.raises(thywill_core.InvalidInputError):
+        PrayerArchive.from_dict({"id": "p1", "author": "A", "submitted": "x", "text": "", "activities": [{"kind": "?"}]})
+
+
 def test_damaged_prayer_reports_diagnostics_not_exceptions(tmp_path: Path) -> None:
     path = tmp_path / "x.txt"
     path.write_bytes(b"Prayer abc by Ann\nSubmitted nonsense\n\n\xff\xfe bad bytes\n\nActivity:\n")

@@ -14,7 +14,7 @@ use thywill_core::archive::writer::{ArchiveWriter, Clock};
 use thywill_core::archive::{activity, ledger, users, Diagnostic};
 use thywill_core::Error;
 
-use crate::convert::to_py;
+use crate::convert::{from_py, to_py};
 use crate::errors::to_py_err;
 use crate::progress::run;
 
@@ -55,6 +55,17 @@ impl PyPrayerArchive {
     fn parse(text: &str, path: Option<PathBuf>) -> Self {
         let (inner, diagnostics) = prayer::parse(text, path.as_deref());
         PyPrayerArchive { inner, diagnostics }
+    }
+
+    /// Builds a prayer from plain data in the shape `to_dict()` returns. Optional parts
+    /// and `activities` may be left out, and timestamps given as their text alone
+    /// (`"July 06 2025 at 09:05"`). Raises `InvalidInputError` naming what is wrong.
+    #[staticmethod]
+    fn from_dict(data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyPrayerArchive {
+            inner: from_py::<PrayerArchive>(data)?,
+            diagnostics: Vec::new(),
+        })
     }
 
     /// Reads and parses a prayer file.

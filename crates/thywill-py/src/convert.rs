@@ -90,7 +90,6 @@ pub fn py_to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
 }
 
 /// Builds a typed core value from plain Python data (e.g. a dict from `to_dict()`).
-#[allow(dead_code)] // for bindings that take structured input (none yet)
 pub fn from_py<T: DeserializeOwned>(obj: &Bound<'_, PyAny>) -> PyResult<T> {
     serde_json::from_value(py_to_value(obj)?)
         .map_err(|e| crate::errors::InvalidInputError::new_err(e.to_string()))

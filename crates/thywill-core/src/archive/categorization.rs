@@ -1,12 +1,12 @@
 //! The categorization block of prayer files (spec §4.2.3) and ThyWill's
 //! `parse_prayer_archive_categorization` reader (§4.6.2).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::text::{py_float_repr, py_json_str_list, py_strip};
 
 /// The six categorization values of a prayer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Categorization {
     /// `Safety Score:` (rendered as a Python float).
     pub safety_score: f64,

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::categorization::{apply_key, Categorization, CATEGORIZATION_KEYS};
 use super::text::{
@@ -18,8 +18,9 @@ use super::text::{
 };
 use crate::Result;
 
-/// One prayer file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One prayer file. It deserializes from the shape it serializes to (optional parts and
+/// activities may be left out; timestamps may be given as their text alone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrayerArchive {
     /// The prayer ID from the title line, as written (`uuid4().hex`, a legacy integer, `temp`…).
     pub id: String,
@@ -28,24 +29,30 @@ pub struct PrayerArchive {
     /// `Submitted` timestamp: the prayer's `created_at` to the minute.
     pub submitted: HumanTime,
     /// `Project:` line, if present (never empty).
+    #[serde(default)]
     pub project_tag: Option<String>,
     /// `Audience:` line, if present (never empty; ThyWill's DB has no column for it).
+    #[serde(default)]
     pub target_audience: Option<String>,
     /// The 6-line categorization block, if present.
+    #[serde(default)]
     pub categorization: Option<Categorization>,
     /// The request text, verbatim (LF line ends; may be empty or contain blank and colon lines).
     pub text: String,
     /// The generated prayer, verbatim (without the writer's separator newline), if present.
+    #[serde(default)]
     pub generated_prayer: Option<String>,
     /// The `Activity:` lines, in file (append) order.
+    #[serde(default)]
     pub activities: Vec<PrayerActivity>,
     /// True for a header-less fragment: only activity lines, appended after the file was
     /// deleted (§3.5.B). `id`, `author` and `submitted` are then empty and not rendered.
+    #[serde(default)]
     pub fragment: bool,
 }
 
 /// One line of the `Activity:` section: `{timestamp} - {actor} {predicate}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrayerActivity {
     /// When (append time, or a client or DB timestamp; §3.3.2).
     pub timestamp: HumanTime,
@@ -56,7 +63,7 @@ pub struct PrayerActivity {
 }
 
 /// The predicate of an activity line (§4.4.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActivityAction {
     /// `prayed this prayer`

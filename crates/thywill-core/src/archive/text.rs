@@ -871,6 +871,24 @@ pub struct HumanTime {
     pub time: Option<NaiveDateTime>,
 }
 
+/// A [`HumanTime`] deserializes from its text, given alone or as the `text` of its
+/// serialized form; its time is always parsed from the text (a `time` given beside it is
+/// ignored), so the two cannot disagree.
+impl<'de> serde::Deserialize<'de> for HumanTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            Text(String),
+            Full { text: String },
+        }
+        let text = match Given::deserialize(deserializer)? {
+            Given::Text(text) | Given::Full { text } => text,
+        };
+        Ok(HumanTime::parse(&text))
+    }
+}
+
 impl HumanTime {
     /// The canonical `TS_H` rendering of `t` (seconds and below are dropped from the text
     /// and from [`HumanTime::time`], as a round trip through the file drops them).
