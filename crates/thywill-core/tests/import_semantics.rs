@@ -60,6 +60,14 @@ fn build_archive(root: &Path) {
     );
 }
 
+/// The hand-written archives' times are UTC.
+fn utc_options() -> TextArchiveOptions {
+    TextArchiveOptions {
+        time_zone: ArchiveTimeZone::Utc,
+        ..TextArchiveOptions::default()
+    }
+}
+
 fn rows(conn: &Connection, sql: &str) -> Vec<String> {
     let mut stmt = conn.prepare(sql).unwrap();
     let n = stmt.column_count();
@@ -84,10 +92,7 @@ fn hand_written_archive_imports_exactly_and_idempotently() {
     let root = dir.path().join("text_archives");
     build_archive(&root);
     let db = dir.path().join("thywill.db");
-    let options = TextArchiveOptions {
-        time_zone: ArchiveTimeZone::Utc,
-        ..TextArchiveOptions::default()
-    };
+    let options = utc_options();
     let report = import_text_archives(&root, &db, &options, &NoProgress).unwrap();
     assert!(!report.has_failures(), "{:?}", report.failures);
     let conn = Connection::open(&db).unwrap();
@@ -214,10 +219,7 @@ fn identical_ledger_lines_in_two_files_are_two_rows() {
         ),
     );
     let db = dir.path().join("thywill.db");
-    let options = TextArchiveOptions {
-        time_zone: ArchiveTimeZone::Utc,
-        ..TextArchiveOptions::default()
-    };
+    let options = utc_options();
     let report = import_text_archives(&root, &db, &options, &NoProgress).unwrap();
     assert!(!report.has_failures(), "{:?}", report.failures);
     let conn = Connection::open(&db).unwrap();
@@ -248,10 +250,7 @@ fn identical_ledger_lines_in_two_files_are_two_rows() {
 #[test]
 fn a_known_prayer_on_empty_activity_tables_gets_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let options = TextArchiveOptions {
-        time_zone: ArchiveTimeZone::Utc,
-        ..TextArchiveOptions::default()
-    };
+    let options = utc_options();
     let direct_root = dir.path().join("direct");
     build_archive(&direct_root);
     let direct_db = dir.path().join("direct.db");
@@ -319,10 +318,7 @@ fn a_prayer_in_two_files_gets_no_duplicate_marks_from_the_ledger() {
         ),
     );
     let db = dir.path().join("thywill.db");
-    let options = TextArchiveOptions {
-        time_zone: ArchiveTimeZone::Utc,
-        ..TextArchiveOptions::default()
-    };
+    let options = utc_options();
     let report = import_text_archives(&root, &db, &options, &NoProgress).unwrap();
     assert!(!report.has_failures(), "{:?}", report.failures);
     let conn = Connection::open(&db).unwrap();

@@ -1241,41 +1241,18 @@ pub mod legacy {
         }
     }
 
-    /// The re-renderer of a legacy kind, in the shape of [`super::super::kind::Renderer`].
-    pub fn renderer(kind: LegacyKind) -> super::super::kind::Renderer {
-        fn sessions(
-            bytes: &[u8],
-            path: Option<&Path>,
-        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
-            Ok(rerender_kind(LegacyKind::Sessions, bytes, path))
-        }
-        fn invite_tokens(
-            bytes: &[u8],
-            path: Option<&Path>,
-        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
-            Ok(rerender_kind(LegacyKind::InviteTokens, bytes, path))
-        }
-        fn security(
-            bytes: &[u8],
-            path: Option<&Path>,
-        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
-            Ok(rerender_kind(LegacyKind::Security, bytes, path))
-        }
-        fn roles(bytes: &[u8], path: Option<&Path>) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
-            Ok(rerender_kind(LegacyKind::Roles, bytes, path))
-        }
-        fn user_roles(
-            bytes: &[u8],
-            path: Option<&Path>,
-        ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
-            Ok(rerender_kind(LegacyKind::UserRoles, bytes, path))
-        }
-        match kind {
-            LegacyKind::Sessions => sessions,
-            LegacyKind::InviteTokens => invite_tokens,
-            LegacyKind::Security => security,
-            LegacyKind::Roles => roles,
-            LegacyKind::UserRoles => user_roles,
+    /// Re-renderer of a legacy file, its kind taken from the path (as
+    /// [`super::rerender`] does for export data files).
+    pub fn rerender(
+        bytes: &[u8],
+        path: Option<&Path>,
+    ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
+        match path.and_then(LegacyKind::detect) {
+            Some(kind) => Ok(rerender_kind(kind, bytes, path)),
+            None => Err(crate::Error::InvalidInput(format!(
+                "not a database_exports file: {}",
+                path.map(|p| p.display().to_string()).unwrap_or_default()
+            ))),
         }
     }
 

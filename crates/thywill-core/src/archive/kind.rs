@@ -213,7 +213,7 @@ pub fn renderer(kind: FileKind) -> Option<Renderer> {
         FileKind::ExportData => Some(super::export::rerender),
         FileKind::ExportSummary => Some(super::export::rerender_summary),
         FileKind::MembershipApplication => Some(super::membership::rerender),
-        FileKind::LegacyExport(legacy) => Some(super::export::legacy::renderer(legacy)),
+        FileKind::LegacyExport(_) => Some(super::export::legacy::rerender),
         _ => None,
     }
 }

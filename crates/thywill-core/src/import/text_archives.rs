@@ -306,8 +306,7 @@ impl TextArchivePlan {
                     // needs one: the prayers it creates need none, and the ledgers phase
                     // matches their lines against what the prayers phase remembers.
                     if !activity_tables_empty(conn)? {
-                        ensure_lookup_indexes(conn)?;
-                        run.indexes_ready = true;
+                        run.need_lookup_indexes(conn)?;
                     }
                     run.users(conn)
                 })?;
@@ -392,6 +391,15 @@ impl Run<'_> {
             report: self.report,
             progress: self.progress,
         }
+    }
+
+    /// Creates the `prayer_id` lookup indexes when a lookup first needs them.
+    fn need_lookup_indexes(&mut self, conn: &Connection) -> Result<()> {
+        if !self.indexes_ready {
+            ensure_lookup_indexes(conn)?;
+            self.indexes_ready = true;
+        }
+        Ok(())
     }
 
     fn stored_path(&self, relative: &str) -> String {
@@ -698,11 +706,8 @@ impl Run<'_> {
             // A prayer named by a second file: what was remembered of the first no
             // longer holds all its rows.
             self.written.forget(&doc.id);
-            if !self.indexes_ready {
-                // An existing prayer's rows are looked up by prayer_id.
-                ensure_lookup_indexes(conn)?;
-                self.indexes_ready = true;
-            }
+            // An existing prayer's rows are looked up by prayer_id.
+            self.need_lookup_indexes(conn)?;
         }
         let users = &mut self.users;
         let mut ensure = |name: &str, at: &NaiveDateTime, report: &mut ImportReport| {
@@ -842,10 +847,7 @@ impl Run<'_> {
                 let found = match remembered {
                     Some(known) => Some(known),
                     None => {
-                        if !self.indexes_ready {
-                            ensure_lookup_indexes(conn)?;
-                            self.indexes_ready = true;
-                        }
+                        self.need_lookup_indexes(conn)?;
                         find_prayer_path(conn, &entry.prayer_id)?.map(|path| (path, Vec::new()))
                     }
                 };
@@ -947,9 +949,8 @@ impl Run<'_> {
                     .iter()
                     .any(|(removed, m)| removed == name && *m >= minute)
             });
-            if remembered_removed_later.is_none() && !self.indexes_ready {
-                ensure_lookup_indexes(conn)?;
-                self.indexes_ready = true;
+            if remembered_removed_later.is_none() {
+                self.need_lookup_indexes(conn)?;
             }
             if remembered_removed_later.is_none()
                 && find_prayer_path(conn, &entry.prayer_id)?.is_none()
