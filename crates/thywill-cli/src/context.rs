@@ -6,7 +6,36 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::exit::CliError;
+use crate::output;
 use crate::progress::TerminalProgress;
+
+/// The variable `--db` defaults to.
+pub const DB_VARIABLE: &str = "DATABASE_PATH";
+/// The variable `--archives` defaults to.
+pub const ARCHIVES_VARIABLE: &str = "TEXT_ARCHIVE_BASE_DIR";
+/// The variable `--backups` defaults to.
+pub const BACKUPS_VARIABLE: &str = "THYWILL_BACKUP_DIR";
+
+/// A path setting (`id` is its option's name, `variable` its environment variable) once
+/// checked: an empty one is a usage error naming where it came from, so that an empty
+/// `DATABASE_PATH=` in a service file is not reported as a missing `--db` value.
+pub fn setting(
+    matches: &clap::ArgMatches,
+    id: &str,
+    variable: &str,
+    value: PathBuf,
+) -> Result<PathBuf, CliError> {
+    if !value.as_os_str().is_empty() {
+        return Ok(value);
+    }
+    Err(CliError::Usage(
+        if matches.value_source(id) == Some(clap::parser::ValueSource::EnvVariable) {
+            format!("the environment variable {variable} is set but empty; set it to a path or unset it")
+        } else {
+            format!("--{id} is empty; give it a path")
+        },
+    ))
+}
 
 /// Global options after defaults and environment variables are applied.
 #[derive(Debug, Clone)]
@@ -42,7 +71,7 @@ impl Context {
                 "{question} Refusing without confirmation: stdin is not a terminal; pass --yes"
             )));
         }
-        eprint!("{question} [y/N] ");
+        output::stderr_text(&format!("{question} [y/N] "));
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)

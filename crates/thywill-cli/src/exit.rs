@@ -10,6 +10,9 @@ pub const OK: u8 = 0;
 pub const COMPLETED_WITH_FAILURES: u8 = 1;
 /// Bad command line, or a confirmation was needed and could not be asked.
 pub const USAGE: u8 = 2;
+/// Stdout was closed before the whole report was written (`thywill ... | head`): what a
+/// shell reports for a process killed by SIGPIPE (128 + 13), as Unix tools end there.
+pub const STDOUT_CLOSED: u8 = 141;
 
 /// The exit code of each [`ErrorKind`] (3 and up; stable, documented).
 pub fn code_for(kind: ErrorKind) -> u8 {
@@ -91,7 +94,7 @@ mod tests {
             ErrorKind::Internal,
         ];
         let mut codes: Vec<u8> = kinds.iter().map(|k| code_for(*k)).collect();
-        assert!(codes.iter().all(|c| *c > USAGE));
+        assert!(codes.iter().all(|c| *c > USAGE && *c != STDOUT_CLOSED));
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), kinds.len());

@@ -2,14 +2,17 @@
 //! `commands/<domain>.rs` (see `docs/frontends.md`); exit codes are mapped in
 //! `exit.rs` (see `docs/cli.md`).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::builder::TypedValueParser;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod commands;
 mod context;
 mod exit;
+mod output;
 mod progress;
 
 use context::{Context, Outcome};
@@ -29,20 +32,22 @@ struct Cli {
     #[arg(
         long,
         global = true,
-        env = "DATABASE_PATH",
-        default_value = "thywill.db"
+        env = context::DB_VARIABLE,
+        default_value = "thywill.db",
+        value_parser = any_path()
     )]
     db: PathBuf,
     /// The text archive base folder.
     #[arg(
         long,
         global = true,
-        env = "TEXT_ARCHIVE_BASE_DIR",
-        default_value = "text_archives"
+        env = context::ARCHIVES_VARIABLE,
+        default_value = "text_archives",
+        value_parser = any_path()
     )]
     archives: PathBuf,
     /// Where database backups go [default: backups/ beside the database].
-    #[arg(long, global = true, env = "THYWILL_BACKUP_DIR")]
+    #[arg(long, global = true, env = context::BACKUPS_VARIABLE, value_parser = any_path())]
     backups: Option<PathBuf>,
     /// Print a machine-readable JSON report on stdout.
     #[arg(long, global = true)]
@@ -55,6 +60,12 @@ struct Cli {
     quiet: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Accepts empty paths too, so that an empty value is reported by [`context::setting`],
+/// which can name the variable it came from (clap would name the option).
+fn any_path() -> impl TypedValueParser<Value = PathBuf> {
+    clap::builder::OsStringValueParser::new().map(PathBuf::from)
 }
 
 #[derive(Subcommand)]
@@ -99,45 +110,133 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let backups = cli.backups.unwrap_or_else(|| {
-        cli.db
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let json = json_requested(&args);
+    let code = match parse(&args) {
+        Ok((context, command)) => match run(&context, command) {
+            Ok(outcome) => print_outcome(&context, &outcome),
+            Err(error) => print_error(&error, &format!("thywill: error: {error}\n"), json),
+        },
+        Err(Failure::Clap(error)) => print_clap_error(&error, json),
+        Err(Failure::Cli(error)) => {
+            print_error(&error, &format!("thywill: error: {error}\n"), json)
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// Why the command line could not be turned into a command.
+enum Failure {
+    /// Clap's own outcome: a usage error, or `--help`/`--version`.
+    Clap(clap::Error),
+    /// The options parsed but a setting is unusable.
+    Cli(CliError),
+}
+
+fn parse(args: &[OsString]) -> Result<(Context, Command), Failure> {
+    let matches = Cli::command()
+        .try_get_matches_from(args)
+        .map_err(Failure::Clap)?;
+    // Not `from_arg_matches_mut`: it takes the values out, and with them their sources,
+    // which `context::setting` reads.
+    let cli = Cli::from_arg_matches(&matches).map_err(Failure::Clap)?;
+    let db =
+        context::setting(&matches, "db", context::DB_VARIABLE, cli.db).map_err(Failure::Cli)?;
+    let archives = context::setting(
+        &matches,
+        "archives",
+        context::ARCHIVES_VARIABLE,
+        cli.archives,
+    )
+    .map_err(Failure::Cli)?;
+    let backups = match cli.backups {
+        Some(backups) => context::setting(&matches, "backups", context::BACKUPS_VARIABLE, backups)
+            .map_err(Failure::Cli)?,
+        None => db
             .parent()
-            .map_or_else(|| PathBuf::from("backups"), |dir| dir.join("backups"))
-    });
+            .map_or_else(|| PathBuf::from("backups"), |dir| dir.join("backups")),
+    };
     let context = Context {
-        db: cli.db,
-        archives: cli.archives,
+        db,
+        archives,
         backups,
         json: cli.json,
         yes: cli.yes,
         quiet: cli.quiet,
     };
-    let code = match run(&context, cli.command) {
-        Ok(outcome) => {
-            if context.json {
-                println!("{}", outcome.report);
-            } else if !context.quiet && !outcome.text.is_empty() {
-                println!("{}", outcome.text.trim_end());
-            }
-            if let Some(code) = outcome.exit_code {
-                code
-            } else if outcome.failed {
-                exit::COMPLETED_WITH_FAILURES
-            } else {
-                exit::OK
-            }
-        }
-        Err(error) => {
-            eprintln!("thywill: error: {error}");
-            if context.json {
-                let report = serde_json::json!({
-                    "error": {"kind": error.kind_name(), "message": error.to_string(), "exit_code": error.exit_code()}
-                });
-                println!("{report}");
-            }
-            error.exit_code()
-        }
+    Ok((context, cli.command))
+}
+
+/// Whether `--json` is on the command line (before a `--`), for reporting a command
+/// line that clap could not parse in the shape `--json` asks for.
+fn json_requested(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--json")
+}
+
+fn print_outcome(context: &Context, outcome: &Outcome) -> u8 {
+    let code = if let Some(code) = outcome.exit_code {
+        code
+    } else if outcome.failed {
+        exit::COMPLETED_WITH_FAILURES
+    } else {
+        exit::OK
     };
-    ExitCode::from(code)
+    let written = if context.json {
+        output::stdout_json(&outcome.report)
+    } else if !context.quiet && !outcome.text.is_empty() {
+        output::stdout_line(outcome.text.trim_end())
+    } else {
+        Ok(())
+    };
+    code_after_writing(written, code)
+}
+
+/// Reports `error`: `stderr_text` on stderr and, under `--json`, the error report on stdout.
+fn print_error(error: &CliError, stderr_text: &str, json: bool) -> u8 {
+    output::stderr_text(stderr_text);
+    if !json {
+        return error.exit_code();
+    }
+    let report = serde_json::json!({
+        "error": {"kind": error.kind_name(), "message": error.to_string(), "exit_code": error.exit_code()}
+    });
+    code_after_writing(output::stdout_json(&report), error.exit_code())
+}
+
+/// `--help` and `--version` print as clap prints them; usage errors also get the JSON
+/// error report under `--json`.
+fn print_clap_error(error: &clap::Error, json: bool) -> u8 {
+    use clap::error::ErrorKind;
+    let rendered = error.render().to_string();
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            u8::try_from(error.exit_code()).unwrap_or(exit::USAGE)
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => print_error(
+            &CliError::Usage("a command is required; see `thywill --help`".to_owned()),
+            &rendered,
+            json,
+        ),
+        _ => {
+            let first_line = rendered.lines().next().unwrap_or_default();
+            let message = first_line.strip_prefix("error: ").unwrap_or(first_line);
+            print_error(&CliError::Usage(message.to_owned()), &rendered, json)
+        }
+    }
+}
+
+/// The exit code once the report is written: `code`, or why the report could not be.
+fn code_after_writing(written: std::io::Result<()>, code: u8) -> u8 {
+    match written {
+        Ok(()) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::STDOUT_CLOSED,
+        Err(e) => {
+            output::stderr_line(&format!("thywill: error: writing to stdout: {e}"));
+            exit::code_for(thywill_core::ErrorKind::Io)
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! A progress bar on stderr, drawn only when stderr is a terminal.
 
-use std::io::Write;
 use std::sync::Mutex;
 
 use thywill_core::progress::{Progress, ProgressEvent};
+
+use crate::output;
 
 /// Renders core progress events as a one-line bar on stderr.
 pub struct TerminalProgress {
@@ -26,8 +27,7 @@ impl TerminalProgress {
     pub fn finish(&self) {
         let drawn = self.last_drawn.lock().map(|mut d| d.take()).ok().flatten();
         if self.enabled && drawn.is_some() {
-            eprint!("\r\x1b[2K");
-            let _ = std::io::stderr().flush();
+            output::stderr_text("\r\x1b[2K");
         }
     }
 }
@@ -67,8 +67,7 @@ impl Progress for TerminalProgress {
             }
             None => format!("{} {}", event.phase, event.done),
         };
-        eprint!("\r\x1b[2K{line}");
-        let _ = std::io::stderr().flush();
+        output::stderr_text(&format!("\r\x1b[2K{line}"));
         true
     }
 }

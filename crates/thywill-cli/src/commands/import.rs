@@ -31,7 +31,7 @@ pub enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
         /// Zone of the archive's human timestamps: local, utc or ±HH:MM.
-        #[arg(long, default_value = "local", value_parser = parse_zone)]
+        #[arg(long, default_value = "local", value_parser = parse_zone, allow_hyphen_values = true)]
         time_zone: ArchiveTimeZone,
     },
     /// Import one prayer file.
@@ -45,7 +45,7 @@ pub enum ImportCommand {
         #[arg(long)]
         update_existing: bool,
         /// Zone of the file's human timestamps: local, utc or ±HH:MM.
-        #[arg(long, default_value = "local", value_parser = parse_zone)]
+        #[arg(long, default_value = "local", value_parser = parse_zone, allow_hyphen_values = true)]
         time_zone: ArchiveTimeZone,
     },
 }

@@ -54,6 +54,54 @@ impl Default for OpenOptions {
     }
 }
 
+/// SQLite reports every refused open as "unable to open database file" (read as
+/// not found). Repeats the open with the file system's own calls to say why: a missing
+/// folder (not found), a folder the user may not write to (permission), a path through
+/// a file (invalid input). Runs only after a failure, so a successful open pays nothing.
+fn why_open_failed(path: &Path, exists: bool, read_only: bool, error: rusqlite::Error) -> Error {
+    if error.sqlite_error_code() != Some(rusqlite::ErrorCode::CannotOpen) {
+        return Error::Database(error);
+    }
+    if exists {
+        return match std::fs::OpenOptions::new()
+            .read(true)
+            .write(!read_only)
+            .open(path)
+        {
+            Err(e) => Error::io(path, e),
+            Ok(_) => Error::Database(error),
+        };
+    }
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(folder) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Error::InvalidInput(format!(
+            "database {}: a part of the folder path is a file",
+            path.display()
+        )),
+        Err(e) => Error::io(folder, e),
+        Ok(m) if !m.is_dir() => Error::InvalidInput(format!(
+            "database {}: {} is not a folder",
+            path.display(),
+            folder.display()
+        )),
+        Ok(_) => match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Err(e) => Error::io(path, e),
+            Ok(_) => {
+                // The probe made the file: remove it, and report SQLite's own error.
+                let _ = std::fs::remove_file(path);
+                Error::Database(error)
+            }
+        },
+    }
+}
+
 /// What the schema check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SchemaInfo {
@@ -78,7 +126,14 @@ impl Database {
     /// Refuses the legacy migration-001 schema with [`Error::InvalidInput`].
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Database> {
         let path = path.as_ref();
-        let exists = path.exists();
+        let metadata = std::fs::metadata(path);
+        if metadata.as_ref().is_ok_and(std::fs::Metadata::is_dir) {
+            return Err(Error::InvalidInput(format!(
+                "database {} is a directory, not a database file",
+                path.display()
+            )));
+        }
+        let exists = metadata.is_ok();
         if !exists && (options.read_only || !options.create_if_missing) {
             return Err(Error::NotFound {
                 what: format!("database {}", path.display()),
@@ -91,7 +146,8 @@ impl Database {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
-        let conn = Connection::open_with_flags(path, flags)?;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| why_open_failed(path, exists, options.read_only, e))?;
         conn.busy_timeout(options.busy_timeout)?;
         tune(&conn)?;
         let unsynced_new_file = !exists && options.sync_new_file_on_close;

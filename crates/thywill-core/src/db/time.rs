@@ -19,7 +19,9 @@ pub enum ArchiveTimeZone {
 }
 
 impl ArchiveTimeZone {
-    /// Parses `local`, `utc`, or an offset such as `+02:00` / `-0530`.
+    /// Parses `local`, `utc`, or an offset `±HH:MM` / `±HHMM` strictly within a day
+    /// (`-23:59` to `+23:59`, minutes below 60: the range Python's `datetime.timezone`
+    /// accepts). Every front end reads the setting through this one function.
     pub fn parse(text: &str) -> Option<ArchiveTimeZone> {
         let t = text.trim();
         if t.eq_ignore_ascii_case("local") {
@@ -33,12 +35,20 @@ impl ArchiveTimeZone {
             b'-' => (-1, &t[1..]),
             _ => return None,
         };
-        let digits: String = rest.chars().filter(|c| *c != ':').collect();
-        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        let (hours, minutes) = match rest.split_once(':') {
+            Some((hours, minutes)) => (hours, minutes),
+            None if rest.len() == 4 && rest.is_char_boundary(2) => rest.split_at(2),
+            None => return None,
+        };
+        let two_digits = |s: &str| {
+            (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse::<i32>().ok())
+                .flatten()
+        };
+        let (hours, minutes) = (two_digits(hours)?, two_digits(minutes)?);
+        if hours > 23 || minutes > 59 {
             return None;
         }
-        let hours: i32 = digits[..2].parse().ok()?;
-        let minutes: i32 = digits[2..].parse().ok()?;
         Some(ArchiveTimeZone::FixedOffsetSeconds(
             sign * (hours * 3600 + minutes * 60),
         ))
@@ -96,6 +106,20 @@ mod tests {
             Some(ArchiveTimeZone::FixedOffsetSeconds(-19800))
         );
         assert_eq!(ArchiveTimeZone::parse("Mars"), None);
+        assert_eq!(
+            ArchiveTimeZone::parse("-23:59"),
+            Some(ArchiveTimeZone::FixedOffsetSeconds(-86_340))
+        );
+    }
+
+    #[test]
+    fn refuses_offsets_of_a_day_or_more_and_other_shapes() {
+        for text in [
+            "+99:99", "+24:00", "-24:00", "+2400", "+05:60", "+5:00", "+05:0:0", "+0:500", "+05",
+            "+05:", "+:0500", "05:00", "+0é:00", "+",
+        ] {
+            assert_eq!(ArchiveTimeZone::parse(text), None, "{text}");
+        }
         let wall = crate::db::encode::parse_datetime("2024-01-01 10:00:00").unwrap();
         let utc = ArchiveTimeZone::FixedOffsetSeconds(7200).to_utc(&wall);
         assert_eq!(
