@@ -1,6 +1,8 @@
 //! Random, truncated and mutated bytes fed to every extra parser: no panic, and every
 //! diagnostic names the file and a line that exists (0 = whole file).
 
+mod proptest_support;
+
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
@@ -94,7 +96,7 @@ fn damaged_lines_are_reported_not_dropped() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(proptest_support::config(64))]
 
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
@@ -118,7 +120,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(proptest_support::config(64))]
 
     /// Every non-blank line after a header is accounted for: one record or one diagnostic.
     #[test]

@@ -5,6 +5,8 @@
 //! before rendering, no trailing `\` in `\|`-escaped files, sentinels map to `None`,
 //! stripped values in `user_attributes.txt`.
 
+mod proptest_support;
+
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use proptest::prelude::*;
 
@@ -113,7 +115,7 @@ fn export_round_trip<R: ExportRecord + PartialEq + std::fmt::Debug + Clone>(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(proptest_support::config(128))]
 
     #[test]
     fn auth_request(ts in py_dt(), user in any_text(), device in no_pipe(), ip in no_pipe(),

@@ -1,6 +1,8 @@
 //! Every parser survives random, truncated and corrupted bytes: no panic, and every
 //! diagnostic is located (path set, line within the file).
 
+mod proptest_support;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
@@ -136,7 +138,7 @@ fn truncated_and_corrupted_fixture_files() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_support::config(300))]
 
     #[test]
     fn random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {

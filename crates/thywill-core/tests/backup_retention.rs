@@ -3,6 +3,8 @@
 //! Run with `UPDATE_SNAPSHOTS=1` to rewrite them after an intended change, then review the diff.
 //! A property test checks the invariants on random calendars.
 
+mod proptest_support;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -257,6 +259,8 @@ fn clock_set_back_deletes_nothing() {
 }
 
 proptest! {
+    #![proptest_config(proptest_support::config(256))]
+
     #[test]
     fn retention_invariants(
         offsets in proptest::collection::vec((0u8..4, -86_400i64..200 * 86_400, any::<bool>()), 0..60),
