@@ -241,6 +241,17 @@ fn primitives_match_python() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let py: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every input has its answer: a short list would make `zip` compare fewer silently.
+    for (key, asked) in [
+        ("strptime", strp.len()),
+        ("iso", iso.len()),
+        ("float", floats.len()),
+        ("json", lists.len()),
+        ("strip", strips.len()),
+        ("int", ints.len()),
+    ] {
+        assert_eq!(py[key].as_array().map(Vec::len), Some(asked), "{key}");
+    }
 
     let mut mismatches = Vec::new();
     for (s, want) in strp.iter().zip(py["strptime"].as_array().unwrap()) {
@@ -289,4 +300,24 @@ fn primitives_match_python() {
         "{} mismatches with Python",
         mismatches.len()
     );
+}
+
+/// Without `python3` the comparison fails; it never passes having compared nothing.
+#[test]
+fn a_missing_python3_fails_the_comparison() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "primitives_match_python", "--test-threads=1"])
+        .env("PATH", empty.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{output}");
+    assert!(output.contains("1 failed"), "{output}");
+    assert!(output.contains("python3 must be installed"), "{output}");
 }

@@ -80,6 +80,11 @@ fn check_snapshot(name: &str, actual: &str) {
         .join("tests/snapshots/backup_retention")
         .join(format!("{name}.txt"));
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        // Rewriting instead of checking would pass whatever the code produces.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "UPDATE_SNAPSHOTS rewrites the snapshots instead of checking them; not under CI=true"
+        );
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
