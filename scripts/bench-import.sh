@@ -6,7 +6,8 @@
 #   SIZES=10000,100000   synthetic community sizes in prayers (~11 marks per prayer: over 1,000,000 marks at 100,000)
 #   RUNS=5               runs per fixture measurement (median)
 #   PEER_RUNS=1          runs of ThyWill's importer (about 40 s each on s1)
-#   THYWILL_CHECKOUT=/work/peer/thywill PEER_VENV=/work/peer/peer-venv   ThyWill and its venv
+#   THYWILL_CHECKOUT=... PEER_VENV=...   a ThyWill checkout and the venv of ../shared/peer/setup.sh;
+#                        without both, only ours is measured
 #   SKIP_PEER=1          measure only ours
 #   PEER_SYNTHETIC=2000,5000  also ThyWill's importer on synthetic communities of these sizes
 #                        (it is quadratic: ~40 s at 2,000 prayers), each against ours on the same archive
@@ -25,11 +26,11 @@ cargo bench -q -p thywill-core --bench import -- --sizes "${SIZES:-10000,100000}
   | tee "$out/ours.jsonl"
 
 peer_json=""
-if [ -z "${SKIP_PEER:-}" ] && [ -x "${PEER_VENV:-/work/peer/peer-venv}/bin/python" ]; then
+if [ -z "${SKIP_PEER:-}" ] && [ -n "${THYWILL_CHECKOUT:-}" ] && [ -x "${PEER_VENV:-}/bin/python" ]; then
   echo "==> ThyWill's importer (bench.py --ops import) on the same fixture"
   rm -rf "$out/peer/dbimport-s1"
   python3 "$peer/bench.py" --corpus "$fixtures/s1" --label dbimport-s1 --runs "${PEER_RUNS:-1}" --ops import \
-    --thywill "${THYWILL_CHECKOUT:-/work/peer/thywill}" --venv "${PEER_VENV:-/work/peer/peer-venv}" \
+    --thywill "$THYWILL_CHECKOUT" --venv "$PEER_VENV" \
     --results "$out/peer" >"$out/peer.log" 2>&1 || echo "(ThyWill's run failed; see $out/peer.log)"
   peer_json="$out/peer/dbimport-s1/results.json"
   echo "==> thywill-core on the fixtures again, right after ThyWill's run (same machine load)"

@@ -29,8 +29,8 @@ def main():
     ap.add_argument("--archives", required=True, help="a text_archives folder")
     ap.add_argument("--work", required=True, help="a folder to create (removed first)")
     ap.add_argument("--timeout", type=float, default=300.0)
-    ap.add_argument("--thywill", default=os.environ.get("THYWILL_CHECKOUT", "/work/peer/thywill"))
-    ap.add_argument("--venv", default=os.environ.get("PEER_VENV", "/work/peer/peer-venv"))
+    ap.add_argument("--thywill", default=os.environ.get("THYWILL_CHECKOUT"), required="THYWILL_CHECKOUT" not in os.environ)
+    ap.add_argument("--venv", default=os.environ.get("PEER_VENV"), required="PEER_VENV" not in os.environ)
     ap.add_argument("--harness", default=os.environ.get("PEER_HARNESS", os.path.join(root, "..", "shared", "peer")))
     a = ap.parse_args()
 
