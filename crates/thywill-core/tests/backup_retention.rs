@@ -26,6 +26,7 @@ fn c(kind: BackupKind, t: NaiveDateTime, verified: bool) -> Candidate {
         kind,
         timestamp: t,
         verified,
+        source: None,
     }
 }
 
