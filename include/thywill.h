@@ -252,8 +252,9 @@ thywill_status thywill_backup_list(const char *backups, const char *options_json
 // Replaces `database` with the verified backup `source` (crash-safe; a safety backup of the
 // current database goes to `backups/pre_restore/`; `backups` may be NULL). `options_json`
 // (may be NULL): `{"safe": bool (restore-safe: upgrade the schema), "wait_seconds": N,
-// "force": bool, "dry_run": bool, "require_checksum": bool}`. An active writer gives
-// `THYWILL_STATUS_CONFLICT` unless waited out or forced.
+// "force": bool, "dry_run": bool, "require_checksum": bool}`. Another process that has the
+// database open (the app, even idle) or an active writer gives `THYWILL_STATUS_CONFLICT`
+// naming it, unless waited out (`wait_seconds`) or forced (its later writes are lost).
 //
 // # Safety
 // String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
@@ -268,8 +269,10 @@ thywill_status thywill_backup_restore(const char *source,
 
 // Applies retention to `backups` (and remotes). `options_json` (may be NULL):
 // `{"dry_run": bool, "hourly_hours": 48, "daily_days": 30, "weekly_weeks": 12,
-// "pre_restore_days": 30, "pre_restore_keep": 3, "remotes": [...]}`. The report lists every
-// set with its decision and reason.
+// "pre_restore_days": 30, "pre_restore_keep": 3, "remotes": [...], "database": "path"}`.
+// Sets are judged per kind and source database; `database` names the database whose sets
+// have no recorded source (written by older versions). The report lists every set with its
+// decision and reason.
 //
 // # Safety
 // `backups` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is

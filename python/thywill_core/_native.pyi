@@ -252,6 +252,7 @@ def backup_cleanup(
     pre_restore_days: int = 30,
     pre_restore_keep: int = 3,
     remotes: list[str] = ...,
+    database: _Path | None = None,
     now: datetime | None = None,
     progress: _Progress | None = None,
 ) -> CleanupReport: ...

@@ -8,7 +8,18 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 Tier = Literal["hourly", "daily", "weekly"]
-VerifyStatus = Literal["ok", "not_found", "corrupt", "no_checksum", "not_thywill"]
+VerifyStatus = Literal["ok", "not_found", "corrupt", "no_checksum", "not_thywill", "not_a_file"]
+
+
+class SourceIdentity(TypedDict):
+    path: str
+    kind: Literal["thywill", "email", "other"]
+
+
+class OpenProcess(TypedDict):
+    pid: int
+    command_line: str | None
+    files: list[str]
 
 
 class ManifestMember(TypedDict):
@@ -31,9 +42,11 @@ class CreateReport(TypedDict):
     checksum_file: str
     manifest_file: str
     source_database: str
+    source: SourceIdentity
     members: list[ManifestMember]
     pages: int
     verification: Verification | None
+    removed_stale_files: list[str]
     duration_ms: int
 
 
@@ -71,6 +84,7 @@ class BackupEntry(TypedDict):
     path: str
     verified: bool
     complete: bool
+    source: SourceIdentity | None
     files: list[str]
 
 
@@ -99,6 +113,8 @@ class RestoreReport(TypedDict):
     previous_database_existed: bool
     safety_backup: CreateReport | None
     removed_side_files: list[str]
+    other_processes: list[OpenProcess]
+    removed_stale_files: list[str]
     quick_check: list[str]
     schema: SchemaUpgradeReport | None
     warnings: list[str]
@@ -125,6 +141,7 @@ class CleanupReport(TypedDict):
     deleted_sets: int
     freed_bytes: int
     remote_failures: list[RemoteFailure]
+    removed_stale_files: list[str]
 
 
 class PushedMember(TypedDict):

@@ -1,5 +1,6 @@
 """Backups from Python: create, verify, list, restore, restore-safe, cleanup, folder remotes."""
 
+import json
 import os
 import shutil
 import sqlite3
@@ -165,3 +166,49 @@ def test_cleanup_dry_run_and_folder_remote(live: Path, tmp_path: Path) -> None:
     done = thywill_core.backup_cleanup(backups, now=now, remotes=[f"folder:{usb}"])
     assert done["deleted_sets"] == 2
     assert not (usb / "daily/thywill_daily_20241001_020000.db").exists()
+
+
+IDLE_APP = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT count(*) FROM prayer").fetchone()
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_restore_refuses_beside_an_idle_app_naming_it(live: Path, tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    report = thywill_core.backup_create(live, backups, now=datetime(2025, 1, 1, 2, 0, 0))
+    app = subprocess.Popen(
+        [sys.executable, "-c", IDLE_APP, str(live)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert app.stdout is not None and app.stdin is not None
+    assert app.stdout.readline().strip() == "ready"
+    with pytest.raises(thywill_core.ConflictError, match=f"pid {app.pid}"):
+        thywill_core.backup_restore(report["path"], live, backups)
+    forced = thywill_core.backup_restore(report["path"], live, backups, force=True)
+    assert [p["pid"] for p in forced["other_processes"]] == [app.pid]
+    app.stdin.write("\n")
+    app.stdin.flush()
+    assert app.wait(timeout=30) == 0
+
+
+def test_unsupported_remote_forms_are_refused(live: Path, tmp_path: Path) -> None:
+    made = thywill_core.backup_create(live, tmp_path / "backups")
+    with pytest.raises(thywill_core.InvalidInputError, match="folder:PATH"):
+        thywill_core.backup_push(made["path"], "sftp://host/srv/x")
+    assert not (Path.cwd() / "sftp:").exists()
+
+
+def test_cleanup_counts_unrecorded_sources_with_the_given_database(live: Path, tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    legacy = thywill_core.backup_create(live, backups, now=datetime(2025, 1, 1, 2))
+    thywill_core.backup_create(live, backups, now=datetime(2025, 1, 2, 2))
+    manifest = Path(legacy["manifest_file"])
+    data = json.loads(manifest.read_text())
+    del data["source"]
+    manifest.write_text(json.dumps(data))
+    now = datetime(2025, 6, 1)
+    assert thywill_core.backup_cleanup(backups, dry_run=True, now=now)["deleted_sets"] == 0
+    assert thywill_core.backup_cleanup(backups, dry_run=True, now=now, database=live)["deleted_sets"] == 1

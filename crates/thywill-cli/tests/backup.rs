@@ -244,3 +244,232 @@ fn folder_remote_from_backup_to_restore() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(json(&out)["quick_check"][0], "ok");
 }
+
+/// The app, idle: a Python process holding a sqlite3 connection it has read through.
+fn idle_app(db: &Path) -> std::process::Child {
+    use std::io::BufRead;
+    let script = "import sqlite3, sys\n\
+                  conn = sqlite3.connect(sys.argv[1])\n\
+                  conn.execute('SELECT count(*) FROM prayer').fetchone()\n\
+                  print('ready', flush=True)\n\
+                  sys.stdin.readline()\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    child
+}
+
+#[test]
+fn restore_beside_a_running_app_is_a_conflict_naming_it_unless_forced() {
+    let dir = community();
+    let path = backup(dir.path(), "daily");
+    let db = dir.path().join("thywill.db");
+    delete_marks(&db);
+    let before = std::fs::read(&db).unwrap();
+    let mut app = idle_app(&db);
+
+    let out = thywill(dir.path(), &["--yes", "restore", &path]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("pid {}", app.id())), "{stderr}");
+    assert!(stderr.contains("python3"), "{stderr}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    let out = thywill(
+        dir.path(),
+        &["--yes", "--json", "restore", "--force", &path],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report = json(&out);
+    assert_eq!(report["other_processes"][0]["pid"], app.id());
+    app.kill().unwrap();
+    app.wait().unwrap();
+}
+
+#[test]
+fn an_unsupported_remote_is_a_usage_error_that_creates_nothing() {
+    let dir = community();
+    for bad in [
+        "sftp://host/srv/x",
+        "S3://bucket/x",
+        "https://example.invalid/x",
+        "gs://bucket/x",
+        "ftp://host/x",
+        "s3:/x",
+    ] {
+        let out = thywill(dir.path(), &["backup", "weekly", "--remote", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("folder:PATH") && stderr.contains("s3://BUCKET"),
+            "{bad}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{bad}");
+        let out = thywill(dir.path(), &["list", "--remote", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+    }
+    let mut entries: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(
+        entries,
+        ["thywill.db"],
+        "no folder was made, no backup taken"
+    );
+}
+
+#[test]
+fn quiet_never_hides_a_failure() {
+    let dir = community();
+    // A remote folder below a regular file: every upload fails.
+    let remote = format!("folder:{}/x", dir.path().join("thywill.db").display());
+    let out = thywill(
+        dir.path(),
+        &["--quiet", "backup", "hourly", "--remote", &remote],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FAILED to copy to folder:"), "{stderr}");
+
+    // verify's findings go to stderr too.
+    let path = backup(dir.path(), "daily");
+    let file = dir.path().join(&path);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[5000] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let out = thywill(dir.path(), &["--quiet", "verify", &path]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Checksum verification failed"), "{stderr}");
+}
+
+#[test]
+fn a_foreign_database_is_not_backed_up_as_thywills() {
+    let dir = community();
+    let st = Command::new("sqlite3")
+        .arg(dir.path().join("email.db"))
+        .arg("CREATE TABLE user_email (user_id TEXT PRIMARY KEY, email_encrypted TEXT);")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    backup(dir.path(), "daily");
+    let out = thywill(dir.path(), &["--db", "email.db", "backup", "daily"]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a ThyWill database"));
+    let listed = json(&thywill(dir.path(), &["--json", "list"]));
+    let entries = listed["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{listed}");
+    assert_eq!(entries[0]["verified"], Value::Bool(true));
+    assert_eq!(entries[0]["source"]["kind"], "thywill");
+}
+
+#[test]
+fn unusable_paths_get_messages_that_say_what_is_wrong() {
+    let dir = community();
+    let path = backup(dir.path(), "daily");
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    std::fs::write(dir.path().join("a-file"), b"").unwrap();
+    let check = |args: &[&str], code: u8, says: &str| {
+        let out = thywill(dir.path(), args);
+        assert_eq!(out.status.code(), Some(code as i32), "{args:?}: {out:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains(says), "{args:?}: {all}");
+    };
+    check(&["--db", "folder", "backup"], 7, "folder is a directory");
+    check(
+        &["--db", "folder", "--yes", "restore", &path],
+        7,
+        "folder is a directory",
+    );
+    check(
+        &["verify", "folder"],
+        7,
+        "it is a directory, not a backup file",
+    );
+    check(
+        &["--backups", "a-file", "backup"],
+        7,
+        "the backup folder a-file is a file",
+    );
+    check(&["--backups", "a-file", "list"], 7, "is a file");
+    check(&["--backups", "a-file", "--yes", "cleanup"], 7, "is a file");
+}
+
+/// The live database's folder is not writable by the user running the command: as root, the
+/// command runs as `nobody`; otherwise the folder's write bit is taken away.
+#[test]
+fn an_unwritable_database_folder_is_a_permission_error_that_names_it() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = community();
+    let path = backup(dir.path(), "daily");
+    let live = dir.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    let db = live.join("thywill.db");
+    std::fs::copy(dir.path().join("thywill.db"), &db).unwrap();
+    let st = Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA journal_mode=WAL;")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let backups = dir.path().join("elsewhere");
+    std::fs::create_dir(&backups).unwrap();
+    // /proc/self belongs to the effective user.
+    let as_root =
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
+    for p in [dir.path(), &backups] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    std::fs::set_permissions(&live, std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
+        command
+            .args(["--db"])
+            .arg(&db)
+            .arg("--backups")
+            .arg(&backups)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null());
+        if as_root {
+            command.uid(65534).gid(65534);
+        }
+        command.output().unwrap()
+    };
+    let out = run(&["backup"]);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the folder holding the database") && stderr.contains("not writable"),
+        "{stderr}"
+    );
+    let out = run(&[
+        "--yes",
+        "restore",
+        &dir.path().join(&path).display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not writable"), "{stderr}");
+    std::fs::set_permissions(&live, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

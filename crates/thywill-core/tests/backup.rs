@@ -552,6 +552,7 @@ fn list_and_cleanup_follow_the_names_not_the_mtimes() {
         policy: RetentionPolicy::default(),
         now,
         dry_run: true,
+        database: None,
     };
     let dry = cleanup(&options, &[], &NoProgress).unwrap();
     assert_eq!(dry.deleted_sets, 1, "{:#?}", dry.actions);
@@ -657,6 +658,7 @@ fn folder_remote_round_trip_list_restore_and_retention() {
             policy: RetentionPolicy::default(),
             now: ts("20250102_000000"),
             dry_run: false,
+            database: None,
         },
         &targets,
         &NoProgress,

@@ -42,7 +42,13 @@ fn build_database(db: &Path) {
          CREATE TABLE counter (n INTEGER NOT NULL);
          INSERT INTO counter VALUES (0);
          CREATE TABLE ledger (n INTEGER PRIMARY KEY, payload BLOB);
-         CREATE TABLE ballast (id INTEGER PRIMARY KEY, b BLOB);",
+         CREATE TABLE ballast (id INTEGER PRIMARY KEY, b BLOB);
+         -- ThyWill's core tables, empty: backups are only taken of ThyWill databases.
+         CREATE TABLE user (id TEXT PRIMARY KEY);
+         CREATE TABLE prayer (id TEXT PRIMARY KEY);
+         CREATE TABLE session (id TEXT PRIMARY KEY);
+         CREATE TABLE invitetoken (token TEXT PRIMARY KEY);
+         CREATE TABLE role (id TEXT PRIMARY KEY);",
     )
     .unwrap();
     c.execute_batch("BEGIN").unwrap();

@@ -28,6 +28,7 @@ fn c(kind: BackupKind, t: NaiveDateTime, verified: bool) -> Candidate {
         kind,
         timestamp: t,
         verified,
+        source: None,
     }
 }
 
@@ -304,4 +305,51 @@ proptest! {
             }
         }
     }
+}
+
+/// Two databases backed up into one root: each keeps its own newest verified set, and a newer
+/// verified set of one never makes the other's last good set expendable.
+#[test]
+fn sources_are_judged_apart() {
+    let now = at("2025-06-01 00:00:00");
+    let of = |source: &str, t: &str, verified: bool| Candidate {
+        source: Some(source.to_string()),
+        id: format!("{source}/{t}"),
+        ..c(DAILY, at(t), verified)
+    };
+    let candidates = [
+        of("thywill:/srv/a/thywill.db", "2025-01-01 02:00:00", true),
+        of("thywill:/srv/a/thywill.db", "2025-01-02 02:00:00", true),
+        of("other:/srv/a/email.db", "2025-03-01 02:00:00", true),
+        Candidate {
+            source: None,
+            ..c(DAILY, at("2025-02-01 02:00:00"), true)
+        },
+    ];
+    let decisions = plan(&candidates, now, &RetentionPolicy::default());
+    let fate = |id: &str| {
+        decisions
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| (d.action, d.explanation.clone()))
+            .unwrap()
+    };
+    let (action, why) = fate("thywill:/srv/a/thywill.db/2025-01-02 02:00:00");
+    assert_eq!(action, Action::Keep);
+    assert!(
+        why.contains("newest verified") && why.contains("/srv/a/thywill.db"),
+        "{why}"
+    );
+    assert_eq!(
+        fate("thywill:/srv/a/thywill.db/2025-01-01 02:00:00").0,
+        Action::Delete
+    );
+    assert_eq!(
+        fate("other:/srv/a/email.db/2025-03-01 02:00:00").0,
+        Action::Keep
+    );
+    let unrecorded = format!("{DAILY}/20250201_020000");
+    let (action, why) = fate(&unrecorded);
+    assert_eq!(action, Action::Keep);
+    assert!(why.contains("unrecorded source"), "{why}");
 }

@@ -199,6 +199,7 @@ fn s3_push_verify_list_fetch_restore_and_retention() {
             policy: RetentionPolicy::default(),
             now: ts("20250102_000000"),
             dry_run: false,
+            database: None,
         },
         &targets,
         &NoProgress,

@@ -224,8 +224,9 @@ impl Default for RestoreJson {
 /// Replaces `database` with the verified backup `source` (crash-safe; a safety backup of the
 /// current database goes to `backups/pre_restore/`; `backups` may be NULL). `options_json`
 /// (may be NULL): `{"safe": bool (restore-safe: upgrade the schema), "wait_seconds": N,
-/// "force": bool, "dry_run": bool, "require_checksum": bool}`. An active writer gives
-/// `THYWILL_STATUS_CONFLICT` unless waited out or forced.
+/// "force": bool, "dry_run": bool, "require_checksum": bool}`. Another process that has the
+/// database open (the app, even idle) or an active writer gives `THYWILL_STATUS_CONFLICT`
+/// naming it, unless waited out (`wait_seconds`) or forced (its later writes are lost).
 ///
 /// # Safety
 /// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
@@ -277,6 +278,7 @@ struct CleanupJson {
     pre_restore_days: i64,
     pre_restore_keep: usize,
     remotes: Vec<String>,
+    database: Option<PathBuf>,
 }
 
 impl Default for CleanupJson {
@@ -289,14 +291,17 @@ impl Default for CleanupJson {
             pre_restore_days: 30,
             pre_restore_keep: 3,
             remotes: Vec::new(),
+            database: None,
         }
     }
 }
 
 /// Applies retention to `backups` (and remotes). `options_json` (may be NULL):
 /// `{"dry_run": bool, "hourly_hours": 48, "daily_days": 30, "weekly_weeks": 12,
-/// "pre_restore_days": 30, "pre_restore_keep": 3, "remotes": [...]}`. The report lists every
-/// set with its decision and reason.
+/// "pre_restore_days": 30, "pre_restore_keep": 3, "remotes": [...], "database": "path"}`.
+/// Sets are judged per kind and source database; `database` names the database whose sets
+/// have no recorded source (written by older versions). The report lists every set with its
+/// decision and reason.
 ///
 /// # Safety
 /// `backups` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is
@@ -338,6 +343,7 @@ pub unsafe extern "C" fn thywill_backup_cleanup(
             },
             now: now(),
             dry_run: extra.dry_run,
+            database: extra.database,
         };
         let report = backup::cleanup(&options, &refs, &CProgress::new(progress, user_data))?;
         write_json(out, &report)

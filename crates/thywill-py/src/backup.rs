@@ -125,8 +125,10 @@ fn backup_list(
 
 /// Replaces `database` with the verified backup `source`, crash-safely, after a safety
 /// backup of the current database into `backups/pre_restore/`. `safe=True` also brings the
-/// restored database up to the current ThyWill schema. An active writer raises
-/// `ConflictError` unless `wait` (seconds) or `force`. Works when `database` is missing.
+/// restored database up to the current ThyWill schema. Another process that has the database
+/// open (the app, even idle) or an active writer raises `ConflictError` naming it, unless
+/// `wait` (seconds to wait for it to go away) or `force` (its later writes are lost). Works
+/// when `database` is missing.
 #[pyfunction]
 #[pyo3(signature = (source, database, backups=None, *, safe=false, wait=None, force=false, dry_run=false, require_checksum=true, now=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
@@ -163,9 +165,11 @@ fn backup_restore(
 }
 
 /// Applies retention (48 h hourly, 30 d daily, 12 w weekly by default; the newest verified
-/// set of each kind is always kept) to `backups` and each remote. `dry_run=True` only reports.
+/// set of each kind and source database is always kept) to `backups` and each remote.
+/// `database` is the database whose sets carry no recorded source (older sets).
+/// `dry_run=True` only reports.
 #[pyfunction]
-#[pyo3(signature = (backups, *, dry_run=false, hourly_hours=48, daily_days=30, weekly_weeks=12, pre_restore_days=30, pre_restore_keep=3, remotes=Vec::new(), now=None, progress=None))]
+#[pyo3(signature = (backups, *, dry_run=false, hourly_hours=48, daily_days=30, weekly_weeks=12, pre_restore_days=30, pre_restore_keep=3, remotes=Vec::new(), database=None, now=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn backup_cleanup(
     py: Python<'_>,
@@ -177,6 +181,7 @@ fn backup_cleanup(
     pre_restore_days: i64,
     pre_restore_keep: usize,
     remotes: Vec<String>,
+    database: Option<PathBuf>,
     now: Option<NaiveDateTime>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
@@ -200,6 +205,7 @@ fn backup_cleanup(
         },
         now: local_now(now),
         dry_run,
+        database,
     };
     let report = run(py, progress, move |sink| {
         let refs: Vec<&dyn RemoteTarget> = targets.iter().map(|t| t.as_ref()).collect();

@@ -19,7 +19,7 @@ use crate::exit::{self, CliError};
 /// Remote copy targets, shared by the commands that use them.
 #[derive(Args, Debug, Default)]
 pub struct RemoteArgs {
-    /// A remote copy target, repeatable: `folder:/mnt/usb` or
+    /// A remote copy target, repeatable: `folder:PATH`, an absolute path, or
     /// `s3://bucket/prefix?endpoint=URL&region=R&allow_http=true`. S3 credentials come from
     /// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, THYWILL_S3_CREDENTIALS or ~/.aws/credentials,
     /// never from the command line.
@@ -33,9 +33,24 @@ impl RemoteArgs {
         self.remotes
             .iter()
             .filter(|s| !s.trim().is_empty())
-            .map(|s| Ok(RemoteSpec::parse(s)?.open(&env)?))
+            .map(|s| Ok(parse_remote(s)?.open(&env)?))
             .collect()
     }
+}
+
+/// A remote spec; a form the core does not accept is a usage error (exit 2), which lists the
+/// accepted forms.
+fn parse_remote(spec: &str) -> Result<RemoteSpec, CliError> {
+    RemoteSpec::parse(spec).map_err(|e| match e {
+        Error::InvalidInput(message) => CliError::Usage(message),
+        other => CliError::Core(other),
+    })
+}
+
+/// Prints a failure on stderr at once, whatever `--quiet` and `--json` say: a cron job's mail
+/// must never be empty when something failed (the report on stdout lists it too).
+fn print_error(line: &str) {
+    eprintln!("thywill: error: {line}");
 }
 
 fn refs(targets: &[Box<dyn RemoteTarget>]) -> Vec<&dyn RemoteTarget> {
@@ -139,6 +154,12 @@ pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliErr
         Some(_) => text.push_str("Integrity check: FAILED\n"),
         None => text.push_str("Integrity check: skipped (--no-check)\n"),
     }
+    for stale in &created.removed_stale_files {
+        text.push_str(&format!(
+            "Removed {} (left by an interrupted run)\n",
+            stale.display()
+        ));
+    }
     for member in created.members.iter().skip(1) {
         text.push_str(&format!("  with {} ({})\n", member.file, size(member.size)));
     }
@@ -158,7 +179,7 @@ pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliErr
                 pushed.push(report);
             }
             Err(e) => {
-                text.push_str(&format!("FAILED to copy to {}: {e}\n", target.describe()));
+                print_error(&format!("FAILED to copy to {}: {e}", target.describe()));
                 remote_failures.push(backup::RemoteFailure {
                     target: target.describe(),
                     error: e.to_string(),
@@ -200,10 +221,19 @@ pub fn run_verify(context: &Context, args: VerifyArgs) -> Result<Outcome, CliErr
     bar.finish();
     let report = report?;
     let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let exists = if report.status == VerifyStatus::NotAFile {
+        if args.file.is_dir() {
+            "no (it is a directory, not a backup file)"
+        } else {
+            "no (it is not a regular file)"
+        }
+    } else {
+        yes_no(report.file_exists)
+    };
     let mut text = format!(
         "Verifying backup: {}\nFile exists: {}\nChecksum file found: {}\nChecksum verified: {}\nManifest found: {}\nDatabase integrity ok: {}\n",
         args.file.display(),
-        yes_no(report.file_exists),
+        exists,
         yes_no(report.checksum_file_found),
         yes_no(report.checksum_verified),
         yes_no(report.manifest_found),
@@ -219,7 +249,7 @@ pub fn run_verify(context: &Context, args: VerifyArgs) -> Result<Outcome, CliErr
         text.push_str(&format!("Warning: {warning}\n"));
     }
     for error in &report.errors {
-        text.push_str(&format!("Error: {error}\n"));
+        print_error(error);
     }
     text.push_str(match report.status {
         VerifyStatus::Ok => "Backup verification completed successfully\n",
@@ -288,8 +318,8 @@ pub fn run_list(context: &Context, args: ListArgs) -> Result<Outcome, CliError> 
         text.push_str("No backups found\n");
     }
     for failure in &report.remote_failures {
-        text.push_str(&format!(
-            "FAILED to list {}: {}\n",
+        print_error(&format!(
+            "FAILED to list {}: {}",
             failure.target, failure.error
         ));
     }
@@ -306,10 +336,12 @@ pub struct RestoreArgs {
     /// Take the set from this remote (same syntax as --remote).
     #[arg(long)]
     from: Option<String>,
-    /// Wait up to SECONDS for another connection's write transaction to end.
+    /// Wait up to SECONDS for other processes (the app) to close the database and for any
+    /// write transaction to end.
     #[arg(long, value_name = "SECONDS", conflicts_with = "force")]
     wait: Option<u64>,
-    /// Restore even while another connection holds a write transaction.
+    /// Restore even while another process has the database open or holds a write
+    /// transaction: whatever it writes afterwards is lost.
     #[arg(long)]
     force: bool,
     /// Check everything and report what would happen; change nothing.
@@ -324,7 +356,7 @@ pub struct RestoreArgs {
 pub fn run_restore(context: &Context, args: RestoreArgs, safe: bool) -> Result<Outcome, CliError> {
     let (source, staging) = match &args.from {
         Some(spec) => {
-            let target = RemoteSpec::parse(spec)?.open(&|k| std::env::var_os(k))?;
+            let target = parse_remote(spec)?.open(&|k| std::env::var_os(k))?;
             let stem = args.file.trim_end_matches(".db");
             let name = SetName::parse_stem(stem).ok_or_else(|| {
                 Error::InvalidInput(format!(
@@ -332,9 +364,7 @@ pub fn run_restore(context: &Context, args: RestoreArgs, safe: bool) -> Result<O
                     args.file
                 ))
             })?;
-            let staging = context
-                .backups
-                .join(format!(".remote-staging-{}", std::process::id()));
+            let staging = backup::staging_dir(&context.backups);
             let bar = context.progress();
             let fetched = remote::fetch_set(target.as_ref(), &name, &staging, &bar);
             bar.finish();
@@ -395,6 +425,22 @@ fn restore_from(
             )),
             None => text.push_str("There was no previous database to save\n"),
         }
+    }
+    for process in &report.other_processes {
+        text.push_str(&format!(
+            "Warning: {process} still had the database open (--force)\n"
+        ));
+    }
+    for stale in &report.removed_stale_files {
+        text.push_str(&format!(
+            "{} {} (left by an interrupted run)\n",
+            if report.dry_run {
+                "Would remove"
+            } else {
+                "Removed"
+            },
+            stale.display()
+        ));
     }
     for side in &report.removed_side_files {
         text.push_str(&format!(
@@ -486,6 +532,7 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         policy,
         now: now(),
         dry_run: true,
+        database: Some(context.db.clone()),
     };
     let plan = backup::cleanup(
         &options,
@@ -513,6 +560,17 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         report?
     };
     let mut text = String::new();
+    for stale in &report.removed_stale_files {
+        text.push_str(&format!(
+            "{} {} (left by an interrupted run)\n",
+            if report.dry_run {
+                "would remove"
+            } else {
+                "removed"
+            },
+            stale.display()
+        ));
+    }
     for action in &report.actions {
         let place = match &action.location {
             Location::Local => String::new(),
@@ -539,10 +597,7 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         size(report.freed_bytes)
     ));
     for failure in &report.remote_failures {
-        text.push_str(&format!(
-            "FAILED on {}: {}\n",
-            failure.target, failure.error
-        ));
+        print_error(&format!("FAILED on {}: {}", failure.target, failure.error));
     }
     let failed = !report.remote_failures.is_empty();
     Ok(Outcome::new(&report, text)?.with_failures(failed))

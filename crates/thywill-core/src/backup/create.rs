@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::files::{
     self, available_space, create_private_dir, create_private_file, fsync_dir, fsync_file,
     make_private, rename_durably, sha256_file, sidecar_line, sidecar_path, temp_path_for,
-    write_atomically, Manifest, ManifestMember, MemberRole, Verification, MANIFEST_FORMAT,
+    write_atomically, Manifest, ManifestMember, MemberRole, SourceIdentity, SourceKind,
+    Verification, MANIFEST_FORMAT,
 };
 use super::{BackupKind, SetName, Tier};
 use crate::progress::{self, Progress};
@@ -82,12 +83,16 @@ pub struct CreateReport {
     pub manifest_file: PathBuf,
     /// The database that was backed up.
     pub source_database: PathBuf,
+    /// Its identity, as recorded in the manifest.
+    pub source: SourceIdentity,
     /// Every member with size and checksum.
     pub members: Vec<ManifestMember>,
     /// Database pages copied.
     pub pages: u64,
     /// The integrity check of the copy, when it ran.
     pub verification: Option<Verification>,
+    /// Leftovers of interrupted earlier runs in the backup root, removed first.
+    pub removed_stale_files: Vec<PathBuf>,
     /// Wall-clock duration.
     pub duration_ms: u64,
 }
@@ -99,7 +104,10 @@ pub struct CreateReport {
 /// Progress phases: `backup` (pages), `hash` (bytes), `archives` (files), `email` (pages).
 pub fn create(options: &CreateOptions, progress: &dyn Progress) -> Result<CreateReport> {
     let _lock = super::restore::RootLock::acquire(&options.backup_root)?;
-    create_unlocked(options, progress)
+    let removed = super::stale::remove(super::stale::leftovers(&options.backup_root, None))?;
+    let mut report = create_unlocked(options, progress)?;
+    report.removed_stale_files = removed;
+    Ok(report)
 }
 
 /// [`create`] for callers already holding the backup root's lock.
@@ -109,6 +117,18 @@ pub(crate) fn create_unlocked(
 ) -> Result<CreateReport> {
     let started = Instant::now();
     let source_size = existing_database_size(&options.database)?;
+    let (source_kind, missing) = inspect_source(&options.database)?;
+    // A scheduled backup of some other database (DATABASE_PATH pointing at email.db) would
+    // be listed beside the real ones; a safety copy is taken of whatever is being replaced.
+    if options.kind != BackupKind::PreRestore && !missing.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{} is not a ThyWill database (it has no {} table{}): refusing to file a backup of it among ThyWill's; check --db / DATABASE_PATH",
+            options.database.display(),
+            missing.join(", "),
+            if missing.len() == 1 { "" } else { "s" }
+        )));
+    }
+    let source = SourceIdentity::new(&options.database, source_kind);
     let mut set = SetName::new(options.kind, options.now);
     let dir = options.backup_root.join(set.kind.folder());
     create_private_dir(&dir)?;
@@ -174,7 +194,7 @@ pub(crate) fn create_unlocked(
         let (sha256, size, verification) =
             sync_hash_and_check(&db_tmp, options.integrity_check, options.now, progress)?;
         if let Some(v) = &verification {
-            if !v.passed() {
+            if !v.integrity_ok() {
                 return Err(Error::Corrupt(format!(
                     "the backup copy of {} failed its integrity check: {}",
                     options.database.display(),
@@ -237,6 +257,7 @@ pub(crate) fn create_unlocked(
             kind: set.kind,
             created_at: set.timestamp,
             source_database: options.database.display().to_string(),
+            source: Some(source.clone()),
             tool: format!("thywill-core {}", crate::VERSION),
             members: members.clone(),
             verification: verification.clone(),
@@ -250,9 +271,11 @@ pub(crate) fn create_unlocked(
             path: final_db.clone(),
             manifest_file,
             source_database: options.database.clone(),
+            source,
             members,
             pages,
             verification,
+            removed_stale_files: Vec::new(),
             duration_ms: started.elapsed().as_millis() as u64,
         })
     })();
@@ -260,6 +283,40 @@ pub(crate) fn create_unlocked(
         let _ = files::remove_if_exists(tmp);
     }
     result
+}
+
+/// What the database at `path` holds, and which of ThyWill's core tables it lacks. A WAL
+/// database can only be read where SQLite may create its `-shm`: an unwritable folder is
+/// reported as such rather than as SQLite's "unable to open" or "readonly database".
+fn inspect_source(path: &Path) -> Result<(SourceKind, Vec<String>)> {
+    let read = || -> Result<BTreeMap<String, ()>> {
+        let conn = open_existing(path)?;
+        let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .map(|n| n.map(|n| (n, ())))
+            .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+        Ok(names)
+    };
+    let tables = match read() {
+        Ok(tables) => tables,
+        Err(e) => {
+            files::require_writable_dir(
+                &files::parent_dir(path),
+                "the folder holding the database (SQLite creates its -shm and -wal there)",
+            )?;
+            return Err(e);
+        }
+    };
+    let missing = super::verify::missing_tables(&tables);
+    let kind = if missing.is_empty() {
+        SourceKind::Thywill
+    } else if tables.contains_key("user_email") {
+        SourceKind::Email
+    } else {
+        SourceKind::Other
+    };
+    Ok((kind, missing))
 }
 
 pub(crate) fn write_manifest(path: &Path, manifest: &Manifest) -> Result<()> {
@@ -278,8 +335,12 @@ pub(crate) fn existing_database_size(database: &Path) -> Result<u64> {
                 .unwrap_or(0);
             Ok(m.len().saturating_add(wal))
         }
+        Ok(m) if m.is_dir() => Err(Error::InvalidInput(format!(
+            "{} is a directory, not a database file",
+            database.display()
+        ))),
         Ok(_) => Err(Error::InvalidInput(format!(
-            "{} is not a database file",
+            "{} is not a regular file, not a database file",
             database.display()
         ))),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NotFound {

@@ -32,6 +32,41 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(dir, e))
 }
 
+/// Refuses a backup root that exists but is not a folder (or sits below a file), with a
+/// message that says so rather than the bare "File exists" of `mkdir`.
+pub(crate) fn check_backup_root(root: &Path) -> Result<()> {
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::InvalidInput(format!(
+            "the backup folder {} is a file, not a folder (choose another backup folder)",
+            root.display()
+        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(Error::InvalidInput(format!(
+            "the backup folder {} lies below a file, not a folder (choose another backup folder)",
+            root.display()
+        ))),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Refuses a folder this process cannot create files in, naming it as `what`: SQLite and the
+/// atomic writes both need to create files there, and fail later with less clear messages.
+pub(crate) fn require_writable_dir(dir: &Path, what: &str) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| Error::InvalidInput(format!("{}: path contains NUL", dir.display())))?;
+    // SAFETY: access only reads the NUL-terminated path.
+    if unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    Err(Error::io(
+        dir,
+        io::Error::new(e.kind(), format!("{what} is not writable ({e})")),
+    ))
+}
+
 /// Creates a new empty file with mode 0600, failing if it exists.
 pub(crate) fn create_private_file(path: &Path) -> Result<File> {
     OpenOptions::new()
@@ -234,8 +269,73 @@ pub struct Verification {
 
 impl Verification {
     /// True when the integrity check said exactly `ok`.
-    pub fn passed(&self) -> bool {
+    pub fn integrity_ok(&self) -> bool {
         self.integrity_check.len() == 1 && self.integrity_check[0] == "ok"
+    }
+
+    /// True when these checks make the set verified: the integrity check said exactly `ok` and
+    /// ThyWill's tables were there (see [`super::is_verified`], which also needs the checksums
+    /// to match).
+    pub fn passed(&self) -> bool {
+        super::verify::is_verified(&self.integrity_check, &self.table_row_counts, true)
+    }
+}
+
+/// What kind of database a set was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// ThyWill's main database (its core tables are present).
+    Thywill,
+    /// ThyWill's email database (`user_email`).
+    Email,
+    /// Any other SQLite database.
+    Other,
+}
+
+impl SourceKind {
+    /// The lowercase name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Thywill => "thywill",
+            SourceKind::Email => "email",
+            SourceKind::Other => "other",
+        }
+    }
+}
+
+/// Which database a set was taken from. Retention judges the sets of each source apart, so
+/// backups of two databases sharing one backup root never displace each other.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SourceIdentity {
+    /// The source database's canonical absolute path at backup time.
+    pub path: String,
+    /// What it holds.
+    pub kind: SourceKind,
+}
+
+impl SourceIdentity {
+    /// The identity of the database at `database` holding `kind`, with its path made canonical
+    /// (symlinks and `..` resolved; for a missing file, its folder's canonical path).
+    pub fn new(database: &Path, kind: SourceKind) -> SourceIdentity {
+        let canonical = fs::canonicalize(database)
+            .or_else(|_| {
+                let name = database
+                    .file_name()
+                    .ok_or_else(|| io::Error::other("no file name"))?;
+                fs::canonicalize(parent_dir(database)).map(|dir| dir.join(name))
+            })
+            .or_else(|_| std::path::absolute(database))
+            .unwrap_or_else(|_| database.to_path_buf());
+        SourceIdentity {
+            path: canonical.display().to_string(),
+            kind,
+        }
+    }
+
+    /// A stable text form, `<kind>:<path>`, used to group sets.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.path)
     }
 }
 
@@ -252,8 +352,12 @@ pub struct Manifest {
     pub kind: super::BackupKind,
     /// The local time in the name.
     pub created_at: chrono::NaiveDateTime,
-    /// The database the set was taken from (informational).
+    /// The database the set was taken from, as it was named (informational).
     pub source_database: String,
+    /// The source's identity (absent in sets written before it was recorded; retention then
+    /// counts them as sets of the database being cleaned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceIdentity>,
     /// The library that wrote the set.
     pub tool: String,
     /// Every member with size and checksum.

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::files::{self, read_manifest, sidecar_path, MemberRole};
+use super::files::{self, read_manifest, sidecar_path, MemberRole, SourceIdentity, SourceKind};
 use super::remote::{self, RemoteTarget};
 use super::restore::RootLock;
 use super::retention::{self, Action, Candidate, Reason, RetentionPolicy};
-use super::verify::{verify, VerifyOptions};
+use super::stale;
+use super::verify::{is_verified, verify, VerifyOptions};
 use super::{BackupKind, SetName};
 use crate::progress::{self, Progress};
 use crate::{Error, Result};
@@ -50,6 +51,8 @@ pub struct BackupEntry {
     pub verified: bool,
     /// The manifest is present (the set was completely written).
     pub complete: bool,
+    /// The database the set was taken from, when its manifest records it.
+    pub source: Option<SourceIdentity>,
     /// Every file of the set.
     pub files: Vec<String>,
 }
@@ -93,9 +96,11 @@ struct LocalSet {
     size: u64,
     complete: bool,
     verified: bool,
+    source: Option<SourceIdentity>,
 }
 
 fn local_sets(root: &Path) -> Result<Vec<LocalSet>> {
+    files::check_backup_root(root)?;
     let mut sets: std::collections::BTreeMap<SetName, LocalSet> = Default::default();
     // ThyWill itself wrote pre-restore copies straight into the root.
     let mut folders = vec![root.to_path_buf()];
@@ -126,6 +131,7 @@ fn local_sets(root: &Path) -> Result<Vec<LocalSet>> {
                 size: 0,
                 complete: false,
                 verified: false,
+                source: None,
             });
             if file_name == name.database_file() {
                 set.size = entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -139,11 +145,20 @@ fn local_sets(root: &Path) -> Result<Vec<LocalSet>> {
         let manifest_path = files::parent_dir(&set.database).join(set.name.manifest_file());
         if let Ok(manifest) = read_manifest(&manifest_path) {
             set.complete = true;
-            set.verified = manifest.verification.as_ref().is_some_and(|v| v.passed())
-                && sidecar_path(&set.database).is_file()
-                && manifest
-                    .member(MemberRole::Database)
-                    .is_some_and(|m| m.size == set.size && set.database.is_file());
+            // Without re-hashing (that is `deep`), the checksums match when the sidecar and
+            // the manifest agree on the digest and the file has the recorded size.
+            let sidecar = fs::read_to_string(sidecar_path(&set.database))
+                .ok()
+                .and_then(|text| files::parse_sidecar(&text));
+            let checksums_match = manifest.member(MemberRole::Database).is_some_and(|m| {
+                m.size == set.size
+                    && set.database.is_file()
+                    && sidecar.as_deref() == Some(m.sha256.as_str())
+            });
+            set.verified = manifest.verification.as_ref().is_some_and(|v| {
+                is_verified(&v.integrity_check, &v.table_row_counts, checksums_match)
+            });
+            set.source = manifest.source;
         }
     }
     Ok(out)
@@ -176,6 +191,7 @@ pub fn list(
             path: set.database.display().to_string(),
             verified,
             complete: set.complete,
+            source: set.source.clone(),
             files: set.files.iter().map(|f| f.display().to_string()).collect(),
         });
     }
@@ -199,6 +215,7 @@ pub fn list(
                         path: set.database_key.clone(),
                         verified: set.verified(),
                         complete: set.manifest.is_some(),
+                        source: set.manifest.as_ref().and_then(|m| m.source.clone()),
                         files: set.keys.clone(),
                     });
                 }
@@ -228,6 +245,10 @@ pub struct CleanupOptions {
     pub now: NaiveDateTime,
     /// Decide and report, delete nothing.
     pub dry_run: bool,
+    /// The database these backups belong to: sets whose manifest records no source (written
+    /// before sources were recorded) are judged together with this database's sets. When
+    /// `None`, such sets form a group of their own.
+    pub database: Option<PathBuf>,
 }
 
 /// One set's fate.
@@ -270,6 +291,9 @@ pub struct CleanupReport {
     pub freed_bytes: u64,
     /// Remotes that failed.
     pub remote_failures: Vec<RemoteFailure>,
+    /// Leftovers of interrupted runs (temp copies, remote staging folders) removed from the
+    /// backup root (or, in a dry run, that would be).
+    pub removed_stale_files: Vec<PathBuf>,
 }
 
 /// Applies retention to the local root and to each remote (each judged on its own sets).
@@ -285,7 +309,22 @@ pub fn cleanup(
         Some(RootLock::acquire(&options.backup_root)?)
     };
     let mut actions = Vec::new();
+    let stale = stale::leftovers(&options.backup_root, None);
+    let removed_stale_files = if options.dry_run {
+        stale
+    } else {
+        stale::remove(stale)?
+    };
 
+    let own_source = options
+        .database
+        .as_deref()
+        .map(|db| SourceIdentity::new(db, SourceKind::Thywill).key());
+    let group_of = |source: Option<&SourceIdentity>| {
+        source
+            .map(SourceIdentity::key)
+            .or_else(|| own_source.clone())
+    };
     let sets = local_sets(&options.backup_root)?;
     let candidates: Vec<Candidate> = sets
         .iter()
@@ -294,6 +333,7 @@ pub fn cleanup(
             kind: s.name.kind,
             timestamp: s.name.timestamp,
             verified: s.verified,
+            source: group_of(s.source.as_ref()),
         })
         .collect();
     for decision in retention::plan(&candidates, options.now, &options.policy) {
@@ -339,6 +379,7 @@ pub fn cleanup(
                     kind: s.name.kind,
                     timestamp: s.name.timestamp,
                     verified: s.verified(),
+                    source: group_of(s.manifest.as_ref().and_then(|m| m.source.as_ref())),
                 })
                 .collect();
             for decision in retention::plan(&candidates, options.now, &options.policy) {
@@ -385,6 +426,7 @@ pub fn cleanup(
         deleted_sets,
         freed_bytes,
         remote_failures,
+        removed_stale_files,
     })
 }
 

@@ -22,9 +22,11 @@ mod create;
 mod files;
 mod list;
 mod locate;
+mod openers;
 pub mod remote;
 mod restore;
 pub mod retention;
+mod stale;
 mod upgrade;
 mod verify;
 
@@ -37,7 +39,8 @@ use serde::{Deserialize, Serialize};
 
 pub use create::{create, CreateOptions, CreateReport};
 pub use files::{
-    read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, Verification, MANIFEST_FORMAT,
+    read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, SourceIdentity, SourceKind,
+    Verification, MANIFEST_FORMAT,
 };
 pub use list::{
     cleanup, list, BackupEntry, CleanupAction, CleanupOptions, CleanupReport, ListOptions,
@@ -46,9 +49,11 @@ pub use list::{
 pub use locate::{
     backup_root, database_path, email_database_path, text_archive_dir, DEFAULT_DATABASE_NAME,
 };
+pub use openers::OpenProcess;
 pub use restore::{restore, LockPolicy, RestoreMode, RestoreOptions, RestoreReport};
+pub use stale::staging_dir;
 pub use upgrade::{SchemaChange, SchemaUpgradeReport};
-pub use verify::{verify, MemberCheck, VerifyOptions, VerifyReport, VerifyStatus};
+pub use verify::{is_verified, verify, MemberCheck, VerifyOptions, VerifyReport, VerifyStatus};
 
 /// The format of the timestamp embedded in backup names (local time, second precision).
 pub const NAME_TIME_FORMAT: &str = "%Y%m%d_%H%M%S";

@@ -16,6 +16,8 @@ use serde::Serialize;
 
 use super::create::{self, open_existing, shm_path, wal_path, CreateReport};
 use super::files::{self, copy_hashing, fsync_dir, fsync_file, parent_dir, rename_durably};
+use super::openers::{self, journal_path, OpenProcess};
+use super::stale;
 use super::upgrade::{self, SchemaUpgradeReport};
 use super::verify::{verify, VerifyOptions, VerifyReport};
 use super::{BackupKind, CreateOptions};
@@ -30,6 +32,7 @@ pub(crate) struct RootLock {
 impl RootLock {
     /// Blocks until the lock on `<root>/.thywill-backup.lock` is ours.
     pub(crate) fn acquire(root: &Path) -> Result<RootLock> {
+        files::check_backup_root(root)?;
         files::create_private_dir(root)?;
         let path = root.join(".thywill-backup.lock");
         let file = fs::OpenOptions::new()
@@ -50,15 +53,18 @@ impl Drop for RootLock {
     }
 }
 
-/// What to do when another connection holds a write transaction on the live database.
+/// What to do when the live database is in use: another process has it open (the app, even
+/// idle: it would keep writing to the replaced file) or another connection holds a write
+/// transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "policy", content = "seconds")]
 pub enum LockPolicy {
-    /// Refuse at once with a conflict error.
+    /// Refuse at once with a conflict error naming the processes.
     Fail,
-    /// Wait up to this long for the writer to finish, then refuse.
+    /// Wait up to this long for the other processes to close the database and the writer to
+    /// finish, then refuse.
     Wait(u64),
-    /// Go ahead anyway (the writer's transaction may be lost).
+    /// Go ahead anyway: whatever those processes write afterwards is lost.
     Force,
 }
 
@@ -136,6 +142,12 @@ pub struct RestoreReport {
     pub safety_backup: Option<CreateReport>,
     /// Stale `-wal`, `-shm`, `-journal` files removed (or that would be).
     pub removed_side_files: Vec<PathBuf>,
+    /// Other processes that had the live database open when the restore went ahead (only
+    /// with [`LockPolicy::Force`]; otherwise their presence is a conflict).
+    pub other_processes: Vec<OpenProcess>,
+    /// Leftovers of interrupted earlier runs (temp copies, remote staging folders) removed
+    /// (or, in a dry run, that would be).
+    pub removed_stale_files: Vec<PathBuf>,
     /// `PRAGMA quick_check` of the installed database.
     pub quick_check: Vec<String>,
     /// What `restore-safe` changed in the schema.
@@ -167,21 +179,26 @@ fn report_step(progress: &dyn Progress, n: u64) -> Result<()> {
 
 /// Replaces the live database with a verified backup.
 ///
-/// Order: verify the backup; probe for a writer (`BEGIN IMMEDIATE`, honouring
-/// [`LockPolicy`]); take a safety backup of the current database through the online backup
-/// API; copy the backup to a temp file beside the live one (checking its hash again) and, in
-/// [`RestoreMode::Safe`], upgrade its schema; fsync; checkpoint the live WAL; remove stale
-/// `-wal`/`-shm`/`-journal`; rename; fsync the folder; `quick_check`. Works when the live
-/// database is missing. Progress phases: `restore` (steps), `hash`, `backup`, `copy`.
+/// Order: verify the backup; refuse while another process has the live database open or a
+/// connection holds a write transaction (honouring [`LockPolicy`]); take a safety backup of
+/// the current database through the online backup API; copy the backup to a temp file beside
+/// the live one (checking its hash again) and, in [`RestoreMode::Safe`], upgrade its schema;
+/// give it the live file's owner, group and mode; fsync; checkpoint the live WAL; check again
+/// that no other process opened the database meanwhile; remove stale `-wal`/`-shm`/`-journal`;
+/// rename; fsync the folder; `quick_check`. Works when the live database is missing. Progress
+/// phases: `restore` (steps), `wait` (seconds waited for other processes), `hash`, `backup`,
+/// `copy`.
 pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<RestoreReport> {
     let started = Instant::now();
     let database = &options.database;
+    files::check_backup_root(&options.backup_root)?;
     // A dry run writes nothing, not even the lock file.
     let _lock = if options.dry_run {
         None
     } else {
         Some(RootLock::acquire(&options.backup_root)?)
     };
+    let live_metadata = live_database_metadata(database)?;
     let verification = verify(&options.source, &options.verify, progress)?;
     if let Some(e) = verification.to_error() {
         return Err(e);
@@ -190,25 +207,9 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
     let Some(expected_sha) = verification.sha256.clone() else {
         return Err(Error::Internal("verification produced no checksum".into()));
     };
-
-    let previous_database_existed = match fs::metadata(database) {
-        Ok(m) if m.is_file() => true,
-        Ok(_) => {
-            return Err(Error::InvalidInput(format!(
-                "{} exists and is not a file",
-                database.display()
-            )))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(e) => return Err(Error::io(database, e)),
-    };
+    let previous_database_existed = live_metadata.is_some();
     let mut warnings = Vec::new();
     let live_dir = parent_dir(database);
-    if !live_dir.is_dir() {
-        return Err(Error::NotFound {
-            what: format!("folder {} for the database", live_dir.display()),
-        });
-    }
 
     let mut report = RestoreReport {
         source: options.source.clone(),
@@ -219,15 +220,32 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
         previous_database_existed,
         safety_backup: None,
         removed_side_files: Vec::new(),
+        other_processes: Vec::new(),
+        removed_stale_files: Vec::new(),
         quick_check: Vec::new(),
         schema: None,
         warnings: Vec::new(),
         duration_ms: 0,
     };
 
+    let deadline = match options.lock {
+        LockPolicy::Wait(seconds) => Some(started + Duration::from_secs(seconds)),
+        LockPolicy::Fail | LockPolicy::Force => None,
+    };
+    report.other_processes = wait_for_other_processes(
+        database,
+        options.lock,
+        started,
+        deadline,
+        progress,
+        &mut warnings,
+    )?;
     let live = if previous_database_existed {
         let conn = open_existing(database)?;
-        take_write_lock(&conn, database, options.lock, &mut warnings)?;
+        let remaining = deadline.map_or(Duration::ZERO, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        take_write_lock(&conn, database, options.lock, remaining, &mut warnings)?;
         Some(conn)
     } else {
         None
@@ -248,10 +266,13 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
             report.schema = Some(plan_upgrade_of(&options.source)?);
         }
         report.removed_side_files = side_files;
+        report.removed_stale_files = stale::leftovers(&options.backup_root, Some(database));
         report.warnings = warnings;
         report.duration_ms = started.elapsed().as_millis() as u64;
         return Ok(report);
     }
+    report.removed_stale_files =
+        stale::remove(stale::leftovers(&options.backup_root, Some(database)))?;
 
     if live.is_some() && options.safety_backup {
         let safety = safety_backup(options, progress)?;
@@ -259,7 +280,6 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
     }
     report_step(progress, step::SAFETY_BACKUP)?;
 
-    sweep_stale_temps(database);
     let temp = files::temp_path_for(database, "restore");
     let installed = (|| -> Result<()> {
         let (copied_sha, _) = copy_hashing(&options.source, &temp, "copy", progress)?;
@@ -284,13 +304,27 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
                 )));
             }
             report.schema = Some(upgrade);
-            files::make_private(&temp)?;
-            fsync_file(&temp)?;
         }
+        take_over_ownership(&temp, database, live_metadata.as_ref())?;
+        fsync_file(&temp)?;
         report_step(progress, step::PREPARED)?;
 
         if let Some(conn) = live {
             checkpoint_and_close(conn, database, options.lock, &mut warnings)?;
+        }
+        // A process that opened the database since the first check would keep the old file.
+        let late = wait_for_other_processes(
+            database,
+            options.lock,
+            started,
+            deadline,
+            progress,
+            &mut warnings,
+        )?;
+        for process in late {
+            if !report.other_processes.iter().any(|p| p.pid == process.pid) {
+                report.other_processes.push(process);
+            }
         }
         report_step(progress, step::CHECKPOINTED)?;
         // Any -wal/-shm/-journal left now belongs to the old file and would be replayed into
@@ -335,23 +369,136 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
     Ok(report)
 }
 
-fn journal_path(database: &Path) -> PathBuf {
-    let mut s = database.as_os_str().to_owned();
-    s.push("-journal");
-    PathBuf::from(s)
+/// The live database's metadata (`None` when there is none yet), refusing a path that is not
+/// a regular file or whose folder a restore cannot write to: both fail clearly before
+/// anything is done.
+fn live_database_metadata(database: &Path) -> Result<Option<fs::Metadata>> {
+    let metadata = match fs::metadata(database) {
+        Ok(m) if m.is_dir() => {
+            return Err(Error::InvalidInput(format!(
+                "{} is a directory, not a database file",
+                database.display()
+            )))
+        }
+        Ok(m) if m.is_file() => Some(m),
+        Ok(_) => {
+            return Err(Error::InvalidInput(format!(
+                "{} exists and is not a regular file",
+                database.display()
+            )))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(database, e)),
+    };
+    let live_dir = parent_dir(database);
+    if !live_dir.is_dir() {
+        return Err(Error::NotFound {
+            what: format!("folder {} for the database", live_dir.display()),
+        });
+    }
+    files::require_writable_dir(
+        &live_dir,
+        "the folder holding the database (a restore writes the new file beside it)",
+    )?;
+    Ok(metadata)
 }
+
+/// Gives the restored copy the live file's owner, group and permission bits, so the app that
+/// owns the database can still open it after a restore run as root. With no live file the copy
+/// stays 0600, owned by the caller.
+fn take_over_ownership(temp: &Path, database: &Path, live: Option<&fs::Metadata>) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Some(live) = live else {
+        return Ok(());
+    };
+    let current = fs::metadata(temp).map_err(|e| Error::io(temp, e))?;
+    if (current.uid(), current.gid()) != (live.uid(), live.gid()) {
+        std::os::unix::fs::chown(temp, Some(live.uid()), Some(live.gid())).map_err(|e| {
+            if e.kind() == io::ErrorKind::PermissionDenied {
+                Error::io(
+                    temp,
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot give the restored database the owner {}:{} of {}: run the restore as that user or as root",
+                            live.uid(),
+                            live.gid(),
+                            database.display()
+                        ),
+                    ),
+                )
+            } else {
+                Error::io(temp, e)
+            }
+        })?;
+    }
+    fs::set_permissions(temp, fs::Permissions::from_mode(live.mode() & 0o7777))
+        .map_err(|e| Error::io(temp, e))
+}
+
+/// Checks for other processes that have the live database open: none, or the policy says go
+/// ahead (a warning names them), or waiting until they are gone; else a conflict naming them.
+fn wait_for_other_processes(
+    database: &Path,
+    policy: LockPolicy,
+    started: Instant,
+    deadline: Option<Instant>,
+    progress: &dyn Progress,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<OpenProcess>> {
+    loop {
+        let others = openers::other_processes(database);
+        if others.is_empty() {
+            return Ok(others);
+        }
+        let named = openers::describe(&others);
+        match (policy, deadline) {
+            (LockPolicy::Force, _) => {
+                let warning = format!(
+                    "{} is open in {named}; restoring anyway (--force): whatever it writes from now on goes to the replaced file and is lost",
+                    database.display()
+                );
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+                return Ok(others);
+            }
+            (LockPolicy::Wait(seconds), Some(deadline)) => {
+                if Instant::now() >= deadline {
+                    return Err(Error::Conflict(format!(
+                        "{} is still open in {named} after waiting {seconds} s; stop the app first, or retry with a longer --wait or with --force (its later writes would be lost)",
+                        database.display()
+                    )));
+                }
+                progress::report(
+                    progress,
+                    "wait",
+                    started.elapsed().as_secs(),
+                    Some(seconds),
+                )?;
+                std::thread::sleep(WAIT_POLL.min(deadline.saturating_duration_since(Instant::now())));
+            }
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "{} is open in {named} (is the app running?); a restore now would lose everything it writes afterwards. Stop the app first, or retry with --wait SECONDS (until it exits) or --force",
+                    database.display()
+                )))
+            }
+        }
+    }
+}
+
+/// How often a waiting restore looks again for other processes.
+const WAIT_POLL: Duration = Duration::from_millis(200);
 
 /// Takes `BEGIN IMMEDIATE` on the live database: the probe for an active writer.
 fn take_write_lock(
     conn: &Connection,
     database: &Path,
     policy: LockPolicy,
+    wait: Duration,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let wait = match policy {
-        LockPolicy::Wait(seconds) => Duration::from_secs(seconds),
-        LockPolicy::Fail | LockPolicy::Force => Duration::ZERO,
-    };
     conn.busy_timeout(wait)?;
     match conn.execute_batch("BEGIN IMMEDIATE") {
         Ok(()) => {
@@ -451,33 +598,4 @@ fn checkpoint_and_close(
 fn plan_upgrade_of(source: &Path) -> Result<SchemaUpgradeReport> {
     let conn = super::verify::open_immutable(source)?;
     upgrade::upgrade_schema(&conn, true)
-}
-
-/// Removes temp files of earlier restores whose process is gone.
-fn sweep_stale_temps(database: &Path) {
-    let Some(name) = database
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-    else {
-        return;
-    };
-    let prefix = format!(".{name}.restore-");
-    let Ok(entries) = fs::read_dir(parent_dir(database)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file_name
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".tmp"))
-            .and_then(|pid| pid.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        // SAFETY: kill with signal 0 only checks whether the process exists.
-        let alive = pid == std::process::id() as i32 || unsafe { libc::kill(pid, 0) } == 0;
-        if !alive {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
 }

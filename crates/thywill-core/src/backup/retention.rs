@@ -4,6 +4,8 @@
 //! copying, restoring from tape or touching files changes nothing. Rules, per kind:
 //! - a tier set is kept while its age is at most the tier's window (48 h, 30 d, 12 w by
 //!   default) and deleted once it is strictly older;
+//! - sets are judged per kind *and source database* (recorded in each manifest), so backups
+//!   of two databases in one root never displace each other;
 //! - the newest *verified* set of each kind is kept whatever its age (if backups stop for a
 //!   month, the last good one survives); when no set of a kind is verified, the newest one is
 //!   kept instead, so a kind is never emptied;
@@ -67,8 +69,12 @@ pub struct Candidate {
     pub kind: BackupKind,
     /// The timestamp in the name.
     pub timestamp: NaiveDateTime,
-    /// Whether the set is known good (checksummed and integrity-checked).
+    /// Whether the set is known good (see [`crate::backup::is_verified`]).
     pub verified: bool,
+    /// The database the set was taken from (a [`crate::backup::SourceIdentity::key`]): sets
+    /// of different sources are judged apart, so one database's newest verified set never
+    /// protects or displaces another's. `None` is a source of its own.
+    pub source: Option<String>,
 }
 
 /// Keep or delete.
@@ -213,18 +219,36 @@ pub struct Decision {
     pub explanation: String,
 }
 
-/// Decides, for every candidate, whether it stays. Output order: by kind, newest first.
+/// Decides, for every candidate, whether it stays. Output order: by kind (then source),
+/// newest first.
 pub fn plan(
     candidates: &[Candidate],
     now: NaiveDateTime,
     policy: &RetentionPolicy,
 ) -> Vec<Decision> {
-    let mut by_kind: BTreeMap<BackupKind, Vec<&Candidate>> = BTreeMap::new();
+    let mut by_group: BTreeMap<(BackupKind, Option<&str>), Vec<&Candidate>> = BTreeMap::new();
     for c in candidates {
-        by_kind.entry(c.kind).or_default().push(c);
+        by_group
+            .entry((c.kind, c.source.as_deref()))
+            .or_default()
+            .push(c);
+    }
+    let mut sources_per_kind: BTreeMap<BackupKind, usize> = BTreeMap::new();
+    for (kind, _) in by_group.keys() {
+        *sources_per_kind.entry(*kind).or_default() += 1;
     }
     let mut decisions = Vec::with_capacity(candidates.len());
-    for (kind, mut sets) in by_kind {
+    for ((kind, source), mut sets) in by_group {
+        // Named only where it matters: a kind with sets of more than one source.
+        let of_source = match source {
+            Some(source) if sources_per_kind.get(&kind).copied().unwrap_or(0) > 1 => {
+                format!(" (sets of {source})")
+            }
+            None if sources_per_kind.get(&kind).copied().unwrap_or(0) > 1 => {
+                " (sets of an unrecorded source)".to_string()
+            }
+            _ => String::new(),
+        };
         sets.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.id.cmp(&b.id)));
         let window = policy.window(kind);
         // Among sets not in the future: the newest verified one, else the newest one.
@@ -285,7 +309,7 @@ pub fn plan(
                 kind,
                 timestamp: c.timestamp,
                 action,
-                explanation: reason.to_string(),
+                explanation: format!("{reason}{of_source}"),
                 reason,
             });
         }

@@ -47,6 +47,31 @@ pub enum VerifyStatus {
     NoChecksum,
     /// A sound SQLite database that is not a ThyWill database.
     NotThywill,
+    /// The path is a directory (or another non-file), not a backup file.
+    NotAFile,
+}
+
+/// The one definition of a *verified* backup, used by `create`, `verify`, `list` and
+/// retention alike: `PRAGMA integrity_check` said exactly `ok`, ThyWill's core tables are
+/// present (`tables` holds the database's table names), and the file's checksums match.
+pub fn is_verified<V>(
+    integrity_check: &[String],
+    tables: &BTreeMap<String, V>,
+    checksums_match: bool,
+) -> bool {
+    integrity_check.len() == 1
+        && integrity_check[0] == "ok"
+        && missing_tables(tables).is_empty()
+        && checksums_match
+}
+
+/// ThyWill's core tables that `tables` lacks.
+pub(crate) fn missing_tables<V>(tables: &BTreeMap<String, V>) -> Vec<String> {
+    super::required_tables()
+        .iter()
+        .filter(|t| !tables.contains_key(**t))
+        .map(|t| t.to_string())
+        .collect()
 }
 
 /// One manifest member's check.
@@ -111,7 +136,7 @@ impl VerifyReport {
                 what: format!("backup {}", self.path.display()),
             }),
             VerifyStatus::Corrupt => Some(Error::Corrupt(detail())),
-            VerifyStatus::NoChecksum | VerifyStatus::NotThywill => {
+            VerifyStatus::NoChecksum | VerifyStatus::NotThywill | VerifyStatus::NotAFile => {
                 Some(Error::InvalidInput(detail()))
             }
         }
@@ -173,9 +198,16 @@ pub fn verify(
     };
     match fs::metadata(path) {
         Ok(m) if m.is_file() => report.file_exists = true,
-        Ok(_) => {
-            report.errors.push("not a regular file".into());
-            report.status = VerifyStatus::NotFound;
+        Ok(m) => {
+            report.errors.push(if m.is_dir() {
+                format!("{} is a directory, not a backup file", path.display())
+            } else {
+                format!(
+                    "{} is not a regular file, not a backup file",
+                    path.display()
+                )
+            });
+            report.status = VerifyStatus::NotAFile;
             return Ok(report);
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -307,11 +339,7 @@ pub fn verify(
             }
             report.integrity_check = check.integrity;
             report.table_row_counts = check.row_counts;
-            report.missing_tables = super::required_tables()
-                .iter()
-                .filter(|t| !report.table_row_counts.contains_key(**t))
-                .map(|t| t.to_string())
-                .collect();
+            report.missing_tables = missing_tables(&report.table_row_counts);
         }
         Err(e) => {
             corrupt = true;
@@ -338,8 +366,15 @@ pub fn verify(
             report.warnings.push(message.into());
             VerifyStatus::Ok
         }
-    } else {
+    } else if is_verified(
+        &report.integrity_check,
+        &report.table_row_counts,
+        report.checksum_verified,
+    ) {
         VerifyStatus::Ok
+    } else {
+        report.errors.push("the checks did not all pass".into());
+        VerifyStatus::Corrupt
     };
     Ok(report)
 }

@@ -79,15 +79,28 @@ pub enum RemoteSpec {
     },
 }
 
+/// The remote forms [`RemoteSpec::parse`] accepts, as listed in its error messages.
+pub const ACCEPTED_REMOTE_FORMS: &str = "folder:PATH (a folder, e.g. folder:/mnt/usb), \
+an absolute path (/mnt/usb, the same as folder:/mnt/usb), or \
+s3://BUCKET[/PREFIX][?endpoint=URL&region=REGION&allow_http=true]";
+
 impl RemoteSpec {
-    /// Parses `folder:/path`, a bare path, or
+    /// Parses one of the accepted forms: `folder:PATH`, an absolute path (a folder), or
     /// `s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1&allow_http=true`.
+    /// Anything else (another scheme such as `sftp://` or `S3://`, `s3:/x`, a relative path)
+    /// is [`Error::InvalidInput`] listing the accepted forms: a mistyped remote must never
+    /// become a local folder that silently stands in for the off-site copy.
     pub fn parse(spec: &str) -> Result<RemoteSpec> {
+        let unsupported = |why: &str| {
+            Error::InvalidInput(format!(
+                "unsupported remote {spec:?}: {why}; accepted forms: {ACCEPTED_REMOTE_FORMS}"
+            ))
+        };
         if let Some(rest) = spec.strip_prefix("s3://") {
             let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
             let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
             if bucket.is_empty() {
-                return Err(Error::InvalidInput(format!("{spec}: no bucket name")));
+                return Err(unsupported("no bucket name"));
             }
             let mut endpoint = None;
             let mut region = None;
@@ -105,22 +118,32 @@ impl RemoteSpec {
                     }
                 }
             }
-            Ok(RemoteSpec::S3 {
+            return Ok(RemoteSpec::S3 {
                 bucket: bucket.to_string(),
                 prefix: prefix.trim_matches('/').to_string(),
                 endpoint,
                 region,
                 allow_http,
-            })
-        } else {
-            let path = spec.strip_prefix("folder:").unwrap_or(spec);
-            if path.is_empty() {
-                return Err(Error::InvalidInput("empty remote folder path".into()));
-            }
-            Ok(RemoteSpec::Folder {
-                path: PathBuf::from(path),
-            })
+            });
         }
+        if let Some(path) = spec.strip_prefix("folder:") {
+            if path.is_empty() {
+                return Err(unsupported("empty folder path"));
+            }
+            return Ok(RemoteSpec::Folder {
+                path: PathBuf::from(path),
+            });
+        }
+        if spec.starts_with('/') {
+            return Ok(RemoteSpec::Folder {
+                path: PathBuf::from(spec),
+            });
+        }
+        Err(match url_scheme(spec) {
+            Some(scheme) => unsupported(&format!("the scheme {scheme:?} is not supported")),
+            None if spec.is_empty() => unsupported("empty"),
+            None => unsupported("a relative folder must be written folder:PATH"),
+        })
     }
 
     /// Opens the target. S3 credentials are looked up with `env` (see [`S3Credentials`]).
@@ -141,6 +164,15 @@ impl RemoteSpec {
             }
         }
     }
+}
+
+/// The scheme of a URL-like string (`sftp` in `sftp://host`, `s3` in `s3:/x`), if it has one.
+fn url_scheme(spec: &str) -> Option<&str> {
+    let (scheme, _) = spec.split_once(':')?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .then_some(scheme)
 }
 
 /// S3 credentials. Never taken from command-line arguments (they show in `ps`).
@@ -329,12 +361,21 @@ pub struct RemoteSet {
 }
 
 impl RemoteSet {
-    /// Complete (manifest present) and verified at creation.
+    /// Complete and verified (see [`crate::backup::is_verified`]): the manifest's checks
+    /// passed, and without re-reading the object, its checksums match when its sidecar was
+    /// uploaded and it has the size the manifest records.
     pub fn verified(&self) -> bool {
-        self.manifest
-            .as_ref()
-            .and_then(|m| m.verification.as_ref())
-            .is_some_and(|v| v.passed())
+        let Some(manifest) = &self.manifest else {
+            return false;
+        };
+        let sidecar = format!("{}.sha256", self.database_key);
+        let checksums_match = self.keys.contains(&sidecar)
+            && manifest
+                .member(files::MemberRole::Database)
+                .is_some_and(|m| m.size == self.size);
+        manifest.verification.as_ref().is_some_and(|v| {
+            super::verify::is_verified(&v.integrity_check, &v.table_row_counts, checksums_match)
+        })
     }
 }
 
