@@ -103,7 +103,11 @@ fn main() {
                 first.push(seconds);
                 if series == "one_author" {
                     let (seconds, inserted, present) = import(&json, &db);
-                    assert_eq!((inserted, present), (0, size), "a second run inserts nothing");
+                    assert_eq!(
+                        (inserted, present),
+                        (0, size),
+                        "a second run inserts nothing"
+                    );
                     again.push(seconds);
                 }
                 for suffix in ["", "-wal", "-shm"] {
