@@ -94,7 +94,10 @@ impl JsonPrayersPlan {
         for (index, item) in items.iter().enumerate() {
             let record = index as u64;
             match parse_record(record, item) {
-                Ok(Some(prayer)) => plan.prayers.push(prayer),
+                Ok(Some(prayer)) => match refused_characters(source, &prayer) {
+                    None => plan.prayers.push(prayer),
+                    Some(issue) => plan.failures.push(issue),
+                },
                 Ok(None) => plan.skipped.push(record_issue(
                     source,
                     record,
@@ -341,6 +344,26 @@ impl<'b> ExistingPrayers<'b> {
             .get(author)
             .ok_or_else(|| Error::Internal("an author's prayers were not read".into()))
     }
+}
+
+/// The record's names and free text against the character rule (`super::validate`).
+fn refused_characters(source: &str, prayer: &JsonPrayer) -> Option<RecordIssue> {
+    use super::validate::Rule::{FreeText, Name};
+    super::validate::json_record_issue(
+        source,
+        prayer.record,
+        &[
+            ("text", Some(&prayer.text), FreeText),
+            (
+                "generated_prayer",
+                prayer.generated_prayer.as_deref(),
+                FreeText,
+            ),
+            ("author_name", Some(&prayer.author_name), Name),
+            ("author_id", prayer.author_id.as_deref(), Name),
+            ("project_tag", prayer.project_tag.as_deref(), Name),
+        ],
+    )
 }
 
 type FieldError = (String, String);
