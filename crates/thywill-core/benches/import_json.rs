@@ -10,8 +10,9 @@
 //!   present: each one is checked against the author's N prayers);
 //! - `many_authors`: N records spread over `--authors` authors, into an empty database.
 //!
-//! Output: one JSON object per measurement on stdout, then a summary with the time ratio
-//! between consecutive sizes, which is about the size ratio when the import is linear
+//! Each series starts with an untimed run. Output: one JSON object per measurement on
+//! stdout (median wall and CPU seconds), then a summary with the wall and CPU time ratios
+//! between consecutive sizes, which are about the size ratio when the import is linear
 //! (it was quadratic per author: 10,000 records of one author took 11.3 s, 20,000 35.6 s).
 
 #[global_allocator]
@@ -51,13 +52,34 @@ fn batch(records: u64, authors: u64) -> String {
     serde_json::Value::Array(items).to_string()
 }
 
-fn import(json: &Path, db: &Path) -> (f64, u64, u64) {
+/// This process's CPU time (user + system), which other jobs on a shared machine
+/// disturb less than the wall time.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return f64::NAN;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// One import: (wall seconds, CPU seconds, inserted, already present).
+fn import(json: &Path, db: &Path) -> (f64, f64, u64, u64) {
     let started = Instant::now();
+    let cpu = cpu_seconds();
     let report = import_prayers_json(json, db, &JsonPrayersOptions::default(), &NoProgress)
         .unwrap_or_else(|e| panic!("import of {} failed: {e}", json.display()));
+    let cpu = cpu_seconds() - cpu;
     let seconds = started.elapsed().as_secs_f64();
     let prayers = report.counts(thywill_core::import::report::entity::PRAYERS);
-    (seconds, prayers.inserted, prayers.already_present)
+    (seconds, cpu, prayers.inserted, prayers.already_present)
+}
+
+fn remove_db(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -88,42 +110,45 @@ fn main() {
         .max(1);
 
     let dir = tempfile::tempdir().expect("temporary folder");
-    // (series, size) -> median seconds
-    let mut medians: Vec<(&str, u64, f64)> = Vec::new();
+    // (series, size, median wall seconds, median CPU seconds)
+    let mut medians: Vec<(&str, u64, f64, f64)> = Vec::new();
     for &size in &sizes {
         for (series, n_authors) in [("one_author", 1), ("many_authors", authors)] {
             let json = dir.path().join(format!("{series}-{size}.json"));
             std::fs::write(&json, batch(size, n_authors)).expect("write the batch");
-            let mut first = Vec::new();
-            let mut again = Vec::new();
+            // One untimed run first, so the file and the allocator are warm.
+            let warm = dir.path().join("warm-up.db");
+            import(&json, &warm);
+            remove_db(&warm);
+            let (mut first, mut again) = (Vec::new(), Vec::new());
             for run in 0..runs {
                 let db = dir.path().join(format!("{series}-{size}-{run}.db"));
-                let (seconds, inserted, _) = import(&json, &db);
+                let (seconds, cpu, inserted, _) = import(&json, &db);
                 assert_eq!(inserted, size, "every record is new in an empty database");
-                first.push(seconds);
+                first.push((seconds, cpu));
                 if series == "one_author" {
-                    let (seconds, inserted, present) = import(&json, &db);
+                    let (seconds, cpu, inserted, present) = import(&json, &db);
                     assert_eq!(
                         (inserted, present),
                         (0, size),
                         "a second run inserts nothing"
                     );
-                    again.push(seconds);
+                    again.push((seconds, cpu));
                 }
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-                }
+                remove_db(&db);
             }
-            let mut record = |name: &'static str, times: Vec<f64>| {
-                let m = median(times.clone());
+            let mut record = |name: &'static str, times: Vec<(f64, f64)>| {
+                let wall = median(times.iter().map(|t| t.0).collect());
+                let cpu = median(times.iter().map(|t| t.1).collect());
                 println!(
                     "{}",
                     serde_json::json!({
                         "bench": "import_prayers_json", "series": name, "records": size,
-                        "authors": n_authors, "runs": times, "median_s": m,
+                        "authors": n_authors, "runs_s": times.iter().map(|t| t.0).collect::<Vec<_>>(),
+                        "median_s": wall, "median_cpu_s": cpu,
                     })
                 );
-                medians.push((name, size, m));
+                medians.push((name, size, wall, cpu));
             };
             record(series, first);
             if !again.is_empty() {
@@ -134,19 +159,19 @@ fn main() {
     // Scaling: time ratio between consecutive sizes of each series (≈ the size ratio when
     // linear, its square when quadratic).
     for series in ["one_author", "one_author_again", "many_authors"] {
-        let points: Vec<(u64, f64)> = medians
+        let points: Vec<(u64, f64, f64)> = medians
             .iter()
-            .filter(|(s, _, _)| *s == series)
-            .map(|&(_, n, t)| (n, t))
+            .filter(|(s, ..)| *s == series)
+            .map(|&(_, n, wall, cpu)| (n, wall, cpu))
             .collect();
         for pair in points.windows(2) {
-            let ((n0, t0), (n1, t1)) = (pair[0], pair[1]);
+            let ((n0, w0, c0), (n1, w1, c1)) = (pair[0], pair[1]);
             println!(
                 "{}",
                 serde_json::json!({
                     "summary": series, "from": n0, "to": n1,
                     "size_ratio": n1 as f64 / n0 as f64,
-                    "time_ratio": t1 / t0,
+                    "time_ratio": w1 / w0, "cpu_time_ratio": c1 / c0,
                 })
             );
         }
