@@ -643,7 +643,7 @@ impl Run<'_> {
             ));
             return Ok(());
         }
-        if super::validate::refuse_prayer(&doc, &self.plan.root, relative, self.report) {
+        if super::validate::refuse_planned(&plan, self.report) {
             return Ok(());
         }
         let created = match doc.created_at().or_else(|| time_from_file_name(relative)) {
@@ -1096,7 +1096,8 @@ fn read_prayer_files(
                         prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
                     // Planned as for a new prayer on empty activity tables; the writer
                     // uses the plan only when that turns out to be the case.
-                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative, ids);
+                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative, ids)
+                        .checked(&doc, &bytes, &relative);
                     ParsedPrayerFile {
                         relative,
                         doc,

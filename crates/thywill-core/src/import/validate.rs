@@ -15,6 +15,7 @@
 use std::fmt;
 use std::path::Path;
 
+use super::activity::ActivityPlan;
 use super::records::{LedgerEntry, Registration};
 use super::report::{entity, ImportReport, RecordIssue};
 use crate::archive::prayer::{ActivityAction, PrayerArchive};
@@ -52,12 +53,7 @@ impl fmt::Display for Refused {
 
 /// The rule for names and ids: no control character at all.
 pub fn check_name(value: &str) -> Result<(), Refused> {
-    // C0 and DEL are single bytes; C1 (U+0080–U+009F) is encoded 0xC2 0x80–0x9F.
-    if !value.as_bytes().chunks(32).any(|chunk| {
-        chunk.iter().fold(false, |bad, &b| {
-            bad | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
-        })
-    }) {
+    if name_is_clean(value) {
         return Ok(());
     }
     first_refused(value, |c| c.is_control())
@@ -67,15 +63,56 @@ pub fn check_name(value: &str) -> Result<(), Refused> {
 /// controls (U+0080–U+009F) are kept: text pasted from other systems may hold NEL and
 /// friends, which do no harm there.
 pub fn check_free_text(value: &str) -> Result<(), Refused> {
-    let bad_byte = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f;
-    if !value
-        .as_bytes()
-        .chunks(32)
-        .any(|chunk| chunk.iter().fold(false, |bad, &b| bad | bad_byte(b)))
-    {
+    if text_is_clean(value) {
         return Ok(());
     }
-    first_refused(value, |c| c.is_ascii() && bad_byte(c as u8))
+    first_refused(value, |c| c.is_ascii() && bad_text_byte(c as u8))
+}
+
+/// True when [`check_name`] accepts `value` (the fast test; a false may still pass).
+fn name_is_clean(value: &str) -> bool {
+    // C0 and DEL are single bytes; C1 (U+0080–U+009F) is encoded 0xC2 0x80–0x9F, so a
+    // 0xC2 byte sends the value to the exact check.
+    let suspicious = |w: u64| (less_than(w, 0x20) | equal_to(w, 0x7f) | equal_to(w, 0xc2)) != 0;
+    !may_hold(value, suspicious, |b| b < 0x20 || b == 0x7f || b == 0xc2)
+}
+
+/// True exactly when [`check_free_text`] accepts `value`.
+fn text_is_clean(value: &str) -> bool {
+    let suspicious = |w: u64| (less_than(w, 0x20) | equal_to(w, 0x7f)) != 0;
+    !may_hold(value, suspicious, bad_text_byte)
+}
+
+fn bad_text_byte(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f
+}
+
+// Every name, id and text of an import passes through these checks, most of them on the
+// writer thread of a text-archive import, so they look at 8 bytes at a time: a word is
+// examined byte by byte only when it may hold a byte below 0x20 (LF and tab are common
+// in text) or another byte of interest.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Nonzero when some byte of `w` is below `n` (exact as a whole for `n` ≤ 0x80).
+fn less_than(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS
+}
+
+/// Nonzero when some byte of `w` equals `b`.
+fn equal_to(w: u64, b: u8) -> u64 {
+    less_than(w ^ (ONES * u64::from(b)), 1)
+}
+
+/// Whether `value` holds a byte `bad` accepts, looking closer only at the words
+/// `suspicious` flags.
+#[inline]
+fn may_hold(value: &str, suspicious: impl Fn(u64) -> bool, bad: impl Fn(u8) -> bool) -> bool {
+    let (words, tail) = value.as_bytes().as_chunks::<8>();
+    words
+        .iter()
+        .any(|w| suspicious(u64::from_le_bytes(*w)) && w.iter().any(|&b| bad(b)))
+        || tail.iter().any(|&b| bad(b))
 }
 
 fn first_refused(value: &str, refused: impl Fn(char) -> bool) -> Result<(), Refused> {
@@ -249,8 +286,8 @@ fn prayer_fields(doc: &PrayerArchive) -> impl Iterator<Item = (&'static str, &st
 }
 
 /// A prayer file (the single-file and the text-archive imports): when a field breaks
-/// its rule, or a categorization number cannot be stored (SQLite stores NaN as NULL
-/// in a NOT NULL column), reports a located failure and returns true: the file is not
+/// its rule, or a categorization number cannot be stored (SQLite stores NaN as NULL in
+/// a NOT NULL column), reports a located failure and returns true: the file is not
 /// imported. `dir.join(file)` is read again only then, to find the line.
 pub(crate) fn refuse_prayer(
     doc: &PrayerArchive,
@@ -258,14 +295,47 @@ pub(crate) fn refuse_prayer(
     file: &str,
     report: &mut ImportReport,
 ) -> bool {
+    match prayer_refusal(doc, file, || std::fs::read(dir.join(file)).ok()) {
+        Some(issue) => {
+            report.fail(issue);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A prayer file refused when its plan was made ([`ActivityPlan::checked`]): reports
+/// the located failure and returns true.
+pub(crate) fn refuse_planned(plan: &ActivityPlan, report: &mut ImportReport) -> bool {
+    match plan.refused() {
+        Some(issue) => {
+            report.fail(issue.clone());
+            true
+        }
+        None => false,
+    }
+}
+
+/// The located failure of a prayer file that breaks the rule (see [`refuse_prayer`]);
+/// `content` gives the file's bytes, asked for only then, to find the line.
+pub(crate) fn prayer_refusal(
+    doc: &PrayerArchive,
+    file: &str,
+    content: impl FnOnce() -> Option<Vec<u8>>,
+) -> Option<RecordIssue> {
+    if prayer_is_clean(doc) {
+        return None;
+    }
     let what_happens = "file not imported";
     if let Some((field, value, rule, refused, region)) = first_broken(prayer_fields(doc)) {
-        let line = locate_in_prayer_file(&dir.join(file), region, value, &refused);
-        report.fail(RecordIssue {
+        let line = match region {
+            Region::Title => Some(1),
+            _ => content().and_then(|bytes| locate_in_prayer_file(&bytes, region, value, &refused)),
+        };
+        return Some(RecordIssue {
             line,
             ..refusal(entity::PRAYERS, file, field, rule, &refused, what_happens)
         });
-        return true;
     }
     let numbers = doc.categorization.iter().flat_map(|c| {
         [
@@ -278,13 +348,13 @@ pub(crate) fn refuse_prayer(
     });
     for (key, value) in numbers {
         if value.is_nan() {
-            let line = std::fs::read(dir.join(file)).ok().and_then(|bytes| {
+            let line = content().and_then(|bytes| {
                 String::from_utf8_lossy(&bytes)
                     .split('\n')
                     .position(|l| l.starts_with(key))
                     .map(|i| i as u64 + 1)
             });
-            report.fail(RecordIssue {
+            return Some(RecordIssue {
                 entity: entity::PRAYERS.into(),
                 file: file.into(),
                 line,
@@ -295,29 +365,56 @@ pub(crate) fn refuse_prayer(
                      and the column is NOT NULL); {what_happens}"
                 ),
             });
-            return true;
         }
     }
-    false
+    None
 }
 
-/// The 1-based line of `file` that holds the refused character of `value`: the first
-/// line of the field's region holding the value's text from the start of the
-/// character's line up to the character.
+/// True when [`refuse_prayer`] has nothing to refuse (a false may still pass). This runs
+/// for every prayer file on the writer thread of a text-archive import, so it is written
+/// out rather than built on [`prayer_fields`].
+fn prayer_is_clean(doc: &PrayerArchive) -> bool {
+    let name = |v: &str| name_is_clean(v);
+    let text = |v: &str| text_is_clean(v);
+    name(&doc.id)
+        && name(&doc.author)
+        && doc.project_tag.as_deref().is_none_or(name)
+        && doc.categorization.as_ref().is_none_or(|c| {
+            name(&c.subject_category)
+                && name(&c.specificity_type)
+                && name(&c.categorization_method)
+                && !c.safety_score.as_f64().is_nan()
+                && !c.categorization_confidence.as_f64().is_nan()
+        })
+        && text(&doc.text)
+        && doc.generated_prayer.as_deref().is_none_or(text)
+        && doc.activities.iter().all(|a| {
+            name(&a.actor)
+                && match &a.action {
+                    ActivityAction::Testimony { text: t } => text(t),
+                    ActivityAction::SetAttribute { name: n, old, new } => {
+                        name(n) && old.as_deref().is_none_or(text) && text(new)
+                    }
+                    ActivityAction::RemoveAttribute { name: n, old } => name(n) && text(old),
+                    _ => true,
+                }
+        })
+}
+
+/// The 1-based line of the prayer file `bytes` that holds the refused character of
+/// `value`: the first line of the field's region holding the value's text from the start
+/// of the character's line up to the character.
 fn locate_in_prayer_file(
-    file: &Path,
+    bytes: &[u8],
     region: Region,
     value: &str,
     refused: &Refused,
 ) -> Option<u64> {
-    if region == Region::Title {
-        return Some(1);
-    }
-    let bytes = std::fs::read(file).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     let lines: Vec<&str> = text.split('\n').collect();
     let from = match region {
-        Region::Title | Region::Header => 1,
+        Region::Title => return Some(1),
+        Region::Header => 1,
         Region::Body => lines.iter().position(|l| l.is_empty()).unwrap_or(0),
         Region::Activities => lines.iter().rposition(|l| *l == "Activity:").unwrap_or(0),
     };
@@ -353,31 +450,67 @@ pub(crate) fn refuse_registration(
     refuse_located(report, entity::USERS, file, Some(reg.line), None, fields)
 }
 
-/// A marks, skips or attributes ledger line: prayer id, user and attribute name are
-/// names, the attribute value is free text.
+/// A field a record was refused for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldRefusal {
+    field: &'static str,
+    rule: Rule,
+    refused: Refused,
+}
+
+/// The check of a marks, skips or attributes ledger line (prayer id, user and attribute
+/// name are names, the attribute value is free text), made where the line is read: the
+/// text-archive import reads ledgers on its reader thread, so its writer only looks at
+/// the outcome ([`refuse_ledger_entry`]).
+pub(crate) fn ledger_fields(
+    prayer_id: &str,
+    user: &str,
+    name: Option<&str>,
+    value: Option<&str>,
+) -> Option<Box<FieldRefusal>> {
+    let fields = [
+        ("prayer_id", prayer_id, Rule::Name, ()),
+        ("user", user, Rule::Name, ()),
+        ("attribute name", name.unwrap_or_default(), Rule::Name, ()),
+        (
+            "attribute value",
+            value.unwrap_or_default(),
+            Rule::FreeText,
+            (),
+        ),
+    ];
+    first_broken(fields).map(|(field, _, rule, refused, ())| {
+        Box::new(FieldRefusal {
+            field,
+            rule,
+            refused,
+        })
+    })
+}
+
+/// A ledger line refused by [`ledger_fields`]: reports its located failure and returns
+/// true.
 pub(crate) fn refuse_ledger_entry(
     report: &mut ImportReport,
     entity: &str,
     file: &str,
     entry: &LedgerEntry,
 ) -> bool {
-    let fields = [
-        ("prayer_id", entry.prayer_id.as_str(), Rule::Name, ()),
-        ("user", entry.user.as_str(), Rule::Name, ()),
-        (
-            "attribute name",
-            entry.name.as_deref().unwrap_or_default(),
-            Rule::Name,
-            (),
-        ),
-        (
-            "attribute value",
-            entry.value.as_deref().unwrap_or_default(),
-            Rule::FreeText,
-            (),
-        ),
-    ];
-    refuse_located(report, entity, file, Some(entry.line), None, fields)
+    let Some(refusal_of) = entry.refused.as_deref() else {
+        return false;
+    };
+    report.fail(RecordIssue {
+        line: Some(entry.line),
+        ..refusal(
+            entity,
+            file,
+            refusal_of.field,
+            refusal_of.rule,
+            &refusal_of.refused,
+            "record not imported",
+        )
+    });
+    true
 }
 
 /// A record of the other archive files (roles, invites, sessions, authentication),
@@ -425,6 +558,49 @@ fn refuse_located<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_at_a_time_checks_agree_with_a_character_scan() {
+        // Strings of every length up to 40 built from characters around each threshold,
+        // at every position in the 8-byte words (xorshift, fixed seed).
+        let alphabet = [
+            '\0', '\t', '\n', '\r', '\u{1}', '\u{1f}', ' ', '!', '~', '\u{7f}', '\u{80}', '\u{85}',
+            '\u{9f}', '\u{a0}', '\u{c2}', 'Â', 'é', '😀', 'a', 'z', '0', '\u{2028}',
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 41) as usize;
+            let mut value = String::new();
+            let mut pick = state;
+            for _ in 0..len {
+                pick = pick.rotate_left(5) ^ 0xA5A5_5A5A_A5A5_5A5A;
+                // Mostly plain letters, so controls land at every position.
+                let c = if pick.is_multiple_of(5) {
+                    alphabet[(pick / 5 % alphabet.len() as u64) as usize]
+                } else {
+                    'a'
+                };
+                value.push(c);
+            }
+            let name_bad = value.chars().position(char::is_control);
+            let text_bad = value
+                .chars()
+                .position(|c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}');
+            assert_eq!(
+                check_name(&value).err().map(|r| r.position),
+                name_bad,
+                "{value:?}"
+            );
+            assert_eq!(
+                check_free_text(&value).err().map(|r| r.position),
+                text_bad,
+                "{value:?}"
+            );
+        }
+    }
 
     #[test]
     fn names_refuse_every_control_character_and_free_text_keeps_tab_lf_cr() {
