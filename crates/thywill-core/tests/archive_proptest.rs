@@ -126,12 +126,12 @@ fn categorization() -> impl Strategy<Value = Categorization> {
         any::<f64>().prop_filter("finite", |f| f.is_finite()),
     )
         .prop_map(|(s, flags, c, sp, m, conf)| Categorization {
-            safety_score: s,
+            safety_score: s.into(),
             safety_flags: flags.into_iter().map(|f| f.replace('\r', "")).collect(),
             subject_category: c,
             specificity_type: sp,
             categorization_method: m,
-            categorization_confidence: conf,
+            categorization_confidence: conf.into(),
         })
 }
 

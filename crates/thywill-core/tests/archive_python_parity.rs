@@ -321,3 +321,486 @@ fn a_missing_python3_fails_the_comparison() {
     assert!(output.contains("1 failed"), "{output}");
     assert!(output.contains("python3 must be installed"), "{output}");
 }
+
+/// Every way a number is written, against the same values through a real `python3`:
+/// `repr(float)` (`archive::text::py_float_repr`, `db::encode::python_float_repr`),
+/// `json.dumps` of numbers (`db::encode::python_json_dumps`, `archive::text::py_json_dumps`),
+/// the categorization block as ThyWill's f-strings write it from a dict that holds an
+/// `int` or a `float` (`Categorization::render_lines`), and Python `float()` of the
+/// texts ThyWill's reader parses (`categorization::py_float`).
+const NUMBERS_PY: &str = r#"
+import json, struct, sys
+req = json.load(sys.stdin)
+def from_bits(b): return struct.unpack("<d", struct.pack("<Q", b))[0]
+def to_bits(x): return struct.unpack("<Q", struct.pack("<d", x))[0]
+floats = [from_bits(b) for b in req["float_bits"]]
+out = {
+    "repr": [repr(x) for x in floats],
+    "str": [str(x) for x in floats],
+    "json_float": [json.dumps(x) for x in floats],
+    "json": [json.dumps(json.loads(text)) for text in req["json_texts"]],
+    "block": [],
+    "parse": [],
+}
+for text in req["dicts"]:
+    c = json.loads(text)
+    out["block"].append([
+        f"Safety Score: {c.get('safety_score', 1.0)}",
+        f"Safety Flags: {json.dumps(c.get('safety_flags', []))}",
+        f"Category: {c.get('subject_category', 'general')}",
+        f"Specificity: {c.get('specificity_type', 'unknown')}",
+        f"Categorization Method: {c.get('categorization_method', 'default')}",
+        f"Categorization Confidence: {c.get('categorization_confidence', 0.0)}",
+    ])
+for s in req["parse"]:
+    try:
+        x = float(s.strip())
+        out["parse"].append("nan" if x != x else to_bits(x))
+    except ValueError:
+        out["parse"].append(None)
+json.dump(out, sys.stdout)
+"#;
+
+fn run_python(script: &str, request: &serde_json::Value) -> serde_json::Value {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 must be installed for this test");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The values every number path is tested with: the named edge cases, then thousands of
+/// random bit patterns (NaNs and infinities included) and ordinary magnitudes.
+fn float_corpus() -> Vec<f64> {
+    let mut floats = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        0.95,
+        0.6,
+        0.875,
+        1e-5,
+        -1e-5,
+        1e-4,
+        0.0001,
+        0.00011,
+        1e16,
+        -1e16,
+        1e16 - 1.0,
+        9999999999999998.0,
+        1e15,
+        123456789012345.0,
+        0.1 + 0.2,
+        1.0 / 3.0,
+        2.5e-7,
+        5e-324,
+        -5e-324,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        -1.7976931348623157e308,
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        100.0,
+        1e22,
+        1e23,
+    ];
+    let mut rng = Rng(0x0DDB_1A5E_5BAD_5EED);
+    for _ in 0..5000 {
+        floats.push(f64::from_bits(rng.next()));
+        floats.push((rng.next() % 2_000_001) as f64 / 1000.0 - 1000.0);
+        floats.push((rng.next() % 1_000_001) as f64 / 1_000_000.0);
+    }
+    floats
+}
+
+const INT_CORPUS: [i64; 12] = [
+    0,
+    1,
+    -1,
+    2,
+    10,
+    42,
+    -7,
+    1_000_000,
+    9_007_199_254_740_993,
+    -9_007_199_254_740_993,
+    i64::MAX,
+    i64::MIN,
+];
+
+#[test]
+fn number_formats_match_python() {
+    use thywill_core::archive::categorization::{py_float, Categorization};
+    use thywill_core::archive::text::{py_json_dumps, PyNumber};
+    use thywill_core::db::encode::{python_float_repr, python_json_dumps};
+
+    let floats = float_corpus();
+    let finite: Vec<f64> = floats.iter().copied().filter(|f| f.is_finite()).collect();
+    // JSON texts as a caller would hand them over: integers stay integers, floats are
+    // written by serde_json (shortest round-trip digits, which Python reads back exactly).
+    let mut json_texts: Vec<String> = INT_CORPUS.iter().map(|i| i.to_string()).collect();
+    json_texts.push(u64::MAX.to_string());
+    json_texts.extend(finite.iter().map(|f| serde_json::json!(f).to_string()));
+    json_texts.push(serde_json::json!([1, 1.0, -0.0, {"a": 1e-5, "b": [1e16, 2]}]).to_string());
+    // Categorization dicts: a score and a confidence that are an int or a float each.
+    let mut dicts = Vec::new();
+    for (i, f) in finite.iter().enumerate().step_by(7) {
+        let int = serde_json::json!(INT_CORPUS[i % INT_CORPUS.len()]);
+        let float = serde_json::json!(f);
+        let (score, confidence) = match i % 4 {
+            0 => (int, float),
+            1 => (float, int),
+            2 => (float.clone(), float),
+            _ => (int.clone(), int),
+        };
+        dicts.push(
+            serde_json::json!({
+                "safety_score": score, "categorization_confidence": confidence,
+                "safety_flags": ["a"], "subject_category": "health",
+                "specificity_type": "specific", "categorization_method": "ai_full",
+            })
+            .to_string(),
+        );
+    }
+    dicts.push(r#"{"safety_score": 1, "categorization_confidence": 0}"#.to_string());
+    // Texts ThyWill's reader turns into floats: what every path writes, and other forms.
+    let mut parse: Vec<String> = floats.iter().map(|f| py_float_repr(*f)).collect();
+    parse.extend(INT_CORPUS.iter().map(|i| i.to_string()));
+    parse.extend(
+        [
+            "1",
+            "-0",
+            "+1.5",
+            " 1.5 ",
+            "1_000",
+            "1_000.000_1",
+            "1__0",
+            "_1",
+            "1_",
+            "1e1_0",
+            ".5",
+            "5.",
+            ".",
+            "1e",
+            "1e+",
+            "e5",
+            "1E5",
+            "1.5E-07",
+            "Infinity",
+            "-INF",
+            "+inf",
+            "iNfInItY",
+            "nan",
+            "-nan",
+            "NaN",
+            "infinit",
+            "0x10",
+            "1,5",
+            "١٢",
+            "١٫٥",
+            "٣.٥",
+            "１２",
+            "1\u{a0}",
+            "\u{2003}2",
+            "",
+            "  ",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "0.30000000000000004",
+            "00012",
+            "1.0.0",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+
+    let request = serde_json::json!({
+        "float_bits": floats.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
+        "json_texts": json_texts,
+        "dicts": dicts,
+        "parse": parse,
+    });
+    let py = run_python(NUMBERS_PY, &request);
+
+    let mut mismatches = Vec::new();
+    let strs = |key: &str| -> Vec<String> {
+        py[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    for ((f, repr), json) in floats.iter().zip(strs("repr")).zip(strs("json_float")) {
+        for (path, got) in [
+            ("archive::text::py_float_repr", py_float_repr(*f)),
+            ("db::encode::python_float_repr", python_float_repr(*f)),
+        ] {
+            if got != repr {
+                mismatches.push(format!("{path}({:#x}): {got} python {repr}", f.to_bits()));
+            }
+        }
+        if let Some(n) = serde_json::Number::from_f64(*f) {
+            let value = serde_json::Value::Number(n);
+            for (path, got) in [
+                ("db::encode::python_json_dumps", python_json_dumps(&value)),
+                ("archive::text::py_json_dumps", py_json_dumps(&value)),
+            ] {
+                if got != json {
+                    mismatches.push(format!("{path}({f:e}): {got} python {json}"));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        strs("repr"),
+        strs("str"),
+        "Python's str and repr of a float agree"
+    );
+    for (text, want) in json_texts.iter().zip(strs("json")) {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        for (path, got) in [
+            ("db::encode::python_json_dumps", python_json_dumps(&value)),
+            ("archive::text::py_json_dumps", py_json_dumps(&value)),
+        ] {
+            if got != want {
+                mismatches.push(format!("{path}({text}): {got} python {want}"));
+            }
+        }
+    }
+    for (text, want) in dicts.iter().zip(py["block"].as_array().unwrap()) {
+        let mut c = Categorization::writer_defaults();
+        let given: Categorization = serde_json::from_str(&{
+            // Missing keys take the writer's defaults, as ThyWill's `.get(key, default)`.
+            let mut full = serde_json::to_value(&c).unwrap();
+            for (k, v) in
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).unwrap()
+            {
+                full[k] = v;
+            }
+            full.to_string()
+        })
+        .unwrap();
+        c = given;
+        let got = c.render_lines();
+        let want: Vec<&str> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        if got.as_slice() != want.as_slice() {
+            mismatches.push(format!("render_lines({text}): {got:?} python {want:?}"));
+        }
+    }
+    // `str()` of every float through the block (NaN and infinities included, which no
+    // JSON dict holds), and back through the archive reader to the same value and kind.
+    for (f, want) in floats.iter().zip(strs("str")) {
+        let c = Categorization {
+            safety_score: PyNumber::Float(*f),
+            categorization_confidence: PyNumber::Float(-*f),
+            ..Categorization::writer_defaults()
+        };
+        let lines = c.render_lines();
+        if lines[0] != format!("Safety Score: {want}") {
+            mismatches.push(format!("render_lines({f:e}): {} python {want}", lines[0]));
+        }
+        if let Some(back) = read_back(&lines) {
+            mismatches.push(format!("block reader({f:e}): {back}"));
+        }
+    }
+    for i in INT_CORPUS {
+        let c = Categorization {
+            safety_score: PyNumber::Int(i),
+            categorization_confidence: PyNumber::Int(i),
+            ..Categorization::writer_defaults()
+        };
+        if let Some(back) = read_back(&c.render_lines()) {
+            mismatches.push(format!("block reader({i}): {back}"));
+        }
+    }
+    for (text, want) in parse.iter().zip(py["parse"].as_array().unwrap()) {
+        let got = py_float(text);
+        let same = match (got, want) {
+            (None, serde_json::Value::Null) => true,
+            (Some(x), serde_json::Value::String(s)) => s == "nan" && x.is_nan(),
+            (Some(x), serde_json::Value::Number(n)) => n.as_u64() == Some(x.to_bits()),
+            _ => false,
+        };
+        if !same {
+            mismatches.push(format!("py_float({text:?}): {got:?} python {want}"));
+        }
+    }
+    // The first few of each path.
+    let mut shown: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for m in &mismatches {
+        let path = m.split('(').next().unwrap_or_default();
+        let n = shown.entry(path).or_insert(0);
+        *n += 1;
+        if *n <= 8 {
+            eprintln!("{m}");
+        }
+    }
+    eprintln!("mismatches per path: {shown:?}");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches with Python",
+        mismatches.len()
+    );
+}
+
+/// Reads the six block lines back as the archive parser does and as ThyWill's reader
+/// does; `Some(problem)` when the parser's numbers are not the written ones (same kind,
+/// same bits) or ThyWill's reader's are not their floats.
+fn read_back(lines: &[String; 6]) -> Option<String> {
+    use thywill_core::archive::categorization::{apply_key, parse_thywill, Categorization};
+    use thywill_core::archive::text::PyNumber;
+    let written = parse_numbers(lines);
+    let mut parsed = Categorization::writer_defaults();
+    for line in lines {
+        let (key, value) = line.split_once(": ")?;
+        if !apply_key(&mut parsed, key, value) {
+            return Some(format!("{line:?} unreadable"));
+        }
+    }
+    let same = |a: PyNumber, b: PyNumber| match (a, b) {
+        (PyNumber::Int(x), PyNumber::Int(y)) => x == y,
+        (PyNumber::Float(x), PyNumber::Float(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
+        _ => false,
+    };
+    let thywill = parse_thywill(&lines.join("\n"));
+    let as_float = |n: PyNumber| PyNumber::Float(n.as_f64());
+    let ok = same(parsed.safety_score, written.0)
+        && same(parsed.categorization_confidence, written.1)
+        && same(thywill.safety_score, as_float(written.0))
+        && same(thywill.categorization_confidence, as_float(written.1))
+        && parsed.render_lines() == *lines;
+    (!ok).then(|| format!("{lines:?} read as {parsed:?}, by ThyWill's reader as {thywill:?}"))
+}
+
+fn parse_numbers(
+    lines: &[String; 6],
+) -> (
+    thywill_core::archive::text::PyNumber,
+    thywill_core::archive::text::PyNumber,
+) {
+    use thywill_core::archive::text::PyNumber;
+    let value = |line: &str| {
+        line.rsplit_once(": ")
+            .and_then(|(_, v)| PyNumber::from_text(v))
+            .unwrap_or(PyNumber::Int(i64::MIN))
+    };
+    (value(&lines[0]), value(&lines[5]))
+}
+
+/// Categorization numbers written to prayer files, imported as text archives into
+/// SQLite and read back by Python's `sqlite3`: every stored value is what Python's
+/// `sqlite3` stores for `float()` of the text in the file (what ThyWill's importer
+/// stores).
+#[test]
+fn categorization_numbers_round_trip_through_an_import() {
+    use chrono::NaiveDate;
+    use thywill_core::archive::categorization::Categorization;
+    use thywill_core::archive::prayer::PrayerArchive;
+    use thywill_core::archive::text::PyNumber;
+    use thywill_core::archive::writer::{ArchiveWriter, Clock};
+    use thywill_core::db::ArchiveTimeZone;
+    use thywill_core::import::{import_text_archives, TextArchiveOptions};
+    use thywill_core::progress::NoProgress;
+
+    let mut numbers: Vec<PyNumber> = INT_CORPUS.iter().map(|&i| PyNumber::Int(i)).collect();
+    numbers.extend(
+        float_corpus()
+            .into_iter()
+            .filter(|f| !f.is_nan())
+            .take(400)
+            .map(PyNumber::Float),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let archives = dir.path().join("text_archives");
+    let mut writer = ArchiveWriter::new(&archives).with_clock(Clock::Fixed(
+        NaiveDate::from_ymd_opt(2025, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap(),
+    ));
+    writer.categorization_metadata_export = true;
+    writer.ensure_dirs().unwrap();
+    let start = NaiveDate::from_ymd_opt(2024, 3, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    for (i, n) in numbers.iter().enumerate() {
+        let mut p = PrayerArchive::new(
+            format!("{i:032x}"),
+            "Ann Lee",
+            start + chrono::Duration::minutes(i as i64),
+            format!("request {i}"),
+        );
+        p.categorization = Some(Categorization {
+            safety_score: *n,
+            categorization_confidence: *numbers.get(i + 1).unwrap_or(n),
+            ..Categorization::writer_defaults()
+        });
+        writer.create_prayer_archive(&p).unwrap();
+    }
+    let db = dir.path().join("thywill.db");
+    let options = TextArchiveOptions {
+        time_zone: ArchiveTimeZone::Utc,
+        ..TextArchiveOptions::default()
+    };
+    let report = import_text_archives(&archives, &db, &options, &NoProgress).unwrap();
+    assert!(!report.has_failures(), "{:?}", report.failures);
+    assert_eq!(
+        report
+            .counts(thywill_core::import::report::entity::PRAYERS)
+            .inserted,
+        numbers.len() as u64
+    );
+
+    let script = r#"
+import json, sqlite3, sys
+req = json.load(sys.stdin)
+conn = sqlite3.connect(req["db"])
+# What ThyWill stores for a float: SQLite's own conversion (-0.0 comes back as 0.0).
+mem = sqlite3.connect(":memory:")
+mem.execute("CREATE TABLE t (x FLOAT NOT NULL)")
+def stored(x):
+    mem.execute("DELETE FROM t")
+    mem.execute("INSERT INTO t VALUES (?)", (x,))
+    return mem.execute("SELECT x FROM t").fetchone()[0]
+bad, seen = [], 0
+for path, score, confidence in conn.execute("SELECT text_file_path, safety_score, specificity_confidence FROM prayer"):
+    lines = open(req["root"] + "/" + path, encoding="utf-8").read().split("\n")
+    want = {}
+    for line in lines:
+        key, _, value = line.partition(": ")
+        if key in ("Safety Score", "Categorization Confidence"):
+            want[key] = stored(float(value.strip()))
+    seen += 1
+    if repr(score) != repr(want["Safety Score"]) or repr(confidence) != repr(want["Categorization Confidence"]):
+        bad.append([path, repr(score), repr(confidence), {k: repr(v) for k, v in want.items()}])
+json.dump({"seen": seen, "bad": bad}, sys.stdout)
+"#;
+    let py = run_python(script, &serde_json::json!({"db": db, "root": dir.path()}));
+    assert_eq!(py["seen"], numbers.len());
+    assert_eq!(py["bad"], serde_json::json!([]));
+}

@@ -329,7 +329,7 @@ fn writers_and_readers_match_thywill() {
                     .map(|m| {
                         let mut c = Categorization::writer_defaults();
                         if let Some(v) = m.get("safety_score") {
-                            c.safety_score = v.as_f64().unwrap();
+                            c.safety_score = serde_json::from_value(v.clone()).unwrap();
                         }
                         if let Some(v) = m.get("safety_flags") {
                             c.safety_flags = v
@@ -349,7 +349,8 @@ fn writers_and_readers_match_thywill() {
                             c.categorization_method = v.as_str().unwrap().into();
                         }
                         if let Some(v) = m.get("categorization_confidence") {
-                            c.categorization_confidence = v.as_f64().unwrap();
+                            c.categorization_confidence =
+                                serde_json::from_value(v.clone()).unwrap();
                         }
                         c
                     });

@@ -3,13 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{py_float_repr, py_json_str_list, py_strip};
+pub use super::text::py_float;
+use super::text::{py_json_str_list, py_strip, PyNumber};
 
 /// The six categorization values of a prayer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Categorization {
-    /// `Safety Score:` (rendered as a Python float).
-    pub safety_score: f64,
+    /// `Safety Score:`, written as Python's `str()` writes it: `1.0` for a float, `1`
+    /// for an int (ThyWill writes whatever its dict holds).
+    pub safety_score: PyNumber,
     /// `Safety Flags:` (rendered as a JSON list).
     pub safety_flags: Vec<String>,
     /// `Category:`.
@@ -18,8 +20,8 @@ pub struct Categorization {
     pub specificity_type: String,
     /// `Categorization Method:`.
     pub categorization_method: String,
-    /// `Categorization Confidence:` (rendered as a Python float).
-    pub categorization_confidence: f64,
+    /// `Categorization Confidence:`, written as [`Categorization::safety_score`] is.
+    pub categorization_confidence: PyNumber,
 }
 
 impl Categorization {
@@ -27,12 +29,12 @@ impl Categorization {
     /// `default`, `0.0`.
     pub fn writer_defaults() -> Self {
         Categorization {
-            safety_score: 1.0,
+            safety_score: PyNumber::Float(1.0),
             safety_flags: Vec::new(),
             subject_category: "general".into(),
             specificity_type: "unknown".into(),
             categorization_method: "default".into(),
-            categorization_confidence: 0.0,
+            categorization_confidence: PyNumber::Float(0.0),
         }
     }
 
@@ -56,14 +58,14 @@ impl Categorization {
     /// The six lines, without line terminators, in file order.
     pub fn render_lines(&self) -> [String; 6] {
         [
-            format!("Safety Score: {}", py_float_repr(self.safety_score)),
+            format!("Safety Score: {}", self.safety_score),
             format!("Safety Flags: {}", py_json_str_list(&self.safety_flags)),
             format!("Category: {}", self.subject_category),
             format!("Specificity: {}", self.specificity_type),
             format!("Categorization Method: {}", self.categorization_method),
             format!(
                 "Categorization Confidence: {}",
-                py_float_repr(self.categorization_confidence)
+                self.categorization_confidence
             ),
         ]
     }
@@ -79,16 +81,16 @@ pub const CATEGORIZATION_KEYS: [&str; 6] = [
     "Categorization Confidence",
 ];
 
-/// Python `float(s)` for the values ThyWill writes (decimal and exponent forms, inf/nan).
-pub fn py_float(s: &str) -> Option<f64> {
-    py_strip(s).parse::<f64>().ok()
-}
-
 /// Applies `key: value` to `c` the way ThyWill's reader does; returns false when the key is
 /// not a categorization key or its value does not parse (the key is then skipped).
+/// A number keeps the kind its text shows (`1` an int, `1.0` a float), so the block is
+/// written back byte for byte; ThyWill's own reader makes every number a float
+/// ([`parse_thywill`]).
 pub fn apply_key(c: &mut Categorization, key: &str, value: &str) -> bool {
     match key {
-        "Safety Score" => py_float(value).map(|v| c.safety_score = v).is_some(),
+        "Safety Score" => PyNumber::from_text(value)
+            .map(|v| c.safety_score = v)
+            .is_some(),
         "Safety Flags" => {
             if value == "[]" {
                 c.safety_flags = Vec::new();
@@ -114,7 +116,7 @@ pub fn apply_key(c: &mut Categorization, key: &str, value: &str) -> bool {
             c.categorization_method = value.to_string();
             true
         }
-        "Categorization Confidence" => py_float(value)
+        "Categorization Confidence" => PyNumber::from_text(value)
             .map(|v| c.categorization_confidence = v)
             .is_some(),
         _ => false,
@@ -135,6 +137,9 @@ pub fn parse_thywill(text: &str) -> Categorization {
         };
         apply_key(&mut c, py_strip(k), py_strip(v));
     }
+    // ThyWill reads both numbers with `float()`.
+    c.safety_score = PyNumber::Float(c.safety_score.as_f64());
+    c.categorization_confidence = PyNumber::Float(c.categorization_confidence.as_f64());
     c
 }
 

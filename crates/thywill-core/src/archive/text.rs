@@ -987,6 +987,149 @@ pub fn py_float_repr(x: f64) -> String {
     }
 }
 
+/// Python's `float(s)` for a `str`, which ThyWill's readers apply to stripped values:
+/// surrounding whitespace, an optional sign, decimal or exponent forms (`1`, `.5`, `5.`,
+/// `1e-05`, `1E+16`), `inf`/`infinity`/`nan` in any case, Unicode decimal digits (`١٢`),
+/// and single `_` between digits (`1_000`). `None` where Python raises `ValueError`.
+pub fn py_float(s: &str) -> Option<f64> {
+    let s = py_strip(s);
+    if s.is_ascii() && !s.contains('_') {
+        return parse_ascii_float(s);
+    }
+    // Python first maps decimal digits to ASCII (anything else non-ASCII fails), then
+    // allows an underscore only between two digits and drops it.
+    let mut ascii = String::with_capacity(s.len());
+    let mut prev = '\0';
+    for c in s.chars() {
+        let c = match c {
+            c if c.is_ascii() => c,
+            c => char::from_digit(py_decimal_digit(c)?, 10)?,
+        };
+        if c == '_' {
+            if !prev.is_ascii_digit() {
+                return None;
+            }
+        } else {
+            if prev == '_' && !c.is_ascii_digit() {
+                return None;
+            }
+            ascii.push(c);
+        }
+        prev = c;
+    }
+    if prev == '_' {
+        return None;
+    }
+    parse_ascii_float(&ascii)
+}
+
+/// Python's float grammar on ASCII text, which Rust's parser shares (decimal and
+/// exponent forms, `inf`, `infinity` and `nan` in any case with an optional sign).
+fn parse_ascii_float(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok()
+}
+
+/// A Python number as a dict ThyWill writes from holds it: an `int` or a `float`.
+/// ThyWill puts values into text with f-strings (`str()`), which write `1` for the int
+/// and `1.0` for the float, so the two must stay apart to write the same bytes.
+///
+/// Serialises as a JSON integer or float and deserialises from either (an integer
+/// beyond the `i64` range becomes a float). Equality is per kind: `Int(1) != Float(1.0)`,
+/// as their texts differ; compare [`PyNumber::as_f64`] for numeric equality.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PyNumber {
+    /// A Python `int` (written `1`).
+    Int(i64),
+    /// A Python `float` (written as `repr`: `1.0`, `1e-05`, `inf`, `nan`).
+    Float(f64),
+}
+
+impl PyNumber {
+    /// The value as a float (what a `FLOAT` column stores).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            PyNumber::Int(i) => i as f64,
+            PyNumber::Float(f) => f,
+        }
+    }
+
+    /// Reads a value written by `str()`: the form `str(int)` writes (`-?[0-9]+`, no
+    /// leading zero or `-0`) is an `Int` when it fits, anything Python's `float()`
+    /// accepts is a `Float`. So rendering what was read gives the same text back.
+    pub fn from_text(s: &str) -> Option<PyNumber> {
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        let int_form = !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits == "0" || !digits.starts_with('0'))
+            && s != "-0";
+        if int_form {
+            if let Ok(i) = s.parse::<i64>() {
+                return Some(PyNumber::Int(i));
+            }
+        }
+        py_float(s).map(PyNumber::Float)
+    }
+}
+
+impl From<f64> for PyNumber {
+    fn from(value: f64) -> Self {
+        PyNumber::Float(value)
+    }
+}
+
+impl From<i64> for PyNumber {
+    fn from(value: i64) -> Self {
+        PyNumber::Int(value)
+    }
+}
+
+impl PartialEq<f64> for PyNumber {
+    fn eq(&self, other: &f64) -> bool {
+        self.as_f64() == *other
+    }
+}
+
+impl fmt::Display for PyNumber {
+    /// Python's `str()`: `1` for an int, `repr` for a float.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PyNumber::Int(i) => write!(f, "{i}"),
+            PyNumber::Float(x) => f.write_str(&py_float_repr(*x)),
+        }
+    }
+}
+
+impl Serialize for PyNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PyNumber::Int(i) => serializer.serialize_i64(*i),
+            PyNumber::Float(x) => serializer.serialize_f64(*x),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PyNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = PyNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or a float")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<PyNumber, E> {
+                Ok(PyNumber::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<PyNumber, E> {
+                Ok(i64::try_from(v).map_or(PyNumber::Float(v as f64), PyNumber::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<PyNumber, E> {
+                Ok(PyNumber::Float(v))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// Python `json.dumps(str)` with `ensure_ascii=True`.
 pub fn py_json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

@@ -262,89 +262,17 @@ pub fn decode_bool(value: i64) -> bool {
 }
 
 /// Python's `json.dumps` with default arguments: `", "` and `": "` separators and
-/// `ensure_ascii` escapes (`\uXXXX`, surrogate pairs above the BMP).
+/// `ensure_ascii` escapes (`\uXXXX`, surrogate pairs above the BMP), floats as `repr`
+/// (`1.0`, `1e-05`, `1e+16`). The same function as [`crate::archive::text::py_json_dumps`].
 pub fn python_json_dumps(value: &Value) -> String {
-    let mut out = String::new();
-    write_json(value, &mut out);
-    out
+    crate::archive::text::py_json_dumps(value)
 }
 
-fn write_json(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                out.push_str(&python_float_repr(f));
-            } else {
-                out.push_str(&n.to_string());
-            }
-        }
-        Value::String(s) => write_json_string(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json_string(key, out);
-                out.push_str(": ");
-                write_json(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn write_json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, always with a `.0` for integral
-/// values (`1.0`, `0.0`).
+/// Python's `repr(float)`: shortest round-trip digits, `.0` for integral values, an
+/// exponent below 1e-04 and from 1e+16 (`1e-05`, `1e+16`), `inf`, `-inf`, `nan`. The same
+/// function as [`crate::archive::text::py_float_repr`].
 pub fn python_float_repr(value: f64) -> String {
-    if value.is_nan() {
-        return "NaN".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let text = format!("{value:?}");
-    if text.contains(['.', 'e', 'E']) {
-        text
-    } else {
-        format!("{text}.0")
-    }
+    crate::archive::text::py_float_repr(value)
 }
 
 /// Identifiers in the shapes ThyWill generates (spec §1.3).

@@ -285,6 +285,7 @@ impl<'a> ActivityImport<'a> {
             marks: wanted_marks,
             logs: wanted_logs,
             attributes: wanted_attributes,
+            refused: _,
         } = plan;
         for issue in skipped {
             report.skip(issue);
@@ -408,9 +409,32 @@ pub(crate) struct ActivityPlan {
     logs: Vec<LogRow>,
     /// Every attribute name the lines touched, in order, with its final value.
     attributes: Vec<(String, Option<AttrValue>)>,
+    /// The failure of a prayer file the character rule refuses (`super::validate`),
+    /// found where the plan is made ([`ActivityPlan::checked`]): nothing of the file is
+    /// imported then.
+    refused: Option<Box<RecordIssue>>,
 }
 
 impl ActivityPlan {
+    /// Checks the whole prayer file (`content`: its bytes, to locate a refused character)
+    /// against the character rule, so that the reader thread of a text-archive import
+    /// does it rather than the writer.
+    pub(crate) fn checked(
+        mut self,
+        doc: &crate::archive::prayer::PrayerArchive,
+        content: &[u8],
+        file: &str,
+    ) -> ActivityPlan {
+        self.refused =
+            super::validate::prayer_refusal(doc, file, || Some(content.to_vec())).map(Box::new);
+        self
+    }
+
+    /// Why the file is refused ([`ActivityPlan::checked`]).
+    pub(crate) fn refused(&self) -> Option<&RecordIssue> {
+        self.refused.as_deref()
+    }
+
     /// The marks it writes: (activity line, whose actor is the user; time).
     pub(crate) fn marks(&self) -> &[PlannedMark] {
         &self.marks
@@ -619,6 +643,7 @@ impl ActivityPlan {
             marks: wanted_marks,
             logs: plan.into_rows(),
             attributes,
+            refused: None,
         }
     }
 }

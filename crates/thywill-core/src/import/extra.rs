@@ -127,6 +127,15 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
         let (file, diags) = RoleDefinitionsFile::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::ROLES, &relative, &diags);
         for role in file.roles {
+            if super::validate::refuse_names(
+                ctx.report,
+                entity::ROLES,
+                &relative,
+                &bytes,
+                [("name", &role.name), ("created_by", &role.created_by)],
+            ) {
+                continue;
+            }
             let exists = minute_matches(conn, "SELECT 1 FROM role WHERE name = ?1", &[&role.name])?;
             if exists {
                 ctx.report.counts_mut(entity::ROLES).already_present += 1;
@@ -154,6 +163,19 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
             PipeFile::<RoleAssignmentRecord>::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::USER_ROLES, &relative, &diags);
         for record in file.records {
+            if super::validate::refuse_names(
+                ctx.report,
+                entity::USER_ROLES,
+                &relative,
+                &bytes,
+                [
+                    ("user_id", &record.user_id),
+                    ("role_name", &record.role_name),
+                    ("granted_by", &record.granted_by),
+                ],
+            ) {
+                continue;
+            }
             let at = record.timestamp.naive();
             let role = role_id(conn, ctx, &record.role_name, &at)?;
             let action = record.action.to_ascii_lowercase();
@@ -223,6 +245,22 @@ pub(crate) fn invites(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
         let (file, diags) = InviteTokensFile::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::INVITE_TOKENS, &relative, &diags);
         for token in file.active.iter().chain(file.recently_expired.iter()) {
+            if super::validate::refuse_names(
+                ctx.report,
+                entity::INVITE_TOKENS,
+                &relative,
+                &bytes,
+                [
+                    ("token", &token.token),
+                    ("created_by_user", &token.created_by_user),
+                    (
+                        "used_by_user_id",
+                        token.used_by_user_id.as_deref().unwrap_or_default(),
+                    ),
+                ],
+            ) {
+                continue;
+            }
             if minute_matches(
                 conn,
                 "SELECT 1 FROM invitetoken WHERE token = ?1",
@@ -267,6 +305,19 @@ pub(crate) fn invites(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
         let (file, diags) = PipeFile::<InviteUsageRecord>::parse(&bytes, Some(Path::new(relative)));
         note_diagnostics(ctx, entity::INVITE_TOKEN_USAGE, relative, &diags);
         for record in file.records {
+            if super::validate::refuse_names(
+                ctx.report,
+                entity::INVITE_TOKEN_USAGE,
+                relative,
+                &bytes,
+                [
+                    ("token", &record.token),
+                    ("used_by", &record.used_by),
+                    ("created_by", &record.created_by),
+                ],
+            ) {
+                continue;
+            }
             let at = record.timestamp.naive();
             if record.is_link_creation() {
                 created.entry(record.token.clone()).or_insert(at);
@@ -453,6 +504,15 @@ pub(crate) fn sessions(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
         let (file, diags) = SessionsFile::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::SESSIONS, &relative, &diags);
         for s in file.records {
+            if super::validate::refuse_names(
+                ctx.report,
+                entity::SESSIONS,
+                &relative,
+                &bytes,
+                [("session_id", &s.session_id), ("username", &s.username)],
+            ) {
+                continue;
+            }
             if minute_matches(
                 conn,
                 "SELECT 1 FROM session WHERE id = ?1",
@@ -503,6 +563,15 @@ pub(crate) fn auth(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
             PipeFile::<AuthRequestRecord>::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::AUTH_REQUESTS, &relative, &diags);
         for r in file.records {
+            if super::validate::refuse_names(
+                ctx.report,
+                entity::AUTH_REQUESTS,
+                &relative,
+                &bytes,
+                [("user_id", &r.user_id)],
+            ) {
+                continue;
+            }
             let at = r.timestamp.naive();
             let present = minute_matches(
                 conn,
@@ -542,6 +611,18 @@ pub(crate) fn auth(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
             PipeFile::<AuthApprovalRecord>::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::AUTH_APPROVALS, &relative, &diags);
         for a in file.records {
+            if super::validate::refuse_names(
+                ctx.report,
+                entity::AUTH_APPROVALS,
+                &relative,
+                &bytes,
+                [
+                    ("auth_request_id", &a.auth_request_id),
+                    ("approver_user_id", &a.approver_user_id),
+                ],
+            ) {
+                continue;
+            }
             if !a.action.eq_ignore_ascii_case("approved") {
                 ctx.report.counts_mut(entity::AUTH_APPROVALS).skipped += 1;
                 continue;

@@ -7,10 +7,11 @@
 //! present" when the database holds a prayer with the same author, text and (when the
 //! record gives one) creation time; N identical records mean N prayers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDateTime;
+use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -93,7 +94,10 @@ impl JsonPrayersPlan {
         for (index, item) in items.iter().enumerate() {
             let record = index as u64;
             match parse_record(record, item) {
-                Ok(Some(prayer)) => plan.prayers.push(prayer),
+                Ok(Some(prayer)) => match refused_characters(source, &prayer) {
+                    None => plan.prayers.push(prayer),
+                    Some(issue) => plan.failures.push(issue),
+                },
                 Ok(None) => plan.skipped.push(record_issue(
                     source,
                     record,
@@ -174,8 +178,9 @@ impl JsonPrayersPlan {
         let now = chrono::Utc::now().naive_utc();
         let total = Some(self.prayers.len() as u64);
         // Multiplicity: the n-th identical record is present when the database already
-        // holds n matching prayers.
+        // holds n matching prayers (those this batch inserted included).
         let mut seen: HashMap<(String, &str, Option<String>), u64> = HashMap::new();
+        let mut existing = ExistingPrayers::new(&self.prayers);
         for (done, prayer) in self.prayers.iter().enumerate() {
             if done.is_multiple_of(100) {
                 progress_report(progress, "prayers", done as u64, total)?;
@@ -197,8 +202,7 @@ impl JsonPrayersPlan {
             let key = (author.clone(), prayer.text.as_str(), created.clone());
             let ordinal = seen.entry(key).or_insert(0);
             *ordinal += 1;
-            let existing = count_existing(conn, &author, &prayer.text, created.as_deref())?;
-            if existing >= *ordinal {
+            if existing.count(conn, &author, &prayer.text, created.as_deref())? >= *ordinal {
                 report.counts_mut(entity::PRAYERS).already_present += 1;
                 continue;
             }
@@ -221,6 +225,8 @@ impl JsonPrayersPlan {
                     subject_category: "general",
                 },
             )?;
+            let stored_at = created.unwrap_or_else(|| format_datetime(&now));
+            existing.inserted(&author, &prayer.text, stored_at);
             report.counts_mut(entity::PRAYERS).inserted += 1;
         }
         progress_report(progress, "prayers", self.prayers.len() as u64, total)?;
@@ -249,23 +255,115 @@ fn resolve_author(conn: &Connection, prayer: &JsonPrayer) -> Result<String> {
     Ok(prayer.author_name.clone())
 }
 
-fn count_existing(
-    conn: &Connection,
-    author: &str,
-    text: &str,
-    created: Option<&str>,
-) -> Result<u64> {
-    let n: i64 = match created {
-        Some(created) => conn
-            .prepare_cached(
-                "SELECT count(*) FROM prayer WHERE author_username = ?1 AND text = ?2 AND created_at = ?3",
-            )?
-            .query_row(rusqlite::params![author, text, created], |r| r.get(0))?,
-        None => conn
-            .prepare_cached("SELECT count(*) FROM prayer WHERE author_username = ?1 AND text = ?2")?
-            .query_row(rusqlite::params![author, text], |r| r.get(0))?,
-    };
-    Ok(n.max(0) as u64)
+/// What `SELECT count(*) FROM prayer WHERE author_username = ? AND text = ? [AND
+/// created_at = ?]` returns, answered from memory: each author's prayers are read once,
+/// through the author index, when the batch first names the author, and the batch's own
+/// inserts are added as they happen. Asking the database per record instead scanned all
+/// of the author's prayers each time, which made a batch of one author quadratic.
+///
+/// Only prayers whose text is one of the batch's are kept, so memory is bounded by the
+/// batch. Values compare as SQLite compares them here: a stored text or time matches only
+/// when it is TEXT with the same bytes (an INTEGER or BLOB never equals a bound text).
+struct ExistingPrayers<'b> {
+    /// The batch's request texts.
+    texts: HashSet<&'b str>,
+    /// Per author already read: per text, the matching prayers.
+    by_author: HashMap<String, HashMap<&'b str, TextCount>>,
+}
+
+/// The prayers of one author with one text: how many, and how many per stored time.
+#[derive(Default)]
+struct TextCount {
+    any: u64,
+    at: HashMap<String, u64>,
+}
+
+impl<'b> ExistingPrayers<'b> {
+    fn new(prayers: &'b [JsonPrayer]) -> Self {
+        ExistingPrayers {
+            texts: prayers.iter().map(|p| p.text.as_str()).collect(),
+            by_author: HashMap::new(),
+        }
+    }
+
+    /// The author's prayers with `text` (and stored time `created`, when given).
+    fn count(
+        &mut self,
+        conn: &Connection,
+        author: &str,
+        text: &str,
+        created: Option<&str>,
+    ) -> Result<u64> {
+        let texts = self.author(conn, author)?;
+        let Some(found) = texts.get(text) else {
+            return Ok(0);
+        };
+        Ok(match created {
+            None => found.any,
+            Some(at) => found.at.get(at).copied().unwrap_or(0),
+        })
+    }
+
+    /// Counts a prayer the import has just inserted (its author was read by `count`).
+    fn inserted(&mut self, author: &str, text: &'b str, created: String) {
+        let Some(texts) = self.by_author.get_mut(author) else {
+            return;
+        };
+        let found = texts.entry(text).or_default();
+        found.any += 1;
+        *found.at.entry(created).or_insert(0) += 1;
+    }
+
+    fn author(&mut self, conn: &Connection, author: &str) -> Result<&HashMap<&'b str, TextCount>> {
+        if !self.by_author.contains_key(author) {
+            let mut texts: HashMap<&'b str, TextCount> = HashMap::new();
+            let mut stmt = conn
+                .prepare_cached("SELECT text, created_at FROM prayer WHERE author_username = ?1")?;
+            let mut rows = stmt.query([author])?;
+            while let Some(row) = rows.next()? {
+                let ValueRef::Text(text) = row.get_ref(0)? else {
+                    continue;
+                };
+                let Some(text) = std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| self.texts.get(t).copied())
+                else {
+                    continue;
+                };
+                let found = texts.entry(text).or_default();
+                found.any += 1;
+                if let ValueRef::Text(at) = row.get_ref(1)? {
+                    if let Ok(at) = std::str::from_utf8(at) {
+                        *found.at.entry(at.to_owned()).or_insert(0) += 1;
+                    }
+                }
+            }
+            self.by_author.insert(author.to_owned(), texts);
+        }
+        self.by_author
+            .get(author)
+            .ok_or_else(|| Error::Internal("an author's prayers were not read".into()))
+    }
+}
+
+/// The record's names and free text against the character rule (`super::validate`).
+fn refused_characters(source: &str, prayer: &JsonPrayer) -> Option<RecordIssue> {
+    use super::validate::Rule::{FreeText, Name};
+    super::validate::json_record_issue(
+        source,
+        prayer.record,
+        &[
+            ("text", Some(&prayer.text), FreeText),
+            (
+                "generated_prayer",
+                prayer.generated_prayer.as_deref(),
+                FreeText,
+            ),
+            ("author_name", Some(&prayer.author_name), Name),
+            ("author_id", prayer.author_id.as_deref(), Name),
+            ("project_tag", prayer.project_tag.as_deref(), Name),
+        ],
+    )
 }
 
 type FieldError = (String, String);

@@ -17,6 +17,7 @@ mod single;
 mod source;
 mod store;
 mod text_archives;
+pub mod validate;
 mod written;
 
 pub use json_prayers::{

@@ -60,6 +60,8 @@ pub(crate) struct LedgerEntry {
     pub user: String,
     pub name: Option<String>,
     pub value: Option<String>,
+    /// Why the line is refused (a control character), checked where it is read.
+    pub refused: Option<Box<super::validate::FieldRefusal>>,
 }
 
 pub(crate) fn ledger(kind: LedgerKind, bytes: &[u8], relative: &str) -> Parsed<LedgerEntry> {
@@ -68,6 +70,12 @@ pub(crate) fn ledger(kind: LedgerKind, bytes: &[u8], relative: &str) -> Parsed<L
         |r| LedgerEntry {
             line: r.line as u64,
             time: r.timestamp.time,
+            refused: super::validate::ledger_fields(
+                &r.prayer_id,
+                &r.user,
+                r.attribute_name.as_deref(),
+                r.attribute_value.as_deref(),
+            ),
             prayer_id: r.prayer_id,
             user: r.user,
             name: r.attribute_name,

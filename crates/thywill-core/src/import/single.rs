@@ -95,6 +95,9 @@ pub fn import_prayer_file_into(
         ));
         return Ok(report);
     }
+    if super::validate::refuse_prayer(&doc, Path::new(""), &given, &mut report) {
+        return Ok(report);
+    }
     let stored = stored_prayer_path(file, &options.path_prefix);
     let Some(created) = doc.created_at().or_else(|| time_from_file_name(&stored)) else {
         report.fail(issue(

@@ -133,12 +133,12 @@ pub(crate) fn insert_prayer_doc(
             project_tag: doc.project_tag.as_deref(),
             created_at: created,
             text_file_path: Some(stored_path),
-            safety_score: cat.map_or(1.0, |c| c.safety_score),
+            safety_score: cat.map_or(1.0, |c| c.safety_score.as_f64()),
             safety_flags: &flags,
             categorization_method: cat
                 .map_or("default_fallback", |c| c.categorization_method.as_str()),
             specificity_type: cat.map_or("unknown", |c| c.specificity_type.as_str()),
-            specificity_confidence: cat.map_or(0.0, |c| c.categorization_confidence),
+            specificity_confidence: cat.map_or(0.0, |c| c.categorization_confidence.as_f64()),
             subject_category: cat.map_or("general", |c| c.subject_category.as_str()),
         },
     )

@@ -456,6 +456,9 @@ impl Run<'_> {
             let parsed = records::registrations(&bytes, &file.relative);
             self.note_diagnostics(entity::USERS, &file.relative, &parsed.diagnostics);
             for reg in parsed.records {
+                if super::validate::refuse_registration(self.report, &file.relative, &reg) {
+                    continue;
+                }
                 let Some(at) = reg.time else {
                     self.report.fail(issue(
                         entity::USERS,
@@ -638,6 +641,9 @@ impl Run<'_> {
                 Some(1),
                 "no `Prayer <id> by <author>` title line; file not imported",
             ));
+            return Ok(());
+        }
+        if super::validate::refuse_planned(&plan, self.report) {
             return Ok(());
         }
         let created = match doc.created_at().or_else(|| time_from_file_name(relative)) {
@@ -823,6 +829,9 @@ impl Run<'_> {
         // Counted here and added to the report once.
         let (mut present, mut inserted) = (0u64, 0u64);
         for entry in entries {
+            if super::validate::refuse_ledger_entry(self.report, entity, relative, &entry) {
+                continue;
+            }
             let Some(at) = entry.time else {
                 self.report.fail(issue(
                     entity,
@@ -933,6 +942,9 @@ impl Run<'_> {
     ) -> Result<()> {
         let entity = entity::PRAYER_ATTRIBUTES;
         for entry in entries {
+            if super::validate::refuse_ledger_entry(self.report, entity, relative, &entry) {
+                continue;
+            }
             let (Some(at), Some(name)) = (entry.time, entry.name.as_deref()) else {
                 self.report.fail(issue(
                     entity,
@@ -1084,7 +1096,8 @@ fn read_prayer_files(
                         prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
                     // Planned as for a new prayer on empty activity tables; the writer
                     // uses the plan only when that turns out to be the case.
-                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative, ids);
+                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative, ids)
+                        .checked(&doc, &bytes, &relative);
                     ParsedPrayerFile {
                         relative,
                         doc,
