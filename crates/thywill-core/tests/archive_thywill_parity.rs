@@ -184,7 +184,16 @@ fn writers_and_readers_match_thywill() {
                 if rng.chance(70) {
                     m.insert(
                         "safety_score".into(),
-                        json!(rng.pick(&[1.0, 0.95, 1e-5, 0.1 + 0.2, 0.0])),
+                        rng.pick(&[
+                            json!(1.0),
+                            json!(0.95),
+                            json!(1e-5),
+                            json!(0.1 + 0.2),
+                            json!(0.0),
+                            json!(1),
+                            json!(0),
+                            json!(1e16),
+                        ]),
                     );
                 }
                 if rng.chance(70) {
@@ -208,7 +217,14 @@ fn writers_and_readers_match_thywill() {
                 if rng.chance(60) {
                     m.insert(
                         "categorization_confidence".into(),
-                        json!(rng.pick(&[0.6, 0.0, 0.875])),
+                        rng.pick(&[
+                            json!(0.6),
+                            json!(0.0),
+                            json!(0.875),
+                            json!(1),
+                            json!(-0.0),
+                            json!(1e-7),
+                        ]),
                     );
                 }
                 Value::Object(m)
