@@ -187,6 +187,7 @@ fn import_text_archives(
         dry_run,
         time_zone: zone(time_zone)?,
         path_prefix: path_prefix.to_string(),
+        ..TextArchiveOptions::default()
     };
     let inner = run(py, progress, |sink| {
         import::import_text_archives(&source, &db, &options, sink)
