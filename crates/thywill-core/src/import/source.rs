@@ -268,7 +268,10 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs succeeded, so it filled `stats`.
     let stats = unsafe { stats.assume_init() };
-    Some((stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64))
+    // The field types differ between platforms (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
+    let (blocks, size) = (stats.f_bavail as u64, stats.f_frsize as u64);
+    Some(blocks.saturating_mul(size))
 }
 
 /// The first two entries of the central directory (1-based) that share a name, and the
