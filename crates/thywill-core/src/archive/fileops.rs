@@ -248,7 +248,7 @@ pub fn read_listed_file(path: &Path, via_link: bool) -> Result<Vec<u8>> {
     if !via_link {
         flags |= libc::O_NOFOLLOW;
     }
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .custom_flags(flags)
         .open(path)
@@ -263,15 +263,57 @@ pub fn read_listed_file(path: &Path, via_link: bool) -> Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(refuse_not_regular(path, not_regular(meta.file_type())));
     }
+    // Read as `std::fs::read` reads: one `read` of the whole size into the reserved
+    // space, one that finds the end. (`File`'s own `read_to_end` would size the buffer
+    // again with a `statx` and an `lseek`; a plain one starts with small reads; zeroing
+    // the buffer first cost more than the rest of the read.)
+    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
     let mut bytes = Vec::new();
-    // The size is a hint (the file may grow); a size no memory can hold is an error, not
-    // an abort.
+    // A size no memory can hold is an error, not an abort.
     bytes
-        .try_reserve_exact(usize::try_from(meta.len()).unwrap_or(usize::MAX))
+        .try_reserve_exact(size)
         .map_err(|e| Error::io(path, io::Error::new(io::ErrorKind::OutOfMemory, e)))?;
-    file.read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+    while bytes.len() < size {
+        match read_into_spare(&file, &mut bytes) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    if bytes.len() == size {
+        // The file may have grown since `fstat` (an append); usually one read finds the end.
+        struct Plain<'f>(&'f File);
+        impl Read for Plain<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                (&mut &*self.0).read(buf)
+            }
+        }
+        Plain(&file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
     Ok(bytes)
+}
+
+/// One `read` into the spare capacity of `bytes`, which grows by what was read.
+fn read_into_spare(file: &File, bytes: &mut Vec<u8>) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let filled = bytes.len();
+    let spare = bytes.capacity() - filled;
+    // SAFETY: the pointer is `filled` bytes into the vector's allocation, valid for writes
+    // of its `spare` remaining bytes; `read` writes at most `spare` bytes there.
+    let n = unsafe {
+        libc::read(
+            file.as_raw_fd(),
+            bytes.as_mut_ptr().add(filled).cast(),
+            spare,
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    // SAFETY: `read` initialised these `n <= spare` bytes.
+    unsafe { bytes.set_len(filled + n.min(spare)) };
+    Ok(n)
 }
 
 /// Reads a file named by a caller (not found in a listing): refused without being opened
