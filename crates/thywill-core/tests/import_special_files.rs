@@ -238,6 +238,16 @@ fn archive_parse_and_check_and_import_prayer_refuse_a_fifo_without_hanging() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(!db.exists(), "a failed import creates no database");
+    // A FIFO given as the archive (a ZIP) itself.
+    let fifo_zip = dir.path().join("archive.zip");
+    mkfifo(&fifo_zip);
+    let db_in_thread = db.clone();
+    let err = without_hanging("import text-archives from a FIFO", move || {
+        import_text_archives(&fifo_zip, &db_in_thread, &options(), &NoProgress)
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(!db.exists());
 
     let check_root = root.clone();
     let report = without_hanging("archive check", move || {

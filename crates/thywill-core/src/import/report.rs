@@ -39,7 +39,9 @@ pub mod entity {
     pub const AUTH_REQUESTS: &str = "auth_requests";
     /// `authapproval` rows.
     pub const AUTH_APPROVALS: &str = "auth_approvals";
-    /// Archive files read (counted, not rows).
+    /// Archive files, counted, not rows: `skipped` are the files no phase imports and the
+    /// entries that are not regular files; `failed` are truncated prayer files whose intact
+    /// part was imported.
     pub const FILES: &str = "files";
 }
 
