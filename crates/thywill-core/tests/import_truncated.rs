@@ -240,3 +240,34 @@ fn import_prayer_treats_a_truncated_file_the_same_and_never_updates_from_it() {
         Some("Lord, be with Ann as she studies.\n\nAmen.")
     );
 }
+
+#[test]
+fn with_two_files_of_one_prayer_the_first_intact_one_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("text_archives");
+    let db = dir.path().join("thywill.db");
+    // ThyWill's heal writes a second file for a prayer (`_2`); here the first is cut short.
+    archive(&root, &cut_after("Lord, be with"));
+    let second = root.join(REL.replace(".txt", "_2.txt"));
+    std::fs::write(&second, intact()).unwrap();
+    let third = root.join(REL.replace(".txt", "_3.txt"));
+    std::fs::write(&third, intact().replace("as she studies", "today")).unwrap();
+    for run in 0..2 {
+        let report = import_text_archives(&root, &db, &options(true), &NoProgress).unwrap();
+        assert_eq!(
+            prayer_row(&db).unwrap().1.as_deref(),
+            Some("Lord, be with Ann as she studies.\n\nAmen."),
+            "run {run}"
+        );
+        assert!(
+            report.notes.iter().any(|n| n.file.ends_with("_3.txt")
+                && n.reason
+                    .contains("an earlier file of this import named it first")),
+            "{:#?}",
+            report.notes
+        );
+        if run == 1 {
+            assert_eq!(report.total_changes(), 0, "{report:#?}");
+        }
+    }
+}

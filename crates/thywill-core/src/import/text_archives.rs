@@ -760,8 +760,11 @@ impl Run<'_> {
                 "file name is not valid UTF-8: prayer imported without a text_file_path",
             ));
         }
-        // With update_existing, only the first file of a prayer in this run may write it.
-        let first_file = !self.options.update_existing || self.seen_prayers.insert(doc.id.clone());
+        // With update_existing, only the first intact file of a prayer in this run may
+        // write it (a truncated one writes nothing, so it does not count).
+        let first_file = !self.options.update_existing
+            || cut.is_some()
+            || self.seen_prayers.insert(doc.id.clone());
         let mut created_now = false;
         let prayer_path = match find_prayer(conn, &doc.id)? {
             None => {
