@@ -320,6 +320,24 @@ thywill_status thywill_import_text_archives(const char *source,
                                             char **out_json,
                                             bool *out_failed);
 
+// [`thywill_import_text_archives`] with every option: `options_json` (may be NULL) is
+// `{"dry_run": bool, "time_zone": "local"|"utc"|"±HH:MM", "path_prefix": "text_archives",
+// "update_existing": bool (overwrite the text, generated prayer and project tag of existing
+// prayers from intact files), "max_zip_bytes": N (default 4 GiB), "max_zip_ratio": N
+// (default 100)}`; absent keys take their defaults, unknown keys are `INVALID_INPUT`.
+//
+// # Safety
+// `source` and `db` are NUL-terminated strings, `options_json` is NULL or one; `out_json`
+// is valid for writes; `out_failed` is NULL or valid for writes; `progress` is NULL or
+// callable with `user_data`.
+thywill_status thywill_import_text_archives_with_options(const char *source,
+                                                         const char *db,
+                                                         const char *options_json,
+                                                         thywill_progress_fn progress,
+                                                         void *user_data,
+                                                         char **out_json,
+                                                         bool *out_failed);
+
 // Imports a JSON array of prayers (`file`) into `db`; one transaction, nothing
 // imported when a record is malformed (each bad record is in `failures`).
 //

@@ -317,6 +317,9 @@ def import_text_archives(
     dry_run: bool = False,
     time_zone: str = "local",
     path_prefix: str = "text_archives",
+    update_existing: bool = False,
+    max_zip_bytes: int | None = None,
+    max_zip_ratio: int | None = None,
     progress: _Progress | None = None,
 ) -> ImportReport: ...
 def import_prayers_json(

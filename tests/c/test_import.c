@@ -1,7 +1,10 @@
 /* Import exports: text archives (fixture s1-live), JSON prayers, one prayer file, and
- * their error paths (NULL, invalid UTF-8, not found, cancellation, bad time zone).
+ * their error paths (NULL, invalid UTF-8, not found, cancellation, bad time zone); the
+ * options JSON of text archives (a truncated prayer file corrected by update_existing).
  * argv[1] = fixtures dir (read only), argv[2] = scratch dir. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "thywill.h"
 #include "check.h"
@@ -120,6 +123,49 @@ int main(int argc, char **argv) {
   thywill_string_free(json);
   CHECK_STATUS(thywill_import_prayer_file("/no/such/prayer.txt", db3, false, false, NULL, NULL, NULL, &json, NULL),
                THYWILL_STATUS_NOT_FOUND);
+  /* A truncated prayer file fails the run; the intact file corrects its row when the
+   * options JSON asks for update_existing. */
+  char trunc[4096], dir[4096], file[4096], db4[4096];
+  join(trunc, sizeof trunc, argv[2], "trunc");
+  const char *parts[] = {"", "/prayers", "/prayers/2024", "/prayers/2024/01"};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+    join(dir, sizeof dir, trunc, parts[i]);
+    CHECK(mkdir(dir, 0755) == 0);
+  }
+  join(file, sizeof file, trunc, "prayers/2024/01/2024_01_05_prayer_at_1000.txt");
+  join(db4, sizeof db4, argv[2], "trunc.db");
+  const char *head =
+      "Prayer abcdef0123456789abcdef0123456789 by Ann Lee\nSubmitted January 05 2024 at 10:00\n\n"
+      "Please pray\n\nGenerated Prayer:\nLord, be with";
+  write_file(file, head);
+  json = NULL;
+  CHECK_STATUS(thywill_import_text_archives_with_options(trunc, db4, "{\"time_zone\": \"utc\"}", NULL, NULL,
+                                                         &json, &failed),
+               THYWILL_STATUS_OK);
+  CHECK(failed);
+  CHECK_CONTAINS(json, "truncated in its generated prayer");
+  thywill_string_free(json);
+  char whole[1024];
+  snprintf(whole, sizeof whole, "%s Ann.\n\nActivity:\n", head);
+  write_file(file, whole);
+  json = NULL;
+  CHECK_STATUS(thywill_import_text_archives_with_options(
+                   trunc, db4, "{\"time_zone\": \"utc\", \"update_existing\": true, \"max_zip_ratio\": 50}", NULL,
+                   NULL, &json, &failed),
+               THYWILL_STATUS_OK);
+  CHECK(!failed);
+  CHECK_CONTAINS(json, "\"prayers\":{\"inserted\":0,\"already_present\":0,\"updated\":1");
+  thywill_string_free(json);
+  json = NULL;
+  CHECK_STATUS(thywill_import_text_archives_with_options(trunc, db4, NULL, NULL, NULL, &json, NULL),
+               THYWILL_STATUS_OK);
+  thywill_string_free(json);
+  json = NULL;
+  CHECK_STATUS(thywill_import_text_archives_with_options(trunc, db4, "{\"update\": true}", NULL, NULL, &json, NULL),
+               THYWILL_STATUS_INVALID_INPUT);
+  CHECK_CONTAINS(thywill_last_error_message(), "options_json");
+  CHECK(json == NULL);
+
   thywill_string_free(NULL);
   return check_failures == 0 ? 0 : 1;
 }

@@ -117,3 +117,63 @@ def test_single_prayer_file(corpus: Path, tmp_path: Path) -> None:
     assert again.counts("prayers").already_present == 1
     with pytest.raises(thywill_core.InvalidInputError):
         thywill_core.import_prayer_file(file, db, time_zone="Mars")
+
+
+PRAYER = (
+    "Prayer abcdef0123456789abcdef0123456789 by Ann Lee\nSubmitted January 05 2024 at 10:00\n\n"
+    "Please pray\n\nGenerated Prayer:\nLord, be with Ann.\n\nActivity:\n"
+)
+
+
+def test_truncated_file_fails_and_update_existing_corrects_it(tmp_path: Path) -> None:
+    month = tmp_path / "text_archives" / "prayers" / "2024" / "01"
+    month.mkdir(parents=True)
+    file = month / "2024_01_05_prayer_at_1000.txt"
+    file.write_text(PRAYER[: PRAYER.index("be with")])
+    db = tmp_path / "thywill.db"
+    report = thywill_core.import_text_archives(tmp_path / "text_archives", db, time_zone="utc")
+    assert report.has_failures
+    assert "truncated in its generated prayer" in str(report.failures[0]["reason"])
+    assert count(db, "SELECT count(*) FROM prayer WHERE generated_prayer IS NULL") == 1
+    file.write_text(PRAYER)
+    kept = thywill_core.import_text_archives(tmp_path / "text_archives", db, time_zone="utc")
+    assert not kept.has_failures and kept.counts("prayers").updated == 0
+    fixed = thywill_core.import_text_archives(
+        tmp_path / "text_archives", db, time_zone="utc", update_existing=True
+    )
+    assert fixed.counts("prayers").updated == 1
+    assert count(db, "SELECT count(*) FROM prayer WHERE generated_prayer IS NULL") == 0
+
+
+def test_zip_limits_are_keyword_options(tmp_path: Path) -> None:
+    archive = tmp_path / "zeros.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("text_archives/extra/zeros.bin", b"\0" * (4 << 20))
+    with pytest.raises(thywill_core.InvalidInputError, match="max_zip_ratio"):
+        thywill_core.import_text_archives(archive, tmp_path / "a.db")
+    with pytest.raises(thywill_core.InvalidInputError, match="max_zip_bytes"):
+        thywill_core.import_text_archives(
+            archive, tmp_path / "b.db", max_zip_ratio=2000, max_zip_bytes=1 << 20
+        )
+    report = thywill_core.import_text_archives(archive, tmp_path / "c.db", max_zip_ratio=2000)
+    assert not report.has_failures
+    assert not (tmp_path / "a.db").exists() and not (tmp_path / "b.db").exists()
+
+
+def test_a_fifo_is_skipped_and_a_non_utf8_name_imports(tmp_path: Path) -> None:
+    import os
+
+    month = tmp_path / "text_archives" / "prayers" / "2024" / "01"
+    month.mkdir(parents=True)
+    os.mkfifo(month / "2024_01_06_prayer_at_1000.txt")
+    odd = os.fsencode(month) + b"/2024_01_05_prayer_at_1000_\xff.txt"
+    with open(odd, "w") as f:
+        f.write(PRAYER)
+    report = thywill_core.import_text_archives(tmp_path / "text_archives", tmp_path / "a.db")
+    assert not report.has_failures
+    assert report.counts("prayers").inserted == 1
+    reasons = [str(n["reason"]) for n in report.notes]
+    assert any("not a regular file (FIFO)" in r for r in reasons)
+    assert any("not valid UTF-8" in r for r in reasons)
+    with pytest.raises(thywill_core.InvalidInputError, match="not a regular file"):
+        thywill_core.parse_file(month / "2024_01_06_prayer_at_1000.txt")

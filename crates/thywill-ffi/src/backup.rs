@@ -32,7 +32,7 @@ fn now() -> chrono::NaiveDateTime {
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
-unsafe fn options_arg<T: for<'de> Deserialize<'de> + Default>(
+pub(crate) unsafe fn options_arg<T: for<'de> Deserialize<'de> + Default>(
     ptr: *const c_char,
     argument: &str,
 ) -> FfiResult<T> {

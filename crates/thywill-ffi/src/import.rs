@@ -7,13 +7,15 @@
 
 use std::ffi::{c_char, c_void};
 
+use serde::Deserialize;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
     import_prayer_file, import_text_archives, ImportReport, JsonPrayersOptions, JsonPrayersPlan,
-    PrayerFileOptions, TextArchiveOptions,
+    PrayerFileOptions, TextArchiveOptions, ZipLimits,
 };
 use thywill_core::Error;
 
+use crate::backup::options_arg;
 use crate::guard::{ffi_guard, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
@@ -75,6 +77,67 @@ pub unsafe extern "C" fn thywill_import_text_archives(
             dry_run,
             time_zone: unsafe { zone_arg(time_zone) }?,
             ..TextArchiveOptions::default()
+        };
+        let report =
+            import_text_archives(&source, &db, &options, &CProgress::new(progress, user_data))?;
+        unsafe { finish(out, out_failed, &report) }
+    })
+}
+
+/// Options of `thywill_import_text_archives_with_options`.
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct TextArchivesJson {
+    dry_run: bool,
+    time_zone: Option<String>,
+    path_prefix: Option<String>,
+    update_existing: bool,
+    max_zip_bytes: Option<u64>,
+    max_zip_ratio: Option<u64>,
+}
+
+/// [`thywill_import_text_archives`] with every option: `options_json` (may be NULL) is
+/// `{"dry_run": bool, "time_zone": "local"|"utc"|"±HH:MM", "path_prefix": "text_archives",
+/// "update_existing": bool (overwrite the text, generated prayer and project tag of existing
+/// prayers from intact files), "max_zip_bytes": N (default 4 GiB), "max_zip_ratio": N
+/// (default 100)}`; absent keys take their defaults, unknown keys are `INVALID_INPUT`.
+///
+/// # Safety
+/// `source` and `db` are NUL-terminated strings, `options_json` is NULL or one; `out_json`
+/// is valid for writes; `out_failed` is NULL or valid for writes; `progress` is NULL or
+/// callable with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn thywill_import_text_archives_with_options(
+    source: *const c_char,
+    db: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+    out_failed: *mut bool,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let source = unsafe { path_arg(source, "source") }?;
+        let db = unsafe { path_arg(db, "db") }?;
+        let extra: TextArchivesJson = unsafe { options_arg(options_json, "options_json") }?;
+        let time_zone = match extra.time_zone.as_deref() {
+            None => ArchiveTimeZone::Local,
+            Some(text) => ArchiveTimeZone::parse(text).ok_or_else(|| {
+                Error::InvalidInput(format!("time_zone {text:?}: expected local, utc or ±HH:MM"))
+            })?,
+        };
+        let defaults = TextArchiveOptions::default();
+        let options = TextArchiveOptions {
+            dry_run: extra.dry_run,
+            time_zone,
+            path_prefix: extra.path_prefix.unwrap_or(defaults.path_prefix),
+            update_existing: extra.update_existing,
+            zip_limits: ZipLimits {
+                max_bytes: extra.max_zip_bytes.unwrap_or(defaults.zip_limits.max_bytes),
+                max_ratio: extra.max_zip_ratio.unwrap_or(defaults.zip_limits.max_ratio),
+            },
         };
         let report =
             import_text_archives(&source, &db, &options, &CProgress::new(progress, user_data))?;

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
     self, EntityCounts, ImportReport, JsonPrayersOptions, JsonPrayersPlan, PrayerFileOptions,
-    TextArchiveOptions,
+    TextArchiveOptions, ZipLimits,
 };
 use thywill_core::Error;
 
@@ -171,9 +171,12 @@ fn zone(text: &str) -> PyResult<ArchiveTimeZone> {
 
 /// Imports text archives from a folder or a ZIP into the database at `db` (created
 /// with ThyWill's schema when missing). Idempotent; `dry_run` rolls everything back
-/// and creates nothing on disk.
+/// and creates nothing on disk. `update_existing` overwrites the text, generated prayer
+/// and project tag of existing prayers from intact files; `max_zip_bytes` (default
+/// 4 GiB) and `max_zip_ratio` (default 100) bound what a ZIP may expand to.
 #[pyfunction]
-#[pyo3(signature = (source, db, *, dry_run=false, time_zone="local", path_prefix="text_archives", progress=None))]
+#[pyo3(signature = (source, db, *, dry_run=false, time_zone="local", path_prefix="text_archives", update_existing=false, max_zip_bytes=None, max_zip_ratio=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn import_text_archives(
     py: Python<'_>,
     source: PathBuf,
@@ -181,12 +184,21 @@ fn import_text_archives(
     dry_run: bool,
     time_zone: &str,
     path_prefix: &str,
+    update_existing: bool,
+    max_zip_bytes: Option<u64>,
+    max_zip_ratio: Option<u64>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<PyImportReport> {
+    let limits = ZipLimits::default();
     let options = TextArchiveOptions {
         dry_run,
         time_zone: zone(time_zone)?,
         path_prefix: path_prefix.to_string(),
+        update_existing,
+        zip_limits: ZipLimits {
+            max_bytes: max_zip_bytes.unwrap_or(limits.max_bytes),
+            max_ratio: max_zip_ratio.unwrap_or(limits.max_ratio),
+        },
     };
     let inner = run(py, progress, |sink| {
         import::import_text_archives(&source, &db, &options, sink)

@@ -78,6 +78,13 @@ fn check(context: &Context, dir: PathBuf) -> Result<Outcome, CliError> {
         report.files_skipped,
         report.problems.len()
     );
+    for entry in &report.not_regular_files {
+        text.push_str(&format!(
+            "{}: not a regular file ({}); not read\n",
+            entry.path.display(),
+            entry.what
+        ));
+    }
     for problem in &report.problems {
         let path = problem.path.display();
         if let Some(error) = &problem.error {

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
     import_prayer_file, import_text_archives, ImportReport, JsonPrayersOptions, JsonPrayersPlan,
-    PrayerFileOptions, TextArchiveOptions,
+    PrayerFileOptions, TextArchiveOptions, ZipLimits,
 };
 
 use crate::context::{Context, Outcome};
@@ -23,7 +23,8 @@ pub enum ImportCommand {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Import text archives from a folder or a ZIP (idempotent; exit 1 if a record failed).
+    /// Import text archives from a folder or a ZIP (idempotent; exit 1 if a record failed
+    /// or a prayer file is truncated).
     TextArchives {
         /// The archive folder or ZIP file [default: --archives].
         source: Option<PathBuf>,
@@ -33,6 +34,16 @@ pub enum ImportCommand {
         /// Zone of the archive's human timestamps: local, utc or ±HH:MM.
         #[arg(long, default_value = "local", value_parser = parse_zone, allow_hyphen_values = true)]
         time_zone: ArchiveTimeZone,
+        /// Overwrite the text, generated prayer and project tag of prayers already in the
+        /// database when an intact file differs (never from a truncated file).
+        #[arg(long)]
+        update_existing: bool,
+        /// Most bytes a ZIP may expand to (K, M, G, T suffixes: powers of 1024).
+        #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = parse_size)]
+        max_zip_bytes: u64,
+        /// Largest expansion ratio of a ZIP entry of more than 1 MiB.
+        #[arg(long, value_name = "N", default_value_t = ZipLimits::default().max_ratio)]
+        max_zip_ratio: u64,
     },
     /// Import one prayer file.
     Prayer {
@@ -54,6 +65,32 @@ fn parse_zone(text: &str) -> Result<ArchiveTimeZone, String> {
     ArchiveTimeZone::parse(text).ok_or_else(|| format!("{text:?}: expected local, utc or ±HH:MM"))
 }
 
+/// A byte count: digits, optionally followed by K, M, G or T (powers of 1024; `KiB`,
+/// `MB`... accepted alike).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?}: expected a number of bytes such as 500M or 8G");
+    let trimmed = text.trim();
+    let digits = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(1 << shift).ok_or_else(bad)
+}
+
 /// Runs an import subcommand.
 pub fn run(context: &Context, command: ImportCommand) -> Result<Outcome, CliError> {
     let bar = context.progress();
@@ -64,12 +101,20 @@ pub fn run(context: &Context, command: ImportCommand) -> Result<Outcome, CliErro
             source,
             dry_run,
             time_zone,
+            update_existing,
+            max_zip_bytes,
+            max_zip_ratio,
         } => import_text_archives(
             source.unwrap_or_else(|| context.archives.clone()),
             &context.db,
             &TextArchiveOptions {
                 dry_run,
                 time_zone,
+                update_existing,
+                zip_limits: ZipLimits {
+                    max_bytes: max_zip_bytes,
+                    max_ratio: max_zip_ratio,
+                },
                 ..TextArchiveOptions::default()
             },
             &bar,
@@ -133,4 +178,22 @@ pub fn summary(report: &ImportReport) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+    use thywill_core::import::ZipLimits;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        // The option's default is the core's.
+        assert_eq!(parse_size("4G"), Ok(ZipLimits::default().max_bytes));
+        assert_eq!(parse_size("500MiB"), Ok(500 << 20));
+        assert_eq!(parse_size("2kb"), Ok(2048));
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("5X").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
 }

@@ -9,9 +9,17 @@
 //!   itself (interoperates with Python's `fcntl.flock`), write, fsync.
 //! - [`append_monthly`]: the monthly-file pattern (§3.5.F) without its race: header created
 //!   exclusively, then a locked append.
+//!
+//! And the read side of every tool that walks an archive tree: [`entry_type`] says what a
+//! listed entry is (from the listing itself, no extra system call for ordinary files), and
+//! [`read_listed_file`] / [`read_regular_file`] read only regular files. A FIFO, socket or
+//! device named like an archive file is never read (reading a FIFO blocks until a writer
+//! comes; `/dev/zero` never ends), and is opened only if it replaced a regular file between
+//! the listing and the open, non-blocking, and then refused by the `fstat` that follows.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, FileType, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
@@ -151,6 +159,177 @@ pub fn ensure_header(path: &Path, header: &str, create_dirs: bool) -> Result<()>
         create_new_atomic(path, header.as_bytes())?;
     }
     Ok(())
+}
+
+/// What an entry of a listed folder is, for readers of an archive tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryType {
+    /// A folder (symbolic links to folders are not followed: they are [`EntryType::Skipped`]).
+    Dir,
+    /// A regular file, or a symbolic link to one (`via_link`).
+    File {
+        /// Reached through a symbolic link.
+        via_link: bool,
+    },
+    /// Anything else, never read: what it is, in words (`FIFO`, `socket`,
+    /// `symbolic link to a character device`, ...).
+    Skipped(&'static str),
+}
+
+/// What a listed entry is. Ordinary files and folders cost no system call (the listing
+/// carries their type); a symbolic link costs one `stat` of its target.
+pub fn entry_type(entry: &fs::DirEntry) -> io::Result<EntryType> {
+    let file_type = entry.file_type()?;
+    if file_type.is_dir() {
+        return Ok(EntryType::Dir);
+    }
+    if file_type.is_file() {
+        return Ok(EntryType::File { via_link: false });
+    }
+    if !file_type.is_symlink() {
+        return Ok(EntryType::Skipped(not_regular(file_type)));
+    }
+    Ok(match fs::metadata(entry.path()) {
+        Ok(target) if target.is_file() => EntryType::File { via_link: true },
+        Ok(target) => EntryType::Skipped(link_to(target.file_type())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            EntryType::Skipped("symbolic link to nothing (dangling)")
+        }
+        Err(_) => EntryType::Skipped("symbolic link that cannot be followed"),
+    })
+}
+
+/// The words for a file type that is neither a regular file nor a symbolic link.
+fn not_regular(file_type: FileType) -> &'static str {
+    if file_type.is_dir() {
+        "folder"
+    } else if file_type.is_fifo() {
+        "FIFO"
+    } else if file_type.is_socket() {
+        "socket"
+    } else if file_type.is_char_device() {
+        "character device"
+    } else if file_type.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    }
+}
+
+fn link_to(file_type: FileType) -> &'static str {
+    if file_type.is_dir() {
+        "symbolic link to a folder"
+    } else if file_type.is_fifo() {
+        "symbolic link to a FIFO"
+    } else if file_type.is_socket() {
+        "symbolic link to a socket"
+    } else if file_type.is_char_device() {
+        "symbolic link to a character device"
+    } else if file_type.is_block_device() {
+        "symbolic link to a block device"
+    } else {
+        "symbolic link to a special file"
+    }
+}
+
+fn refuse_not_regular(path: &Path, what: &str) -> Error {
+    Error::InvalidInput(format!(
+        "{}: not a regular file ({what}); not read",
+        path.display()
+    ))
+}
+
+/// Reads a file a folder listing showed as a regular file ([`entry_type`]). It is opened
+/// non-blocking (so a FIFO put in its place cannot block the open), without following a
+/// symbolic link unless the listing showed one (`via_link`), and refused unless `fstat`
+/// of what was opened says regular file. Costs what `std::fs::read` costs.
+pub fn read_listed_file(path: &Path, via_link: bool) -> Result<Vec<u8>> {
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if !via_link {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) && !via_link {
+                refuse_not_regular(path, "a symbolic link where the listing showed a file")
+            } else {
+                Error::io(path, e)
+            }
+        })?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(refuse_not_regular(path, not_regular(meta.file_type())));
+    }
+    // Read as `std::fs::read` reads: one `read` of the whole size into the reserved
+    // space, one that finds the end. (`File`'s own `read_to_end` would size the buffer
+    // again with a `statx` and an `lseek`; a plain one starts with small reads; zeroing
+    // the buffer first cost more than the rest of the read.)
+    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+    let mut bytes = Vec::new();
+    // A size no memory can hold is an error, not an abort.
+    bytes
+        .try_reserve_exact(size)
+        .map_err(|e| Error::io(path, io::Error::new(io::ErrorKind::OutOfMemory, e)))?;
+    while bytes.len() < size {
+        match read_into_spare(&file, &mut bytes) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    if bytes.len() == size {
+        // The file may have grown since `fstat` (an append); usually one read finds the end.
+        struct Plain<'f>(&'f File);
+        impl Read for Plain<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                (&mut &*self.0).read(buf)
+            }
+        }
+        Plain(&file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    Ok(bytes)
+}
+
+/// One `read` into the spare capacity of `bytes`, which grows by what was read.
+fn read_into_spare(file: &File, bytes: &mut Vec<u8>) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let filled = bytes.len();
+    let spare = bytes.capacity() - filled;
+    // SAFETY: the pointer is `filled` bytes into the vector's allocation, valid for writes
+    // of its `spare` remaining bytes; `read` writes at most `spare` bytes there.
+    let n = unsafe {
+        libc::read(
+            file.as_raw_fd(),
+            bytes.as_mut_ptr().add(filled).cast(),
+            spare,
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    // SAFETY: `read` initialised these `n <= spare` bytes.
+    unsafe { bytes.set_len(filled + n.min(spare)) };
+    Ok(n)
+}
+
+/// Reads a file named by a caller (not found in a listing): refused without being opened
+/// unless it is a regular file or a symbolic link to one, then read as
+/// [`read_listed_file`] reads (which checks again what it opened).
+pub fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        let what = if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            link_to(meta.file_type())
+        } else {
+            not_regular(meta.file_type())
+        };
+        return Err(refuse_not_regular(path, what));
+    }
+    read_listed_file(path, true)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::fileops::{entry_type, read_listed_file, EntryType};
 use super::layout::LedgerKind;
 use super::text::Diagnostic;
 use crate::progress::{self, Progress};
@@ -271,6 +272,18 @@ pub struct CheckReport {
     pub problems: Vec<CheckedFile>,
     /// `*.tmp` files: leftovers of an interrupted atomic write (§16), relative to the root.
     pub leftover_temp_files: Vec<PathBuf>,
+    /// Entries that are not regular files (FIFOs, sockets, devices, links to folders): never
+    /// opened, listed but not counted as problems.
+    pub not_regular_files: Vec<NotRegularFile>,
+}
+
+/// An entry [`check_tree`] does not read because it is not a regular file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotRegularFile {
+    /// Path relative to the archive root.
+    pub path: PathBuf,
+    /// What it is, e.g. `FIFO`, `symbolic link to a character device`.
+    pub what: String,
 }
 
 impl CheckReport {
@@ -281,15 +294,20 @@ impl CheckReport {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Collects the regular files under `dir` (with whether each was reached through a
+/// symbolic link) and the entries that are not regular files.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<(PathBuf, bool)>,
+    skipped: &mut Vec<(PathBuf, &'static str)>,
+) -> Result<()> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in rd {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let ft = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-        if ft.is_dir() {
-            walk(&entry.path(), out)?;
-        } else if ft.is_file() {
-            out.push(entry.path());
+        match entry_type(&entry).map_err(|e| Error::io(entry.path(), e))? {
+            EntryType::Dir => walk(&entry.path(), out, skipped)?,
+            EntryType::File { via_link } => out.push((entry.path(), via_link)),
+            EntryType::Skipped(what) => skipped.push((entry.path(), what)),
         }
     }
     Ok(())
@@ -300,11 +318,22 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// Files are visited in sorted path order; progress phase `"check"`.
 pub fn check_tree(root: &Path, sink: &dyn Progress) -> Result<CheckReport> {
     let mut files = Vec::new();
-    walk(root, &mut files)?;
+    let mut skipped = Vec::new();
+    walk(root, &mut files, &mut skipped)?;
     files.sort();
+    skipped.sort();
     let total = files.len() as u64;
-    let mut report = CheckReport::default();
-    for (i, file) in files.iter().enumerate() {
+    let mut report = CheckReport {
+        not_regular_files: skipped
+            .into_iter()
+            .map(|(path, what)| NotRegularFile {
+                path: path.strip_prefix(root).unwrap_or(&path).to_path_buf(),
+                what: what.to_string(),
+            })
+            .collect(),
+        ..CheckReport::default()
+    };
+    for (i, (file, via_link)) in files.iter().enumerate() {
         progress::report(sink, "check", i as u64, Some(total))?;
         let rel = file.strip_prefix(root).unwrap_or(file).to_path_buf();
         let kind = detect_kind(&rel);
@@ -316,7 +345,7 @@ pub fn check_tree(root: &Path, sink: &dyn Progress) -> Result<CheckReport> {
             continue;
         };
         report.files_checked += 1;
-        let bytes = match std::fs::read(file) {
+        let bytes = match read_listed_file(file, *via_link) {
             Ok(b) => b,
             Err(e) => {
                 report.problems.push(CheckedFile {
@@ -331,6 +360,7 @@ pub fn check_tree(root: &Path, sink: &dyn Progress) -> Result<CheckReport> {
         };
         match render(&bytes, Some(&rel)) {
             Ok((out, diagnostics)) => {
+                let diagnostics = super::text::bound_diagnostics(diagnostics);
                 let diff = first_differing_line(&bytes, &out);
                 if diff.is_none() && diagnostics.is_empty() {
                     report.files_identical += 1;

@@ -439,16 +439,67 @@ fn diag(path: Option<&Path>, line: usize, reason: impl Into<String>) -> Diagnost
 /// Parses a prayer file's bytes (strict UTF-8, leading BOMs and CRLF files tolerated).
 /// Never fails: unreadable input gives diagnostics and as much of the record as was read.
 pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
+    let (archive, diags, _) = parse_bytes_judged(bytes, path);
+    (archive, diags)
+}
+
+/// [`parse_bytes`], plus where the file was cut short, if it was ([`Cut`]).
+pub fn parse_bytes_judged(
+    bytes: &[u8],
+    path: Option<&Path>,
+) -> (PrayerArchive, Vec<Diagnostic>, Option<Cut>) {
     match std::str::from_utf8(bytes) {
-        Ok(text) => parse(text, path),
+        Ok(text) => parse_judged(text, path),
         Err(_) => {
             // Read what can be read; the diagnostic (with the line of the first bad byte)
             // says the file is damaged.
-            let (archive, mut diags) = parse(&String::from_utf8_lossy(bytes), path);
+            let (archive, mut diags, cut) = parse_judged(&String::from_utf8_lossy(bytes), path);
             if let Err(d) = decode_text(bytes, path) {
                 diags.insert(0, d);
             }
-            (archive, diags)
+            (archive, diags, cut)
+        }
+    }
+}
+
+/// Where a prayer file was cut short. ThyWill writes a prayer file whole, ending with
+/// `Activity:` and a newline, and appends whole activity lines ending with a newline; so a
+/// file with a title line is judged truncated when its header has no blank line after it,
+/// when it has no `Activity:` line, or when it does not end with a newline. (A cut that
+/// falls exactly after a whole activity line cannot be told from fewer activities.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cut {
+    /// The part of the file the cut runs through.
+    pub part: CutPart,
+    /// The 1-based line where the file ends, the one the cut runs through.
+    pub line: usize,
+}
+
+/// The part of a prayer file a [`Cut`] runs through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CutPart {
+    /// The title, `Submitted` or other header lines: no blank line follows them.
+    Header,
+    /// The request text: no `Generated Prayer:` and no `Activity:` line follows it.
+    RequestText,
+    /// The generated prayer: no `Activity:` line follows it.
+    GeneratedPrayer,
+    /// The last activity line: the file does not end with a newline.
+    LastActivity,
+    /// Only the newline after the final `Activity:` line is missing.
+    FinalNewline,
+}
+
+impl CutPart {
+    /// The part in words, e.g. `the generated prayer`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CutPart::Header => "the header",
+            CutPart::RequestText => "the request text",
+            CutPart::GeneratedPrayer => "the generated prayer",
+            CutPart::LastActivity => "the last activity line",
+            CutPart::FinalNewline => "the final newline",
         }
     }
 }
@@ -484,6 +535,15 @@ fn structural_cr(text: &str) -> bool {
 /// it was submitted. Only a file whose every line ends in CRLF (converted after writing) is
 /// read with universal newlines, as ThyWill would.
 pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>) {
+    let (archive, diags, _) = parse_judged(text, path);
+    (archive, diags)
+}
+
+/// [`parse`], plus where the file was cut short, if it was ([`Cut`]).
+pub fn parse_judged(
+    text: &str,
+    path: Option<&Path>,
+) -> (PrayerArchive, Vec<Diagnostic>, Option<Cut>) {
     let text = text.trim_start_matches('\u{FEFF}');
     let normalized;
     let text = if structural_cr(text) {
@@ -517,7 +577,13 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
         if lines.is_empty() {
             diags.push(diag(path, 0, "empty file"));
         }
-        return (archive, diags);
+        return (archive, diags, None);
+    };
+    let cut_at = |part| {
+        Some(Cut {
+            part,
+            line: lines.len(),
+        })
     };
     archive.id = id.to_string();
     archive.author = author.to_string();
@@ -584,7 +650,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
             lines.len(),
             "missing blank line after the header",
         ));
-        return (archive, diags);
+        return (archive, diags, cut_at(CutPart::Header));
     }
 
     // The activity marker: the last `Activity:` line preceded by an empty line, at least
@@ -615,7 +681,14 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
     if let Some(from) = activities_from {
         archive.activities = parse_activities(&lines, from, path, &mut diags);
     }
-    (archive, diags)
+    let cut = match (activities_from, ended_with_lf) {
+        (None, _) if archive.generated_prayer.is_some() => cut_at(CutPart::GeneratedPrayer),
+        (None, _) => cut_at(CutPart::RequestText),
+        (Some(from), false) if lines.len() > from => cut_at(CutPart::LastActivity),
+        (Some(_), false) => cut_at(CutPart::FinalNewline),
+        (Some(_), true) => None,
+    };
+    (archive, diags, cut)
 }
 
 /// Groups lines from `from` into activity records (a record starts with a readable

@@ -14,8 +14,9 @@ use chrono::{Duration, NaiveDateTime};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::report::{entity, issue};
-use super::text_archives::{Ctx, Phase};
+use super::text_archives::{Ctx, Phase, PlannedFile};
 use crate::archive::auth::{AuthApprovalRecord, AuthRequestRecord};
+use crate::archive::fileops::read_listed_file;
 use crate::archive::kind::FileKind;
 use crate::archive::pipe::PipeFile;
 use crate::archive::roles::{RoleAssignmentRecord, RoleDefinitionsFile};
@@ -36,7 +37,7 @@ const SESSION_DAYS: i64 = 14;
 
 fn note_diagnostics(ctx: &mut Ctx<'_>, entity: &str, relative: &str, diags: &[Diagnostic]) {
     for d in diags {
-        ctx.report.notes.push(issue(
+        ctx.report.note(issue(
             entity,
             relative,
             (d.line > 0).then_some(d.line as u64),
@@ -45,16 +46,15 @@ fn note_diagnostics(ctx: &mut Ctx<'_>, entity: &str, relative: &str, diags: &[Di
     }
 }
 
-fn files_of(ctx: &Ctx<'_>, phase: Phase, kind: FileKind) -> Vec<String> {
+fn files_of(ctx: &Ctx<'_>, phase: Phase, kind: FileKind) -> Vec<PlannedFile> {
     ctx.files(phase)
         .filter(|f| f.kind == kind)
-        .map(|f| f.relative.clone())
+        .cloned()
         .collect()
 }
 
-fn read(ctx: &Ctx<'_>, relative: &str) -> Result<Vec<u8>> {
-    let path = ctx.root.join(relative);
-    std::fs::read(&path).map_err(|e| crate::Error::io(path, e))
+fn read(ctx: &Ctx<'_>, file: &PlannedFile) -> Result<Vec<u8>> {
+    read_listed_file(&ctx.root.join(&file.path), file.via_link)
 }
 
 /// `Connection::execute` through the statement cache: these run once per archive
@@ -122,8 +122,9 @@ fn role_id(conn: &Connection, ctx: &mut Ctx<'_>, name: &str, at: &NaiveDateTime)
 /// `roles/role_definitions.txt` and `roles/YYYY_MM_role_assignments.txt`.
 pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
     let now = chrono::Utc::now().naive_utc();
-    for relative in files_of(ctx, Phase::Roles, FileKind::RoleDefinitions) {
-        let bytes = read(ctx, &relative)?;
+    for file in files_of(ctx, Phase::Roles, FileKind::RoleDefinitions) {
+        let relative = file.relative.clone();
+        let bytes = read(ctx, &file)?;
         let (file, diags) = RoleDefinitionsFile::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::ROLES, &relative, &diags);
         for role in file.roles {
@@ -157,8 +158,9 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
             ctx.report.counts_mut(entity::ROLES).inserted += 1;
         }
     }
-    for relative in files_of(ctx, Phase::Roles, FileKind::RoleAssignments) {
-        let bytes = read(ctx, &relative)?;
+    for file in files_of(ctx, Phase::Roles, FileKind::RoleAssignments) {
+        let relative = file.relative.clone();
+        let bytes = read(ctx, &file)?;
         let (file, diags) =
             PipeFile::<RoleAssignmentRecord>::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::USER_ROLES, &relative, &diags);
@@ -240,8 +242,9 @@ pub(crate) fn roles(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
 /// `user.invited_by_username` (the token's creator, or for a system token the admin
 /// ThyWill's `get_admin_user_id` names); claiming a system token grants `admin`.
 pub(crate) fn invites(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
-    for relative in files_of(ctx, Phase::Invites, FileKind::InviteTokens) {
-        let bytes = read(ctx, &relative)?;
+    for file in files_of(ctx, Phase::Invites, FileKind::InviteTokens) {
+        let relative = file.relative.clone();
+        let bytes = read(ctx, &file)?;
         let (file, diags) = InviteTokensFile::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::INVITE_TOKENS, &relative, &diags);
         for token in file.active.iter().chain(file.recently_expired.iter()) {
@@ -299,9 +302,10 @@ pub(crate) fn invites(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
     let total = Some(files.len() as u64);
     // Link creation times, for the expiry of tokens known only from their use.
     let mut created: HashMap<String, NaiveDateTime> = HashMap::new();
-    for (done, relative) in files.iter().enumerate() {
+    for (done, file) in files.iter().enumerate() {
+        let relative = &file.relative;
         progress_report(ctx.progress, "invites", done as u64, total)?;
-        let bytes = read(ctx, relative)?;
+        let bytes = read(ctx, file)?;
         let (file, diags) = PipeFile::<InviteUsageRecord>::parse(&bytes, Some(Path::new(relative)));
         note_diagnostics(ctx, entity::INVITE_TOKEN_USAGE, relative, &diags);
         for record in file.records {
@@ -499,8 +503,9 @@ fn admin_user(conn: &Connection, claimer: &str) -> Result<Option<String>> {
 /// `sessions/YYYY_MM_sessions.txt` (live and export rows): inserted by session id,
 /// never overwritten (a live session keeps its own values).
 pub(crate) fn sessions(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
-    for relative in files_of(ctx, Phase::Sessions, FileKind::Sessions) {
-        let bytes = read(ctx, &relative)?;
+    for file in files_of(ctx, Phase::Sessions, FileKind::Sessions) {
+        let relative = file.relative.clone();
+        let bytes = read(ctx, &file)?;
         let (file, diags) = SessionsFile::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::SESSIONS, &relative, &diags);
         for s in file.records {
@@ -557,8 +562,9 @@ pub(crate) fn sessions(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
 /// `auth/YYYY_MM_auth_requests.txt` (no request id in the live format: matched by user
 /// and minute) and `auth/YYYY_MM_auth_approvals.txt` (matched by request and approver).
 pub(crate) fn auth(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
-    for relative in files_of(ctx, Phase::Auth, FileKind::AuthRequests) {
-        let bytes = read(ctx, &relative)?;
+    for file in files_of(ctx, Phase::Auth, FileKind::AuthRequests) {
+        let relative = file.relative.clone();
+        let bytes = read(ctx, &file)?;
         let (file, diags) =
             PipeFile::<AuthRequestRecord>::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::AUTH_REQUESTS, &relative, &diags);
@@ -605,8 +611,9 @@ pub(crate) fn auth(conn: &Connection, ctx: &mut Ctx<'_>) -> Result<()> {
             ctx.report.counts_mut(entity::AUTH_REQUESTS).inserted += 1;
         }
     }
-    for relative in files_of(ctx, Phase::Auth, FileKind::AuthApprovals) {
-        let bytes = read(ctx, &relative)?;
+    for file in files_of(ctx, Phase::Auth, FileKind::AuthApprovals) {
+        let relative = file.relative.clone();
+        let bytes = read(ctx, &file)?;
         let (file, diags) =
             PipeFile::<AuthApprovalRecord>::parse(&bytes, Some(Path::new(&relative)));
         note_diagnostics(ctx, entity::AUTH_APPROVALS, &relative, &diags);

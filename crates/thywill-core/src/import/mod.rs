@@ -23,9 +23,9 @@ mod written;
 pub use json_prayers::{
     import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,
 };
-pub use report::{EntityCounts, ImportReport, RecordIssue};
+pub use report::{EntityCounts, ImportReport, RecordIssue, MAX_ISSUES_PER_FILE};
 pub use single::{import_prayer_file, import_prayer_file_into, PrayerFileOptions};
-pub use source::ArchiveSource;
+pub use source::{ArchiveSource, ZipLimits};
 pub use text_archives::{
     import_text_archives, Phase, PlannedFile, TextArchiveOptions, TextArchivePlan,
 };
@@ -58,16 +58,44 @@ fn open_target(path: &Path, dry_run: bool) -> Result<(Database, String)> {
 
 /// Runs `import` on the database at `path`, opened as [`open_target`] does, and closes it
 /// afterwards (which syncs a new file), with the report naming the database as given.
+///
+/// A database file this call created is removed again when the import fails: when it
+/// ends in an error, or when records failed and nothing was written. A failed import
+/// leaves no empty database behind to be mistaken for a restored one; an existing
+/// database is never removed.
 pub(crate) fn with_target(
     path: &Path,
     dry_run: bool,
     import: impl FnOnce(&Database) -> Result<ImportReport>,
 ) -> Result<ImportReport> {
+    let created = !dry_run && !path.exists();
     let (db, name) = open_target(path, dry_run)?;
-    let mut report = import(&db)?;
-    report.database = name;
-    db.close()?;
-    Ok(report)
+    let imported = import(&db);
+    let closed = db.close();
+    let outcome = imported.and_then(|mut report| {
+        closed?;
+        report.database = name;
+        report.seal();
+        Ok(report)
+    });
+    let failed = match &outcome {
+        Err(_) => true,
+        Ok(report) => report.has_failures() && report.total_changes() == 0,
+    };
+    if created && failed {
+        remove_database_files(path);
+    }
+    outcome
+}
+
+/// Removes a database file and the journal files SQLite keeps beside it (best effort: the
+/// import's own outcome is what the caller reports).
+fn remove_database_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(&name);
+    }
 }
 
 /// How reports name an open database: its path, or `:memory:` for an in-memory one.

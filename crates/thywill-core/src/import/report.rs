@@ -1,6 +1,11 @@
 //! Import reports: per-entity counts and located failures, serialisable for every front end.
+//!
+//! Reports stay short whatever the input: a reason quoting a line is cut
+//! ([`crate::archive::text::bounded_reason`]), and each file lists at most
+//! [`MAX_ISSUES_PER_FILE`] notes and as many failures, then one line saying how many more
+//! there were. The counts per entity stay exact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -34,7 +39,9 @@ pub mod entity {
     pub const AUTH_REQUESTS: &str = "auth_requests";
     /// `authapproval` rows.
     pub const AUTH_APPROVALS: &str = "auth_approvals";
-    /// Archive files read (counted, not rows).
+    /// Archive files, counted, not rows: `skipped` are the files no phase imports and the
+    /// entries that are not regular files; `failed` are truncated prayer files whose intact
+    /// part was imported.
     pub const FILES: &str = "files";
 }
 
@@ -91,6 +98,9 @@ impl std::fmt::Display for RecordIssue {
     }
 }
 
+/// Notes, and failures, listed per file; beyond, one summary line per file and list.
+pub const MAX_ISSUES_PER_FILE: usize = 50;
+
 /// The outcome of one import.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
@@ -108,6 +118,26 @@ pub struct ImportReport {
     pub failures: Vec<RecordIssue>,
     /// Records skipped on purpose, located, and other remarks worth a look.
     pub notes: Vec<RecordIssue>,
+    /// How many notes and failures each file has had, for the per-file bound.
+    #[serde(skip)]
+    listed: HashMap<String, Listed>,
+}
+
+/// Issues of one file, for [`MAX_ISSUES_PER_FILE`]: how many there were, and where the
+/// summary line of each list is once the bound is passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Listed {
+    notes: usize,
+    failures: usize,
+    notes_summary: Option<usize>,
+    failures_summary: Option<usize>,
+}
+
+/// Which list of a report an issue goes to.
+#[derive(Clone, Copy)]
+enum List {
+    Notes,
+    Failures,
 }
 
 impl ImportReport {
@@ -156,14 +186,80 @@ impl ImportReport {
             .sum()
     }
 
+    /// Records a failed record (counted, and listed within the per-file bound).
     pub(crate) fn fail(&mut self, issue: RecordIssue) {
         self.counts_mut(&issue.entity).failed += 1;
-        self.failures.push(issue);
+        self.list(List::Failures, issue);
     }
 
+    /// Records a record skipped on purpose (counted, and listed within the per-file bound).
     pub(crate) fn skip(&mut self, issue: RecordIssue) {
         self.counts_mut(&issue.entity).skipped += 1;
-        self.notes.push(issue);
+        self.list(List::Notes, issue);
+    }
+
+    /// Adds a remark (listed within the per-file bound).
+    pub(crate) fn note(&mut self, issue: RecordIssue) {
+        self.list(List::Notes, issue);
+    }
+
+    fn list(&mut self, list: List, issue: RecordIssue) {
+        // The file name is copied only for a file's first issue.
+        if !self.listed.contains_key(&issue.file) {
+            self.listed.insert(issue.file.clone(), Listed::default());
+        }
+        let Some(listed) = self.listed.get_mut(&issue.file) else {
+            return;
+        };
+        let (count, summary, issues) = match list {
+            List::Notes => (
+                &mut listed.notes,
+                &mut listed.notes_summary,
+                &mut self.notes,
+            ),
+            List::Failures => (
+                &mut listed.failures,
+                &mut listed.failures_summary,
+                &mut self.failures,
+            ),
+        };
+        *count += 1;
+        if *count <= MAX_ISSUES_PER_FILE {
+            issues.push(issue);
+        } else if summary.is_none() {
+            // Its reason is written by `seal`, when the number is known.
+            *summary = Some(issues.len());
+            issues.push(RecordIssue {
+                line: None,
+                record: None,
+                field: None,
+                reason: String::new(),
+                ..issue
+            });
+        }
+    }
+
+    /// Writes the summary line of every file that passed the per-file bound. Every import
+    /// calls it before returning its report; calling it again is harmless.
+    pub(crate) fn seal(&mut self) {
+        for listed in self.listed.values() {
+            for (count, summary, issues, what) in [
+                (listed.notes, listed.notes_summary, &mut self.notes, "notes"),
+                (
+                    listed.failures,
+                    listed.failures_summary,
+                    &mut self.failures,
+                    "failures",
+                ),
+            ] {
+                if let Some(issue) = summary.and_then(|index| issues.get_mut(index)) {
+                    issue.reason = format!(
+                        "{} more {what} in this file, not listed ({count} in all)",
+                        count - MAX_ISSUES_PER_FILE
+                    );
+                }
+            }
+        }
     }
 
     /// The report as JSON (what the C API and `--json` return).
@@ -185,6 +281,6 @@ pub(crate) fn issue(
         line,
         record: None,
         field: None,
-        reason: reason.into(),
+        reason: crate::archive::text::bounded_reason(reason.into()),
     }
 }

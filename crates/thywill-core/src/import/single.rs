@@ -14,12 +14,13 @@ use super::activity::{ActivityImport, PrayerTarget};
 use super::report::{entity, issue, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
 use super::store::{find_prayer, insert_prayer_doc, insert_user, user_exists, NewUser};
-use super::text_archives::time_from_file_name;
+use super::text_archives::{salvage, salvageable, time_from_file_name, truncation_failure};
+use crate::archive::fileops::read_regular_file;
 use crate::archive::layout::pathlib_str;
 use crate::archive::prayer;
 use crate::db::{ArchiveTimeZone, Database, IdGenerator};
 use crate::progress::{report as progress_report, Progress};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Options of a single prayer import.
 #[derive(Debug, Clone)]
@@ -45,15 +46,18 @@ impl Default for PrayerFileOptions {
     }
 }
 
-/// Imports one prayer file into the database at `db_path`.
+/// Imports one prayer file into the database at `db_path`. The file is read before the
+/// database is opened: a missing or unreadable file creates no database.
 pub fn import_prayer_file(
     file: impl AsRef<Path>,
     db_path: impl AsRef<Path>,
     options: &PrayerFileOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
+    let file = file.as_ref();
+    let bytes = read_regular_file(file)?;
     super::with_target(db_path.as_ref(), options.dry_run, |db| {
-        import_prayer_file_into(file, db, options, progress)
+        import_prayer_bytes(file, &bytes, db, options, progress)
     })
 }
 
@@ -65,8 +69,21 @@ pub fn import_prayer_file_into(
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
     let file = file.as_ref();
+    let bytes = read_regular_file(file)?;
+    let mut report = import_prayer_bytes(file, &bytes, db, options, progress)?;
+    report.seal();
+    Ok(report)
+}
+
+/// Imports the bytes of the prayer file `file`.
+fn import_prayer_bytes(
+    file: &Path,
+    bytes: &[u8],
+    db: &Database,
+    options: &PrayerFileOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
     let given = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
     let database = super::database_label(db);
     let mut report = ImportReport::new("prayer_file", &given, &database, options.dry_run);
     for e in [
@@ -77,9 +94,9 @@ pub fn import_prayer_file_into(
     ] {
         report.counts_mut(e);
     }
-    let (doc, diagnostics) = prayer::parse_bytes(&bytes, Some(file));
+    let (mut doc, diagnostics, cut) = prayer::parse_bytes_judged(bytes, Some(file));
     for d in &diagnostics {
-        report.notes.push(issue(
+        report.note(issue(
             entity::PRAYERS,
             &given,
             (d.line > 0).then_some(d.line as u64),
@@ -95,11 +112,33 @@ pub fn import_prayer_file_into(
         ));
         return Ok(report);
     }
+    if let Some(cut) = cut {
+        let (entity, reason) = truncation_failure(cut, &doc.id);
+        report.fail(issue(entity, &given, Some(cut.line as u64), reason));
+        if !salvageable(cut) {
+            return Ok(report);
+        }
+        salvage(&mut doc, Some(cut));
+    }
     if super::validate::refuse_prayer(&doc, Path::new(""), &given, &mut report) {
         return Ok(report);
     }
-    let stored = stored_prayer_path(file, &options.path_prefix);
-    let Some(created) = doc.created_at().or_else(|| time_from_file_name(&stored)) else {
+    // A path that is not UTF-8 cannot be stored as one ThyWill could open.
+    let stored = file
+        .to_str()
+        .map(|_| stored_prayer_path(file, &options.path_prefix));
+    if stored.is_none() {
+        report.note(issue(
+            entity::PRAYERS,
+            &given,
+            None,
+            "file name is not valid UTF-8: prayer imported without a text_file_path",
+        ));
+    }
+    let Some(created) = doc
+        .created_at()
+        .or_else(|| time_from_file_name(&file.to_string_lossy()))
+    else {
         report.fail(issue(
             entity::PRAYERS,
             &given,
@@ -117,7 +156,7 @@ pub fn import_prayer_file_into(
         let path = match find_prayer(conn, &doc.id)? {
             None => {
                 ensure_user(conn, &doc.author, &created, &mut report)?;
-                insert_prayer_doc(conn, &doc, created, &stored)?;
+                insert_prayer_doc(conn, &doc, created, stored.as_deref())?;
                 report.counts_mut(entity::PRAYERS).inserted += 1;
                 stored.clone()
             }
@@ -125,11 +164,12 @@ pub fn import_prayer_file_into(
                 let differs = existing.text != doc.text
                     || existing.generated_prayer != doc.generated_prayer
                     || existing.project_tag != doc.project_tag
-                    || existing.text_file_path.is_none();
-                if options.update_existing && differs {
+                    || (existing.text_file_path.is_none() && stored.is_some());
+                // Never from a truncated file: what it holds is not the whole prayer.
+                if options.update_existing && differs && cut.is_none() {
                     conn.execute(
                         "UPDATE prayer SET text = ?1, generated_prayer = ?2, project_tag = ?3, \
-                         text_file_path = ?4 WHERE id = ?5",
+                         text_file_path = coalesce(?4, text_file_path) WHERE id = ?5",
                         params![
                             doc.text,
                             doc.generated_prayer,
@@ -139,10 +179,10 @@ pub fn import_prayer_file_into(
                         ],
                     )?;
                     report.counts_mut(entity::PRAYERS).updated += 1;
-                    stored.clone()
+                    stored.clone().or(existing.text_file_path)
                 } else {
-                    if differs {
-                        report.notes.push(issue(
+                    if differs && cut.is_none() {
+                        report.note(issue(
                             entity::PRAYERS,
                             &given,
                             Some(1),
@@ -153,7 +193,7 @@ pub fn import_prayer_file_into(
                         ));
                     }
                     report.counts_mut(entity::PRAYERS).already_present += 1;
-                    existing.text_file_path.unwrap_or_else(|| stored.clone())
+                    existing.text_file_path.or_else(|| stored.clone())
                 }
             }
         };
@@ -169,7 +209,7 @@ pub fn import_prayer_file_into(
         };
         let target = PrayerTarget {
             prayer_id: &doc.id,
-            prayer_path: Some(&path),
+            prayer_path: path.as_deref(),
             file: &given,
             known_empty: false,
         };

@@ -117,7 +117,7 @@ pub(crate) fn insert_prayer_doc(
     conn: &Connection,
     doc: &crate::archive::prayer::PrayerArchive,
     created: NaiveDateTime,
-    stored_path: &str,
+    stored_path: Option<&str>,
 ) -> Result<()> {
     let cat = doc.categorization.as_ref();
     let flags = cat
@@ -132,7 +132,7 @@ pub(crate) fn insert_prayer_doc(
             generated_prayer: doc.generated_prayer.as_deref(),
             project_tag: doc.project_tag.as_deref(),
             created_at: created,
-            text_file_path: Some(stored_path),
+            text_file_path: stored_path,
             safety_score: cat.map_or(1.0, |c| c.safety_score.as_f64()),
             safety_flags: &flags,
             categorization_method: cat

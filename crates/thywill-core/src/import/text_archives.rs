@@ -10,8 +10,16 @@
 //! nothing, while N identical lines mean N rows. Deterministic: listings are sorted,
 //! files are read in order. Memory stays flat: prayer files are streamed month folder by
 //! month folder and each is reconciled with its own rows only.
+//!
+//! Hostile input: only regular files (and links to regular files) are read; a FIFO,
+//! socket, device or link to a folder is noted and skipped, never opened. Paths are kept
+//! as the file system gives them (`OsStr`): a prayer file whose name is not UTF-8 is
+//! imported (without a `text_file_path`, which could not name it), and any other such file
+//! is noted. A prayer file judged truncated ([`prayer::Cut`]) fails the run; what it holds
+//! intact is imported, and the part the cut runs through is not.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
@@ -24,9 +32,10 @@ use super::report::{entity, issue, ImportReport};
 use super::runner::{
     ensure_lookup_indexes, ensure_schema, ensure_small_lookup_indexes, PhaseRunner,
 };
-use super::source::ArchiveSource;
+use super::source::{ArchiveSource, ZipLimits};
 use super::store::{find_prayer, find_prayer_path, insert_prayer_doc, insert_user, NewUser};
 use super::written::{WrittenPrayers, WRITTEN_BUDGET};
+use crate::archive::fileops::{entry_type, read_listed_file, EntryType};
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::archive::layout::{pathlib_str, LedgerKind};
 use crate::archive::prayer;
@@ -47,6 +56,13 @@ pub struct TextArchiveOptions {
     /// Prefix of the `text_file_path` values written, as ThyWill stores them relative
     /// to its project folder (default `text_archives`).
     pub path_prefix: String,
+    /// Overwrite the request text, generated prayer and project tag of a prayer already
+    /// in the database when an intact file says otherwise (default: keep the database's
+    /// and note the difference). Never from a truncated file; for a prayer named by
+    /// several files, the first file in archive order counts.
+    pub update_existing: bool,
+    /// Bounds on what a ZIP input may expand to (default [`ZipLimits::default`]).
+    pub zip_limits: ZipLimits,
 }
 
 impl Default for TextArchiveOptions {
@@ -55,6 +71,8 @@ impl Default for TextArchiveOptions {
             dry_run: false,
             time_zone: ArchiveTimeZone::Local,
             path_prefix: "text_archives".into(),
+            update_existing: false,
+            zip_limits: ZipLimits::default(),
         }
     }
 }
@@ -126,10 +144,26 @@ impl Phase {
 /// A file the plan will read (prayer files are planned by month folder).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedFile {
-    /// Path relative to the archive root, `/`-separated.
+    /// Path relative to the archive root, `/`-separated, as reports name it (bytes of a
+    /// name that are not UTF-8 written `\xNN`).
     pub relative: String,
     /// What the file is.
     pub kind: FileKind,
+    /// The path relative to the archive root, exactly as listed.
+    #[serde(skip)]
+    pub(crate) path: PathBuf,
+    /// Listed as a symbolic link (to a regular file).
+    #[serde(skip)]
+    pub(crate) via_link: bool,
+}
+
+/// An entry of the archive folder that is not read: not a regular file or a link to one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotRead {
+    /// Path relative to the archive root, as [`PlannedFile::relative`] names it.
+    pub relative: String,
+    /// What it is, e.g. `FIFO`, `socket`, `symbolic link to a character device`.
+    pub what: String,
 }
 
 /// What an import will read, in order. Cheap to build; applying it does the work.
@@ -145,6 +179,9 @@ pub struct TextArchivePlan {
     pub prayer_months: Vec<(String, u64)>,
     /// Files that no phase imports (activity logs, security events, ...), by kind.
     pub not_imported: Vec<PlannedFile>,
+    /// Entries that are not regular files (FIFOs, sockets, devices, links to folders):
+    /// never opened, each noted in the report.
+    pub not_read: Vec<NotRead>,
 }
 
 impl TextArchivePlan {
@@ -158,32 +195,48 @@ impl TextArchivePlan {
         }
         let mut by_phase: HashMap<Phase, Vec<PlannedFile>> = HashMap::new();
         let mut not_imported = Vec::new();
+        let mut not_read = Vec::new();
         let mut prayer_months = Vec::new();
         let mut stack = vec![PathBuf::new()];
         while let Some(rel_dir) = stack.pop() {
             let dir = root.join(&rel_dir);
             let mut entries = sorted_entries(&dir)?;
+            entries.retain(|(name, entry)| match entry {
+                EntryType::Skipped(what) => {
+                    not_read.push(NotRead {
+                        relative: slash_path(&rel_dir.join(name)),
+                        what: (*what).to_string(),
+                    });
+                    false
+                }
+                _ => true,
+            });
             // Prayer month folders are counted here and streamed at apply time.
             if is_prayer_month(&rel_dir) {
                 let n = entries
                     .iter()
-                    .filter(|(_, is_dir)| !is_dir)
-                    .filter(|(name, _)| name.ends_with(".txt"))
+                    .filter(|(name, entry)| is_prayer_file_entry(name, *entry))
                     .count() as u64;
                 prayer_months.push((slash_path(&rel_dir), n));
-                entries.retain(|(_, is_dir)| *is_dir);
+                entries.retain(|(_, entry)| *entry == EntryType::Dir);
             }
             let mut subdirs = Vec::new();
-            for (name, is_dir) in entries {
+            for (name, entry) in entries {
                 let rel = rel_dir.join(&name);
-                if is_dir {
-                    subdirs.push(rel);
-                    continue;
-                }
+                let via_link = match entry {
+                    EntryType::Dir => {
+                        subdirs.push(rel);
+                        continue;
+                    }
+                    EntryType::File { via_link } => via_link,
+                    EntryType::Skipped(_) => continue,
+                };
                 let kind = detect_kind(&rel);
                 let file = PlannedFile {
                     relative: slash_path(&rel),
                     kind,
+                    path: rel,
+                    via_link,
                 };
                 match Phase::of(kind) {
                     Some(phase) => by_phase.entry(phase).or_default().push(file),
@@ -202,12 +255,14 @@ impl TextArchivePlan {
             files.push((phase, list));
         }
         not_imported.sort_by(|a, b| a.relative.cmp(&b.relative));
+        not_read.sort_by(|a, b| a.relative.cmp(&b.relative));
         Ok(TextArchivePlan {
             source: source.into(),
             root: root.to_path_buf(),
             files,
             prayer_months,
             not_imported,
+            not_read,
         })
     }
 
@@ -225,7 +280,8 @@ impl TextArchivePlan {
     }
 
     /// Imports into the database at `db_path` (created with ThyWill's schema when
-    /// missing, except in a dry run, which then works on an in-memory database).
+    /// missing, except in a dry run, which then works on an in-memory database; a
+    /// database file created for a run that fails is removed again).
     pub fn apply(
         &self,
         db_path: impl AsRef<Path>,
@@ -244,7 +300,9 @@ impl TextArchivePlan {
         options: &TextArchiveOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
-        self.apply_remembering(db, options, progress, WRITTEN_BUDGET)
+        let mut report = self.apply_remembering(db, options, progress, WRITTEN_BUDGET)?;
+        report.seal();
+        Ok(report)
     }
 
     /// [`TextArchivePlan::apply_to`], remembering at most `budget` rows of the prayers
@@ -268,6 +326,7 @@ impl TextArchivePlan {
         ] {
             report.counts_mut(e);
         }
+        self.note_files_not_read(&mut report);
         let ids = IdGenerator::new();
         let runner = PhaseRunner::begin(db.connection(), options.dry_run)?;
         let mut run = Run {
@@ -280,6 +339,7 @@ impl TextArchivePlan {
             activity_tables_empty: false,
             indexes_ready: false,
             written: WrittenPrayers::with_budget(budget),
+            seen_prayers: HashSet::new(),
         };
         // Prayer files, then ledger files, are read and parsed on a second thread while
         // this one writes; bounded channels keep memory flat (8 batches of 16 prayer
@@ -330,8 +390,32 @@ impl TextArchivePlan {
         runner.phase(|conn| super::extra::auth(conn, &mut run.ctx()))?;
         runner.finish()?;
         let files = report.counts_mut(entity::FILES);
-        files.skipped = self.not_imported.len() as u64;
+        files.skipped = (self.not_imported.len() + self.not_read.len()) as u64;
         Ok(report)
+    }
+
+    /// Notes the entries that are not read (not regular files), and the files no phase
+    /// imports whose names are not UTF-8 (no archive file has such a name, so they may be
+    /// archive files whose names were damaged).
+    fn note_files_not_read(&self, report: &mut ImportReport) {
+        for entry in &self.not_read {
+            report.note(issue(
+                entity::FILES,
+                &entry.relative,
+                None,
+                format!("not a regular file ({}); not read", entry.what),
+            ));
+        }
+        for file in &self.not_imported {
+            if file.path.to_str().is_none() {
+                report.note(issue(
+                    entity::FILES,
+                    &file.relative,
+                    None,
+                    "file name is not valid UTF-8, so no archive file name; not imported",
+                ));
+            }
+        }
     }
 }
 
@@ -342,7 +426,7 @@ pub fn import_text_archives(
     options: &TextArchiveOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport> {
-    let source = ArchiveSource::open(source)?;
+    let source = ArchiveSource::open_with_limits(source, &options.zip_limits)?;
     let plan = TextArchivePlan::scan(source.root(), source.given())?;
     plan.apply(db_path, options, progress)
 }
@@ -380,6 +464,10 @@ struct Run<'r> {
     indexes_ready: bool,
     /// What the prayers phase wrote for the prayers it created, for the ledgers phase.
     written: WrittenPrayers,
+    /// With `update_existing`: the prayers a file of this run has named, so that a later
+    /// file naming one again does not overwrite what the first wrote (runs stay
+    /// idempotent when two files of one prayer differ).
+    seen_prayers: HashSet<String>,
 }
 
 impl Run<'_> {
@@ -406,9 +494,8 @@ impl Run<'_> {
         pathlib_str(&format!("{}/{relative}", self.options.path_prefix))
     }
 
-    fn read(&self, relative: &str) -> Result<Vec<u8>> {
-        let path = self.plan.root.join(relative);
-        std::fs::read(&path).map_err(|e| Error::io(path, e))
+    fn read(&self, file: &PlannedFile) -> Result<Vec<u8>> {
+        read_listed_file(&self.plan.root.join(&file.path), file.via_link)
     }
 
     fn load_users(&mut self, conn: &Connection) -> Result<()> {
@@ -451,7 +538,7 @@ impl Run<'_> {
         // Pass 1: every registered user, without inviter.
         for (done, file) in files.iter().enumerate() {
             progress_report(self.progress, "users", done as u64, total)?;
-            let bytes = self.read(&file.relative)?;
+            let bytes = self.read(file)?;
             let path = self.stored_path(&file.relative);
             let parsed = records::registrations(&bytes, &file.relative);
             self.note_diagnostics(entity::USERS, &file.relative, &parsed.diagnostics);
@@ -500,11 +587,11 @@ impl Run<'_> {
         // Pass 2: inviters, now that every registered user exists whatever the file order.
         for (done, file) in files.iter().enumerate() {
             progress_report(self.progress, "users", (files.len() + done) as u64, total)?;
-            let bytes = self.read(&file.relative)?;
+            let bytes = self.read(file)?;
             for reg in records::registrations(&bytes, &file.relative).records {
                 let Some(inviter) = reg.inviter else { continue };
                 if !self.users.contains(&inviter) {
-                    self.report.notes.push(issue(
+                    self.report.note(issue(
                         entity::USERS,
                         &file.relative,
                         Some(reg.line),
@@ -532,7 +619,7 @@ impl Run<'_> {
     fn user_attributes(&mut self, conn: &Connection) -> Result<()> {
         let files: Vec<PlannedFile> = self.plan.files_of(Phase::UserAttributes).to_vec();
         for file in &files {
-            let bytes = self.read(&file.relative)?;
+            let bytes = self.read(file)?;
             let parsed = records::user_attributes(&bytes, &file.relative);
             self.note_diagnostics(entity::USER_ATTRIBUTES, &file.relative, &parsed.diagnostics);
             for block in parsed.records {
@@ -628,9 +715,11 @@ impl Run<'_> {
     ) -> Result<()> {
         let ParsedPrayerFile {
             relative,
+            name_is_utf8,
             doc,
             diagnostics,
             plan,
+            cut,
         } = parsed;
         let relative = relative.as_str();
         self.note_diagnostics(entity::PRAYERS, relative, &diagnostics);
@@ -642,6 +731,14 @@ impl Run<'_> {
                 "no `Prayer <id> by <author>` title line; file not imported",
             ));
             return Ok(());
+        }
+        if let Some(cut) = cut {
+            let (entity, reason) = truncation_failure(cut, &doc.id);
+            self.report
+                .fail(issue(entity, relative, Some(cut.line as u64), reason));
+            if !salvageable(cut) {
+                return Ok(());
+            }
         }
         if super::validate::refuse_planned(&plan, self.report) {
             return Ok(());
@@ -658,43 +755,82 @@ impl Run<'_> {
                 return Ok(());
             }
         };
-        let stored = self.stored_path(relative);
+        // A name that is not UTF-8 cannot be stored as a path ThyWill could open; without
+        // one, ThyWill writes a new file for the prayer at its next activity.
+        let stored = name_is_utf8.then(|| self.stored_path(relative));
+        if !name_is_utf8 {
+            self.report.note(issue(
+                entity::PRAYERS,
+                relative,
+                None,
+                "file name is not valid UTF-8: prayer imported without a text_file_path",
+            ));
+        }
+        // With update_existing, only the first intact file of a prayer in this run may
+        // write it (a truncated one writes nothing, so it does not count).
+        let first_file = !self.options.update_existing
+            || cut.is_some()
+            || self.seen_prayers.insert(doc.id.clone());
         let mut created_now = false;
         let prayer_path = match find_prayer(conn, &doc.id)? {
             None => {
                 Self::ensure_user(&mut self.users, conn, &doc.author, &created, self.report)?;
-                insert_prayer_doc(conn, &doc, created, &stored)?;
+                insert_prayer_doc(conn, &doc, created, stored.as_deref())?;
                 created_now = true;
                 self.report.counts_mut(entity::PRAYERS).inserted += 1;
                 stored
             }
             Some(existing) => {
-                if existing.author_username != doc.author
-                    || existing.text != doc.text
+                let differs = existing.text != doc.text
                     || existing.generated_prayer != doc.generated_prayer
-                {
-                    self.report.notes.push(issue(
+                    || existing.project_tag != doc.project_tag;
+                let overwrite =
+                    differs && self.options.update_existing && first_file && cut.is_none();
+                if overwrite {
+                    conn.prepare_cached(
+                        "UPDATE prayer SET text = ?1, generated_prayer = ?2, project_tag = ?3 \
+                         WHERE id = ?4",
+                    )?
+                    .execute(params![
+                        doc.text,
+                        doc.generated_prayer,
+                        doc.project_tag,
+                        doc.id
+                    ])?;
+                } else if cut.is_none() && (differs || existing.author_username != doc.author) {
+                    let how = if !self.options.update_existing {
+                        "update_existing overwrites it"
+                    } else if !first_file {
+                        "an earlier file of this import named it first"
+                    } else {
+                        "the author is never overwritten"
+                    };
+                    self.report.note(issue(
                         entity::PRAYERS,
                         relative,
                         Some(1),
                         format!(
-                            "prayer {} differs from the database; the database is kept",
+                            "prayer {} differs from the database; the database is kept ({how})",
                             doc.id
                         ),
                     ));
                 }
-                match existing.text_file_path {
-                    Some(path) => {
-                        self.report.counts_mut(entity::PRAYERS).already_present += 1;
-                        path
-                    }
-                    None => {
+                let (path, filled) = match (existing.text_file_path, stored) {
+                    (Some(path), _) => (Some(path), false),
+                    (None, Some(stored)) => {
                         conn.prepare_cached("UPDATE prayer SET text_file_path = ?1 WHERE id = ?2")?
                             .execute(params![stored, doc.id])?;
-                        self.report.counts_mut(entity::PRAYERS).updated += 1;
-                        stored
+                        (Some(stored), true)
                     }
+                    (None, None) => (None, false),
+                };
+                let counts = self.report.counts_mut(entity::PRAYERS);
+                if overwrite || filled {
+                    counts.updated += 1;
+                } else {
+                    counts.already_present += 1;
                 }
+                path
             }
         };
         let known_empty = created_now && self.activity_tables_empty;
@@ -704,7 +840,7 @@ impl Run<'_> {
             let actor = |line: usize| doc.activities.get(line).map_or("", |a| a.actor.as_str());
             self.written.record(
                 &doc.id,
-                &prayer_path,
+                prayer_path.as_deref(),
                 plan.marks().iter().map(|mark| (actor(mark.line), mark.at)),
                 plan.removals(),
             );
@@ -721,7 +857,7 @@ impl Run<'_> {
         };
         let target = PrayerTarget {
             prayer_id: &doc.id,
-            prayer_path: Some(&prayer_path),
+            prayer_path: prayer_path.as_deref(),
             file: relative,
             known_empty,
         };
@@ -746,7 +882,7 @@ impl Run<'_> {
         let last_skip = last_rowid(conn, "prayerskip")?;
         ensure_small_lookup_indexes(conn)?;
         if !self.written.is_empty() && !self.written.still_valid(conn)? {
-            self.report.notes.push(issue(
+            self.report.note(issue(
                 entity::PRAYER_MARKS,
                 "",
                 None,
@@ -850,7 +986,7 @@ impl Run<'_> {
                     } else {
                         Vec::new()
                     };
-                    (Some(w.path.clone()), marks)
+                    (w.path.clone(), marks)
                 });
                 let read_back = remembered.is_none() || kind == LedgerKind::Skips;
                 let found = match remembered {
@@ -1028,7 +1164,7 @@ impl Run<'_> {
         diagnostics: &[crate::archive::text::Diagnostic],
     ) {
         for d in diagnostics {
-            self.report.notes.push(issue(
+            self.report.note(issue(
                 entity,
                 relative,
                 (d.line > 0).then_some(d.line as u64),
@@ -1052,11 +1188,72 @@ struct LedgerPrayer {
 
 /// A prayer file read and parsed by the reader thread.
 struct ParsedPrayerFile {
+    /// As reports name it.
     relative: String,
+    /// False when the file name is not UTF-8 (then no `text_file_path` is stored).
+    name_is_utf8: bool,
+    /// Its record, without the part a cut runs through ([`salvage`]).
     doc: prayer::PrayerArchive,
     diagnostics: Vec<crate::archive::text::Diagnostic>,
     /// Its activities' rows as for a new prayer on empty activity tables.
     plan: ActivityPlan,
+    /// Where the file was cut short, if it was.
+    cut: Option<prayer::Cut>,
+}
+
+/// Whether what a truncated file holds intact is imported: yes unless the cut runs through
+/// the header or the request text (a prayer without its request is no prayer).
+pub(crate) fn salvageable(cut: prayer::Cut) -> bool {
+    !matches!(
+        cut.part,
+        prayer::CutPart::Header | prayer::CutPart::RequestText
+    )
+}
+
+/// Drops from a parsed record the part a cut runs through, so it is not stored as if it
+/// were whole: the generated prayer, or the last activity.
+pub(crate) fn salvage(doc: &mut prayer::PrayerArchive, cut: Option<prayer::Cut>) {
+    match cut.map(|c| c.part) {
+        Some(prayer::CutPart::GeneratedPrayer) => doc.generated_prayer = None,
+        Some(prayer::CutPart::LastActivity) => {
+            doc.activities.pop();
+        }
+        _ => {}
+    }
+}
+
+/// The located failure of a truncated prayer file: its entity (`prayers` when no prayer is
+/// imported from it, `files` when what it holds intact is) and its reason.
+pub(crate) fn truncation_failure(cut: prayer::Cut, id: &str) -> (&'static str, String) {
+    use prayer::CutPart;
+    let reason = match cut.part {
+        CutPart::Header => format!(
+            "file is truncated in its header (no blank line follows it); prayer {id} not imported"
+        ),
+        CutPart::RequestText => format!(
+            "file is truncated in its request text (no `Generated Prayer:` or `Activity:` line \
+             follows it); prayer {id} not imported"
+        ),
+        CutPart::GeneratedPrayer => format!(
+            "file is truncated in its generated prayer (no `Activity:` line follows it); \
+             prayer {id} imported without its generated prayer"
+        ),
+        CutPart::LastActivity => {
+            "file is truncated in its last activity line (no newline ends it); that activity \
+             is not imported"
+                .to_string()
+        }
+        CutPart::FinalNewline => {
+            "file is truncated: it does not end with a newline; everything in it is imported"
+                .to_string()
+        }
+    };
+    let entity = if salvageable(cut) {
+        entity::FILES
+    } else {
+        entity::PRAYERS
+    };
+    (entity, reason)
 }
 
 /// Prayer files read and parsed by the reader thread, in order; an error ends the batch.
@@ -1075,7 +1272,8 @@ fn read_prayer_files(
 ) {
     let mut batch: PrayerBatch = Vec::with_capacity(PRAYER_BATCH);
     for month in months {
-        let entries = match sorted_entries(&root.join(month)) {
+        let folder = root.join(month);
+        let entries = match sorted_entries(&folder) {
             Ok(entries) => entries,
             Err(e) => {
                 batch.push(Err(e));
@@ -1083,28 +1281,36 @@ fn read_prayer_files(
                 return;
             }
         };
-        for (name, is_dir) in entries {
-            if is_dir || !name.ends_with(".txt") {
+        for (name, entry) in entries {
+            // What is no regular file the plan noted; it is never opened.
+            let EntryType::File { via_link } = entry else {
+                continue;
+            };
+            if !is_prayer_file_entry(&name, entry) {
                 continue;
             }
-            let relative = format!("{month}/{name}");
-            let path = root.join(&relative);
-            let item = std::fs::read(&path)
-                .map_err(|e| Error::io(&path, e))
-                .map(|bytes| {
-                    let (doc, diagnostics) =
-                        prayer::parse_bytes(&bytes, Some(Path::new(&relative)));
-                    // Planned as for a new prayer on empty activity tables; the writer
-                    // uses the plan only when that turns out to be the case.
-                    let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative, ids)
-                        .checked(&doc, &bytes, &relative);
-                    ParsedPrayerFile {
-                        relative,
-                        doc,
-                        diagnostics,
-                        plan,
-                    }
-                });
+            let (relative, name_is_utf8) = match name.to_str() {
+                Some(name) => (format!("{month}/{name}"), true),
+                None => (format!("{month}/{}", display_name(&name)), false),
+            };
+            let path = folder.join(&name);
+            let item = read_listed_file(&path, via_link).map(|bytes| {
+                let (mut doc, diagnostics, cut) =
+                    prayer::parse_bytes_judged(&bytes, Some(Path::new(&relative)));
+                salvage(&mut doc, cut);
+                // Planned as for a new prayer on empty activity tables; the writer
+                // uses the plan only when that turns out to be the case.
+                let plan = ActivityPlan::for_new_prayer(&doc.activities, &relative, ids)
+                    .checked(&doc, &bytes, &relative);
+                ParsedPrayerFile {
+                    relative,
+                    name_is_utf8,
+                    doc,
+                    diagnostics,
+                    plan,
+                    cut,
+                }
+            });
             let failed = item.is_err();
             batch.push(item);
             if failed || batch.len() == PRAYER_BATCH {
@@ -1172,11 +1378,10 @@ fn read_ledger_files(
         let FileKind::Ledger(kind) = file.kind else {
             continue;
         };
-        let path = root.join(&file.relative);
-        let parsed = match std::fs::read(&path) {
+        let parsed = match read_listed_file(&root.join(&file.path), file.via_link) {
             Ok(bytes) => records::ledger(kind, &bytes, &file.relative),
             Err(e) => {
-                batch.push(Err(Error::io(&path, e)));
+                batch.push(Err(e));
                 let _ = sender.send(batch);
                 return;
             }
@@ -1209,35 +1414,56 @@ fn read_ledger_files(
     }
 }
 
-/// Directory entries as (name, is_dir), sorted by name.
-pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<(String, bool)>> {
+/// Directory entries with what each is ([`entry_type`]), sorted by name (bytewise, which
+/// for UTF-8 names is the order of their characters).
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<(OsString, EntryType)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let is_dir = entry
-            .file_type()
-            .map_err(|e| Error::io(entry.path(), e))?
-            .is_dir();
-        out.push((entry.file_name().to_string_lossy().into_owned(), is_dir));
+        let kind = entry_type(&entry).map_err(|e| Error::io(entry.path(), e))?;
+        out.push((entry.file_name(), kind));
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// A listed entry of a prayer month folder that is a prayer file: a `.txt` regular file.
+fn is_prayer_file_entry(name: &OsStr, entry: EntryType) -> bool {
+    matches!(entry, EntryType::File { .. }) && name.as_encoded_bytes().ends_with(b".txt")
+}
+
+/// A file name as reports show it: itself when it is UTF-8, else with each byte that is not
+/// part of UTF-8 written `\xNN` (so two such names never read alike).
+fn display_name(name: &OsStr) -> String {
+    match name.to_str() {
+        Some(text) => text.to_string(),
+        None => {
+            let mut out = String::new();
+            for chunk in name.as_encoded_bytes().utf8_chunks() {
+                out.push_str(chunk.valid());
+                for byte in chunk.invalid() {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+            out
+        }
+    }
 }
 
 fn slash_path(rel: &Path) -> String {
     rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| display_name(c.as_os_str()))
         .collect::<Vec<_>>()
         .join("/")
 }
 
 fn is_prayer_month(rel: &Path) -> bool {
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    parts.len() == 3 && parts[0] == "prayers" && digits(&parts[1]) && digits(&parts[2])
+    let parts: Vec<&OsStr> = rel.components().map(|c| c.as_os_str()).collect();
+    let digits = |s: &OsStr| {
+        let bytes = s.as_encoded_bytes();
+        !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit)
+    };
+    parts.len() == 3 && parts[0] == "prayers" && digits(parts[1]) && digits(parts[2])
 }
 
 /// `YYYY_MM_DD_prayer_at_HHMM[_N].txt`: the creation minute, used when the `Submitted`

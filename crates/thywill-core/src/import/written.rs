@@ -31,8 +31,8 @@ const PRAYER_COST: usize = 8;
 /// One prayer created by this import on empty activity tables.
 #[derive(Debug, Default)]
 pub(crate) struct WrittenPrayer {
-    /// Its `text_file_path`.
-    pub path: String,
+    /// Its `text_file_path` (none for a file whose name is not UTF-8).
+    pub path: Option<String>,
     /// Its marks: (user number, minute number).
     pub marks: Vec<(u32, i64)>,
     /// Its `remove_<name>` logs: (attribute name, minute number).
@@ -84,7 +84,7 @@ impl WrittenPrayers {
     pub(crate) fn record<'a>(
         &mut self,
         prayer_id: &str,
-        path: &str,
+        path: Option<&str>,
         marks: impl ExactSizeIterator<Item = (&'a str, NaiveDateTime)>,
         removals: impl Iterator<Item = (&'a str, NaiveDateTime)>,
     ) -> bool {
@@ -102,7 +102,7 @@ impl WrittenPrayers {
         self.prayers.insert(
             prayer_id.to_owned(),
             WrittenPrayer {
-                path: path.to_owned(),
+                path: path.map(str::to_owned),
                 marks,
                 removals,
             },
@@ -167,7 +167,7 @@ mod tests {
         let t = at("2024-07-29 15:43:31");
         assert!(written.record(
             "p1",
-            "text_archives/prayers/2024/07/a.txt",
+            Some("text_archives/prayers/2024/07/a.txt"),
             [("Ann", t), ("Bob", t)].into_iter(),
             [("archived", t)].into_iter(),
         ));
@@ -179,7 +179,7 @@ mod tests {
             vec![("archived".to_string(), minute_number(&t))]
         );
         // The second prayer does not fit: nothing of it is kept.
-        assert!(!written.record("p2", "b", [("Cy", t)].into_iter(), std::iter::empty()));
+        assert!(!written.record("p2", Some("b"), [("Cy", t)].into_iter(), std::iter::empty()));
         assert!(written.get("p2").is_none());
         assert_eq!(written.known_user("Cy"), None);
         assert_eq!(written.user_number("Ann"), 0);
@@ -187,7 +187,7 @@ mod tests {
         // Forgetting gives its budget back.
         written.forget("p1");
         assert!(written.get("p1").is_none());
-        assert!(written.record("p2", "b", [("Cy", t)].into_iter(), std::iter::empty()));
+        assert!(written.record("p2", Some("b"), [("Cy", t)].into_iter(), std::iter::empty()));
     }
 
     #[test]
@@ -199,7 +199,7 @@ mod tests {
         let theirs = Connection::open(&path).expect("open");
         let mut written = WrittenPrayers::with_budget(WRITTEN_BUDGET);
         let t = at("2024-07-29 15:43:31");
-        assert!(written.record("p", "x", [("Ann", t)].into_iter(), std::iter::empty()));
+        assert!(written.record("p", Some("x"), [("Ann", t)].into_iter(), std::iter::empty()));
         written.seal(&ours).expect("seal");
         // Our own commits keep it.
         ours.execute("INSERT INTO t VALUES (1)", [])
