@@ -67,10 +67,11 @@ pub struct JsonPrayersPlan {
 
 impl JsonPrayersPlan {
     /// Reads a JSON file. Unreadable files, invalid JSON (with line and column) and a
-    /// top level that is not an array are errors; bad records are collected.
+    /// top level that is not an array are errors; bad records are collected. Only a regular
+    /// file is read: a FIFO or a device is refused instead of blocking or reading forever.
     pub fn from_file(path: impl AsRef<Path>) -> Result<JsonPrayersPlan> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::archive::fileops::read_regular_file(path)?;
         Self::from_slice(&bytes, &path.display().to_string())
     }
 
