@@ -2,20 +2,20 @@
 //! Timestamp parsers and the line reader.
 
 use libfuzzer_sys::fuzz_target;
-use thywill_core::archive::text;
+use thywill_core::archive::{lines, timestamp};
+use thywill_core::pycompat::{datetime, number};
 
 fuzz_target!(|data: &[u8]| {
-    for line in text::LineReader::new(data, None).flatten() {
-        if let Some(t) = text::strptime_ts_h(&line.text) {
-            assert_eq!(text::strptime_ts_h(&text::ts_h(&t)), Some(t));
+    for line in lines::LineReader::new(data, None).flatten() {
+        if let Some(t) = datetime::strptime_ts_h(&line.text) {
+            assert_eq!(datetime::strptime_ts_h(&timestamp::ts_h(&t)), Some(t));
         }
-        let _ = text::strptime_ts_h_seconds(&line.text);
-        let _ = text::strptime_sql(&line.text);
-        if let Some(t) = text::py_fromisoformat(&line.text) {
-            assert_eq!(text::py_fromisoformat(&t.isoformat()), Some(t));
+        let _ = datetime::strptime_ts_h_seconds(&line.text);
+        let _ = datetime::strptime_sql(&line.text);
+        if let Some(t) = datetime::py_fromisoformat(&line.text) {
+            assert_eq!(datetime::py_fromisoformat(&t.isoformat()), Some(t));
         }
-        let _ = text::parse_recovery_timestamp(&line.text);
-        let _ = text::py_int(&line.text);
-        let _ = text::py_splitlines(&line.text);
+        let _ = timestamp::parse_recovery_timestamp(&line.text);
+        let _ = number::py_int(&line.text);
     }
 });

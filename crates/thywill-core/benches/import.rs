@@ -124,7 +124,7 @@ fn generate(out: &Path, prayers: u64, marks_per_prayer: u64, seed: u64) -> PathB
         let at = start + Duration::minutes((i * 365 * 24 * 60 / n_users) as i64);
         let inviter = (i > 0).then(|| names[rng.below(i) as usize].clone());
         let reg = UserRegistration::new(at, name.clone(), inviter);
-        let file = format!("{}_users.txt", thywill_core::archive::text::ym(&at));
+        let file = format!("{}_users.txt", thywill_core::archive::timestamp::ym(&at));
         let text = by_month.entry(file).or_insert_with(|| monthly_header(&at));
         text.push_str(&reg.render());
         text.push('\n');

@@ -1,5 +1,5 @@
 //! Throughput and memory of the streaming §8–§15 readers, as ratios against a baseline
-//! measured in the same run (plain `text::LineReader` over the same file).
+//! measured in the same run (plain `lines::LineReader` over the same file).
 //!
 //! `cargo run -p thywill-core --example archive_extra_bench [n_records]`
 
@@ -8,9 +8,9 @@ use std::io::{BufReader, Write};
 use std::time::Instant;
 
 use thywill_core::archive::auth::SecurityEventRecord;
+use thywill_core::archive::lines::LineReader;
 use thywill_core::archive::pipe::PipeReader;
 use thywill_core::archive::sessions::SessionsReader;
-use thywill_core::archive::text::LineReader;
 
 fn vm_hwm_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -6,6 +6,8 @@
 //! - [`db`]: ThyWill's SQLite database (schema, value encodings, live-safe access).
 //! - [`import`]: text archives, JSON prayers and single prayer files into the database.
 //! - [`backup`]: database backups, verification, restore, retention and remote copies.
+//! - [`pycompat`]: the Python formatting and parsing rules both depend on (`repr(float)`,
+//!   `json.dumps`, `isoformat`, `strptime`, `str.strip`, `int()`, `float()`).
 //!
 //! The core prints nothing: operations return serialisable reports and take a
 //! [`progress::Progress`] sink.
@@ -18,6 +20,7 @@ pub mod db;
 pub mod error;
 pub mod import;
 pub mod progress;
+pub mod pycompat;
 
 pub use error::{Error, ErrorKind, Result};
 

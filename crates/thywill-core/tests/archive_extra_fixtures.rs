@@ -282,7 +282,7 @@ fn append_helpers_reproduce_thywill_files() {
 fn whole_file_writers_and_membership_decisions() {
     use thywill_core::archive::membership::{MembershipApplication, MembershipDecision};
     use thywill_core::archive::roles::RoleDefinitionsFile;
-    use thywill_core::archive::text::PyDateTime;
+    use thywill_core::pycompat::datetime::PyDateTime;
     let dir = tempfile::tempdir().unwrap();
     let src =
         std::fs::read(fixtures().join("s1/text_archives/roles/role_definitions.txt")).unwrap();

@@ -19,8 +19,10 @@ use thywill_core::archive::pipe::{PipeFile, PipeRecord};
 use thywill_core::archive::roles::*;
 use thywill_core::archive::sessions::{SessionOrigin, SessionRecord, SessionsFile, SessionsHeader};
 use thywill_core::archive::system::*;
-use thywill_core::archive::text::{py_strip, HumanTime, PyDateTime};
+use thywill_core::archive::timestamp::HumanTime;
 use thywill_core::archive::user_attributes::{UserAttributes, UserAttributesFile};
+use thywill_core::pycompat::datetime::PyDateTime;
+use thywill_core::pycompat::strings::py_strip;
 
 /// Any single-line text: no control characters (so no CR/LF), everything else allowed.
 fn any_text() -> impl Strategy<Value = String> {

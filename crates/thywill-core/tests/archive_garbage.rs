@@ -7,10 +7,12 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
+use thywill_core::archive::diagnostics::Diagnostic;
 use thywill_core::archive::kind::{rerender, FileKind};
 use thywill_core::archive::layout::LedgerKind;
-use thywill_core::archive::text::{self, Diagnostic, LineReader};
-use thywill_core::archive::{activity, ledger, prayer, users};
+use thywill_core::archive::lines::LineReader;
+use thywill_core::archive::{activity, ledger, prayer, timestamp, users};
+use thywill_core::pycompat::datetime;
 
 fn fixtures() -> PathBuf {
     std::env::var_os("THYWILL_FIXTURES")
@@ -92,9 +94,9 @@ fn all_parsers(bytes: &[u8]) {
         }
     }
     for l in LineReader::new(Cursor::new(bytes), Some(path)).flatten() {
-        let _ = text::strptime_ts_h(&l.text);
-        let _ = text::py_fromisoformat(&l.text);
-        let _ = text::parse_recovery_timestamp(&l.text);
+        let _ = datetime::strptime_ts_h(&l.text);
+        let _ = datetime::py_fromisoformat(&l.text);
+        let _ = timestamp::parse_recovery_timestamp(&l.text);
         let _ = prayer::parse_thywill(&l.text);
     }
 }

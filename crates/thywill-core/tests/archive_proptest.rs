@@ -22,7 +22,7 @@ use thywill_core::archive::categorization::Categorization;
 use thywill_core::archive::layout::LedgerKind;
 use thywill_core::archive::ledger::LedgerRecord;
 use thywill_core::archive::prayer::{self, ActivityAction, PrayerActivity, PrayerArchive};
-use thywill_core::archive::text::HumanTime;
+use thywill_core::archive::timestamp::HumanTime;
 use thywill_core::archive::users::UserRegistration;
 
 const PHRASES: [&str; 9] = [

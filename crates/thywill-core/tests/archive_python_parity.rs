@@ -1,13 +1,14 @@
-//! Differential tests of the Python-semantics primitives against a real `python3` (3.11):
+//! Differential tests of `thywill_core::pycompat` against a real `python3` (3.11):
 //! `strptime("%B %d %Y at %H:%M")`, `datetime.fromisoformat`, `repr(float)`,
 //! `json.dumps(list)`, `str.strip()`, `int()`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use thywill_core::archive::text::{
-    py_float_repr, py_fromisoformat, py_int, py_json_str_list, py_strip, strptime_ts_h, ts_iso,
-};
+use thywill_core::pycompat::datetime::{py_fromisoformat, py_isoformat, strptime_ts_h};
+use thywill_core::pycompat::json::py_json_str_list;
+use thywill_core::pycompat::number::{py_float_repr, py_int};
+use thywill_core::pycompat::strings::py_strip;
 
 const PY: &str = r#"
 import json, sys
@@ -255,7 +256,7 @@ fn primitives_match_python() {
 
     let mut mismatches = Vec::new();
     for (s, want) in strp.iter().zip(py["strptime"].as_array().unwrap()) {
-        let got = strptime_ts_h(s).map(|t| ts_iso(&t));
+        let got = strptime_ts_h(s).map(|t| py_isoformat(&t));
         if got.as_deref() != want.as_str() {
             mismatches.push(format!("strptime {s:?}: rust {got:?} python {want}"));
         }
@@ -323,11 +324,9 @@ fn a_missing_python3_fails_the_comparison() {
 }
 
 /// Every way a number is written, against the same values through a real `python3`:
-/// `repr(float)` (`archive::text::py_float_repr`, `db::encode::python_float_repr`),
-/// `json.dumps` of numbers (`db::encode::python_json_dumps`, `archive::text::py_json_dumps`),
-/// the categorization block as ThyWill's f-strings write it from a dict that holds an
+/// `repr(float)` (`pycompat::number::py_float_repr`), the categorization block as ThyWill's f-strings write it from a dict that holds an
 /// `int` or a `float` (`Categorization::render_lines`), and Python `float()` of the
-/// texts ThyWill's reader parses (`categorization::py_float`).
+/// texts ThyWill's reader parses (`pycompat::number::py_float`).
 const NUMBERS_PY: &str = r#"
 import json, struct, sys
 req = json.load(sys.stdin)
@@ -337,8 +336,6 @@ floats = [from_bits(b) for b in req["float_bits"]]
 out = {
     "repr": [repr(x) for x in floats],
     "str": [str(x) for x in floats],
-    "json_float": [json.dumps(x) for x in floats],
-    "json": [json.dumps(json.loads(text)) for text in req["json_texts"]],
     "block": [],
     "parse": [],
 }
@@ -445,18 +442,11 @@ const INT_CORPUS: [i64; 12] = [
 
 #[test]
 fn number_formats_match_python() {
-    use thywill_core::archive::categorization::{py_float, Categorization};
-    use thywill_core::archive::text::{py_json_dumps, PyNumber};
-    use thywill_core::db::encode::{python_float_repr, python_json_dumps};
+    use thywill_core::archive::categorization::Categorization;
+    use thywill_core::pycompat::number::{py_float, PyNumber};
 
     let floats = float_corpus();
     let finite: Vec<f64> = floats.iter().copied().filter(|f| f.is_finite()).collect();
-    // JSON texts as a caller would hand them over: integers stay integers, floats are
-    // written by serde_json (shortest round-trip digits, which Python reads back exactly).
-    let mut json_texts: Vec<String> = INT_CORPUS.iter().map(|i| i.to_string()).collect();
-    json_texts.push(u64::MAX.to_string());
-    json_texts.extend(finite.iter().map(|f| serde_json::json!(f).to_string()));
-    json_texts.push(serde_json::json!([1, 1.0, -0.0, {"a": 1e-5, "b": [1e16, 2]}]).to_string());
     // Categorization dicts: a score and a confidence that are an int or a float each.
     let mut dicts = Vec::new();
     for (i, f) in finite.iter().enumerate().step_by(7) {
@@ -532,7 +522,6 @@ fn number_formats_match_python() {
 
     let request = serde_json::json!({
         "float_bits": floats.iter().map(|f| f.to_bits()).collect::<Vec<_>>(),
-        "json_texts": json_texts,
         "dicts": dicts,
         "parse": parse,
     });
@@ -547,25 +536,13 @@ fn number_formats_match_python() {
             .map(|v| v.as_str().unwrap().to_string())
             .collect()
     };
-    for ((f, repr), json) in floats.iter().zip(strs("repr")).zip(strs("json_float")) {
-        for (path, got) in [
-            ("archive::text::py_float_repr", py_float_repr(*f)),
-            ("db::encode::python_float_repr", python_float_repr(*f)),
-        ] {
-            if got != repr {
-                mismatches.push(format!("{path}({:#x}): {got} python {repr}", f.to_bits()));
-            }
-        }
-        if let Some(n) = serde_json::Number::from_f64(*f) {
-            let value = serde_json::Value::Number(n);
-            for (path, got) in [
-                ("db::encode::python_json_dumps", python_json_dumps(&value)),
-                ("archive::text::py_json_dumps", py_json_dumps(&value)),
-            ] {
-                if got != json {
-                    mismatches.push(format!("{path}({f:e}): {got} python {json}"));
-                }
-            }
+    for (f, repr) in floats.iter().zip(strs("repr")) {
+        let got = py_float_repr(*f);
+        if got != repr {
+            mismatches.push(format!(
+                "py_float_repr({:#x}): {got} python {repr}",
+                f.to_bits()
+            ));
         }
     }
     assert_eq!(
@@ -573,17 +550,6 @@ fn number_formats_match_python() {
         strs("str"),
         "Python's str and repr of a float agree"
     );
-    for (text, want) in json_texts.iter().zip(strs("json")) {
-        let value: serde_json::Value = serde_json::from_str(text).unwrap();
-        for (path, got) in [
-            ("db::encode::python_json_dumps", python_json_dumps(&value)),
-            ("archive::text::py_json_dumps", py_json_dumps(&value)),
-        ] {
-            if got != want {
-                mismatches.push(format!("{path}({text}): {got} python {want}"));
-            }
-        }
-    }
     for (text, want) in dicts.iter().zip(py["block"].as_array().unwrap()) {
         let mut c = Categorization::writer_defaults();
         let given: Categorization = serde_json::from_str(&{
@@ -670,7 +636,7 @@ fn number_formats_match_python() {
 /// same bits) or ThyWill's reader's are not their floats.
 fn read_back(lines: &[String; 6]) -> Option<String> {
     use thywill_core::archive::categorization::{apply_key, parse_thywill, Categorization};
-    use thywill_core::archive::text::PyNumber;
+    use thywill_core::pycompat::number::PyNumber;
     let written = parse_numbers(lines);
     let mut parsed = Categorization::writer_defaults();
     for line in lines {
@@ -699,10 +665,10 @@ fn read_back(lines: &[String; 6]) -> Option<String> {
 fn parse_numbers(
     lines: &[String; 6],
 ) -> (
-    thywill_core::archive::text::PyNumber,
-    thywill_core::archive::text::PyNumber,
+    thywill_core::pycompat::number::PyNumber,
+    thywill_core::pycompat::number::PyNumber,
 ) {
-    use thywill_core::archive::text::PyNumber;
+    use thywill_core::pycompat::number::PyNumber;
     let value = |line: &str| {
         line.rsplit_once(": ")
             .and_then(|(_, v)| PyNumber::from_text(v))
@@ -720,11 +686,11 @@ fn categorization_numbers_round_trip_through_an_import() {
     use chrono::NaiveDate;
     use thywill_core::archive::categorization::Categorization;
     use thywill_core::archive::prayer::PrayerArchive;
-    use thywill_core::archive::text::PyNumber;
     use thywill_core::archive::writer::{ArchiveWriter, Clock};
     use thywill_core::db::ArchiveTimeZone;
     use thywill_core::import::{import_text_archives, TextArchiveOptions};
     use thywill_core::progress::NoProgress;
+    use thywill_core::pycompat::number::PyNumber;
 
     let mut numbers: Vec<PyNumber> = INT_CORPUS.iter().map(|&i| PyNumber::Int(i)).collect();
     numbers.extend(

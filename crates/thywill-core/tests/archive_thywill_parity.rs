@@ -19,8 +19,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
 use thywill_core::archive::categorization::{self, Categorization};
 use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive, ThyWillId};
-use thywill_core::archive::text::ts_iso;
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
+use thywill_core::pycompat::datetime::py_isoformat;
 
 const PY: &str = r#"
 import sys, json, os, datetime as _dt
@@ -249,13 +249,13 @@ fn writers_and_readers_match_thywill() {
                     "project_tag": rng.pick(&["", "", "proj", "a b"]),
                     "target_audience": rng.pick(&["", "", "all"]),
                     "categorization": categorization,
-                    "created_at": ts_iso(&time(&mut rng)),
+                    "created_at": py_isoformat(&time(&mut rng)),
                 }
             }));
             n_prayers += 1;
             continue;
         }
-        let at = ts_iso(&time(&mut rng));
+        let at = py_isoformat(&time(&mut rng));
         let op = match kind {
             3..=5 => json!({
                 "op": "activity", "prayer": rng.below(n_prayers), "user": rng.pick(&NAMES), "at": at,

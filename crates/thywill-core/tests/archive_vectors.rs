@@ -2,7 +2,8 @@
 //! parser (`prayer::parse`) and ThyWill's own reader (`prayer::parse_thywill`).
 
 use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive, ThyWillId};
-use thywill_core::archive::text::{strptime_ts_h, HumanTime};
+use thywill_core::archive::timestamp::HumanTime;
+use thywill_core::pycompat::datetime::strptime_ts_h;
 
 fn file(text: &str, generated: Option<&str>) -> String {
     let mut p = PrayerArchive::new(

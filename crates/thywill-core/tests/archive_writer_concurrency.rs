@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use thywill_core::archive::prayer::PrayerArchive;
-use thywill_core::archive::text::py_fromisoformat;
 use thywill_core::archive::writer::{offline_mark_time, ArchiveWriter, Clock};
+use thywill_core::pycompat::datetime::py_fromisoformat;
 
 #[test]
 fn concurrent_same_minute_prayers_and_first_writes_of_a_month() {
@@ -105,7 +105,7 @@ fn offline_mark_is_converted_to_naive_utc() {
     let client = py_fromisoformat("2025-07-06T23:59:59+02:00").unwrap();
     let t = offline_mark_time(&client);
     assert_eq!(
-        thywill_core::archive::text::ts_h(&t),
+        thywill_core::archive::timestamp::ts_h(&t),
         "July 06 2025 at 21:59"
     );
 }

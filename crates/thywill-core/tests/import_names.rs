@@ -9,7 +9,6 @@ use chrono::NaiveDate;
 use rusqlite::Connection;
 use thywill_core::archive::categorization::Categorization;
 use thywill_core::archive::prayer::{ActivityAction, PrayerActivity, PrayerArchive};
-use thywill_core::archive::text::PyNumber;
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
@@ -17,6 +16,7 @@ use thywill_core::import::{
     JsonPrayersOptions, PrayerFileOptions, RecordIssue, TextArchiveOptions,
 };
 use thywill_core::progress::NoProgress;
+use thywill_core::pycompat::number::PyNumber;
 
 fn strings(conn: &Connection, sql: &str) -> Vec<String> {
     conn.prepare(sql)

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
+use thywill_core::archive::diagnostics::MAX_REASON_CHARS;
 use thywill_core::archive::kind::check_tree;
 use thywill_core::archive::parsed::parse_file;
-use thywill_core::archive::text::MAX_REASON_CHARS;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
     import_text_archives, report::entity, TextArchiveOptions, MAX_ISSUES_PER_FILE,

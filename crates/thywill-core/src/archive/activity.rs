@@ -16,7 +16,10 @@ use std::path::Path;
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use serde::Serialize;
 
-use super::text::{rerender_lines, ts_day, ts_hm, ts_my, Diagnostic, LineReader, MONTH_NAMES};
+use super::diagnostics::Diagnostic;
+use super::lines::{rerender_lines, LineReader};
+use super::timestamp::{ts_day, ts_hm, ts_my};
+use crate::pycompat::datetime::MONTH_NAMES;
 use crate::Result;
 
 const TITLE: &str = "Activity for ";

@@ -8,11 +8,14 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::{
     self, parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing,
     underscore_pipe, PipeRecord,
 };
-use super::text::{self, Diagnostic, PyDateTime};
+use super::timestamp;
+use crate::pycompat::datetime::PyDateTime;
+use crate::pycompat::strings;
 
 /// One line of `auth/{YM}_auth_requests.txt` (§10.1). The request's own ID is not in the
 /// file (ThyWill never writes it).
@@ -303,7 +306,7 @@ impl SessionsSnapshotFile {
     pub fn new(now: &chrono::NaiveDateTime, sessions: Vec<SnapshotSession>) -> Self {
         let total = sessions.len() as u64;
         SessionsSnapshotFile {
-            generated: text::ts_hc(now),
+            generated: timestamp::ts_hc(now),
             sessions,
             total,
         }
@@ -330,7 +333,7 @@ impl SessionsSnapshotFile {
                 render_opt_iso(&s.expires_at),
                 underscore_pipe(&s.device_info),
                 s.ip_address,
-                text::py_bool(s.is_fully_authenticated)
+                strings::py_bool(s.is_fully_authenticated)
             ));
         }
         out.push_str(&format!("\nTotal active sessions: {}", self.total));

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use super::text::py_float;
-use super::text::{py_json_str_list, py_strip, PyNumber};
+use crate::pycompat::json::py_json_str_list;
+use crate::pycompat::number::PyNumber;
+use crate::pycompat::strings::py_strip;
 
 /// The six categorization values of a prayer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,8 +9,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::{self, parse_iso, parse_py_bool, py_str_datetime};
-use super::text::{self, Diagnostic, PyDateTime};
+use crate::pycompat::datetime::PyDateTime;
+use crate::pycompat::strings;
 
 /// One session block of `active_sessions.txt`.
 ///
@@ -54,7 +56,7 @@ impl ActiveSession {
         }
         out.push(format!(
             "  IP: {}",
-            text::py_opt_str(self.ip_address.as_deref())
+            strings::py_opt_str(self.ip_address.as_deref())
         ));
         out.push(format!(
             "  Device: {}",
@@ -65,7 +67,7 @@ impl ActiveSession {
         ));
         out.push(format!(
             "  Fully authenticated: {}",
-            text::py_bool(self.is_fully_authenticated)
+            strings::py_bool(self.is_fully_authenticated)
         ));
         out.push(String::new());
     }
@@ -284,7 +286,7 @@ fn build_session(id: &str, fields: &[(&str, &str, usize)]) -> Result<ActiveSessi
             })
             .map(|(k, v, _)| (k.to_string(), v.to_string()))
             .collect(),
-        ip_address: (ip != text::PY_NONE).then(|| ip.to_string()),
+        ip_address: (ip != strings::PY_NONE).then(|| ip.to_string()),
         device_info: (device != "Unknown").then(|| device.to_string()),
         is_fully_authenticated: parse_py_bool(get("Fully authenticated")?, "Fully authenticated")?,
     })

@@ -10,8 +10,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::{parse_iso, Lines};
-use super::text::{Diagnostic, PyDateTime};
+use crate::pycompat::datetime::PyDateTime;
 
 /// What an event-log line says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

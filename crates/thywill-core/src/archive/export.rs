@@ -18,11 +18,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::{
     self, escape_pipe, parse_human, parse_yes_no, split_absorbing, split_escaped, unescape_pipe,
     yes_no, Lines,
 };
-use super::text::{Diagnostic, HumanTime};
+use super::timestamp::HumanTime;
 
 /// A row type of an export data file.
 pub trait ExportRecord: Sized {

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::fileops::{entry_type, read_listed_file, EntryType};
 use super::layout::LedgerKind;
-use super::text::Diagnostic;
 use crate::progress::{self, Progress};
 use crate::{Error, Result};
 
@@ -360,7 +360,7 @@ pub fn check_tree(root: &Path, sink: &dyn Progress) -> Result<CheckReport> {
         };
         match render(&bytes, Some(&rel)) {
             Ok((out, diagnostics)) => {
-                let diagnostics = super::text::bound_diagnostics(diagnostics);
+                let diagnostics = super::diagnostics::bound_diagnostics(diagnostics);
                 let diff = first_differing_line(&bytes, &out);
                 if diff.is_none() && diagnostics.is_empty() {
                     report.files_identical += 1;

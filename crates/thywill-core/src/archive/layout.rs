@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDateTime};
 
 use super::fileops;
-use super::text::{prayer_base, ym};
+use super::timestamp::{prayer_base, ym};
 use crate::Result;
 
 /// The folder of a prayer created at `t`: `<base>/prayers/{year}/{MM}`.

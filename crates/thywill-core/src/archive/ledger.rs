@@ -18,8 +18,11 @@ use std::path::Path;
 use chrono::{Datelike, NaiveDateTime};
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::layout::LedgerKind;
-use super::text::{py_strip, rerender_lines, ts_my, Diagnostic, HumanTime, LineReader};
+use super::lines::{rerender_lines, LineReader};
+use super::timestamp::{ts_my, HumanTime};
+use crate::pycompat::strings::py_strip;
 use crate::Result;
 
 /// One ledger line of any of the three kinds.

@@ -16,8 +16,10 @@ use std::path::Path;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::parse_iso;
-use super::text::{self, Diagnostic, PyDateTime};
+use super::timestamp;
+use crate::pycompat::datetime::PyDateTime;
 
 /// A decision appended to an application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,7 +80,7 @@ impl MembershipApplication {
 
     /// The file name ThyWill uses: `{APP_STAMP(t)}_{app_id}.txt`.
     pub fn file_name(stamp_time: &NaiveDateTime, app_id: &str) -> String {
-        format!("{}_{app_id}.txt", text::app_stamp(stamp_time))
+        format!("{}_{app_id}.txt", timestamp::app_stamp(stamp_time))
     }
 
     /// Creates the application file as ThyWill does (only the part before any decision;

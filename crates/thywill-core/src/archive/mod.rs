@@ -1,7 +1,9 @@
 //! ThyWill's text archive format (spec: archive-format.md).
 //!
-//! - [`text`]: shared primitives (timestamp renderings, Python-compatible parsing and
-//!   rendering rules, the streaming line reader, [`text::Diagnostic`]).
+//! - [`diagnostics`]: the located [`Diagnostic`] parsers report, and its bounds.
+//! - [`lines`]: reading files as lines (UTF-8, BOM, universal newlines) and re-rendering.
+//! - [`timestamp`]: the archive's timestamp formats, [`timestamp::HumanTime`] and the
+//!   recovery timestamp parser (the Python rules beneath are in [`crate::pycompat`]).
 //! - [`fileops`]: atomic creates and `flock`-ed appends, safe next to ThyWill's own writers.
 //! - [`layout`]: file locations and the path strings ThyWill stores.
 //! - [`prayer`]: per-prayer files (§4); [`categorization`]: their categorization block.
@@ -41,12 +43,14 @@ pub mod activity;
 pub mod auth;
 pub mod categorization;
 pub mod current_state;
+pub mod diagnostics;
 pub mod event_log;
 pub mod export;
 pub mod fileops;
 pub mod kind;
 pub mod layout;
 pub mod ledger;
+pub mod lines;
 pub mod membership;
 pub mod parsed;
 pub mod pipe;
@@ -54,9 +58,9 @@ pub mod prayer;
 pub mod roles;
 pub mod sessions;
 pub mod system;
-pub mod text;
+pub mod timestamp;
 pub mod user_attributes;
 pub mod users;
 pub mod writer;
 
-pub use text::Diagnostic;
+pub use diagnostics::Diagnostic;

@@ -189,7 +189,7 @@ pub fn parse_bytes(
 /// Reads and parses the file at `path`, its kind taken from the path ([`kind_of_path`]).
 /// A missing file is `NotFound`; a file of unknown kind, or one that is not a regular file
 /// (a FIFO, a device: never opened), is `InvalidInput`. At most
-/// [`super::text::MAX_DIAGNOSTICS_PER_FILE`] diagnostics are listed, then their number.
+/// [`super::diagnostics::MAX_DIAGNOSTICS_PER_FILE`] diagnostics are listed, then their number.
 pub fn parse_file(path: &Path) -> Result<ParsedFile> {
     let bytes = super::fileops::read_regular_file(path)?;
     let kind = kind_of_path(path);
@@ -199,7 +199,7 @@ pub fn parse_file(path: &Path) -> Result<ParsedFile> {
         kind: kind_name(kind),
         record_count: record_count(kind, &content),
         content,
-        diagnostics: super::text::bound_diagnostics(diagnostics),
+        diagnostics: super::diagnostics::bound_diagnostics(diagnostics),
     })
 }
 

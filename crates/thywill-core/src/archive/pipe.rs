@@ -19,7 +19,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::text::{self, Diagnostic, HumanTime, Line, LineReader, PyDateTime};
+use super::diagnostics::Diagnostic;
+use super::lines::{self, Line, LineReader};
+use super::timestamp::{self, HumanTime};
+use crate::pycompat::datetime::{self, PyDateTime};
 
 /// A record type of a pipe-delimited archive file.
 pub trait PipeRecord: Sized {
@@ -48,7 +51,7 @@ impl PipeHeader {
     /// (the month is ignored for non-monthly kinds).
     pub fn for_month<R: PipeRecord>(month: &impl chrono::Datelike) -> Self {
         let title = if R::MONTHLY {
-            format!("{} for {}", R::TITLE, text::ts_my(month))
+            format!("{} for {}", R::TITLE, timestamp::ts_my(month))
         } else {
             R::TITLE.to_string()
         };
@@ -70,7 +73,7 @@ impl PipeHeader {
 /// Parses `July 2025` (month name case-insensitive, as `strptime('%B %Y')`).
 pub fn parse_month_year(s: &str) -> Option<NaiveDate> {
     let (m, y) = s.trim().split_once(' ')?;
-    let month = text::MONTH_NAMES
+    let month = datetime::MONTH_NAMES
         .iter()
         .position(|n| n.eq_ignore_ascii_case(m))?;
     if y.len() != 4 || !y.bytes().all(|b| b.is_ascii_digit()) {
@@ -154,7 +157,7 @@ pub fn append<R: PipeRecord>(
 /// The monthly file name ThyWill uses under its folder: `{YYYY}_{MM}_{suffix}.txt`, e.g.
 /// `monthly_file_name(&t, "auth_requests")` → `2025_07_auth_requests.txt`.
 pub fn monthly_file_name(month: &impl chrono::Datelike, suffix: &str) -> String {
-    format!("{}_{suffix}.txt", text::ym(month))
+    format!("{}_{suffix}.txt", timestamp::ym(month))
 }
 
 /// Re-renders a pipe file of record type `R` (for `thywill archive check`).
@@ -390,10 +393,10 @@ pub fn underscore_pipe(s: &str) -> String {
 
 /// Parses an ISO timestamp field (`fromisoformat` first, then the recovery fallbacks).
 pub fn parse_iso(field: &str, what: &str) -> Result<PyDateTime, String> {
-    if let Some(t) = text::py_fromisoformat(field) {
+    if let Some(t) = datetime::py_fromisoformat(field) {
         return Ok(t);
     }
-    match text::parse_recovery_timestamp(field) {
+    match timestamp::parse_recovery_timestamp(field) {
         Ok(Some(t)) => Ok(t),
         Ok(None) => Err(format!("empty {what} timestamp")),
         Err(e) => Err(format!("{what}: {e}")),
@@ -419,7 +422,7 @@ pub fn render_opt_iso(t: &Option<PyDateTime>) -> String {
 pub fn parse_human(field: &str, what: &str) -> Result<HumanTime, String> {
     let mut h = HumanTime::parse(field);
     if h.time.is_none() {
-        match text::parse_recovery_timestamp(field) {
+        match timestamp::parse_recovery_timestamp(field) {
             Ok(Some(t)) => h.time = Some(t.naive()),
             _ => return Err(format!("{what}: unsupported timestamp format: {field}")),
         }
@@ -430,8 +433,8 @@ pub fn parse_human(field: &str, what: &str) -> Result<HumanTime, String> {
 /// `str(datetime)` of a naive or aware value (`TS_STR`).
 pub fn py_str_datetime(t: &PyDateTime) -> String {
     match t {
-        PyDateTime::Naive(n) => text::ts_str(n),
-        PyDateTime::Aware(a) => text::ts_str_aware(a),
+        PyDateTime::Naive(n) => datetime::py_datetime_str(n),
+        PyDateTime::Aware(a) => datetime::py_datetime_str_aware(a),
     }
 }
 
@@ -469,7 +472,7 @@ pub fn yes_no(b: bool) -> &'static str {
 /// A whole-file reader helper: decodes and splits into normalised lines for the small
 /// full-rewrite files, returning a diagnostic when the bytes are not UTF-8.
 pub(crate) fn decode_lines(bytes: &[u8], path: Option<&Path>) -> Result<String, Diagnostic> {
-    text::decode_text(bytes, path).map(|(s, _)| s)
+    lines::decode_text(bytes, path).map(|(s, _)| s)
 }
 
 /// The shape of ThyWill's small full-rewrite snapshot files (sessions snapshot, role

@@ -12,10 +12,12 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::categorization::{apply_key, Categorization, CATEGORIZATION_KEYS};
-use super::text::{
-    decode_text, normalize_newlines, py_int, py_split_whitespace, py_strip, split_lines,
-    strptime_ts_h, Diagnostic, HumanTime,
-};
+use super::diagnostics::Diagnostic;
+use super::lines::{decode_text, normalize_newlines, split_lines};
+use super::timestamp::HumanTime;
+use crate::pycompat::datetime::strptime_ts_h;
+use crate::pycompat::number::py_int;
+use crate::pycompat::strings::{py_split_whitespace, py_strip};
 use crate::Result;
 
 /// One prayer file. It deserializes from the shape it serializes to (optional parts and

@@ -5,11 +5,15 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::{
     self, parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing,
     underscore_pipe, PipeRecord,
 };
-use super::text::{self, Diagnostic, PyDateTime};
+use super::timestamp;
+use crate::pycompat::datetime::PyDateTime;
+use crate::pycompat::json;
+use crate::pycompat::strings;
 
 /// One line of `roles/{YM}_role_assignments.txt` (§11.1).
 ///
@@ -175,7 +179,7 @@ impl RoleDefinitionsFile {
     pub fn new(now: &chrono::NaiveDateTime, roles: Vec<RoleDefinition>) -> Self {
         let total = roles.len() as u64;
         RoleDefinitionsFile {
-            updated: text::ts_hc(now),
+            updated: timestamp::ts_hc(now),
             roles,
             total,
         }
@@ -198,8 +202,8 @@ impl RoleDefinitionsFile {
                 "{}|{}|{}|{}|{}\n",
                 r.name,
                 underscore_pipe(&r.description),
-                text::py_json_str_list(&r.permissions),
-                text::py_bool(r.is_system_role),
+                json::py_json_str_list(&r.permissions),
+                strings::py_bool(r.is_system_role),
                 r.created_by
             ));
         }

@@ -18,8 +18,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::{parse_human, parse_yes_no, split_absorbing, underscore_pipe, yes_no, Lines};
-use super::text::{self, Diagnostic, HumanTime};
+use super::timestamp::{self, HumanTime};
+use crate::pycompat::datetime;
 
 /// Which writer produced a record (it decides how None values and line ends are written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -148,7 +150,7 @@ impl SessionsHeader {
         layout: SessionOrigin,
     ) -> Self {
         SessionsHeader {
-            month: text::ts_my(month),
+            month: timestamp::ts_my(month),
             exported_at: HumanTime::from_time(*exported_at),
             layout,
         }
@@ -286,7 +288,7 @@ fn starts_with_human_ts(s: &str) -> bool {
         return false;
     };
     let head = s.get(..bar).unwrap_or_default();
-    head.contains(" at ") && text::strptime_ts_h(head).is_some()
+    head.contains(" at ") && datetime::strptime_ts_h(head).is_some()
 }
 
 /// Streams the records of a sessions file, un-gluing and tagging each with its writer.

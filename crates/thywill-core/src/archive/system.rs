@@ -6,10 +6,13 @@ use std::path::Path;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::{
     self, parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing, PipeRecord,
 };
-use super::text::{self, Diagnostic, PyDateTime};
+use super::timestamp;
+use crate::pycompat::datetime::PyDateTime;
+use crate::pycompat::strings;
 
 /// One line of `system/{YM}_invite_usage.txt` (§12.1). Never read by ThyWill's importers
 /// (§19.2 #26). When an invite link is *created*, `used_by` is empty and the action still
@@ -147,8 +150,8 @@ impl InviteTokenLine {
             self.token,
             self.created_by_user,
             render_opt_iso(&self.expires_at),
-            text::py_bool(self.used),
-            text::py_opt_str(self.used_by_user_id.as_deref()),
+            strings::py_bool(self.used),
+            strings::py_opt_str(self.used_by_user_id.as_deref()),
             render_opt_iso(&self.created_at)
         )
     }
@@ -163,7 +166,7 @@ impl InviteTokenLine {
             created_by_user: by.to_string(),
             expires_at: parse_opt_iso(expires, "expires_at")?,
             used: parse_py_bool(used, "used")?,
-            used_by_user_id: (*used_by != text::PY_NONE).then(|| used_by.to_string()),
+            used_by_user_id: (*used_by != strings::PY_NONE).then(|| used_by.to_string()),
             created_at: parse_opt_iso(created, "created_at")?,
         })
     }
@@ -209,7 +212,7 @@ impl InviteTokensFile {
             .unwrap_or_default()
             .to_vec();
         InviteTokensFile {
-            updated: text::ts_hc(now),
+            updated: timestamp::ts_hc(now),
             active,
             recently_expired,
             active_count: tokens.iter().filter(|t| !t.used).count() as u64,
@@ -337,7 +340,7 @@ impl SystemConfigFile {
         items.sort_by(|a, b| a.0.cmp(&b.0));
         let total = items.len() as u64;
         SystemConfigFile {
-            snapshot: text::ts_hc(now),
+            snapshot: timestamp::ts_hc(now),
             items,
             total,
         }

@@ -11,8 +11,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::diagnostics::Diagnostic;
 use super::pipe::Lines;
-use super::text::{self, Diagnostic};
+use super::timestamp;
+use crate::pycompat::strings;
 
 /// One user's block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,7 +43,7 @@ impl UserAttributes {
             bool_lc(self.is_supporter)
         );
         if let Some(d) = &self.supporter_since {
-            out.push_str(&format!("supporter_since: {}\n", text::date_only(d)));
+            out.push_str(&format!("supporter_since: {}\n", timestamp::date_only(d)));
         }
         if let Some(t) = self.supporter_type.as_deref().filter(|t| !t.is_empty()) {
             out.push_str(&format!("supporter_type: {t}\n"));
@@ -145,7 +147,7 @@ impl<B: BufRead> UserAttributesReader<B> {
     }
 
     fn feed(&mut self, number: usize, raw: &str) {
-        let line = text::py_strip(raw);
+        let line = strings::py_strip(raw);
         if line.is_empty() || line == "User Attributes" {
             return;
         }
@@ -154,7 +156,7 @@ impl<B: BufRead> UserAttributesReader<B> {
                 .push_back(Err(self.lines.diag(number, "expected `key: value`")));
             return;
         };
-        let (k, v) = (text::py_strip(k), text::py_strip(v));
+        let (k, v) = (strings::py_strip(k), strings::py_strip(v));
         if k == "username" {
             if let Some(u) = self.current.take() {
                 self.out.push_back(Ok(u));

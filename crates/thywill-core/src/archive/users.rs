@@ -13,7 +13,10 @@ use std::path::Path;
 use chrono::{Datelike, NaiveDateTime};
 use serde::Serialize;
 
-use super::text::{py_strip, rerender_lines, ts_my, Diagnostic, HumanTime, LineReader};
+use super::diagnostics::Diagnostic;
+use super::lines::{rerender_lines, LineReader};
+use super::timestamp::{ts_my, HumanTime};
+use crate::pycompat::strings::py_strip;
 use crate::Result;
 
 const INVITED: &str = " joined on invitation from ";
@@ -122,7 +125,7 @@ pub fn parse_line_thywill(line: &str) -> Option<ThyWillRegistration> {
         return None;
     }
     let (ts, rest) = line.split_once(" - ")?;
-    let timestamp = super::text::strptime_ts_h(ts)?;
+    let timestamp = crate::pycompat::datetime::strptime_ts_h(ts)?;
     let (name, inviter) = if rest.contains(INVITED) {
         let mut parts = rest.split(INVITED);
         let name = py_strip(parts.next().unwrap_or_default()).to_string();

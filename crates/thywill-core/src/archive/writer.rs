@@ -9,11 +9,12 @@ use serde::Serialize;
 
 use super::activity::{self, MonthlyActivity};
 use super::categorization::{self, Categorization};
+use super::diagnostics::Diagnostic;
 use super::fileops;
 use super::layout::{self, LedgerKind};
 use super::ledger::{self, LedgerRecord};
+use super::lines::decode_text;
 use super::prayer::{self, ActivityAction, PrayerActivity, PrayerArchive, ThyWillPrayerData};
-use super::text::{decode_text, Diagnostic};
 use super::users::{self, UserRegistration};
 use crate::{Error, Result};
 
@@ -333,7 +334,7 @@ impl ArchiveWriter {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
         {
-            Some(text) => categorization::parse_thywill(&super::text::normalize_newlines(&text)),
+            Some(text) => categorization::parse_thywill(&super::lines::normalize_newlines(&text)),
             None => Categorization::reader_defaults(),
         }
     }
@@ -341,10 +342,10 @@ impl ArchiveWriter {
 
 /// The timestamp ThyWill writes for an offline "prayed" mark with a client time (§4.4.2,
 /// §21.22): an aware value converted to naive UTC; a naive value unchanged.
-pub fn offline_mark_time(client_time: &super::text::PyDateTime) -> NaiveDateTime {
+pub fn offline_mark_time(client_time: &crate::pycompat::datetime::PyDateTime) -> NaiveDateTime {
     match client_time {
-        super::text::PyDateTime::Naive(t) => *t,
-        super::text::PyDateTime::Aware(t) => t.naive_utc(),
+        crate::pycompat::datetime::PyDateTime::Naive(t) => *t,
+        crate::pycompat::datetime::PyDateTime::Aware(t) => t.naive_utc(),
     }
 }
 

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use serde_json::Value;
 
 use crate::{Error, Result};
 
@@ -230,26 +229,6 @@ pub fn minute_of_stored(text: &str) -> String {
     }
 }
 
-/// Python's `datetime.isoformat()` for a naive value: the fraction is omitted when the
-/// microseconds are zero (`2025-06-09T18:02:00`).
-pub fn python_isoformat(value: &NaiveDateTime) -> String {
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        value.year(),
-        value.month(),
-        value.day(),
-        value.hour(),
-        value.minute(),
-        value.second()
-    );
-    let micros = value.nanosecond() / 1000 % 1_000_000;
-    if micros == 0 {
-        base
-    } else {
-        format!("{base}.{micros:06}")
-    }
-}
-
 /// SQLite booleans as ThyWill writes them.
 pub fn encode_bool(value: bool) -> i64 {
     i64::from(value)
@@ -259,20 +238,6 @@ pub fn encode_bool(value: bool) -> i64 {
 /// `DEFAULT TRUE` also hold integers).
 pub fn decode_bool(value: i64) -> bool {
     value != 0
-}
-
-/// Python's `json.dumps` with default arguments: `", "` and `": "` separators and
-/// `ensure_ascii` escapes (`\uXXXX`, surrogate pairs above the BMP), floats as `repr`
-/// (`1.0`, `1e-05`, `1e+16`). The same function as [`crate::archive::text::py_json_dumps`].
-pub fn python_json_dumps(value: &Value) -> String {
-    crate::archive::text::py_json_dumps(value)
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, `.0` for integral values, an
-/// exponent below 1e-04 and from 1e+16 (`1e-05`, `1e+16`), `inf`, `-inf`, `nan`. The same
-/// function as [`crate::archive::text::py_float_repr`].
-pub fn python_float_repr(value: f64) -> String {
-    crate::archive::text::py_float_repr(value)
 }
 
 /// Identifiers in the shapes ThyWill generates (spec §1.3).
@@ -490,26 +455,6 @@ mod tests {
         ] {
             assert_eq!(stored_minute_number(malformed), None, "{malformed}");
         }
-    }
-
-    #[test]
-    fn isoformat_omits_zero_microseconds() {
-        let dt = parse_datetime("2025-06-09 18:02:00.000000").unwrap();
-        assert_eq!(python_isoformat(&dt), "2025-06-09T18:02:00");
-        let dt = parse_datetime("2025-06-09 18:02:00.000100").unwrap();
-        assert_eq!(python_isoformat(&dt), "2025-06-09T18:02:00.000100");
-    }
-
-    #[test]
-    fn json_dumps_matches_python() {
-        let v: Value = serde_json::json!(["*", "admin.users"]);
-        assert_eq!(python_json_dumps(&v), r#"["*", "admin.users"]"#);
-        assert_eq!(python_json_dumps(&serde_json::json!([])), "[]");
-        let v: Value = serde_json::json!({"a": 1.0, "b": ["é😀"]});
-        assert_eq!(
-            python_json_dumps(&v),
-            r#"{"a": 1.0, "b": ["\u00e9\ud83d\ude00"]}"#
-        );
     }
 
     #[test]

@@ -33,10 +33,11 @@ use super::report::{entity, ImportReport, RecordIssue};
 use crate::archive::prayer::{ActivityAction, PrayerActivity};
 use crate::db::bulk::BulkStatement;
 use crate::db::encode::{
-    datetime_text, format_datetime, minute_number, minute_of_stored, python_isoformat,
-    stored_minute_number, StackText,
+    datetime_text, format_datetime, minute_number, minute_of_stored, stored_minute_number,
+    StackText,
 };
 use crate::db::{ArchiveTimeZone, IdGenerator};
+use crate::pycompat::datetime::py_isoformat;
 use crate::Result;
 
 /// A row of `prayer_activity_log` to be. Most actions and values are fixed words, so
@@ -536,7 +537,7 @@ impl ActivityPlan {
                         log("set_answered".into(), owned(prev), TRUE, false),
                         false,
                     );
-                    let iso = python_isoformat(&at);
+                    let iso = py_isoformat(&at);
                     let prev = attrs.set(user, at, "answer_date", iso.clone());
                     plan.push(
                         user,

@@ -16,16 +16,17 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::report::{entity, issue};
 use super::text_archives::{Ctx, Phase, PlannedFile};
 use crate::archive::auth::{AuthApprovalRecord, AuthRequestRecord};
+use crate::archive::diagnostics::Diagnostic;
 use crate::archive::fileops::read_listed_file;
 use crate::archive::kind::FileKind;
 use crate::archive::pipe::PipeFile;
 use crate::archive::roles::{RoleAssignmentRecord, RoleDefinitionsFile};
 use crate::archive::sessions::SessionsFile;
 use crate::archive::system::{InviteTokensFile, InviteUsageRecord};
-use crate::archive::text::{py_json_str_list, Diagnostic};
 use crate::db::encode::{format_datetime, minute_key};
 use crate::db::schema::{ensure_role, DefaultRole, DEACTIVATED_ROLE, DEFAULT_ROLES};
 use crate::progress::report as progress_report;
+use crate::pycompat::json::py_json_str_list;
 use crate::Result;
 
 /// Invite tokens expire 12 hours after creation (`INVITE_TOKEN_EXPIRATION_HOURS`).

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use chrono::NaiveDateTime;
 
+use crate::archive::diagnostics::Diagnostic;
 use crate::archive::layout::LedgerKind;
-use crate::archive::text::Diagnostic;
 use crate::archive::{ledger, users};
 
 /// Records of one file and the lines that could not be read.

@@ -1,7 +1,7 @@
 //! Import reports: per-entity counts and located failures, serialisable for every front end.
 //!
 //! Reports stay short whatever the input: a reason quoting a line is cut
-//! ([`crate::archive::text::bounded_reason`]), and each file lists at most
+//! ([`crate::archive::diagnostics::bounded_reason`]), and each file lists at most
 //! [`MAX_ISSUES_PER_FILE`] notes and as many failures, then one line saying how many more
 //! there were. The counts per entity stay exact.
 
@@ -281,6 +281,6 @@ pub(crate) fn issue(
         line,
         record: None,
         field: None,
-        reason: crate::archive::text::bounded_reason(reason.into()),
+        reason: crate::archive::diagnostics::bounded_reason(reason.into()),
     }
 }

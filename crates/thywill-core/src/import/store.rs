@@ -121,7 +121,7 @@ pub(crate) fn insert_prayer_doc(
 ) -> Result<()> {
     let cat = doc.categorization.as_ref();
     let flags = cat
-        .map(|c| crate::archive::text::py_json_str_list(&c.safety_flags))
+        .map(|c| crate::pycompat::json::py_json_str_list(&c.safety_flags))
         .unwrap_or_else(|| "[]".into());
     insert_prayer(
         conn,

@@ -1161,7 +1161,7 @@ impl Run<'_> {
         &mut self,
         entity: &str,
         relative: &str,
-        diagnostics: &[crate::archive::text::Diagnostic],
+        diagnostics: &[crate::archive::diagnostics::Diagnostic],
     ) {
         for d in diagnostics {
             self.report.note(issue(
@@ -1194,7 +1194,7 @@ struct ParsedPrayerFile {
     name_is_utf8: bool,
     /// Its record, without the part a cut runs through ([`salvage`]).
     doc: prayer::PrayerArchive,
-    diagnostics: Vec<crate::archive::text::Diagnostic>,
+    diagnostics: Vec<crate::archive::diagnostics::Diagnostic>,
     /// Its activities' rows as for a new prayer on empty activity tables.
     plan: ActivityPlan,
     /// Where the file was cut short, if it was.
@@ -1352,7 +1352,7 @@ struct ParsedLedgerPart {
     kind: LedgerKind,
     /// The file's first part, which carries its diagnostics.
     first: bool,
-    diagnostics: Vec<crate::archive::text::Diagnostic>,
+    diagnostics: Vec<crate::archive::diagnostics::Diagnostic>,
     records: Vec<LedgerEntry>,
 }
 
