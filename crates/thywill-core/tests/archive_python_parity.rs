@@ -1,6 +1,8 @@
 //! Differential tests of `thywill_core::pycompat` against a real `python3` (3.11):
-//! `strptime("%B %d %Y at %H:%M")`, `datetime.fromisoformat`, `repr(float)`,
-//! `json.dumps(list)`, `str.strip()`, `int()`.
+//! `strptime` (the three formats ThyWill's readers use), `datetime.fromisoformat`,
+//! `isoformat()` and `str()` of datetimes, `repr(float)`, `float()`, `int()`,
+//! `json.dumps(list)`, `str.strip()`, `str.split()`, `str.isspace()` and Unicode decimal
+//! digits.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -769,4 +771,138 @@ json.dump({"seen": seen, "bad": bad}, sys.stdout)
     let py = run_python(script, &serde_json::json!({"db": db, "root": dir.path()}));
     assert_eq!(py["seen"], numbers.len());
     assert_eq!(py["bad"], serde_json::json!([]));
+}
+
+/// The rest of `pycompat` against a real `python3`: `str.isspace()` and
+/// `unicodedata.decimal()` over every code point, `str.split()`, `str()` and
+/// `isoformat()` of the datetimes `fromisoformat` reads, and `strptime` with the two
+/// formats recovery falls back to (`%B %d %Y at %H:%M:%S`, `%Y-%m-%d %H:%M:%S`).
+#[test]
+fn the_rest_of_pycompat_matches_python() {
+    use thywill_core::pycompat::datetime::{strptime_sql, strptime_ts_h_seconds};
+    use thywill_core::pycompat::number::py_decimal_digit;
+    use thywill_core::pycompat::strings::{py_is_whitespace, py_split_whitespace};
+
+    const REST_PY: &str = r#"
+import json, sys, unicodedata
+from datetime import datetime
+req = json.load(sys.stdin)
+def strptime(s, f):
+    try: return datetime.strptime(s, f).isoformat()
+    except ValueError: return None
+def from_iso(s):
+    try: t = datetime.fromisoformat(s)
+    except ValueError: return None
+    return [str(t), t.isoformat()]
+chars = [chr(c) for c in range(0x110000)]
+json.dump({
+    "isspace": [ord(c) for c in chars if c.isspace()],
+    "decimal": [[ord(c), unicodedata.decimal(c)] for c in chars
+                if unicodedata.decimal(c, None) is not None],
+    "split": [s.split() for s in req["split"]],
+    "iso": [from_iso(s) for s in req["iso"]],
+    "seconds": [strptime(s, "%B %d %Y at %H:%M:%S") for s in req["seconds"]],
+    "sql": [strptime(s, "%Y-%m-%d %H:%M:%S") for s in req["sql"]],
+}, sys.stdout)
+"#;
+
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let iso = iso_variants(&mut rng);
+    let seconds: Vec<String> = timestamp_variants(&mut rng)
+        .into_iter()
+        .map(|s| format!("{s}{}", rng.pick(&[":33", ":7", ":60", ":05", "", ":٣"])))
+        .collect();
+    let mut sql = Vec::new();
+    for _ in 0..3000 {
+        sql.push(format!(
+            "{}-{}-{}{}{}:{}:{}",
+            rng.pick(&["2025", "0000", "0001", "9999", "25", "٢٠٢٥"]),
+            rng.pick(&["07", "7", "12", "13", "00", "٠٧"]),
+            rng.pick(&["06", "6", " 6", "31", "30", "29", "00"]),
+            rng.pick(&[" ", "  ", "\t", "T", "", "\u{a0}"]),
+            rng.pick(&["09", "9", "23", "24", "٠٩"]),
+            rng.pick(&["05", "5", "59", "60"]),
+            rng.pick(&["07", "7", "59", "61", "60", "07x", "07.5"]),
+        ));
+    }
+    let split: Vec<String> = [
+        "",
+        "  ",
+        "a b",
+        " a\u{1c}b\u{85}c\u{3000}",
+        "\u{feff}a\u{200b} b",
+        "a\u{a0}\u{a0}b\u{2028}",
+        "one two  three\t\nfour",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let request = serde_json::json!({"iso": iso, "seconds": seconds, "sql": sql, "split": split});
+    let py = run_python(REST_PY, &request);
+
+    let mut mismatches = Vec::new();
+    let all_chars = || (0..0x11_0000u32).filter_map(char::from_u32);
+    let spaces: Vec<u32> = all_chars()
+        .filter(|c| py_is_whitespace(*c))
+        .map(u32::from)
+        .collect();
+    let want: Vec<u32> = serde_json::from_value(py["isspace"].clone()).unwrap();
+    if spaces != want {
+        mismatches.push(format!("isspace: rust {spaces:x?} python {want:x?}"));
+    }
+    let digits: Vec<(u32, u32)> = all_chars()
+        .filter_map(|c| py_decimal_digit(c).map(|d| (u32::from(c), d)))
+        .collect();
+    let want: Vec<(u32, u32)> = serde_json::from_value(py["decimal"].clone()).unwrap();
+    assert!(want.len() > 600, "python lists its decimal digits");
+    if digits != want {
+        mismatches.push(format!(
+            "decimal digits: {} rust, {} python",
+            digits.len(),
+            want.len()
+        ));
+    }
+    for (s, want) in split.iter().zip(py["split"].as_array().unwrap()) {
+        let got: Vec<&str> = py_split_whitespace(s).collect();
+        if serde_json::json!(got) != *want {
+            mismatches.push(format!("split {s:?}: rust {got:?} python {want}"));
+        }
+    }
+    let answers = |key: &str, asked: usize| -> Vec<serde_json::Value> {
+        let got = py[key].as_array().unwrap().clone();
+        assert_eq!(got.len(), asked, "{key}");
+        got
+    };
+    for (s, want) in iso.iter().zip(answers("iso", iso.len())) {
+        let got = py_fromisoformat(s).map(|t| serde_json::json!([t.py_str(), t.isoformat()]));
+        if got.as_ref().unwrap_or(&serde_json::Value::Null) != &want {
+            mismatches.push(format!("str/isoformat {s:?}: rust {got:?} python {want}"));
+        }
+    }
+    for (key, inputs, parse) in [
+        (
+            "seconds",
+            &seconds,
+            strptime_ts_h_seconds as fn(&str) -> Option<chrono::NaiveDateTime>,
+        ),
+        ("sql", &sql, strptime_sql),
+    ] {
+        let mut parsed = 0;
+        for (s, want) in inputs.iter().zip(answers(key, inputs.len())) {
+            let got = parse(s).map(|t| py_isoformat(&t));
+            parsed += usize::from(got.is_some());
+            if got.as_deref() != want.as_str() {
+                mismatches.push(format!("strptime {key} {s:?}: rust {got:?} python {want}"));
+            }
+        }
+        assert!(parsed > 50, "{key}: the corpus has valid timestamps too");
+    }
+    for m in mismatches.iter().take(40) {
+        eprintln!("{m}");
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches with Python",
+        mismatches.len()
+    );
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::{self, parse_iso, parse_py_bool, py_str_datetime};
+use super::pipe::{self, parse_iso, parse_py_bool};
 use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::strings;
 
@@ -47,12 +47,12 @@ impl ActiveSession {
             "  User: {} (ID: {})",
             self.display_name, self.username
         ));
-        out.push(format!("  Created: {}", py_str_datetime(&self.created_at)));
+        out.push(format!("  Created: {}", self.created_at.py_str()));
         for (k, v) in &self.other {
             out.push(format!("  {k}: {v}"));
         }
         if let Some(e) = &self.expires_at {
-            out.push(format!("  Expires: {}", py_str_datetime(e)));
+            out.push(format!("  Expires: {}", e.py_str()));
         }
         out.push(format!(
             "  IP: {}",

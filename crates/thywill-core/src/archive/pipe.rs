@@ -430,14 +430,6 @@ pub fn parse_human(field: &str, what: &str) -> Result<HumanTime, String> {
     Ok(h)
 }
 
-/// `str(datetime)` of a naive or aware value (`TS_STR`).
-pub fn py_str_datetime(t: &PyDateTime) -> String {
-    match t {
-        PyDateTime::Naive(n) => datetime::py_datetime_str(n),
-        PyDateTime::Aware(a) => datetime::py_datetime_str_aware(a),
-    }
-}
-
 /// Parses `True`/`False` (case-insensitive); anything else is an error.
 pub fn parse_py_bool(field: &str, what: &str) -> Result<bool, String> {
     if field.eq_ignore_ascii_case("true") {

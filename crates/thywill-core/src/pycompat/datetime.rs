@@ -395,6 +395,14 @@ impl PyDateTime {
             PyDateTime::Aware(t) => py_isoformat_aware(t),
         }
     }
+
+    /// `str()`: [`PyDateTime::isoformat`] with a space separator (the archive's `TS_STR`).
+    pub fn py_str(&self) -> String {
+        match self {
+            PyDateTime::Naive(t) => py_datetime_str(t),
+            PyDateTime::Aware(t) => py_datetime_str_aware(t),
+        }
+    }
 }
 
 fn ascii_digits(b: &[u8]) -> Option<u32> {
