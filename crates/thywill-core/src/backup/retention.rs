@@ -115,6 +115,26 @@ impl RetentionPolicy {
         .unwrap_or(Duration::MAX)
     }
 
+    /// The hourly window in hours.
+    pub fn hourly_hours(&self) -> i64 {
+        self.hourly_hours
+    }
+
+    /// The daily window in days.
+    pub fn daily_days(&self) -> i64 {
+        self.daily_days
+    }
+
+    /// The weekly window in weeks.
+    pub fn weekly_weeks(&self) -> i64 {
+        self.weekly_weeks
+    }
+
+    /// The pre-restore window in days.
+    pub fn pre_restore_days(&self) -> i64 {
+        self.pre_restore_days
+    }
+
     /// How many of the newest pre-restore sets are kept whatever their age.
     pub fn pre_restore_keep_last(&self) -> usize {
         self.pre_restore_keep
