@@ -3,36 +3,21 @@
 //! "dry_run", "entities": {name: {"inserted", "already_present", "updated", "deleted",
 //! "skipped", "failed"}}, "failures": [{"entity", "file", "line"?, "record"?, "field"?,
 //! "reason"}], "notes": [...]}`. `*out_failed` (may be NULL) is set to whether any record
-//! failed. Errors that stop the whole import are statuses, as everywhere.
+//! failed. Errors that stop the whole import are statuses, as everywhere. Settings come in
+//! one JSON options document (NULL for the defaults) read by serde into the core's option
+//! type, as for every export that takes options.
 
 use std::ffi::{c_char, c_void};
 
-use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
     import_prayer_file, import_text_archives, ImportReport, JsonPrayersOptions, JsonPrayersPlan,
     PrayerFileOptions, TextArchiveOptions,
 };
-use thywill_core::Error;
 
 use crate::guard::{ffi_guard, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{out_ptr, path_arg, str_arg, write_json};
-
-/// Reads the optional time-zone argument: NULL means local time.
-///
-/// # Safety
-/// As [`str_arg`].
-unsafe fn zone_arg(ptr: *const c_char) -> FfiResult<ArchiveTimeZone> {
-    if ptr.is_null() {
-        return Ok(ArchiveTimeZone::Local);
-    }
-    // SAFETY: forwarded caller contract.
-    let text = unsafe { str_arg(ptr, "time_zone") }?;
-    Ok(ArchiveTimeZone::parse(text).ok_or_else(|| {
-        Error::InvalidInput(format!("time_zone {text:?}: expected local, utc or ±HH:MM"))
-    })?)
-}
+use crate::strings::{options_arg, out_ptr, path_arg, write_json};
 
 /// Writes the report and the failed flag.
 ///
@@ -47,20 +32,19 @@ unsafe fn finish(out: &mut *mut c_char, out_failed: *mut bool, report: &ImportRe
 }
 
 /// Imports text archives from a folder or a ZIP file (`source`) into the database `db`
-/// (created with ThyWill's schema when missing). `time_zone` is NULL (local), `"utc"` or
-/// `"±HH:MM"`. `progress` may be NULL.
+/// (created with ThyWill's schema when missing). `options_json` (may be NULL): `{"dry_run":
+/// bool, "time_zone": "local" | "utc" | "±HH:MM", "path_prefix": "text_archives"}`.
+/// `progress` may be NULL.
 ///
 /// # Safety
-/// `source` and `db` are NUL-terminated strings, `time_zone` is NULL or one; `out_json` is
-/// valid for writes; `out_failed` is NULL or valid for writes; `progress` is NULL or
+/// `source` and `db` are NUL-terminated strings, `options_json` is NULL or one; `out_json`
+/// is valid for writes; `out_failed` is NULL or valid for writes; `progress` is NULL or
 /// callable with `user_data`.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn thywill_import_text_archives(
     source: *const c_char,
     db: *const c_char,
-    dry_run: bool,
-    time_zone: *const c_char,
+    options_json: *const c_char,
     progress: thywill_progress_fn,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
@@ -71,11 +55,7 @@ pub unsafe extern "C" fn thywill_import_text_archives(
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let source = unsafe { path_arg(source, "source") }?;
         let db = unsafe { path_arg(db, "db") }?;
-        let options = TextArchiveOptions {
-            dry_run,
-            time_zone: unsafe { zone_arg(time_zone) }?,
-            ..TextArchiveOptions::default()
-        };
+        let options: TextArchiveOptions = unsafe { options_arg(options_json, "options_json") }?;
         let report =
             import_text_archives(&source, &db, &options, &CProgress::new(progress, user_data))?;
         unsafe { finish(out, out_failed, &report) }
@@ -84,6 +64,7 @@ pub unsafe extern "C" fn thywill_import_text_archives(
 
 /// Imports a JSON array of prayers (`file`) into `db`; one transaction, nothing
 /// imported when a record is malformed (each bad record is in `failures`).
+/// `options_json` (may be NULL): `{"dry_run": bool}`.
 ///
 /// # Safety
 /// As [`thywill_import_text_archives`].
@@ -91,7 +72,7 @@ pub unsafe extern "C" fn thywill_import_text_archives(
 pub unsafe extern "C" fn thywill_import_prayers_json(
     file: *const c_char,
     db: *const c_char,
-    dry_run: bool,
+    options_json: *const c_char,
     progress: thywill_progress_fn,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
@@ -102,28 +83,27 @@ pub unsafe extern "C" fn thywill_import_prayers_json(
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let file = unsafe { path_arg(file, "file") }?;
         let db = unsafe { path_arg(db, "db") }?;
+        let options: JsonPrayersOptions = unsafe { options_arg(options_json, "options_json") }?;
         let report = JsonPrayersPlan::from_file(&file)?.apply(
             &db,
-            &JsonPrayersOptions { dry_run },
+            &options,
             &CProgress::new(progress, user_data),
         )?;
         unsafe { finish(out, out_failed, &report) }
     })
 }
 
-/// Imports one prayer file into `db`; `update_existing` overwrites an existing prayer's
-/// text, generated prayer and project tag.
+/// Imports one prayer file into `db`. `options_json` (may be NULL): `{"dry_run": bool,
+/// "update_existing": bool (overwrite an existing prayer's text, generated prayer and
+/// project tag), "time_zone": "local" | "utc" | "±HH:MM", "path_prefix": "text_archives"}`.
 ///
 /// # Safety
 /// As [`thywill_import_text_archives`].
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn thywill_import_prayer_file(
     file: *const c_char,
     db: *const c_char,
-    dry_run: bool,
-    update_existing: bool,
-    time_zone: *const c_char,
+    options_json: *const c_char,
     progress: thywill_progress_fn,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
@@ -134,12 +114,7 @@ pub unsafe extern "C" fn thywill_import_prayer_file(
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let file = unsafe { path_arg(file, "file") }?;
         let db = unsafe { path_arg(db, "db") }?;
-        let options = PrayerFileOptions {
-            dry_run,
-            update_existing,
-            time_zone: unsafe { zone_arg(time_zone) }?,
-            ..PrayerFileOptions::default()
-        };
+        let options: PrayerFileOptions = unsafe { options_arg(options_json, "options_json") }?;
         let report =
             import_prayer_file(&file, &db, &options, &CProgress::new(progress, user_data))?;
         unsafe { finish(out, out_failed, &report) }
