@@ -365,7 +365,10 @@ fn the_staging_folder_of_a_killed_run_is_removed_and_reported() {
     fs::create_dir_all(stale.join("daily")).unwrap();
     fs::write(stale.join("daily/thywill_daily_20240101_020000.db"), b"x").unwrap();
     let report = restore_from_remote(&d.usb, &d.name, &restore_options(&d), &NoProgress).unwrap();
-    assert_eq!(report.restore.removed_stale_files, [stale.clone()]);
+    assert_eq!(
+        report.restore.removed_stale_files,
+        std::slice::from_ref(&stale)
+    );
     assert!(!stale.exists());
     assert!(!staging_dir(&d.root).exists());
 }
