@@ -210,8 +210,9 @@ thywill_status thywill_archive_writer_append_ledger(const thywill_archive_writer
 
 // Backs up `database` into `backups/<tier>/` (`backups` NULL: `THYWILL_BACKUP_DIR`, else
 // `backups/` beside the database; `tier` NULL: `"daily"`). `options_json` (may be NULL):
-// `{"text_archives": DIR, "email_database": FILE, "no_integrity_check": bool}`. Writes the
-// report (`path`, `members`, `verification`, ...) to `*out_json`.
+// `{"text_archives": DIR, "email_database": FILE, "integrity_check": bool (true),
+// "reserve_bytes": N, "now": "2025-01-01T02:00:00"}`. Writes the report (`path`,
+// `members`, `verification`, ...) to `*out_json`.
 //
 // # Safety
 // String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
@@ -224,25 +225,49 @@ thywill_status thywill_backup_create(const char *database,
                                      void *user_data,
                                      char **out_json);
 
+// Backs up `database` as [`thywill_backup_create`] does, then copies the set to every remote
+// of `options_json`'s `"remotes"` (`["folder:/mnt/usb", "s3://bucket/prefix?endpoint=..."]`;
+// S3 credentials from the environment), checking each upload. `options_json` (may be NULL)
+// takes [`thywill_backup_create`]'s keys and `"remotes"`. A remote that fails does not stop
+// the others and is not an error: the report (`{"backup", "remotes", "remote_failures"}`)
+// lists it, and `*out_failed` (may be NULL) is set to whether any remote failed. A failed
+// backup is the call's status, and nothing is copied.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `out_failed` is NULL or valid for writes; `progress` is NULL or callable with
+// `user_data`.
+thywill_status thywill_backup_create_and_copy(const char *database,
+                                              const char *backups,
+                                              const char *tier,
+                                              const char *options_json,
+                                              thywill_progress_fn progress,
+                                              void *user_data,
+                                              char **out_json,
+                                              bool *out_failed);
+
 // Verifies the backup file `path` and writes the report to `*out_json` (ThyWill's keys
 // `file_exists`, `checksum_file_found`, `checksum_verified`, `database_integrity_ok`,
 // `errors`, plus `status`, `table_row_counts`, ...). The call succeeds whatever the verdict;
 // `*out_verdict` (may be NULL) receives `THYWILL_STATUS_OK`, `_NOT_FOUND`, `_CORRUPT` or
-// `_INVALID_INPUT` (no checksum, or not a ThyWill database). `require_checksum` false
-// accepts a file with neither sidecar nor manifest.
+// `_INVALID_INPUT` (no checksum, or not a ThyWill database). `options_json` (may be NULL):
+// `{"require_checksum": bool (true: a file with neither sidecar nor manifest fails),
+// "full_integrity_check": bool (true; false runs the faster quick_check)}`.
 //
 // # Safety
-// `path` is NUL-terminated; `out_json` is valid for writes; `out_verdict` is NULL or valid
-// for writes.
+// `path` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is valid
+// for writes; `out_verdict` is NULL or valid for writes; `progress` is NULL or callable
+// with `user_data`.
 thywill_status thywill_backup_verify(const char *path,
-                                     bool require_checksum,
+                                     const char *options_json,
                                      thywill_progress_fn progress,
                                      void *user_data,
                                      char **out_json,
                                      thywill_status *out_verdict);
 
 // Lists the sets under `backups` and on remotes. `options_json` (may be NULL):
-// `{"remotes": ["folder:/mnt/usb", "s3://bucket/prefix?endpoint=..."], "deep": bool}`.
+// `{"remotes": ["folder:/mnt/usb", "s3://bucket/prefix?endpoint=..."], "deep": bool,
+// "now": "2025-01-01T02:00:00"}`.
 //
 // # Safety
 // `backups` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is
@@ -251,10 +276,12 @@ thywill_status thywill_backup_list(const char *backups, const char *options_json
 
 // Replaces `database` with the verified backup `source` (crash-safe; a safety backup of the
 // current database goes to `backups/pre_restore/`; `backups` may be NULL). `options_json`
-// (may be NULL): `{"safe": bool (restore-safe: upgrade the schema), "wait_seconds": N,
-// "force": bool, "dry_run": bool, "require_checksum": bool}`. Another process that has the
-// database open (the app, even idle) or an active writer gives `THYWILL_STATUS_CONFLICT`
-// naming it, unless waited out (`wait_seconds`) or forced (its later writes are lost).
+// (may be NULL): `{"mode": "plain" | "safe" (restore-safe: upgrade the schema), "lock":
+// "fail" | "force" | {"wait": SECONDS}, "dry_run": bool, "verify": {"require_checksum":
+// bool, "full_integrity_check": bool}, "safety_backup": bool, "now": "..."}`. Another
+// process that has the database open (the app, even idle) or an active writer gives
+// `THYWILL_STATUS_CONFLICT` naming it, unless waited out (`{"wait": N}`) or forced (its
+// later writes are lost).
 //
 // # Safety
 // String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
@@ -267,11 +294,31 @@ thywill_status thywill_backup_restore(const char *source,
                                       void *user_data,
                                       char **out_json);
 
+// Restores the set `name` (`thywill_daily_20250101_020000`, `.db` allowed) from `remote`
+// (`folder:/path` or `s3://...`): fetches it into `backups/.remote-staging-<pid>`, verifies
+// and restores it as [`thywill_backup_restore`] does (same `options_json`), and removes the
+// staging folder on every path, failures and cancellation included. With the default lock
+// policy a database in use gives `THYWILL_STATUS_CONFLICT` before anything is downloaded.
+// Writes `{"target", "name", "fetch", "restore", "warnings"}` to `*out_json`.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_backup_restore_from_remote(const char *remote,
+                                                  const char *name,
+                                                  const char *database,
+                                                  const char *backups,
+                                                  const char *options_json,
+                                                  thywill_progress_fn progress,
+                                                  void *user_data,
+                                                  char **out_json);
+
 // Applies retention to `backups` (and remotes). `options_json` (may be NULL):
-// `{"dry_run": bool, "hourly_hours": 48, "daily_days": 30, "weekly_weeks": 12,
-// "pre_restore_days": 30, "pre_restore_keep": 3, "remotes": [...], "database": "path"}`.
-// Sets are judged per kind and source database; `database` names the database whose sets
-// have no recorded source (written by older versions). The report lists every set with its
+// `{"dry_run": bool, "policy": {"hourly_hours": 48, "daily_days": 30, "weekly_weeks": 12,
+// "pre_restore_days": 30, "pre_restore_keep": 3}, "remotes": [...], "database": "path",
+// "now": "..."}` (a window that is not positive is `THYWILL_STATUS_INVALID_INPUT`). Sets are
+// judged per kind and source database; `database` names the database whose sets have no
+// recorded source (written by older versions). The report lists every set with its
 // decision and reason.
 //
 // # Safety
@@ -304,63 +351,48 @@ thywill_status thywill_backup_push(const char *path,
 const char *thywill_last_error_message(void);
 
 // Imports text archives from a folder or a ZIP file (`source`) into the database `db`
-// (created with ThyWill's schema when missing). `time_zone` is NULL (local), `"utc"` or
-// `"±HH:MM"`. `progress` may be NULL.
-//
-// # Safety
-// `source` and `db` are NUL-terminated strings, `time_zone` is NULL or one; `out_json` is
-// valid for writes; `out_failed` is NULL or valid for writes; `progress` is NULL or
-// callable with `user_data`.
-thywill_status thywill_import_text_archives(const char *source,
-                                            const char *db,
-                                            bool dry_run,
-                                            const char *time_zone,
-                                            thywill_progress_fn progress,
-                                            void *user_data,
-                                            char **out_json,
-                                            bool *out_failed);
-
-// [`thywill_import_text_archives`] with every option: `options_json` (may be NULL) is
-// `{"dry_run": bool, "time_zone": "local"|"utc"|"±HH:MM", "path_prefix": "text_archives",
+// (created with ThyWill's schema when missing). `options_json` (may be NULL): `{"dry_run":
+// bool, "time_zone": "local" | "utc" | "±HH:MM", "path_prefix": "text_archives",
 // "update_existing": bool (overwrite the text, generated prayer and project tag of existing
-// prayers from intact files), "max_zip_bytes": N (default 4 GiB), "max_zip_ratio": N
-// (default 100)}`; absent keys take their defaults, unknown keys are `INVALID_INPUT`.
+// prayers from intact files), "zip_limits": {"max_bytes": N (default 4 GiB), "max_ratio": N
+// (default 100)}}`; absent keys take their defaults, unknown keys are `INVALID_INPUT`.
+// `progress` may be NULL.
 //
 // # Safety
 // `source` and `db` are NUL-terminated strings, `options_json` is NULL or one; `out_json`
 // is valid for writes; `out_failed` is NULL or valid for writes; `progress` is NULL or
 // callable with `user_data`.
-thywill_status thywill_import_text_archives_with_options(const char *source,
-                                                         const char *db,
-                                                         const char *options_json,
-                                                         thywill_progress_fn progress,
-                                                         void *user_data,
-                                                         char **out_json,
-                                                         bool *out_failed);
+thywill_status thywill_import_text_archives(const char *source,
+                                            const char *db,
+                                            const char *options_json,
+                                            thywill_progress_fn progress,
+                                            void *user_data,
+                                            char **out_json,
+                                            bool *out_failed);
 
 // Imports a JSON array of prayers (`file`) into `db`; one transaction, nothing
 // imported when a record is malformed (each bad record is in `failures`).
+// `options_json` (may be NULL): `{"dry_run": bool}`.
 //
 // # Safety
 // As [`thywill_import_text_archives`].
 thywill_status thywill_import_prayers_json(const char *file,
                                            const char *db,
-                                           bool dry_run,
+                                           const char *options_json,
                                            thywill_progress_fn progress,
                                            void *user_data,
                                            char **out_json,
                                            bool *out_failed);
 
-// Imports one prayer file into `db`; `update_existing` overwrites an existing prayer's
-// text, generated prayer and project tag.
+// Imports one prayer file into `db`. `options_json` (may be NULL): `{"dry_run": bool,
+// "update_existing": bool (overwrite an existing prayer's text, generated prayer and
+// project tag), "time_zone": "local" | "utc" | "±HH:MM", "path_prefix": "text_archives"}`.
 //
 // # Safety
 // As [`thywill_import_text_archives`].
 thywill_status thywill_import_prayer_file(const char *file,
                                           const char *db,
-                                          bool dry_run,
-                                          bool update_existing,
-                                          const char *time_zone,
+                                          const char *options_json,
                                           thywill_progress_fn progress,
                                           void *user_data,
                                           char **out_json,

@@ -134,9 +134,17 @@ class CleanupAction(TypedDict):
     deleted: bool
 
 
+class RetentionPolicy(TypedDict):
+    hourly_hours: int
+    daily_days: int
+    weekly_weeks: int
+    pre_restore_days: int
+    pre_restore_keep: int
+
+
 class CleanupReport(TypedDict):
     dry_run: bool
-    policy: dict[str, object]
+    policy: RetentionPolicy
     actions: list[CleanupAction]
     deleted_sets: int
     freed_bytes: int
@@ -155,3 +163,29 @@ class PushReport(TypedDict):
     name: str
     members: list[PushedMember]
     manifest_key: str
+
+
+class CreateAndCopyReport(TypedDict):
+    backup: CreateReport
+    remotes: list[PushReport]
+    remote_failures: list[RemoteFailure]
+
+
+class FetchedMember(TypedDict):
+    file: str
+    size: int
+
+
+class FetchReport(TypedDict):
+    target: str
+    name: str
+    database: str
+    members: list[FetchedMember]
+
+
+class RestoreFromRemoteReport(TypedDict):
+    target: str
+    name: str
+    fetch: FetchReport
+    restore: RestoreReport
+    warnings: list[str]

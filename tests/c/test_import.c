@@ -1,6 +1,6 @@
-/* Import exports: text archives (fixture s1-live), JSON prayers, one prayer file, and
- * their error paths (NULL, invalid UTF-8, not found, cancellation, bad time zone); the
- * options JSON of text archives (a truncated prayer file corrected by update_existing).
+/* Import exports: text archives (fixture s1-live), JSON prayers, one prayer file, their
+ * JSON options documents (a truncated prayer file corrected by update_existing), and their
+ * error paths (NULL, invalid UTF-8, not found, cancellation, bad time zone, unknown option).
  * argv[1] = fixtures dir (read only), argv[2] = scratch dir. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
   char *json = NULL;
   bool failed = true;
   progress_state state = {0, 0};
-  CHECK_STATUS(thywill_import_text_archives(archives, db, true, "utc", on_progress, &state, &json, &failed),
+  CHECK_STATUS(thywill_import_text_archives(archives, db, "{\"dry_run\": true, \"time_zone\": \"utc\"}", on_progress, &state, &json, &failed),
                THYWILL_STATUS_OK);
   CHECK(json != NULL && strstr(json, "\"dry_run\":true") != NULL);
   CHECK(json != NULL && strstr(json, "\"prayers\":{\"inserted\":1000") != NULL);
@@ -70,11 +70,11 @@ int main(int argc, char **argv) {
 
   /* Real run, then a second run that inserts nothing. */
   json = NULL;
-  CHECK_STATUS(thywill_import_text_archives(archives, db, false, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_OK);
+  CHECK_STATUS(thywill_import_text_archives(archives, db, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_OK);
   CHECK(json != NULL && strstr(json, "\"prayers\":{\"inserted\":1000") != NULL);
   thywill_string_free(json);
   json = NULL;
-  CHECK_STATUS(thywill_import_text_archives(archives, db, false, "+00:00", NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
+  CHECK_STATUS(thywill_import_text_archives(archives, db, "{\"time_zone\": \"+00:00\"}", NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
   CHECK(json != NULL && strstr(json, "\"prayers\":{\"inserted\":0,\"already_present\":1000") != NULL);
   CHECK(json != NULL && strstr(json, "\"prayer_marks\":{\"inserted\":0,") != NULL);
   thywill_string_free(json);
@@ -84,45 +84,56 @@ int main(int argc, char **argv) {
   join(db2, sizeof db2, argv[2], "cancelled.db");
   progress_state stop = {0, 1};
   json = NULL;
-  CHECK_STATUS(thywill_import_text_archives(archives, db2, false, NULL, on_progress, &stop, &json, NULL),
+  CHECK_STATUS(thywill_import_text_archives(archives, db2, NULL, on_progress, &stop, &json, NULL),
                THYWILL_STATUS_CANCELLED);
   CHECK(json == NULL);
 
   /* Error paths. */
-  CHECK_STATUS(thywill_import_text_archives(NULL, db, false, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NULL_ARGUMENT);
-  CHECK_STATUS(thywill_import_text_archives(archives, db, false, NULL, NULL, NULL, NULL, NULL), THYWILL_STATUS_NULL_ARGUMENT);
-  CHECK_STATUS(thywill_import_text_archives("\xff\xfe", db, false, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_UTF8);
-  CHECK_STATUS(thywill_import_text_archives("/no/such/archives", db, false, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NOT_FOUND);
-  CHECK_STATUS(thywill_import_text_archives(archives, db, false, "Mars", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
+  CHECK_STATUS(thywill_import_text_archives(NULL, db, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(thywill_import_text_archives(archives, db, NULL, NULL, NULL, NULL, NULL), THYWILL_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(thywill_import_text_archives("\xff\xfe", db, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_UTF8);
+  CHECK_STATUS(thywill_import_text_archives("/no/such/archives", db, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NOT_FOUND);
+  CHECK_STATUS(thywill_import_text_archives(archives, db, "{\"time_zone\": \"Mars\"}", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
   CHECK_CONTAINS(thywill_last_error_message(), "time_zone");
+  CHECK_STATUS(thywill_import_text_archives(archives, db, "{\"dryrun\": true}", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
+  CHECK_CONTAINS(thywill_last_error_message(), "dryrun");
+  CHECK_STATUS(thywill_import_text_archives(archives, db, "[", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
+  CHECK_STATUS(thywill_import_text_archives(archives, db, "{\"time_zone\": \"+24:00\"}", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
 
   /* JSON prayers: a good batch, then a malformed record reported with its index. */
   write_file(json_path, "[{\"text\": \"Peace for Ann\", \"author_name\": \"Ann Lee\"}]");
   json = NULL;
-  CHECK_STATUS(thywill_import_prayers_json(json_path, db, false, NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
+  CHECK_STATUS(thywill_import_prayers_json(json_path, db, NULL, NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
   CHECK(!failed);
   CHECK(json != NULL && strstr(json, "\"prayers\":{\"inserted\":1") != NULL);
   thywill_string_free(json);
   write_file(bad_json, "[{\"text\": 7}]");
   json = NULL;
-  CHECK_STATUS(thywill_import_prayers_json(bad_json, db, false, NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
+  CHECK_STATUS(thywill_import_prayers_json(bad_json, db, "{\"dry_run\": false}", NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
   CHECK(failed);
   CHECK(json != NULL && strstr(json, "\"record\":0,\"field\":\"text\"") != NULL);
   thywill_string_free(json);
   write_file(bad_json, "[{");
-  CHECK_STATUS(thywill_import_prayers_json(bad_json, db, false, NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
-  CHECK_STATUS(thywill_import_prayers_json(NULL, db, false, NULL, NULL, &json, NULL), THYWILL_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(thywill_import_prayers_json(bad_json, db, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
+  CHECK_STATUS(thywill_import_prayers_json(NULL, db, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NULL_ARGUMENT);
 
   /* One prayer file into a fresh database. */
   char db3[4096];
   join(db3, sizeof db3, argv[2], "single.db");
   json = NULL;
-  CHECK_STATUS(thywill_import_prayer_file(prayer, db3, false, false, "utc", NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
+  CHECK_STATUS(thywill_import_prayer_file(prayer, db3, "{\"time_zone\": \"utc\", \"update_existing\": true}", NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
   CHECK(!failed);
   CHECK(json != NULL && strstr(json, "\"operation\":\"prayer_file\"") != NULL);
   thywill_string_free(json);
-  CHECK_STATUS(thywill_import_prayer_file("/no/such/prayer.txt", db3, false, false, NULL, NULL, NULL, &json, NULL),
+  CHECK_STATUS(thywill_import_prayer_file("/no/such/prayer.txt", db3, NULL, NULL, NULL, &json, NULL),
                THYWILL_STATUS_NOT_FOUND);
+  CHECK_STATUS(thywill_import_prayer_file(prayer, db3, "{\"update_existing\": 1}", NULL, NULL, &json, NULL),
+               THYWILL_STATUS_INVALID_INPUT);
+  /* A dry run of a file already imported: nothing new, nothing created. */
+  json = NULL;
+  CHECK_STATUS(thywill_import_prayer_file(prayer, db3, "{\"dry_run\": true, \"time_zone\": \"utc\"}", NULL, NULL, &json, &failed), THYWILL_STATUS_OK);
+  CHECK(json != NULL && strstr(json, "\"dry_run\":true") != NULL);
+  thywill_string_free(json);
   /* A truncated prayer file fails the run; the intact file corrects its row when the
    * options JSON asks for update_existing. */
   char trunc[4096], dir[4096], file[4096], db4[4096];
@@ -139,7 +150,7 @@ int main(int argc, char **argv) {
       "Please pray\n\nGenerated Prayer:\nLord, be with";
   write_file(file, head);
   json = NULL;
-  CHECK_STATUS(thywill_import_text_archives_with_options(trunc, db4, "{\"time_zone\": \"utc\"}", NULL, NULL,
+  CHECK_STATUS(thywill_import_text_archives(trunc, db4, "{\"time_zone\": \"utc\"}", NULL, NULL,
                                                          &json, &failed),
                THYWILL_STATUS_OK);
   CHECK(failed);
@@ -149,19 +160,19 @@ int main(int argc, char **argv) {
   snprintf(whole, sizeof whole, "%s Ann.\n\nActivity:\n", head);
   write_file(file, whole);
   json = NULL;
-  CHECK_STATUS(thywill_import_text_archives_with_options(
-                   trunc, db4, "{\"time_zone\": \"utc\", \"update_existing\": true, \"max_zip_ratio\": 50}", NULL,
+  CHECK_STATUS(thywill_import_text_archives(
+                   trunc, db4, "{\"time_zone\": \"utc\", \"update_existing\": true, \"zip_limits\": {\"max_ratio\": 50}}", NULL,
                    NULL, &json, &failed),
                THYWILL_STATUS_OK);
   CHECK(!failed);
   CHECK_CONTAINS(json, "\"prayers\":{\"inserted\":0,\"already_present\":0,\"updated\":1");
   thywill_string_free(json);
   json = NULL;
-  CHECK_STATUS(thywill_import_text_archives_with_options(trunc, db4, NULL, NULL, NULL, &json, NULL),
+  CHECK_STATUS(thywill_import_text_archives(trunc, db4, NULL, NULL, NULL, &json, NULL),
                THYWILL_STATUS_OK);
   thywill_string_free(json);
   json = NULL;
-  CHECK_STATUS(thywill_import_text_archives_with_options(trunc, db4, "{\"update\": true}", NULL, NULL, &json, NULL),
+  CHECK_STATUS(thywill_import_text_archives(trunc, db4, "{\"update\": true}", NULL, NULL, &json, NULL),
                THYWILL_STATUS_INVALID_INPUT);
   CHECK_CONTAINS(thywill_last_error_message(), "options_json");
   CHECK(json == NULL);

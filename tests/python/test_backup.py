@@ -212,3 +212,107 @@ def test_cleanup_counts_unrecorded_sources_with_the_given_database(live: Path, t
     now = datetime(2025, 6, 1)
     assert thywill_core.backup_cleanup(backups, dry_run=True, now=now)["deleted_sets"] == 0
     assert thywill_core.backup_cleanup(backups, dry_run=True, now=now, database=live)["deleted_sets"] == 1
+
+
+def staging_folders(backups: Path) -> list[str]:
+    if not backups.is_dir():
+        return []
+    return sorted(p.name for p in backups.iterdir() if p.name.startswith(".remote-staging-"))
+
+
+def test_create_and_copy_collects_a_failing_remote_and_copies_to_the_others(
+    live: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    remotes = [f"folder:{tmp_path / 'usb1'}", f"folder:{blocker / 'usb'}", f"folder:{tmp_path / 'usb2'}"]
+    report = thywill_core.backup_create_and_copy(
+        live, tmp_path / "backups", "weekly", remotes=remotes, now=datetime(2025, 1, 5, 3, 0, 0)
+    )
+    assert report["backup"]["name"] == "thywill_weekly_20250105_030000"
+    assert [copy["target"] for copy in report["remotes"]] == [remotes[0], remotes[2]]
+    assert all(m["verified"] for copy in report["remotes"] for m in copy["members"])
+    [failure] = report["remote_failures"]
+    assert failure["target"] == remotes[1] and failure["error"]
+    for usb in ("usb1", "usb2"):
+        assert (tmp_path / usb / "weekly" / "thywill_weekly_20250105_030000.manifest.json").is_file()
+    with pytest.raises(thywill_core.InvalidInputError, match="folder:PATH"):
+        thywill_core.backup_create_and_copy(live, tmp_path / "backups", remotes=["sftp://host/x"])
+
+
+def test_restore_from_remote_stages_restores_and_cleans_up(live: Path, tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    usb = f"folder:{tmp_path / 'usb'}"
+    made = thywill_core.backup_create_and_copy(live, backups, remotes=[usb], now=datetime(2025, 1, 1, 2))
+    assert made["remote_failures"] == []
+    shutil.rmtree(backups)
+    marks = count(live, "prayermark")
+    with sqlite3.connect(live) as conn:
+        conn.execute("DELETE FROM prayermark")
+    name = made["backup"]["name"]
+
+    dry = thywill_core.backup_restore_from_remote(usb, name, live, backups, dry_run=True)
+    assert dry["restore"]["dry_run"] and dry["restore"]["verification"]["status"] == "ok"
+    assert count(live, "prayermark") == 0
+    assert staging_folders(backups) == []
+
+    events: list[str] = []
+    report = thywill_core.backup_restore_from_remote(
+        usb, f"{name}.db", live, backups, progress=lambda phase, done, total: events.append(phase)
+    )
+    assert report["name"] == name and report["target"] == usb
+    assert f".remote-staging-{os.getpid()}" in report["fetch"]["database"]
+    assert {m["file"] for m in report["fetch"]["members"]} >= {f"{name}.db"}
+    assert report["restore"]["quick_check"] == ["ok"]
+    assert report["restore"]["safety_backup"] is not None
+    assert {"download", "restore"} <= set(events)
+    assert count(live, "prayermark") == marks
+    assert staging_folders(backups) == []
+
+
+def test_a_corrupt_remote_set_is_refused_and_its_staging_folder_removed(live: Path, tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    usb = tmp_path / "usb"
+    made = thywill_core.backup_create_and_copy(live, backups, remotes=[f"folder:{usb}"])
+    name = made["backup"]["name"]
+    remote_db = usb / "daily" / f"{name}.db"
+    data = bytearray(remote_db.read_bytes())
+    data[7000] ^= 0xFF
+    remote_db.write_bytes(bytes(data))
+    before = live.read_bytes()
+    with pytest.raises(thywill_core.CorruptError):
+        thywill_core.backup_restore_from_remote(f"folder:{usb}", name, live, backups)
+    assert live.read_bytes() == before
+    assert staging_folders(backups) == []
+    with pytest.raises(thywill_core.CancelledError):
+        thywill_core.backup_restore_from_remote(f"folder:{usb}", name, live, backups, progress=lambda *_: False)
+    assert staging_folders(backups) == []
+
+
+def test_settings_go_through_the_cores_constructors(live: Path, tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    made = thywill_core.backup_create(live, backups)
+    # force with wait used to force silently; a wait beyond the clock used to panic.
+    with pytest.raises(thywill_core.InvalidInputError, match="contradict"):
+        thywill_core.backup_restore(made["path"], live, backups, force=True, wait=5)
+    with pytest.raises(thywill_core.InvalidInputError):
+        thywill_core.backup_restore(made["path"], live, backups, wait=2**64 - 1)
+    # Windows the core refuses, a huge one included (it used to panic in chrono).
+    for bad in ({"hourly_hours": 0}, {"daily_days": -1}, {"weekly_weeks": 2**62}, {"pre_restore_keep": -1}):
+        with pytest.raises(thywill_core.InvalidInputError):
+            thywill_core.backup_cleanup(backups, dry_run=True, **bad)
+    plan = thywill_core.backup_cleanup(backups, dry_run=True)
+    assert plan["policy"] == {
+        "hourly_hours": 48,
+        "daily_days": 30,
+        "weekly_weeks": 12,
+        "pre_restore_days": 30,
+        "pre_restore_keep": 3,
+    }
+    assert thywill_core.backup_cleanup(backups, dry_run=True, hourly_hours=24)["policy"]["hourly_hours"] == 24
+    for call in (
+        lambda: thywill_core.backup_fetch(f"folder:{tmp_path}", "thywill_monthly_20250101_020000", tmp_path),
+        lambda: thywill_core.backup_restore_from_remote(f"folder:{tmp_path}", "nonsense", live, backups),
+    ):
+        with pytest.raises(thywill_core.InvalidInputError, match="not a backup set name"):
+            call()

@@ -69,6 +69,17 @@ impl fmt::Display for CliError {
     }
 }
 
+/// The one mapping for values typed on the command line (options, arguments, their
+/// variables) that the core's constructors refuse: their [`ErrorKind::InvalidInput`] is a
+/// usage error (exit 2), as for a value clap itself refuses. Any other error keeps its kind.
+/// Errors of the work itself (a malformed file, a foreign database) are never mapped here.
+pub fn command_line_value(error: thywill_core::Error) -> CliError {
+    match error {
+        thywill_core::Error::InvalidInput(message) => CliError::Usage(message),
+        other => CliError::Core(other),
+    }
+}
+
 impl From<thywill_core::Error> for CliError {
     fn from(error: thywill_core::Error) -> Self {
         CliError::Core(error)

@@ -242,7 +242,163 @@ fn folder_remote_from_backup_to_restore() {
         &["--yes", "--json", "restore", &name, "--from", &remote],
     );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(json(&out)["quick_check"][0], "ok");
+    let report = json(&out);
+    assert_eq!(report["restore"]["quick_check"][0], "ok");
+    assert_eq!(report["name"], name.as_str());
+    assert_eq!(report["fetch"]["members"][0]["file"], format!("{name}.db"));
+    assert_eq!(
+        staging_folders(&dir.path().join("backups")),
+        Vec::<String>::new()
+    );
+}
+
+/// The `.remote-staging-*` folders in a backup root.
+fn staging_folders(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".remote-staging-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_failing_remote_among_several_is_reported_and_the_others_get_their_copy() {
+    let dir = community();
+    let good1 = format!("folder:{}", dir.path().join("usb1").display());
+    let bad = format!("folder:{}/x", dir.path().join("thywill.db").display());
+    let good2 = format!("folder:{}", dir.path().join("usb2").display());
+    let out = thywill(
+        dir.path(),
+        &[
+            "--json", "backup", "daily", "--remote", &good1, "--remote", &bad, "--remote", &good2,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let report = json(&out);
+    let copied: Vec<&str> = report["remotes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(copied, [good1.as_str(), good2.as_str()]);
+    assert_eq!(report["remote_failures"].as_array().unwrap().len(), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FAILED to copy to folder:"), "{stderr}");
+    let name = report["backup"]["name"].as_str().unwrap();
+    for usb in ["usb1", "usb2"] {
+        assert!(dir
+            .path()
+            .join(format!("{usb}/daily/{name}.manifest.json"))
+            .is_file());
+    }
+}
+
+#[test]
+fn a_corrupt_remote_set_is_refused_and_no_staging_folder_is_left() {
+    let dir = community();
+    let usb = dir.path().join("usb");
+    let remote = format!("folder:{}", usb.display());
+    let out = thywill(
+        dir.path(),
+        &["--json", "backup", "weekly", "--remote", &remote],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let name = json(&out)["backup"]["name"].as_str().unwrap().to_string();
+    let remote_db = usb.join(format!("weekly/{name}.db"));
+    let mut bytes = std::fs::read(&remote_db).unwrap();
+    bytes[7000] ^= 0xff;
+    std::fs::write(&remote_db, bytes).unwrap();
+    let db = dir.path().join("thywill.db");
+    let before = std::fs::read(&db).unwrap();
+    for extra in [&["--dry-run"][..], &[]] {
+        let mut args = vec!["--yes", "restore", &name, "--from", &remote];
+        args.extend_from_slice(extra);
+        let out = thywill(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(4), "{extra:?}: {out:?}");
+        assert_eq!(std::fs::read(&db).unwrap(), before);
+        assert_eq!(
+            staging_folders(&dir.path().join("backups")),
+            Vec::<String>::new()
+        );
+    }
+}
+
+#[test]
+fn values_the_core_refuses_are_usage_errors() {
+    let dir = community();
+    let remote = format!("folder:{}", dir.path().join("usb").display());
+    for args in [
+        &["cleanup", "--dry-run", "--hourly-hours", "0"][..],
+        &["cleanup", "--dry-run", "--daily-days=-3"],
+        // Used to panic in chrono (exit 101).
+        &[
+            "cleanup",
+            "--dry-run",
+            "--weekly-weeks",
+            "9223372036854775807",
+        ],
+        &["cleanup", "--dry-run", "--pre-restore-keep=-1"],
+        &[
+            "--yes",
+            "restore",
+            "--wait",
+            "5",
+            "--force",
+            "backups/daily/x.db",
+        ],
+        &[
+            "--yes",
+            "restore",
+            "thywill_monthly_20250101_020000",
+            "--from",
+            &remote,
+        ],
+    ] {
+        let out = thywill(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("thywill: error:"), "{args:?}: {stderr}");
+    }
+    let out = thywill(
+        dir.path(),
+        &["--json", "cleanup", "--dry-run", "--hourly-hours", "0"],
+    );
+    let error = json(&out);
+    assert_eq!(error["error"]["kind"], "usage");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hourly_hours"),
+        "{error}"
+    );
+    let out = thywill(
+        dir.path(),
+        &[
+            "--yes",
+            "restore",
+            "--wait",
+            "5",
+            "--force",
+            "backups/daily/x.db",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("contradict"), "{stderr}");
+    // The defaults shown in --help are the core's.
+    let help = String::from_utf8(thywill(dir.path(), &["cleanup", "--help"]).stdout).unwrap();
+    for default in [
+        "[default: 48]",
+        "[default: 30]",
+        "[default: 12]",
+        "[default: 3]",
+    ] {
+        assert!(help.contains(default), "{default}: {help}");
+    }
 }
 
 /// The app, idle: a Python process holding a sqlite3 connection it has read through.

@@ -45,6 +45,12 @@ fn demo_writes_reads_back_and_rerenders_everything() {
         recovery["rows_after_restore"],
         recovery["rows_before_disaster"]
     );
+    // Rows are counted by the core's one function: every table, as the backup's manifest
+    // records them.
+    assert_eq!(
+        recovery["rows_before_disaster"],
+        recovery["backup"]["verification"]["table_row_counts"]
+    );
     assert!(target.join("thywill.db").is_file());
 
     // The folder is now non-empty: without --yes and without a terminal it must refuse.

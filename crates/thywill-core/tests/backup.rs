@@ -327,9 +327,9 @@ fn restore_replaces_the_database_and_never_replays_a_stale_wal() {
     assert_eq!(count(&db, "prayer"), 0);
     fs::copy(dir.path().join("saved-wal"), &wal).unwrap();
 
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.now = ts("20250103_000000");
-    let report = restore(&o, &NoProgress).unwrap();
+    let report = restore(&backup.path, &o, &NoProgress).unwrap();
     assert_eq!(report.quick_check, ["ok"]);
     assert!(report.previous_database_existed);
     assert_eq!(count(&db, "prayer"), prayers_in_backup);
@@ -366,7 +366,7 @@ fn restore_works_when_the_live_database_is_gone() {
     let users = count(&db, "user");
     fs::remove_file(&db).unwrap();
     let _ = fs::remove_file(dir.path().join("thywill.db-wal"));
-    let report = restore(&RestoreOptions::new(&backup.path, &db, &root), &NoProgress).unwrap();
+    let report = restore(&backup.path, &RestoreOptions::new(&db, &root), &NoProgress).unwrap();
     assert!(!report.previous_database_existed);
     assert!(report.safety_backup.is_none());
     assert_eq!(count(&db, "user"), users);
@@ -380,11 +380,12 @@ fn restore_refuses_a_bad_backup_and_leaves_the_database_alone() {
     let backup = backup_at(&db, &root, Tier::Daily, "20250101_020000");
     flip_byte(&backup.path, 5000);
     let before = fs::read(&db).unwrap();
-    let err = restore(&RestoreOptions::new(&backup.path, &db, &root), &NoProgress).unwrap_err();
+    let err = restore(&backup.path, &RestoreOptions::new(&db, &root), &NoProgress).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt);
     assert_eq!(fs::read(&db).unwrap(), before);
     let err = restore(
-        &RestoreOptions::new(root.join("daily/missing.db"), &db, &root),
+        &root.join("daily/missing.db"),
+        &RestoreOptions::new(&db, &root),
         &NoProgress,
     )
     .unwrap_err();
@@ -404,19 +405,19 @@ fn restore_refuses_while_a_writer_holds_the_database_unless_forced() {
         .execute_batch("BEGIN IMMEDIATE; DELETE FROM prayermark;")
         .unwrap();
 
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.now = ts("20250102_000000");
-    let err = restore(&o, &NoProgress).unwrap_err();
+    let err = restore(&backup.path, &o, &NoProgress).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(err.to_string().contains("--force"), "{err}");
 
     o.lock = LockPolicy::Wait(1);
-    let err = restore(&o, &NoProgress).unwrap_err();
+    let err = restore(&backup.path, &o, &NoProgress).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
 
     o.lock = LockPolicy::Force;
     o.now = ts("20250102_000001");
-    let report = restore(&o, &NoProgress).unwrap();
+    let report = restore(&backup.path, &o, &NoProgress).unwrap();
     assert!(!report.warnings.is_empty());
     writer.execute_batch("ROLLBACK").unwrap();
     drop(writer);
@@ -435,9 +436,9 @@ fn restore_dry_run_changes_nothing() {
         .execute("DELETE FROM prayermark", [])
         .unwrap();
     let safety_root = dir.path().join("safety");
-    let mut o = RestoreOptions::new(&backup.path, &db, &safety_root);
+    let mut o = RestoreOptions::new(&db, &safety_root);
     o.dry_run = true;
-    let report = restore(&o, &NoProgress).unwrap();
+    let report = restore(&backup.path, &o, &NoProgress).unwrap();
     assert!(report.dry_run && report.safety_backup.is_none());
     assert_eq!(count(&db, "prayermark"), 0);
     assert!(!safety_root.exists(), "a dry run creates nothing");
@@ -462,14 +463,17 @@ fn restore_safe_brings_an_old_backup_up_to_the_current_schema() {
     let root = dir.path().join("backups");
     let backup = backup_at(&old_db, &root, Tier::Weekly, "20240101_030000");
 
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.mode = RestoreMode::Safe;
     o.dry_run = true;
-    let planned = restore(&o, &NoProgress).unwrap().schema.unwrap();
+    let planned = restore(&backup.path, &o, &NoProgress)
+        .unwrap()
+        .schema
+        .unwrap();
     assert!(planned.planned_only);
 
     o.dry_run = false;
-    let report = restore(&o, &NoProgress).unwrap();
+    let report = restore(&backup.path, &o, &NoProgress).unwrap();
     let schema = report.schema.unwrap();
     assert_eq!(schema.changes, planned.changes);
     assert!(schema.changes.contains(&SchemaChange::CreateTable {
@@ -493,10 +497,10 @@ fn restore_safe_brings_an_old_backup_up_to_the_current_schema() {
     // A second upgrade finds nothing to do.
     drop(c);
     let again = backup_at(&db, &root, Tier::Daily, "20250101_000000");
-    let mut o = RestoreOptions::new(&again.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.mode = RestoreMode::Safe;
     o.now = ts("20250101_000001");
-    assert!(restore(&o, &NoProgress)
+    assert!(restore(&again.path, &o, &NoProgress)
         .unwrap()
         .schema
         .unwrap()
@@ -630,8 +634,10 @@ fn folder_remote_round_trip_list_restore_and_retention() {
         .unwrap();
     let name = SetName::parse_stem("thywill_daily_20250101_020000").unwrap();
     let staging = dir.path().join("staging");
-    let fetched = remote::fetch_set(&target, &name, &staging, &NoProgress).unwrap();
-    let report = restore(&RestoreOptions::new(&fetched, &db, &root), &NoProgress).unwrap();
+    let fetched = remote::fetch_set(&target, &name, &staging, &NoProgress)
+        .unwrap()
+        .database;
+    let report = restore(&fetched, &RestoreOptions::new(&db, &root), &NoProgress).unwrap();
     assert_eq!(report.quick_check, ["ok"]);
     assert!(count(&db, "prayer") > 0);
 
@@ -642,8 +648,9 @@ fn folder_remote_round_trip_list_restore_and_retention() {
         7000,
     );
     let old = SetName::parse_stem("thywill_daily_20241001_020000").unwrap();
-    let fetched =
-        remote::fetch_set(&target, &old, &dir.path().join("staging2"), &NoProgress).unwrap();
+    let fetched = remote::fetch_set(&target, &old, &dir.path().join("staging2"), &NoProgress)
+        .unwrap()
+        .database;
     assert_eq!(
         verify(&fetched, &VerifyOptions::default(), &NoProgress)
             .unwrap()

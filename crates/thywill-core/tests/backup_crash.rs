@@ -71,8 +71,8 @@ fn live_state(db: &Path) -> &'static str {
     }
 }
 
-fn restore_options(dir: &Path, backup: &Path) -> RestoreOptions {
-    let mut o = RestoreOptions::new(backup, dir.join("thywill.db"), dir.join("backups"));
+fn restore_options(dir: &Path) -> RestoreOptions {
+    let mut o = RestoreOptions::new(dir.join("thywill.db"), dir.join("backups"));
     o.now = ts("20250102_000000");
     o
 }
@@ -85,7 +85,7 @@ fn child_restore_entry() {
         let dir = tempfile::tempdir().unwrap();
         let backup = scenario(dir.path());
         assert_eq!(live_state(&dir.path().join("thywill.db")), "old");
-        restore(&restore_options(dir.path(), &backup), &NoProgress).unwrap();
+        restore(&backup, &restore_options(dir.path()), &NoProgress).unwrap();
         assert_eq!(live_state(&dir.path().join("thywill.db")), "new");
         return;
     };
@@ -110,7 +110,7 @@ fn child_restore_entry() {
         }
         true
     };
-    restore(&restore_options(&dir, &backup), &progress).unwrap();
+    restore(&backup, &restore_options(&dir), &progress).unwrap();
     println!("DONE");
 }
 
@@ -189,7 +189,7 @@ fn restore_survives_sigkill_at_every_point() {
         let state = live_state(&dir.path().join("thywill.db"));
         *outcomes.entry(state).or_insert(0) += 1;
         // Whatever the crash left behind, the next restore succeeds and cleans up.
-        restore(&restore_options(dir.path(), &backup), &NoProgress)
+        restore(&backup, &restore_options(dir.path()), &NoProgress)
             .unwrap_or_else(|e| panic!("restore after a kill at {point} failed: {e}"));
         assert_eq!(live_state(&dir.path().join("thywill.db")), "new");
         let temps: Vec<_> = std::fs::read_dir(dir.path())

@@ -5,14 +5,12 @@
 mod backup_support;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use backup_support::{count, live_db, ts};
+use backup_support::{count, dead_pid, live_db, ts, App};
 use rusqlite::Connection;
 use thywill_core::backup::remote::RemoteSpec;
 use thywill_core::backup::retention::{Action, Reason, RetentionPolicy};
@@ -27,57 +25,6 @@ fn backup_at(db: &Path, root: &Path, tier: Tier, when: &str) -> backup::CreateRe
     let mut o = CreateOptions::new(db, root, tier);
     o.now = ts(when);
     create(&o, &NoProgress).unwrap()
-}
-
-/// The app, idle: opens the database with Python's sqlite3, reads once, says "ready" and keeps
-/// the connection open until a line arrives on stdin.
-const IDLE_APP: &str = r#"
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1])
-conn.execute("SELECT count(*) FROM prayer").fetchone()
-print("ready", flush=True)
-sys.stdin.readline()
-conn.close()
-"#;
-
-struct App {
-    child: Child,
-}
-
-impl App {
-    fn start(db: &Path) -> App {
-        let mut child = Command::new("python3")
-            .args(["-c", IDLE_APP])
-            .arg(db)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready");
-        App { child }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn stop(mut self) {
-        if let Some(mut stdin) = self.child.stdin.take() {
-            let _ = stdin.write_all(b"\n");
-        }
-        assert!(self.child.wait().unwrap().success());
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn set_journal_mode(db: &Path, mode: &str) {
@@ -102,9 +49,9 @@ fn restore_beside_an_idle_app(journal_mode: &str) {
 
     // Refused, naming the app by pid and command line; nothing changes.
     let before = fs::read(&db).unwrap();
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.now = ts("20250102_000000");
-    let err = restore(&o, &NoProgress).unwrap_err();
+    let err = restore(&backup.path, &o, &NoProgress).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     let message = err.to_string();
     assert!(message.contains(&format!("pid {}", app.pid())), "{message}");
@@ -114,7 +61,7 @@ fn restore_beside_an_idle_app(journal_mode: &str) {
     assert!(!root.join("pre_restore").exists(), "no safety copy either");
     o.dry_run = true;
     assert_eq!(
-        restore(&o, &NoProgress).unwrap_err().kind(),
+        restore(&backup.path, &o, &NoProgress).unwrap_err().kind(),
         ErrorKind::Conflict,
         "a dry run says what the real run would do"
     );
@@ -133,7 +80,7 @@ fn restore_beside_an_idle_app(journal_mode: &str) {
         true
     };
     o.lock = LockPolicy::Wait(120);
-    let report = restore(&o, &release).unwrap();
+    let report = restore(&backup.path, &o, &release).unwrap();
     assert!(
         waited.load(Ordering::SeqCst),
         "the restore waited for the app"
@@ -146,7 +93,7 @@ fn restore_beside_an_idle_app(journal_mode: &str) {
     let app = App::start(&db);
     o.lock = LockPolicy::Force;
     o.now = ts("20250102_000001");
-    let report = restore(&o, &NoProgress).unwrap();
+    let report = restore(&backup.path, &o, &NoProgress).unwrap();
     assert_eq!(report.quick_check, ["ok"]);
     assert!(
         report.other_processes.iter().any(|p| p.pid == app.pid()
@@ -184,9 +131,9 @@ fn restore_waiting_for_an_app_that_stays_gives_up_naming_it() {
     let root = dir.path().join("backups");
     let backup = backup_at(&db, &root, Tier::Daily, "20250101_020000");
     let app = App::start(&db);
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.lock = LockPolicy::Wait(1);
-    let err = restore(&o, &NoProgress).unwrap_err();
+    let err = restore(&backup.path, &o, &NoProgress).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert!(
         err.to_string().contains(&format!("pid {}", app.pid())),
@@ -481,9 +428,9 @@ fn the_restored_file_keeps_the_live_files_owner_group_and_mode() {
         let m = fs::metadata(&db).unwrap();
         (m.uid(), m.gid())
     };
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.now = ts("20250102_000000");
-    restore(&o, &NoProgress).unwrap();
+    restore(&backup.path, &o, &NoProgress).unwrap();
     let m = fs::metadata(&db).unwrap();
     assert_eq!(m.mode() & 0o7777, 0o664);
     assert_eq!((m.uid(), m.gid()), owner);
@@ -491,26 +438,18 @@ fn the_restored_file_keeps_the_live_files_owner_group_and_mode() {
     // restore-safe too.
     o.mode = backup::RestoreMode::Safe;
     o.now = ts("20250102_000001");
-    restore(&o, &NoProgress).unwrap();
+    restore(&backup.path, &o, &NoProgress).unwrap();
     let m = fs::metadata(&db).unwrap();
     assert_eq!(m.mode() & 0o7777, 0o664);
     assert_eq!((m.uid(), m.gid()), owner);
 
     // No live file: 0600, the caller's.
     fs::remove_file(&db).unwrap();
-    restore(&RestoreOptions::new(&backup.path, &db, &root), &NoProgress).unwrap();
+    restore(&backup.path, &RestoreOptions::new(&db, &root), &NoProgress).unwrap();
     let m = fs::metadata(&db).unwrap();
     assert_eq!(m.mode() & 0o7777, 0o600);
     // SAFETY: as above.
     assert_eq!(m.uid(), unsafe { libc::geteuid() });
-}
-
-/// A pid that no process has (one that just exited).
-fn dead_pid() -> u32 {
-    let mut child = Command::new("true").spawn().unwrap();
-    let pid = child.id();
-    child.wait().unwrap();
-    pid
 }
 
 fn leave_leftovers(db: &Path, root: &Path) -> Vec<PathBuf> {
@@ -552,9 +491,9 @@ fn leftovers_of_interrupted_runs_are_removed_and_reported() {
     fs::write(&running, b"in progress").unwrap();
 
     let leftovers = leave_leftovers(&db, &root);
-    let mut o = RestoreOptions::new(&backup.path, &db, &root);
+    let mut o = RestoreOptions::new(&db, &root);
     o.dry_run = true;
-    let dry = restore(&o, &NoProgress).unwrap();
+    let dry = restore(&backup.path, &o, &NoProgress).unwrap();
     let mut expected = leftovers.clone();
     expected.sort();
     assert_eq!(dry.removed_stale_files, expected);
@@ -564,7 +503,7 @@ fn leftovers_of_interrupted_runs_are_removed_and_reported() {
     );
     o.dry_run = false;
     o.now = ts("20250102_000000");
-    let report = restore(&o, &NoProgress).unwrap();
+    let report = restore(&backup.path, &o, &NoProgress).unwrap();
     assert_eq!(report.removed_stale_files, expected);
     assert!(leftovers.iter().all(|p| !p.exists()));
     assert!(running.exists());
@@ -671,7 +610,8 @@ fn a_directory_as_the_database_or_the_backup_is_invalid_input_not_missing() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("is a directory"), "{err}");
     let err = restore(
-        &RestoreOptions::new(&backup.path, &folder, &root),
+        &backup.path,
+        &RestoreOptions::new(&folder, &root),
         &NoProgress,
     )
     .unwrap_err();

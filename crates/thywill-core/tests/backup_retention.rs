@@ -35,11 +35,11 @@ fn c(kind: BackupKind, t: NaiveDateTime, verified: bool) -> Candidate {
 fn render(candidates: &[Candidate], now: NaiveDateTime, policy: &RetentionPolicy) -> String {
     let mut out = format!(
         "now {now}  windows: hourly {}h, daily {}d, weekly {}d, pre_restore {}d (keep last {})\n",
-        policy.hourly.num_hours(),
-        policy.daily.num_days(),
-        policy.weekly.num_days(),
-        policy.pre_restore.num_days(),
-        policy.pre_restore_keep_last
+        policy.window(HOURLY).num_hours(),
+        policy.window(DAILY).num_days(),
+        policy.window(WEEKLY).num_days(),
+        policy.window(PRE).num_days(),
+        policy.pre_restore_keep_last()
     );
     let decisions = plan(candidates, now, policy);
     assert_eq!(decisions.len(), candidates.len());
@@ -236,13 +236,10 @@ fn pre_restore_sets_have_their_own_rule() {
 
 #[test]
 fn configurable_windows() {
-    let policy = RetentionPolicy {
-        hourly: Duration::hours(24),
-        daily: Duration::days(7),
-        weekly: Duration::weeks(4),
-        pre_restore: Duration::days(3),
-        pre_restore_keep_last: 1,
-    };
+    let policy = RetentionPolicy::new(24, 7, 4)
+        .unwrap()
+        .with_pre_restore(3, 1)
+        .unwrap();
     let mut cands = thywill_calendar(NaiveDate::from_ymd_opt(2025, 2, 1).unwrap(), 35);
     cands.push(c(PRE, at("2025-02-20 10:00:00"), true));
     cands.push(c(PRE, at("2025-03-06 10:00:00"), true));

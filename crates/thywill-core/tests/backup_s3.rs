@@ -16,11 +16,13 @@ use std::time::{Duration, Instant};
 
 use backup_support::{count, flip_byte, live_db, ts};
 use rusqlite::Connection;
-use thywill_core::backup::remote::{self, RemoteSpec, RemoteTarget, S3Credentials, S3Target};
+use thywill_core::backup::remote::{
+    self, FolderTarget, RemoteSpec, RemoteTarget, S3Credentials, S3Target,
+};
 use thywill_core::backup::retention::RetentionPolicy;
 use thywill_core::backup::{
-    cleanup, create, restore, verify, CleanupOptions, CreateOptions, RestoreOptions, SetName, Tier,
-    VerifyOptions, VerifyStatus,
+    cleanup, create, create_and_copy, restore, restore_from_remote, staging_dir, verify,
+    CleanupOptions, CreateOptions, RestoreOptions, SetName, Tier, VerifyOptions, VerifyStatus,
 };
 use thywill_core::progress::NoProgress;
 
@@ -164,16 +166,19 @@ fn s3_push_verify_list_fetch_restore_and_retention() {
         .execute("DELETE FROM ballast", [])
         .unwrap();
     let name = SetName::parse_stem("thywill_daily_20250101_020000").unwrap();
-    let fetched =
-        remote::fetch_set(&target, &name, &dir.path().join("staging"), &NoProgress).unwrap();
-    let report = restore(&RestoreOptions::new(&fetched, &db, &root), &NoProgress).unwrap();
+    let fetched = remote::fetch_set(&target, &name, &dir.path().join("staging"), &NoProgress)
+        .unwrap()
+        .database;
+    let report = restore(&fetched, &RestoreOptions::new(&db, &root), &NoProgress).unwrap();
     assert_eq!(report.quick_check, ["ok"]);
     assert_eq!(count(&db, "ballast"), ballast_rows);
 
     // Damage on the remote is caught when the set comes back.
     let staging = dir.path().join("damaged");
     let oldname = SetName::parse_stem("thywill_daily_20241001_020000").unwrap();
-    let fetched_old = remote::fetch_set(&target, &oldname, &staging, &NoProgress).unwrap();
+    let fetched_old = remote::fetch_set(&target, &oldname, &staging, &NoProgress)
+        .unwrap()
+        .database;
     flip_byte(&fetched_old, 6000);
     target
         .put_file(
@@ -182,8 +187,9 @@ fn s3_push_verify_list_fetch_restore_and_retention() {
             &NoProgress,
         )
         .unwrap();
-    let refetched =
-        remote::fetch_set(&target, &oldname, &dir.path().join("again"), &NoProgress).unwrap();
+    let refetched = remote::fetch_set(&target, &oldname, &dir.path().join("again"), &NoProgress)
+        .unwrap()
+        .database;
     assert_eq!(
         verify(&refetched, &VerifyOptions::default(), &NoProgress)
             .unwrap()
@@ -214,6 +220,68 @@ fn s3_push_verify_list_fetch_restore_and_retention() {
         .unwrap()
         .iter()
         .all(|o| o.key.contains("20250101")));
+}
+
+/// The compositions against S3: back up and copy to S3 beside a remote that fails, then
+/// restore from S3 through the staging folder; a set damaged on S3 is refused.
+#[test]
+fn s3_create_and_copy_then_restore_from_remote() {
+    let Some(moto) = start_moto() else { return };
+    create_bucket(moto.port, "thywill-test");
+    let target = S3Target::new(&spec(moto.port), &credentials()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = live_db(dir.path());
+    let root = dir.path().join("backups");
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"x").unwrap();
+    let broken = FolderTarget::new(blocker.join("usb"));
+    let remotes: [&dyn RemoteTarget; 2] = [&broken, &target];
+    let mut o = CreateOptions::new(&db, &root, Tier::Daily);
+    o.now = ts("20250101_020000");
+    let made = create_and_copy(&o, &remotes, &NoProgress).unwrap();
+    assert_eq!(made.remotes.len(), 1);
+    assert_eq!(made.remotes[0].target, target.describe());
+    assert_eq!(made.remote_failures.len(), 1);
+    assert_eq!(made.remote_failures[0].target, broken.describe());
+    assert!(remote::list_sets(&target).unwrap()[0].verified());
+
+    std::fs::remove_dir_all(&root).unwrap();
+    let marks = count(&db, "prayermark");
+    Connection::open(&db)
+        .unwrap()
+        .execute("DELETE FROM prayermark", [])
+        .unwrap();
+    let name: SetName = made.backup.name.parse().unwrap();
+    let mut r = RestoreOptions::new(&db, &root);
+    r.now = ts("20250102_000000");
+    let report = restore_from_remote(&target, &name, &r, &NoProgress).unwrap();
+    assert_eq!(report.restore.quick_check, ["ok"]);
+    assert_eq!(count(&db, "prayermark"), marks);
+    assert!(!staging_dir(&root).exists());
+
+    // Damage the set on S3: the restore refuses it and leaves no staging folder.
+    let local = dir.path().join("damaged.db");
+    target
+        .get_file(
+            "daily/thywill_daily_20250101_020000.db",
+            &local,
+            &NoProgress,
+        )
+        .unwrap();
+    flip_byte(&local, 6000);
+    target
+        .put_file(
+            &local,
+            "daily/thywill_daily_20250101_020000.db",
+            &NoProgress,
+        )
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    r.now = ts("20250102_000001");
+    let err = restore_from_remote(&target, &name, &r, &NoProgress).unwrap_err();
+    assert_eq!(err.kind(), thywill_core::ErrorKind::Corrupt, "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert!(!staging_dir(&root).exists());
 }
 
 #[test]

@@ -1,52 +1,28 @@
-//! C exports of `thywill_core::backup`: create, verify, list, restore (and restore-safe),
-//! cleanup and remote copies. Options beyond the essentials come as a JSON object (NULL for
-//! the defaults); every report goes out as JSON.
+//! C exports of `thywill_core::backup`: create (and copy to remotes), verify, list, restore
+//! (and restore-safe, and from a remote), cleanup and remote copies. Required inputs are
+//! arguments; every setting comes in one JSON options document (NULL for the defaults)
+//! that serde reads into the core's option type, so its keys, defaults and checks are the
+//! core's. Every report goes out as JSON.
 
 use std::ffi::{c_char, c_void};
 use std::path::{Path, PathBuf};
 
-use chrono::Duration;
-use serde::Deserialize;
 use thywill_core::backup::remote::{self, RemoteSpec, RemoteTarget};
-use thywill_core::backup::retention::RetentionPolicy;
 use thywill_core::backup::{
-    self, CleanupOptions, CreateOptions, ListOptions, LockPolicy, RestoreMode, RestoreOptions,
-    Tier, VerifyOptions,
+    self, BackupKind, CleanupOptions, CreateOptions, ListOptions, RestoreOptions, SetName, Tier,
+    VerifyOptions,
 };
 use thywill_core::Error;
 
-use crate::guard::{ffi_guard, FfiError, FfiResult};
+use crate::guard::{ffi_guard, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{out_ptr, path_arg, str_arg, write_json};
+use crate::strings::{
+    opt_str_arg, options_arg, options_with_remotes, out_ptr, path_arg, str_arg, write_json,
+};
 
 fn env(key: &str) -> Option<std::ffi::OsString> {
     std::env::var_os(key)
-}
-
-fn now() -> chrono::NaiveDateTime {
-    chrono::Local::now().naive_local()
-}
-
-/// Reads an optional JSON options object (NULL → defaults).
-///
-/// # Safety
-/// `ptr` is NULL or a NUL-terminated string.
-pub(crate) unsafe fn options_arg<T: for<'de> Deserialize<'de> + Default>(
-    ptr: *const c_char,
-    argument: &str,
-) -> FfiResult<T> {
-    if ptr.is_null() {
-        return Ok(T::default());
-    }
-    // SAFETY: forwarded caller contract.
-    let text = unsafe { str_arg(ptr, argument) }?;
-    serde_json::from_str(text).map_err(|e| {
-        FfiError::new(
-            thywill_status::InvalidInput,
-            format!("{argument}: not valid options: {e}"),
-        )
-    })
 }
 
 /// An optional path (NULL → None).
@@ -54,12 +30,8 @@ pub(crate) unsafe fn options_arg<T: for<'de> Deserialize<'de> + Default>(
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
 unsafe fn optional_path(ptr: *const c_char, argument: &str) -> FfiResult<Option<PathBuf>> {
-    if ptr.is_null() {
-        Ok(None)
-    } else {
-        // SAFETY: forwarded caller contract.
-        unsafe { path_arg(ptr, argument) }.map(Some)
-    }
+    // SAFETY: forwarded caller contract.
+    Ok(unsafe { opt_str_arg(ptr, argument) }?.map(PathBuf::from))
 }
 
 fn open_remotes(specs: &[String]) -> FfiResult<Vec<Box<dyn RemoteTarget>>> {
@@ -69,23 +41,56 @@ fn open_remotes(specs: &[String]) -> FfiResult<Vec<Box<dyn RemoteTarget>>> {
         .collect::<Result<Vec<_>, Error>>()?)
 }
 
+fn refs(targets: &[Box<dyn RemoteTarget>]) -> Vec<&dyn RemoteTarget> {
+    targets.iter().map(|t| t.as_ref()).collect()
+}
+
 fn root_for(database: &Path, backups: Option<PathBuf>) -> PathBuf {
     backup::backup_root(backups.as_deref(), &env, database)
 }
 
-/// Options of `thywill_backup_create`.
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-struct CreateJson {
-    text_archives: Option<PathBuf>,
-    email_database: Option<PathBuf>,
-    no_integrity_check: bool,
+/// The tier argument: NULL is `daily`.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+unsafe fn tier_arg(ptr: *const c_char) -> FfiResult<Tier> {
+    // SAFETY: forwarded caller contract.
+    match unsafe { opt_str_arg(ptr, "tier") }? {
+        None => Ok(Tier::Daily),
+        Some(text) => Ok(text.parse()?),
+    }
+}
+
+/// Places a create options document: the database, the backup root and the tier are the
+/// arguments'.
+fn place_create(
+    mut options: CreateOptions,
+    database: PathBuf,
+    backups: Option<PathBuf>,
+    tier: Tier,
+) -> CreateOptions {
+    options.backup_root = root_for(&database, backups);
+    options.database = database;
+    options.kind = BackupKind::Tier(tier);
+    options
+}
+
+/// Places a restore options document: the database and the backup root are the arguments'.
+fn place_restore(
+    mut options: RestoreOptions,
+    database: PathBuf,
+    backups: Option<PathBuf>,
+) -> RestoreOptions {
+    options.backup_root = root_for(&database, backups);
+    options.database = database;
+    options
 }
 
 /// Backs up `database` into `backups/<tier>/` (`backups` NULL: `THYWILL_BACKUP_DIR`, else
 /// `backups/` beside the database; `tier` NULL: `"daily"`). `options_json` (may be NULL):
-/// `{"text_archives": DIR, "email_database": FILE, "no_integrity_check": bool}`. Writes the
-/// report (`path`, `members`, `verification`, ...) to `*out_json`.
+/// `{"text_archives": DIR, "email_database": FILE, "integrity_check": bool (true),
+/// "reserve_bytes": N, "now": "2025-01-01T02:00:00"}`. Writes the report (`path`,
+/// `members`, `verification`, ...) to `*out_json`.
 ///
 /// # Safety
 /// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
@@ -105,17 +110,56 @@ pub unsafe extern "C" fn thywill_backup_create(
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let database = unsafe { path_arg(database, "database") }?;
         let backups = unsafe { optional_path(backups, "backups") }?;
-        let tier: Tier = if tier.is_null() {
-            Tier::Daily
-        } else {
-            unsafe { str_arg(tier, "tier") }?.parse()?
-        };
-        let extra: CreateJson = unsafe { options_arg(options_json, "options_json") }?;
-        let mut options = CreateOptions::new(&database, root_for(&database, backups), tier);
-        options.text_archives = extra.text_archives;
-        options.email_database = extra.email_database;
-        options.integrity_check = !extra.no_integrity_check;
+        let tier = unsafe { tier_arg(tier) }?;
+        let options = unsafe { options_arg(options_json, "options_json") }?;
+        let options = place_create(options, database, backups, tier);
         let report = backup::create(&options, &CProgress::new(progress, user_data))?;
+        write_json(out, &report)
+    })
+}
+
+/// Backs up `database` as [`thywill_backup_create`] does, then copies the set to every remote
+/// of `options_json`'s `"remotes"` (`["folder:/mnt/usb", "s3://bucket/prefix?endpoint=..."]`;
+/// S3 credentials from the environment), checking each upload. `options_json` (may be NULL)
+/// takes [`thywill_backup_create`]'s keys and `"remotes"`. A remote that fails does not stop
+/// the others and is not an error: the report (`{"backup", "remotes", "remote_failures"}`)
+/// lists it, and `*out_failed` (may be NULL) is set to whether any remote failed. A failed
+/// backup is the call's status, and nothing is copied.
+///
+/// # Safety
+/// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+/// writes; `out_failed` is NULL or valid for writes; `progress` is NULL or callable with
+/// `user_data`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn thywill_backup_create_and_copy(
+    database: *const c_char,
+    backups: *const c_char,
+    tier: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+    out_failed: *mut bool,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let database = unsafe { path_arg(database, "database") }?;
+        let backups = unsafe { optional_path(backups, "backups") }?;
+        let tier = unsafe { tier_arg(tier) }?;
+        let (options, remotes) = unsafe { options_with_remotes(options_json, "options_json") }?;
+        let options = place_create(options, database, backups, tier);
+        let targets = open_remotes(&remotes)?;
+        let report = backup::create_and_copy(
+            &options,
+            &refs(&targets),
+            &CProgress::new(progress, user_data),
+        )?;
+        // SAFETY: NULL or valid for writes per the contract.
+        if let Some(failed) = unsafe { out_failed.as_mut() } {
+            *failed = report.has_failures();
+        }
         write_json(out, &report)
     })
 }
@@ -124,16 +168,18 @@ pub unsafe extern "C" fn thywill_backup_create(
 /// `file_exists`, `checksum_file_found`, `checksum_verified`, `database_integrity_ok`,
 /// `errors`, plus `status`, `table_row_counts`, ...). The call succeeds whatever the verdict;
 /// `*out_verdict` (may be NULL) receives `THYWILL_STATUS_OK`, `_NOT_FOUND`, `_CORRUPT` or
-/// `_INVALID_INPUT` (no checksum, or not a ThyWill database). `require_checksum` false
-/// accepts a file with neither sidecar nor manifest.
+/// `_INVALID_INPUT` (no checksum, or not a ThyWill database). `options_json` (may be NULL):
+/// `{"require_checksum": bool (true: a file with neither sidecar nor manifest fails),
+/// "full_integrity_check": bool (true; false runs the faster quick_check)}`.
 ///
 /// # Safety
-/// `path` is NUL-terminated; `out_json` is valid for writes; `out_verdict` is NULL or valid
-/// for writes.
+/// `path` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is valid
+/// for writes; `out_verdict` is NULL or valid for writes; `progress` is NULL or callable
+/// with `user_data`.
 #[no_mangle]
 pub unsafe extern "C" fn thywill_backup_verify(
     path: *const c_char,
-    require_checksum: bool,
+    options_json: *const c_char,
     progress: thywill_progress_fn,
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
@@ -143,10 +189,7 @@ pub unsafe extern "C" fn thywill_backup_verify(
         // SAFETY: forwarded caller contract.
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let path = unsafe { path_arg(path, "path") }?;
-        let options = VerifyOptions {
-            require_checksum,
-            ..VerifyOptions::default()
-        };
+        let options: VerifyOptions = unsafe { options_arg(options_json, "options_json") }?;
         let report = backup::verify(&path, &options, &CProgress::new(progress, user_data))?;
         // SAFETY: NULL or valid for writes per the contract.
         if let Some(verdict) = unsafe { out_verdict.as_mut() } {
@@ -158,16 +201,9 @@ pub unsafe extern "C" fn thywill_backup_verify(
     })
 }
 
-/// Options of `thywill_backup_list`.
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-struct ListJson {
-    remotes: Vec<String>,
-    deep: bool,
-}
-
 /// Lists the sets under `backups` and on remotes. `options_json` (may be NULL):
-/// `{"remotes": ["folder:/mnt/usb", "s3://bucket/prefix?endpoint=..."], "deep": bool}`.
+/// `{"remotes": ["folder:/mnt/usb", "s3://bucket/prefix?endpoint=..."], "deep": bool,
+/// "now": "2025-01-01T02:00:00"}`.
 ///
 /// # Safety
 /// `backups` is NUL-terminated; `options_json` is NULL or NUL-terminated; `out_json` is
@@ -182,51 +218,30 @@ pub unsafe extern "C" fn thywill_backup_list(
         // SAFETY: forwarded caller contract.
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let backups = unsafe { path_arg(backups, "backups") }?;
-        let extra: ListJson = unsafe { options_arg(options_json, "options_json") }?;
-        let targets = open_remotes(&extra.remotes)?;
-        let refs: Vec<&dyn RemoteTarget> = targets.iter().map(|t| t.as_ref()).collect();
+        let (options, remotes): (ListOptions, _) =
+            unsafe { options_with_remotes(options_json, "options_json") }?;
+        let options = ListOptions {
+            backup_root: backups,
+            ..options
+        };
+        let targets = open_remotes(&remotes)?;
         let report = backup::list(
-            &ListOptions {
-                backup_root: backups,
-                now: now(),
-                deep: extra.deep,
-            },
-            &refs,
+            &options,
+            &refs(&targets),
             &thywill_core::progress::NoProgress,
         )?;
         write_json(out, &report)
     })
 }
 
-/// Options of `thywill_backup_restore`.
-#[derive(Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct RestoreJson {
-    safe: bool,
-    wait_seconds: Option<u64>,
-    force: bool,
-    dry_run: bool,
-    require_checksum: bool,
-}
-
-impl Default for RestoreJson {
-    fn default() -> Self {
-        RestoreJson {
-            safe: false,
-            wait_seconds: None,
-            force: false,
-            dry_run: false,
-            require_checksum: true,
-        }
-    }
-}
-
 /// Replaces `database` with the verified backup `source` (crash-safe; a safety backup of the
 /// current database goes to `backups/pre_restore/`; `backups` may be NULL). `options_json`
-/// (may be NULL): `{"safe": bool (restore-safe: upgrade the schema), "wait_seconds": N,
-/// "force": bool, "dry_run": bool, "require_checksum": bool}`. Another process that has the
-/// database open (the app, even idle) or an active writer gives `THYWILL_STATUS_CONFLICT`
-/// naming it, unless waited out (`wait_seconds`) or forced (its later writes are lost).
+/// (may be NULL): `{"mode": "plain" | "safe" (restore-safe: upgrade the schema), "lock":
+/// "fail" | "force" | {"wait": SECONDS}, "dry_run": bool, "verify": {"require_checksum":
+/// bool, "full_integrity_check": bool}, "safety_backup": bool, "now": "..."}`. Another
+/// process that has the database open (the app, even idle) or an active writer gives
+/// `THYWILL_STATUS_CONFLICT` naming it, unless waited out (`{"wait": N}`) or forced (its
+/// later writes are lost).
 ///
 /// # Safety
 /// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
@@ -247,60 +262,61 @@ pub unsafe extern "C" fn thywill_backup_restore(
         let source = unsafe { path_arg(source, "source") }?;
         let database = unsafe { path_arg(database, "database") }?;
         let backups = unsafe { optional_path(backups, "backups") }?;
-        let extra: RestoreJson = unsafe { options_arg(options_json, "options_json") }?;
-        let root = root_for(&database, backups);
-        let mut options = RestoreOptions::new(source, database, root);
-        options.mode = if extra.safe {
-            RestoreMode::Safe
-        } else {
-            RestoreMode::Plain
-        };
-        options.lock = match (extra.force, extra.wait_seconds) {
-            (true, _) => LockPolicy::Force,
-            (false, Some(s)) => LockPolicy::Wait(s),
-            (false, None) => LockPolicy::Fail,
-        };
-        options.dry_run = extra.dry_run;
-        options.verify.require_checksum = extra.require_checksum;
-        let report = backup::restore(&options, &CProgress::new(progress, user_data))?;
+        let options = unsafe { options_arg(options_json, "options_json") }?;
+        let options = place_restore(options, database, backups);
+        let report = backup::restore(&source, &options, &CProgress::new(progress, user_data))?;
         write_json(out, &report)
     })
 }
 
-/// Options of `thywill_backup_cleanup`.
-#[derive(Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct CleanupJson {
-    dry_run: bool,
-    hourly_hours: i64,
-    daily_days: i64,
-    weekly_weeks: i64,
-    pre_restore_days: i64,
-    pre_restore_keep: usize,
-    remotes: Vec<String>,
-    database: Option<PathBuf>,
-}
-
-impl Default for CleanupJson {
-    fn default() -> Self {
-        CleanupJson {
-            dry_run: false,
-            hourly_hours: 48,
-            daily_days: 30,
-            weekly_weeks: 12,
-            pre_restore_days: 30,
-            pre_restore_keep: 3,
-            remotes: Vec::new(),
-            database: None,
-        }
-    }
+/// Restores the set `name` (`thywill_daily_20250101_020000`, `.db` allowed) from `remote`
+/// (`folder:/path` or `s3://...`): fetches it into `backups/.remote-staging-<pid>`, verifies
+/// and restores it as [`thywill_backup_restore`] does (same `options_json`), and removes the
+/// staging folder on every path, failures and cancellation included. With the default lock
+/// policy a database in use gives `THYWILL_STATUS_CONFLICT` before anything is downloaded.
+/// Writes `{"target", "name", "fetch", "restore", "warnings"}` to `*out_json`.
+///
+/// # Safety
+/// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+/// writes; `progress` is NULL or callable with `user_data`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn thywill_backup_restore_from_remote(
+    remote: *const c_char,
+    name: *const c_char,
+    database: *const c_char,
+    backups: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let remote = unsafe { str_arg(remote, "remote") }?;
+        let name: SetName = unsafe { str_arg(name, "name") }?.parse()?;
+        let database = unsafe { path_arg(database, "database") }?;
+        let backups = unsafe { optional_path(backups, "backups") }?;
+        let options = unsafe { options_arg(options_json, "options_json") }?;
+        let options = place_restore(options, database, backups);
+        let target = RemoteSpec::parse(remote)?.open(&env)?;
+        let report = backup::restore_from_remote(
+            target.as_ref(),
+            &name,
+            &options,
+            &CProgress::new(progress, user_data),
+        )?;
+        write_json(out, &report)
+    })
 }
 
 /// Applies retention to `backups` (and remotes). `options_json` (may be NULL):
-/// `{"dry_run": bool, "hourly_hours": 48, "daily_days": 30, "weekly_weeks": 12,
-/// "pre_restore_days": 30, "pre_restore_keep": 3, "remotes": [...], "database": "path"}`.
-/// Sets are judged per kind and source database; `database` names the database whose sets
-/// have no recorded source (written by older versions). The report lists every set with its
+/// `{"dry_run": bool, "policy": {"hourly_hours": 48, "daily_days": 30, "weekly_weeks": 12,
+/// "pre_restore_days": 30, "pre_restore_keep": 3}, "remotes": [...], "database": "path",
+/// "now": "..."}` (a window that is not positive is `THYWILL_STATUS_INVALID_INPUT`). Sets are
+/// judged per kind and source database; `database` names the database whose sets have no
+/// recorded source (written by older versions). The report lists every set with its
 /// decision and reason.
 ///
 /// # Safety
@@ -318,34 +334,18 @@ pub unsafe extern "C" fn thywill_backup_cleanup(
         // SAFETY: forwarded caller contract.
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let backups = unsafe { path_arg(backups, "backups") }?;
-        let extra: CleanupJson = unsafe { options_arg(options_json, "options_json") }?;
-        if [
-            extra.hourly_hours,
-            extra.daily_days,
-            extra.weekly_weeks,
-            extra.pre_restore_days,
-        ]
-        .iter()
-        .any(|v| *v <= 0)
-        {
-            return Err(Error::InvalidInput("retention windows must be positive".into()).into());
-        }
-        let targets = open_remotes(&extra.remotes)?;
-        let refs: Vec<&dyn RemoteTarget> = targets.iter().map(|t| t.as_ref()).collect();
+        let (options, remotes): (CleanupOptions, _) =
+            unsafe { options_with_remotes(options_json, "options_json") }?;
         let options = CleanupOptions {
             backup_root: backups,
-            policy: RetentionPolicy {
-                hourly: Duration::hours(extra.hourly_hours),
-                daily: Duration::days(extra.daily_days),
-                weekly: Duration::weeks(extra.weekly_weeks),
-                pre_restore: Duration::days(extra.pre_restore_days),
-                pre_restore_keep_last: extra.pre_restore_keep,
-            },
-            now: now(),
-            dry_run: extra.dry_run,
-            database: extra.database,
+            ..options
         };
-        let report = backup::cleanup(&options, &refs, &CProgress::new(progress, user_data))?;
+        let targets = open_remotes(&remotes)?;
+        let report = backup::cleanup(
+            &options,
+            &refs(&targets),
+            &CProgress::new(progress, user_data),
+        )?;
         write_json(out, &report)
     })
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::guard::{ffi_guard_void, FfiError, FfiResult};
@@ -78,6 +79,53 @@ pub unsafe fn time_arg(ptr: *const c_char, argument: &str) -> FfiResult<Option<N
         ))
         .into()
     })
+}
+
+/// Reads an options document: a JSON object deserialized by serde into the core's option
+/// type `T` (its fields, each optional; unknown keys refused), NULL meaning every default.
+/// Invalid JSON, an unknown key or a value the core refuses is `INVALID_INPUT`.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+pub unsafe fn options_arg<T: DeserializeOwned>(ptr: *const c_char, argument: &str) -> FfiResult<T> {
+    // SAFETY: forwarded caller contract.
+    let text = unsafe { opt_str_arg(ptr, argument) }?.unwrap_or("{}");
+    serde_json::from_str(text).map_err(|e| invalid_options(argument, &e))
+}
+
+/// Reads an options document whose `"remotes"` key (a list of remote specs, as the CLI's
+/// `--remote` takes them) is for the front end and every other key for the core's option
+/// type `T`, as [`options_arg`] reads them.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+pub unsafe fn options_with_remotes<T: DeserializeOwned>(
+    ptr: *const c_char,
+    argument: &str,
+) -> FfiResult<(T, Vec<String>)> {
+    // SAFETY: forwarded caller contract.
+    let text = unsafe { opt_str_arg(ptr, argument) }?.unwrap_or("{}");
+    let mut document: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| invalid_options(argument, &e))?;
+    let remotes = match document.remove("remotes") {
+        None => Vec::new(),
+        Some(value) => serde_json::from_value(value).map_err(|e| {
+            FfiError::new(
+                thywill_status::InvalidInput,
+                format!("{argument}: \"remotes\" must be a list of remote strings: {e}"),
+            )
+        })?,
+    };
+    let options = serde_json::from_value(serde_json::Value::Object(document))
+        .map_err(|e| invalid_options(argument, &e))?;
+    Ok((options, remotes))
+}
+
+fn invalid_options(argument: &str, error: &serde_json::Error) -> FfiError {
+    FfiError::new(
+        thywill_status::InvalidInput,
+        format!("{argument}: not valid options: {error}"),
+    )
 }
 
 /// Reads an optional string argument (NULL gives `None`).

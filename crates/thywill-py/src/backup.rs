@@ -1,10 +1,13 @@
-//! Python bindings of `thywill_core::backup`: create, verify, list, restore (and restore-safe),
-//! cleanup, and remote copies. Reports come back as dicts (typed in `_native.pyi` with the
-//! `TypedDict`s of `thywill_core.backup_types`).
+//! Python bindings of `thywill_core::backup`: create (and copy to remotes), verify, list,
+//! restore (and restore-safe, and from a remote), cleanup, and remote copies. Reports come
+//! back as dicts (typed in `_native.pyi` with the `TypedDict`s of
+//! `thywill_core.backup_types`). Settings go through the core's constructors
+//! (`RetentionPolicy::new`, `LockPolicy::from_flags`, `SetName`'s parser), so their
+//! defaults and checks are the core's.
 
 use std::path::{Path, PathBuf};
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use pyo3::prelude::*;
 use thywill_core::backup::remote::{self, RemoteSpec, RemoteTarget};
 use thywill_core::backup::retention::RetentionPolicy;
@@ -12,7 +15,6 @@ use thywill_core::backup::{
     self, CleanupOptions, CreateOptions, ListOptions, LockPolicy, RestoreMode, RestoreOptions,
     SetName, Tier, VerifyOptions,
 };
-use thywill_core::Error;
 
 use crate::convert::to_py;
 use crate::errors::to_py_err;
@@ -30,15 +32,63 @@ fn local_now(now: Option<NaiveDateTime>) -> NaiveDateTime {
     now.unwrap_or_else(|| chrono::Local::now().naive_local())
 }
 
+fn open_remote(spec: &str) -> PyResult<Box<dyn RemoteTarget>> {
+    RemoteSpec::parse(spec)
+        .and_then(|spec| spec.open(&env))
+        .map_err(to_py_err)
+}
+
 fn open_remotes(specs: &[String]) -> PyResult<Vec<Box<dyn RemoteTarget>>> {
-    specs
-        .iter()
-        .map(|s| {
-            RemoteSpec::parse(s)
-                .and_then(|spec| spec.open(&env))
-                .map_err(to_py_err)
-        })
-        .collect()
+    specs.iter().map(|s| open_remote(s)).collect()
+}
+
+fn refs(targets: &[Box<dyn RemoteTarget>]) -> Vec<&dyn RemoteTarget> {
+    targets.iter().map(|t| t.as_ref()).collect()
+}
+
+/// The create options shared by `backup_create` and `backup_create_and_copy`.
+fn create_options(
+    database: &Path,
+    backups: Option<PathBuf>,
+    tier: &str,
+    text_archives: Option<PathBuf>,
+    email_database: Option<PathBuf>,
+    integrity_check: bool,
+    now: Option<NaiveDateTime>,
+) -> PyResult<CreateOptions> {
+    let tier: Tier = tier.parse().map_err(to_py_err)?;
+    let mut options = CreateOptions::new(database, root_for(database, backups), tier);
+    options.text_archives = text_archives;
+    options.email_database = email_database;
+    options.integrity_check = integrity_check;
+    options.now = local_now(now);
+    Ok(options)
+}
+
+/// The restore options shared by `backup_restore` and `backup_restore_from_remote`.
+#[allow(clippy::too_many_arguments)]
+fn restore_options(
+    database: PathBuf,
+    backups: Option<PathBuf>,
+    safe: bool,
+    wait: Option<u64>,
+    force: bool,
+    dry_run: bool,
+    require_checksum: bool,
+    now: Option<NaiveDateTime>,
+) -> PyResult<RestoreOptions> {
+    let root = root_for(&database, backups);
+    let mut options = RestoreOptions::new(database, root);
+    options.mode = if safe {
+        RestoreMode::Safe
+    } else {
+        RestoreMode::Plain
+    };
+    options.lock = LockPolicy::from_flags(force, wait).map_err(to_py_err)?;
+    options.dry_run = dry_run;
+    options.verify.require_checksum = require_checksum;
+    options.now = local_now(now);
+    Ok(options)
 }
 
 /// Backs up `database` into `backups/<tier>/` (default: `THYWILL_BACKUP_DIR`, else `backups/`
@@ -58,13 +108,52 @@ fn backup_create(
     now: Option<NaiveDateTime>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let tier: Tier = tier.parse().map_err(to_py_err)?;
-    let mut options = CreateOptions::new(&database, root_for(&database, backups), tier);
-    options.text_archives = text_archives;
-    options.email_database = email_database;
-    options.integrity_check = integrity_check;
-    options.now = local_now(now);
+    let options = create_options(
+        &database,
+        backups,
+        tier,
+        text_archives,
+        email_database,
+        integrity_check,
+        now,
+    )?;
     let report = run(py, progress, move |sink| backup::create(&options, sink))?;
+    to_py(py, &report)
+}
+
+/// Backs up `database` as `backup_create` does, then copies the set to every remote in
+/// `remotes` (`folder:/path` or `s3://bucket/prefix?endpoint=...`), checking each upload.
+/// A remote that fails does not stop the others and raises nothing: it is listed in the
+/// report's `remote_failures` (the report's `remotes` lists the copies made). Raises when
+/// the backup itself fails.
+#[pyfunction]
+#[pyo3(signature = (database, backups=None, tier="daily", *, remotes, text_archives=None, email_database=None, integrity_check=true, now=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn backup_create_and_copy(
+    py: Python<'_>,
+    database: PathBuf,
+    backups: Option<PathBuf>,
+    tier: &str,
+    remotes: Vec<String>,
+    text_archives: Option<PathBuf>,
+    email_database: Option<PathBuf>,
+    integrity_check: bool,
+    now: Option<NaiveDateTime>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let options = create_options(
+        &database,
+        backups,
+        tier,
+        text_archives,
+        email_database,
+        integrity_check,
+        now,
+    )?;
+    let targets = open_remotes(&remotes)?;
+    let report = run(py, progress, move |sink| {
+        backup::create_and_copy(&options, &refs(&targets), sink)
+    })?;
     to_py(py, &report)
 }
 
@@ -112,13 +201,12 @@ fn backup_list(
 ) -> PyResult<Py<PyAny>> {
     let targets = open_remotes(&remotes)?;
     let options = ListOptions {
-        backup_root: backups,
         now: local_now(now),
         deep,
+        ..ListOptions::new(backups)
     };
     let report = run(py, progress, move |sink| {
-        let refs: Vec<&dyn RemoteTarget> = targets.iter().map(|t| t.as_ref()).collect();
-        backup::list(&options, &refs, sink)
+        backup::list(&options, &refs(&targets), sink)
     })?;
     to_py(py, &report)
 }
@@ -145,71 +233,109 @@ fn backup_restore(
     now: Option<NaiveDateTime>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let root = root_for(&database, backups);
-    let mut options = RestoreOptions::new(source, database, root);
-    options.mode = if safe {
-        RestoreMode::Safe
-    } else {
-        RestoreMode::Plain
-    };
-    options.lock = match (force, wait) {
-        (true, _) => LockPolicy::Force,
-        (false, Some(seconds)) => LockPolicy::Wait(seconds),
-        (false, None) => LockPolicy::Fail,
-    };
-    options.dry_run = dry_run;
-    options.verify.require_checksum = require_checksum;
-    options.now = local_now(now);
-    let report = run(py, progress, move |sink| backup::restore(&options, sink))?;
+    let options = restore_options(
+        database,
+        backups,
+        safe,
+        wait,
+        force,
+        dry_run,
+        require_checksum,
+        now,
+    )?;
+    let report = run(py, progress, move |sink| {
+        backup::restore(&source, &options, sink)
+    })?;
     to_py(py, &report)
 }
 
-/// Applies retention (48 h hourly, 30 d daily, 12 w weekly by default; the newest verified
-/// set of each kind and source database is always kept) to `backups` and each remote.
-/// `database` is the database whose sets carry no recorded source (older sets).
-/// `dry_run=True` only reports.
+/// Restores the set `name` (e.g. `thywill_daily_20250101_020000`) from `remote`: fetches it
+/// into `backups/.remote-staging-<pid>`, verifies and restores it as `backup_restore` does
+/// (same `safe`, `wait`, `force`, `dry_run`, `require_checksum`), and removes the staging
+/// folder on every path, errors and cancellation included. Beside another process that has
+/// the database open it raises `ConflictError` before downloading anything (unless `wait`
+/// or `force`). Returns `{"target", "name", "fetch", "restore", "warnings"}`.
 #[pyfunction]
-#[pyo3(signature = (backups, *, dry_run=false, hourly_hours=48, daily_days=30, weekly_weeks=12, pre_restore_days=30, pre_restore_keep=3, remotes=Vec::new(), database=None, now=None, progress=None))]
+#[pyo3(signature = (remote, name, database, backups=None, *, safe=false, wait=None, force=false, dry_run=false, require_checksum=true, now=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn backup_restore_from_remote(
+    py: Python<'_>,
+    remote: String,
+    name: String,
+    database: PathBuf,
+    backups: Option<PathBuf>,
+    safe: bool,
+    wait: Option<u64>,
+    force: bool,
+    dry_run: bool,
+    require_checksum: bool,
+    now: Option<NaiveDateTime>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let set: SetName = name.parse().map_err(to_py_err)?;
+    let options = restore_options(
+        database,
+        backups,
+        safe,
+        wait,
+        force,
+        dry_run,
+        require_checksum,
+        now,
+    )?;
+    let target = open_remote(&remote)?;
+    let report = run(py, progress, move |sink| {
+        backup::restore_from_remote(target.as_ref(), &set, &options, sink)
+    })?;
+    to_py(py, &report)
+}
+
+/// Applies retention to `backups` and each remote: hourly sets are kept `hourly_hours`,
+/// daily `daily_days`, weekly `weekly_weeks`, pre-restore safety sets `pre_restore_days`
+/// with the newest `pre_restore_keep` always kept (None: the core's defaults, 48 h, 30 d,
+/// 12 w, 30 d, 3); the newest verified set of each kind and source database is always kept.
+/// A window that is not positive raises `InvalidInputError`. `database` is the database
+/// whose sets carry no recorded source (older sets). `dry_run=True` only reports.
+#[pyfunction]
+#[pyo3(signature = (backups, *, dry_run=false, hourly_hours=None, daily_days=None, weekly_weeks=None, pre_restore_days=None, pre_restore_keep=None, remotes=Vec::new(), database=None, now=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn backup_cleanup(
     py: Python<'_>,
     backups: PathBuf,
     dry_run: bool,
-    hourly_hours: i64,
-    daily_days: i64,
-    weekly_weeks: i64,
-    pre_restore_days: i64,
-    pre_restore_keep: usize,
+    hourly_hours: Option<i64>,
+    daily_days: Option<i64>,
+    weekly_weeks: Option<i64>,
+    pre_restore_days: Option<i64>,
+    pre_restore_keep: Option<i64>,
     remotes: Vec<String>,
     database: Option<PathBuf>,
     now: Option<NaiveDateTime>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    if [hourly_hours, daily_days, weekly_weeks, pre_restore_days]
-        .iter()
-        .any(|v| *v <= 0)
-    {
-        return Err(to_py_err(Error::InvalidInput(
-            "retention windows must be positive".into(),
-        )));
-    }
+    let d = RetentionPolicy::default();
+    let policy = RetentionPolicy::new(
+        hourly_hours.unwrap_or(d.hourly_hours()),
+        daily_days.unwrap_or(d.daily_days()),
+        weekly_weeks.unwrap_or(d.weekly_weeks()),
+    )
+    .and_then(|p| {
+        p.with_pre_restore(
+            pre_restore_days.unwrap_or(d.pre_restore_days()),
+            pre_restore_keep.unwrap_or(d.pre_restore_keep_last() as i64),
+        )
+    })
+    .map_err(to_py_err)?;
     let targets = open_remotes(&remotes)?;
     let options = CleanupOptions {
-        backup_root: backups,
-        policy: RetentionPolicy {
-            hourly: Duration::hours(hourly_hours),
-            daily: Duration::days(daily_days),
-            weekly: Duration::weeks(weekly_weeks),
-            pre_restore: Duration::days(pre_restore_days),
-            pre_restore_keep_last: pre_restore_keep,
-        },
+        policy,
         now: local_now(now),
         dry_run,
         database,
+        ..CleanupOptions::new(backups)
     };
     let report = run(py, progress, move |sink| {
-        let refs: Vec<&dyn RemoteTarget> = targets.iter().map(|t| t.as_ref()).collect();
-        backup::cleanup(&options, &refs, sink)
+        backup::cleanup(&options, &refs(&targets), sink)
     })?;
     to_py(py, &report)
 }
@@ -225,9 +351,7 @@ fn backup_push(
     remote: String,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Py<PyAny>> {
-    let target = RemoteSpec::parse(&remote)
-        .and_then(|spec| spec.open(&env))
-        .map_err(to_py_err)?;
+    let target = open_remote(&remote)?;
     let report = run(py, progress, move |sink| {
         remote::push_set(target.as_ref(), &path, sink)
     })?;
@@ -246,26 +370,22 @@ fn backup_fetch(
     dest: PathBuf,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    let set = SetName::parse_stem(name.trim_end_matches(".db")).ok_or_else(|| {
-        to_py_err(Error::InvalidInput(format!(
-            "{name}: not a backup set name (thywill_<tier>_<YYYYMMDD_HHMMSS>)"
-        )))
-    })?;
-    let target = RemoteSpec::parse(&remote)
-        .and_then(|spec| spec.open(&env))
-        .map_err(to_py_err)?;
-    let path = run(py, progress, move |sink| {
+    let set: SetName = name.parse().map_err(to_py_err)?;
+    let target = open_remote(&remote)?;
+    let fetched = run(py, progress, move |sink| {
         remote::fetch_set(target.as_ref(), &set, &dest, sink)
     })?;
-    Ok(path.to_string_lossy().into_owned())
+    Ok(fetched.database.to_string_lossy().into_owned())
 }
 
 /// Adds the backup functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backup_create, m)?)?;
+    m.add_function(wrap_pyfunction!(backup_create_and_copy, m)?)?;
     m.add_function(wrap_pyfunction!(backup_verify, m)?)?;
     m.add_function(wrap_pyfunction!(backup_list, m)?)?;
     m.add_function(wrap_pyfunction!(backup_restore, m)?)?;
+    m.add_function(wrap_pyfunction!(backup_restore_from_remote, m)?)?;
     m.add_function(wrap_pyfunction!(backup_cleanup, m)?)?;
     m.add_function(wrap_pyfunction!(backup_push, m)?)?;
     m.add_function(wrap_pyfunction!(backup_fetch, m)?)?;

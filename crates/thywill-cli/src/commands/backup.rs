@@ -1,20 +1,18 @@
 //! `thywill backup | verify | list | restore | restore-safe | cleanup`: database backups.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use chrono::{Duration, NaiveDateTime};
 use clap::Args;
-use serde::Serialize;
-use thywill_core::backup::remote::{self, PushReport, RemoteSpec, RemoteTarget};
+use thywill_core::backup::remote::{RemoteSpec, RemoteTarget};
 use thywill_core::backup::retention::{Action, RetentionPolicy};
 use thywill_core::backup::{
     self, CleanupOptions, CreateOptions, ListOptions, Location, LockPolicy, RestoreMode,
-    RestoreOptions, SetName, Tier, VerifyOptions, VerifyStatus,
+    RestoreOptions, RestoreReport, SetName, Tier, VerifyOptions, VerifyStatus,
 };
 use thywill_core::Error;
 
 use crate::context::{Context, Outcome};
-use crate::exit::{self, CliError};
+use crate::exit::{self, command_line_value, CliError};
 
 /// Remote copy targets, shared by the commands that use them.
 #[derive(Args, Debug, Default)]
@@ -41,10 +39,7 @@ impl RemoteArgs {
 /// A remote spec; a form the core does not accept is a usage error (exit 2), which lists the
 /// accepted forms.
 fn parse_remote(spec: &str) -> Result<RemoteSpec, CliError> {
-    RemoteSpec::parse(spec).map_err(|e| match e {
-        Error::InvalidInput(message) => CliError::Usage(message),
-        other => CliError::Core(other),
-    })
+    RemoteSpec::parse(spec).map_err(command_line_value)
 }
 
 /// Prints a failure on stderr at once, whatever `--quiet` and `--json` say: a cron job's mail
@@ -55,10 +50,6 @@ fn print_error(line: &str) {
 
 fn refs(targets: &[Box<dyn RemoteTarget>]) -> Vec<&dyn RemoteTarget> {
     targets.iter().map(|t| t.as_ref()).collect()
-}
-
-fn now() -> NaiveDateTime {
-    chrono::Local::now().naive_local()
 }
 
 fn size(bytes: u64) -> String {
@@ -104,14 +95,8 @@ pub struct BackupArgs {
     remote: RemoteArgs,
 }
 
-#[derive(Serialize)]
-struct BackupOutput {
-    backup: backup::CreateReport,
-    remotes: Vec<PushReport>,
-    remote_failures: Vec<backup::RemoteFailure>,
-}
-
-/// `thywill backup [hourly|daily|weekly]`.
+/// `thywill backup [hourly|daily|weekly]`: the core's create-and-copy; exit 1 when a copy
+/// failed.
 pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliError> {
     let tier: Tier = args.tier.parse()?;
     let targets = args.remote.open()?;
@@ -140,9 +125,10 @@ pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliErr
         options.email_database = Some(email);
     }
     let bar = context.progress();
-    let created = backup::create(&options, &bar);
+    let report = backup::create_and_copy(&options, &refs(&targets), &bar);
     bar.finish();
-    let created = created?;
+    let report = report?;
+    let created = &report.backup;
     let mut text = format!(
         "Backup created: {} ({}, sha256 {})\n",
         created.path.display(),
@@ -163,37 +149,21 @@ pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliErr
     for member in created.members.iter().skip(1) {
         text.push_str(&format!("  with {} ({})\n", member.file, size(member.size)));
     }
-    let mut pushed = Vec::new();
-    let mut remote_failures = Vec::new();
-    for target in &targets {
-        let bar = context.progress();
-        let result = remote::push_set(target.as_ref(), &created.path, &bar);
-        bar.finish();
-        match result {
-            Ok(report) => {
-                text.push_str(&format!(
-                    "Copied to {} ({} file(s), checksums verified after upload)\n",
-                    report.target,
-                    report.members.len()
-                ));
-                pushed.push(report);
-            }
-            Err(e) => {
-                print_error(&format!("FAILED to copy to {}: {e}", target.describe()));
-                remote_failures.push(backup::RemoteFailure {
-                    target: target.describe(),
-                    error: e.to_string(),
-                });
-            }
-        }
+    for copy in &report.remotes {
+        text.push_str(&format!(
+            "Copied to {} ({} file(s), checksums verified after upload)\n",
+            copy.target,
+            copy.members.len()
+        ));
     }
-    let failed = !remote_failures.is_empty();
-    let output = BackupOutput {
-        backup: created,
-        remotes: pushed,
-        remote_failures,
-    };
-    Ok(Outcome::new(&output, text)?.with_failures(failed))
+    for failure in &report.remote_failures {
+        print_error(&format!(
+            "FAILED to copy to {}: {}",
+            failure.target, failure.error
+        ));
+    }
+    let failed = report.has_failures();
+    Ok(Outcome::new(&report, text)?.with_failures(failed))
 }
 
 /// Options of `thywill verify`.
@@ -279,9 +249,8 @@ pub fn run_list(context: &Context, args: ListArgs) -> Result<Outcome, CliError> 
     let bar = context.progress();
     let report = backup::list(
         &ListOptions {
-            backup_root: context.backups.clone(),
-            now: now(),
             deep: args.deep,
+            ..ListOptions::new(&context.backups)
         },
         &refs(&targets),
         &bar,
@@ -338,7 +307,7 @@ pub struct RestoreArgs {
     from: Option<String>,
     /// Wait up to SECONDS for other processes (the app) to close the database and for any
     /// write transaction to end.
-    #[arg(long, value_name = "SECONDS", conflicts_with = "force")]
+    #[arg(long, value_name = "SECONDS")]
     wait: Option<u64>,
     /// Restore even while another process has the database open or holds a write
     /// transaction: whatever it writes afterwards is lost.
@@ -352,72 +321,72 @@ pub struct RestoreArgs {
     allow_missing_checksum: bool,
 }
 
-/// `thywill restore FILE` (`safe` = `restore-safe`, which also upgrades the schema).
+/// `thywill restore FILE` (`safe` = `restore-safe`, which also upgrades the schema), or
+/// `thywill restore NAME --from REMOTE`: the core's restore or restore-from-remote.
 pub fn run_restore(context: &Context, args: RestoreArgs, safe: bool) -> Result<Outcome, CliError> {
-    let (source, staging) = match &args.from {
-        Some(spec) => {
-            let target = parse_remote(spec)?.open(&|k| std::env::var_os(k))?;
-            let stem = args.file.trim_end_matches(".db");
-            let name = SetName::parse_stem(stem).ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "{}: not a backup set name (thywill_<tier>_<YYYYMMDD_HHMMSS>)",
-                    args.file
-                ))
-            })?;
-            let staging = backup::staging_dir(&context.backups);
-            let bar = context.progress();
-            let fetched = remote::fetch_set(target.as_ref(), &name, &staging, &bar);
-            bar.finish();
-            (fetched?, Some(staging))
-        }
-        None => (PathBuf::from(&args.file), None),
-    };
-    let result = restore_from(context, &args, safe, &source);
-    if let Some(staging) = staging {
-        let _ = std::fs::remove_dir_all(staging);
-    }
-    result
-}
-
-fn restore_from(
-    context: &Context,
-    args: &RestoreArgs,
-    safe: bool,
-    source: &Path,
-) -> Result<Outcome, CliError> {
-    let mut options = RestoreOptions::new(source, &context.db, &context.backups);
+    let mut options = RestoreOptions::new(&context.db, &context.backups);
     options.mode = if safe {
         RestoreMode::Safe
     } else {
         RestoreMode::Plain
     };
-    options.lock = match (args.wait, args.force) {
-        (_, true) => LockPolicy::Force,
-        (Some(seconds), false) => LockPolicy::Wait(seconds),
-        (None, false) => LockPolicy::Fail,
-    };
+    options.lock = LockPolicy::from_flags(args.force, args.wait).map_err(command_line_value)?;
     options.verify.require_checksum = !args.allow_missing_checksum;
-    if !args.dry_run {
-        context.confirm(&format!(
-            "This will replace {} with {} (a safety backup of the current database is taken first). Continue?",
-            context.db.display(),
-            source.display()
-        ))?;
-    }
     options.dry_run = args.dry_run;
+    let Some(spec) = &args.from else {
+        let source = PathBuf::from(&args.file);
+        confirm_restore(context, &args, &source.display().to_string())?;
+        let bar = context.progress();
+        let report = backup::restore(&source, &options, &bar);
+        bar.finish();
+        let report = report?;
+        let text = restore_text(context, &report, &source.display().to_string());
+        return Outcome::new(&report, text);
+    };
+    let name: SetName = args.file.parse().map_err(command_line_value)?;
+    let target = parse_remote(spec)?.open(&|k| std::env::var_os(k))?;
+    let described = format!("{name} from {}", target.describe());
+    confirm_restore(context, &args, &described)?;
     let bar = context.progress();
-    let report = backup::restore(&options, &bar);
+    let report = backup::restore_from_remote(target.as_ref(), &name, &options, &bar);
     bar.finish();
     let report = report?;
+    let fetched: u64 = report.fetch.members.iter().map(|m| m.size).sum();
+    let mut text = format!(
+        "Fetched {} from {} ({} file(s), {}) into {}, removed again\n",
+        report.name,
+        report.target,
+        report.fetch.members.len(),
+        size(fetched),
+        backup::staging_dir(&context.backups).display()
+    );
+    text.push_str(&restore_text(context, &report.restore, &described));
+    for warning in &report.warnings {
+        text.push_str(&format!("Warning: {warning}\n"));
+    }
+    Outcome::new(&report, text)
+}
+
+fn confirm_restore(context: &Context, args: &RestoreArgs, source: &str) -> Result<(), CliError> {
+    if args.dry_run {
+        return Ok(());
+    }
+    context.confirm(&format!(
+        "This will replace {} with {source} (a safety backup of the current database is taken first). Continue?",
+        context.db.display()
+    ))
+}
+
+/// What a restore did, for people; `source` names the backup as the user gave it.
+fn restore_text(context: &Context, report: &RestoreReport, source: &str) -> String {
     let mut text = String::new();
     if report.dry_run {
         text.push_str(&format!(
-            "Dry run: {} is a sound backup and would replace {}\n",
-            source.display(),
+            "Dry run: {source} is a sound backup and would replace {}\n",
             context.db.display()
         ));
     } else {
-        text.push_str(&format!("Database restored from: {}\n", source.display()));
+        text.push_str(&format!("Database restored from: {source}\n"));
         match &report.safety_backup {
             Some(s) => text.push_str(&format!(
                 "Previous database saved as: {}\n",
@@ -431,27 +400,19 @@ fn restore_from(
             "Warning: {process} still had the database open (--force)\n"
         ));
     }
+    let verb = if report.dry_run {
+        "Would remove"
+    } else {
+        "Removed"
+    };
     for stale in &report.removed_stale_files {
         text.push_str(&format!(
-            "{} {} (left by an interrupted run)\n",
-            if report.dry_run {
-                "Would remove"
-            } else {
-                "Removed"
-            },
+            "{verb} {} (left by an interrupted run)\n",
             stale.display()
         ));
     }
     for side in &report.removed_side_files {
-        text.push_str(&format!(
-            "{} stale {}\n",
-            if report.dry_run {
-                "Would remove"
-            } else {
-                "Removed"
-            },
-            side.display()
-        ));
+        text.push_str(&format!("{verb} stale {}\n", side.display()));
     }
     if let Some(schema) = &report.schema {
         if schema.changes.is_empty() {
@@ -478,61 +439,45 @@ fn restore_from(
     for warning in &report.warnings {
         text.push_str(&format!("Warning: {warning}\n"));
     }
-    Outcome::new(&report, text)
+    text
 }
 
-/// Options of `thywill cleanup`.
+/// Options of `thywill cleanup`. The windows' defaults are the core's.
 #[derive(Args, Debug)]
 pub struct CleanupArgs {
     /// List what would be deleted and why; delete nothing.
     #[arg(long)]
     dry_run: bool,
     /// Hourly retention window, in hours.
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = RetentionPolicy::default().hourly_hours())]
     hourly_hours: i64,
     /// Daily retention window, in days.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = RetentionPolicy::default().daily_days())]
     daily_days: i64,
     /// Weekly retention window, in weeks.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = RetentionPolicy::default().weekly_weeks())]
     weekly_weeks: i64,
     /// Pre-restore safety backups: window in days...
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = RetentionPolicy::default().pre_restore_days())]
     pre_restore_days: i64,
     /// ...and how many of the newest are always kept.
-    #[arg(long, default_value_t = 3)]
-    pre_restore_keep: usize,
+    #[arg(long, default_value_t = RetentionPolicy::default().pre_restore_keep_last() as i64)]
+    pre_restore_keep: i64,
     #[command(flatten)]
     remote: RemoteArgs,
 }
 
 /// `thywill cleanup [--dry-run]`.
 pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliError> {
-    if [
-        args.hourly_hours,
-        args.daily_days,
-        args.weekly_weeks,
-        args.pre_restore_days,
-    ]
-    .iter()
-    .any(|v| *v <= 0)
-    {
-        return Err(CliError::Usage("retention windows must be positive".into()));
-    }
-    let policy = RetentionPolicy {
-        hourly: Duration::hours(args.hourly_hours),
-        daily: Duration::days(args.daily_days),
-        weekly: Duration::weeks(args.weekly_weeks),
-        pre_restore: Duration::days(args.pre_restore_days),
-        pre_restore_keep_last: args.pre_restore_keep,
-    };
+    let policy = RetentionPolicy::new(args.hourly_hours, args.daily_days, args.weekly_weeks)
+        .and_then(|p| p.with_pre_restore(args.pre_restore_days, args.pre_restore_keep))
+        .map_err(command_line_value)?;
     let targets = args.remote.open()?;
     let options = CleanupOptions {
-        backup_root: context.backups.clone(),
         policy,
-        now: now(),
         dry_run: true,
         database: Some(context.db.clone()),
+        ..CleanupOptions::new(&context.backups)
     };
     let plan = backup::cleanup(
         &options,

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use chrono::NaiveDateTime;
 use rusqlite::{backup::StepResult, Connection, OpenFlags};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::files::{
     self, available_space, create_private_dir, create_private_file, fsync_dir, fsync_file,
@@ -17,6 +17,7 @@ use super::files::{
     Verification, MANIFEST_FORMAT,
 };
 use super::{BackupKind, SetName, Tier};
+use crate::db::table_row_counts;
 use crate::progress::{self, Progress};
 use crate::{Error, Result};
 
@@ -28,13 +29,22 @@ pub(crate) const DEFAULT_PAGES_PER_STEP: i32 = 16_384;
 const FREE_SPACE_SLACK: u64 = 16 << 20;
 
 /// What to back up and where.
-#[derive(Debug, Clone)]
+///
+/// Deserializes from a JSON object of the settings below the paths and the kind, each
+/// optional: `{"now": "2025-01-01T02:00:00", "text_archives": DIR, "email_database": FILE,
+/// "integrity_check": false, "reserve_bytes": N}`. The caller gives the database, the
+/// backup root and the tier.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default = "CreateOptions::unplaced", deny_unknown_fields)]
 pub struct CreateOptions {
     /// The live database (must exist; an empty backup is never made).
+    #[serde(skip)]
     pub database: PathBuf,
     /// The backup root (`backups/`); the set goes into `<root>/<tier>/`.
+    #[serde(skip)]
     pub backup_root: PathBuf,
     /// Tier (or pre-restore) of the new set.
+    #[serde(skip)]
     pub kind: BackupKind,
     /// The local time written into the name (injectable for tests).
     pub now: NaiveDateTime,
@@ -46,7 +56,8 @@ pub struct CreateOptions {
     pub integrity_check: bool,
     /// Bytes that must stay free on the destination after the backup.
     pub reserve_bytes: u64,
-    /// Pages per online-backup step.
+    /// Pages per online-backup step (a tuning knob, not part of option documents).
+    #[serde(skip)]
     pub pages_per_step: i32,
 }
 
@@ -65,6 +76,12 @@ impl CreateOptions {
             reserve_bytes: 0,
             pages_per_step: DEFAULT_PAGES_PER_STEP,
         }
+    }
+
+    /// The defaults a deserialized document starts from; its caller sets the paths and
+    /// the tier.
+    fn unplaced() -> Self {
+        CreateOptions::new(PathBuf::new(), PathBuf::new(), Tier::Daily)
     }
 }
 
@@ -543,23 +560,6 @@ pub(crate) fn integrity_lines(conn: &Connection, pragma: &str) -> Result<Vec<Str
     let mut stmt = conn.prepare(&format!("PRAGMA {pragma}"))?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// Rows per user table.
-pub(crate) fn table_row_counts(conn: &Connection) -> Result<BTreeMap<String, u64>> {
-    let mut stmt = conn.prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    )?;
-    let names = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut counts = BTreeMap::new();
-    for name in names {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {quoted}"), [], |r| r.get(0))?;
-        counts.insert(name, n.max(0) as u64);
-    }
-    Ok(counts)
 }
 
 fn dir_size(dir: &Path) -> u64 {

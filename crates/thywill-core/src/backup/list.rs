@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::files::{self, read_manifest, sidecar_path, MemberRole, SourceIdentity, SourceKind};
 use super::remote::{self, RemoteTarget};
@@ -57,10 +57,13 @@ pub struct BackupEntry {
     pub files: Vec<String>,
 }
 
-/// What to list.
-#[derive(Debug, Clone)]
+/// What to list. Deserializes from `{"now", "deep"}` (each optional); the caller gives the
+/// backup root.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default = "ListOptions::unplaced", deny_unknown_fields)]
 pub struct ListOptions {
     /// The local backup root.
+    #[serde(skip)]
     pub backup_root: PathBuf,
     /// "Now" for ages (local time).
     pub now: NaiveDateTime,
@@ -68,7 +71,22 @@ pub struct ListOptions {
     pub deep: bool,
 }
 
-/// A remote that could not be listed.
+impl ListOptions {
+    /// Lists `backup_root` as of now, trusting manifests.
+    pub fn new(backup_root: impl Into<PathBuf>) -> Self {
+        ListOptions {
+            backup_root: backup_root.into(),
+            now: chrono::Local::now().naive_local(),
+            deep: false,
+        }
+    }
+
+    fn unplaced() -> Self {
+        ListOptions::new(PathBuf::new())
+    }
+}
+
+/// A remote that could not be copied to, listed or cleaned.
 #[derive(Debug, Clone, Serialize)]
 pub struct RemoteFailure {
     /// The target.
@@ -234,10 +252,14 @@ pub fn list(
     })
 }
 
-/// What to clean up.
-#[derive(Debug, Clone)]
+/// What to clean up. Deserializes from `{"policy": {...}, "now", "dry_run", "database"}`
+/// (each optional; `policy` as [`RetentionPolicy`] reads it); the caller gives the backup
+/// root.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default = "CleanupOptions::unplaced", deny_unknown_fields)]
 pub struct CleanupOptions {
     /// The local backup root.
+    #[serde(skip)]
     pub backup_root: PathBuf,
     /// Windows and floors.
     pub policy: RetentionPolicy,
@@ -249,6 +271,23 @@ pub struct CleanupOptions {
     /// before sources were recorded) are judged together with this database's sets. When
     /// `None`, such sets form a group of their own.
     pub database: Option<PathBuf>,
+}
+
+impl CleanupOptions {
+    /// Applies the default policy to `backup_root` as of now, deleting for real.
+    pub fn new(backup_root: impl Into<PathBuf>) -> Self {
+        CleanupOptions {
+            backup_root: backup_root.into(),
+            policy: RetentionPolicy::default(),
+            now: chrono::Local::now().naive_local(),
+            dry_run: false,
+            database: None,
+        }
+    }
+
+    fn unplaced() -> Self {
+        CleanupOptions::new(PathBuf::new())
+    }
 }
 
 /// One set's fate.

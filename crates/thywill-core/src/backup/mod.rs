@@ -22,6 +22,7 @@ mod create;
 mod files;
 mod list;
 mod locate;
+mod offsite;
 mod openers;
 pub mod remote;
 mod restore;
@@ -48,6 +49,9 @@ pub use list::{
 };
 pub use locate::{
     backup_root, database_path, email_database_path, text_archive_dir, DEFAULT_DATABASE_NAME,
+};
+pub use offsite::{
+    create_and_copy, restore_from_remote, CreateAndCopyReport, RestoreFromRemoteReport,
 };
 pub use openers::OpenProcess;
 pub use restore::{restore, LockPolicy, RestoreMode, RestoreOptions, RestoreReport};
@@ -209,6 +213,22 @@ impl SetName {
                 kind: *kind,
                 timestamp,
             })
+        })
+    }
+}
+
+/// A set's name as people write it: its stem (`thywill_daily_20250101_020000`,
+/// `pre_restore_20250101_020000`) or its database file name (the stem and `.db`). Every
+/// front end reads set names through this; anything else is [`crate::Error::InvalidInput`].
+impl FromStr for SetName {
+    type Err = crate::Error;
+
+    fn from_str(text: &str) -> crate::Result<Self> {
+        let stem = text.strip_suffix(".db").unwrap_or(text);
+        SetName::parse_stem(stem).ok_or_else(|| {
+            crate::Error::InvalidInput(format!(
+                "{text:?} is not a backup set name (thywill_<tier>_<YYYYMMDD_HHMMSS> or pre_restore_<YYYYMMDD_HHMMSS>, optionally with .db)"
+            ))
         })
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::create::{self, open_existing, shm_path, wal_path, CreateReport};
 use super::files::{self, copy_hashing, fsync_dir, fsync_file, parent_dir, rename_durably};
@@ -55,42 +55,68 @@ impl Drop for RootLock {
 
 /// What to do when the live database is in use: another process has it open (the app, even
 /// idle: it would keep writing to the replaced file) or another connection holds a write
-/// transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "policy", content = "seconds")]
+/// transaction. As JSON: `"fail"`, `"force"` or `{"wait": SECONDS}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LockPolicy {
-    /// Refuse at once with a conflict error naming the processes.
+    /// Refuse at once with a conflict error naming the processes (the default).
+    #[default]
     Fail,
-    /// Wait up to this long for the other processes to close the database and the writer to
-    /// finish, then refuse.
+    /// Wait up to this many seconds for the other processes to close the database and the
+    /// writer to finish, then refuse.
     Wait(u64),
     /// Go ahead anyway: whatever those processes write afterwards is lost.
     Force,
 }
 
+impl LockPolicy {
+    /// The policy of the front ends' two settings, `force` (`--force`) and `wait_seconds`
+    /// (`--wait SECONDS`): neither is [`LockPolicy::Fail`]. Both at once contradict each
+    /// other and are [`Error::InvalidInput`].
+    pub fn from_flags(force: bool, wait_seconds: Option<u64>) -> Result<LockPolicy> {
+        match (force, wait_seconds) {
+            (true, Some(seconds)) => Err(Error::InvalidInput(format!(
+                "force and wait ({seconds} s) contradict each other: force goes ahead at once, wait gives up after waiting; give one"
+            ))),
+            (true, None) => Ok(LockPolicy::Force),
+            (false, Some(seconds)) => Ok(LockPolicy::Wait(seconds)),
+            (false, None) => Ok(LockPolicy::Fail),
+        }
+    }
+}
+
 /// Plain restore or schema-upgrading restore.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RestoreMode {
-    /// Install the backup as it is.
+    /// Install the backup as it is (the default).
+    #[default]
     Plain,
     /// Also bring the backup up to the current ThyWill schema (missing tables, columns,
     /// indexes of `create_all`) before installing it.
     Safe,
 }
 
-/// What to restore where.
-#[derive(Debug, Clone)]
+/// Where and how to restore (the backup itself is an argument of [`restore`], or a remote
+/// set for [`crate::backup::restore_from_remote`]).
+///
+/// Deserializes from a JSON object of the settings below the paths, each optional:
+/// `{"mode": "safe", "lock": {"wait": 30}, "dry_run": true, "verify": {...},
+/// "safety_backup": true, "now": "2025-01-01T02:00:00"}`. The paths are never part of such a
+/// document: the caller gives them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default = "RestoreOptions::unplaced", deny_unknown_fields)]
 pub struct RestoreOptions {
-    /// The backup database file (a local path; fetch remote sets first).
-    pub source: PathBuf,
     /// The live database path (it may be missing).
+    #[serde(skip)]
     pub database: PathBuf,
-    /// Where the pre-restore safety backup goes (`<root>/pre_restore/`).
+    /// Where the pre-restore safety backup goes (`<root>/pre_restore/`); remote sets are
+    /// staged here too.
+    #[serde(skip)]
     pub backup_root: PathBuf,
     /// Plain or schema-upgrading.
     pub mode: RestoreMode,
-    /// Behaviour when a writer is active.
+    /// Behaviour when another process uses the database.
     pub lock: LockPolicy,
     /// Check everything and report what would happen, changing nothing.
     pub dry_run: bool,
@@ -103,14 +129,10 @@ pub struct RestoreOptions {
 }
 
 impl RestoreOptions {
-    /// A plain restore of `source` over `database`, failing on an active writer.
-    pub fn new(
-        source: impl Into<PathBuf>,
-        database: impl Into<PathBuf>,
-        backup_root: impl Into<PathBuf>,
-    ) -> Self {
+    /// A plain restore over `database`, failing while another process uses it, with a
+    /// safety backup into `backup_root`.
+    pub fn new(database: impl Into<PathBuf>, backup_root: impl Into<PathBuf>) -> Self {
         RestoreOptions {
-            source: source.into(),
             database: database.into(),
             backup_root: backup_root.into(),
             mode: RestoreMode::Plain,
@@ -120,6 +142,11 @@ impl RestoreOptions {
             safety_backup: true,
             now: chrono::Local::now().naive_local(),
         }
+    }
+
+    /// The defaults a deserialized document starts from; its caller sets the paths.
+    fn unplaced() -> Self {
+        RestoreOptions::new(PathBuf::new(), PathBuf::new())
     }
 }
 
@@ -188,9 +215,11 @@ fn report_step(progress: &dyn Progress, n: u64) -> Result<()> {
 /// rename; fsync the folder; `quick_check`. Works when the live database is missing. Progress
 /// phases: `restore` (steps), `wait` (seconds waited for other processes), `hash`, `backup`,
 /// `copy`.
-pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<RestoreReport> {
-    let started = Instant::now();
-    let database = &options.database;
+pub fn restore(
+    source: &Path,
+    options: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<RestoreReport> {
     files::check_backup_root(&options.backup_root)?;
     // A dry run writes nothing, not even the lock file.
     let _lock = if options.dry_run {
@@ -198,8 +227,20 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
     } else {
         Some(RootLock::acquire(&options.backup_root)?)
     };
+    restore_locked(source, options, progress)
+}
+
+/// [`restore`] for callers that hold the backup root's lock (or, for a dry run, need none).
+pub(crate) fn restore_locked(
+    source: &Path,
+    options: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<RestoreReport> {
+    let started = Instant::now();
+    let database = &options.database;
     let live_metadata = live_database_metadata(database)?;
-    let verification = verify(&options.source, &options.verify, progress)?;
+    let deadline = wait_deadline(options.lock, started)?;
+    let verification = verify(source, &options.verify, progress)?;
     if let Some(e) = verification.to_error() {
         return Err(e);
     }
@@ -212,7 +253,7 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
     let live_dir = parent_dir(database);
 
     let mut report = RestoreReport {
-        source: options.source.clone(),
+        source: source.to_path_buf(),
         database: database.clone(),
         mode: options.mode,
         dry_run: options.dry_run,
@@ -228,10 +269,6 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
         duration_ms: 0,
     };
 
-    let deadline = match options.lock {
-        LockPolicy::Wait(seconds) => Some(started + Duration::from_secs(seconds)),
-        LockPolicy::Fail | LockPolicy::Force => None,
-    };
     report.other_processes = wait_for_other_processes(
         database,
         options.lock,
@@ -263,7 +300,7 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
 
     if options.dry_run {
         if options.mode == RestoreMode::Safe {
-            report.schema = Some(plan_upgrade_of(&options.source)?);
+            report.schema = Some(plan_upgrade_of(source)?);
         }
         report.removed_side_files = side_files;
         report.removed_stale_files = stale::leftovers(&options.backup_root, Some(database));
@@ -282,11 +319,11 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
 
     let temp = files::temp_path_for(database, "restore");
     let installed = (|| -> Result<()> {
-        let (copied_sha, _) = copy_hashing(&options.source, &temp, "copy", progress)?;
+        let (copied_sha, _) = copy_hashing(source, &temp, "copy", progress)?;
         if copied_sha != expected_sha {
             return Err(Error::Corrupt(format!(
                 "{} changed while it was being restored (sha256 {copied_sha}, verified {expected_sha})",
-                options.source.display()
+                source.display()
             )));
         }
         report_step(progress, step::COPIED)?;
@@ -367,6 +404,41 @@ pub fn restore(options: &RestoreOptions, progress: &dyn Progress) -> Result<Rest
     report.warnings = warnings;
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// When a [`LockPolicy::Wait`] gives up; a wait beyond what the clock can count is invalid
+/// input rather than a panic.
+fn wait_deadline(policy: LockPolicy, started: Instant) -> Result<Option<Instant>> {
+    match policy {
+        LockPolicy::Wait(seconds) => started
+            .checked_add(Duration::from_secs(seconds))
+            .map(Some)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "a wait of {seconds} seconds is longer than the clock can count"
+                ))
+            }),
+        LockPolicy::Fail | LockPolicy::Force => Ok(None),
+    }
+}
+
+/// Refuses at once when another process has `database` open and `policy` is
+/// [`LockPolicy::Fail`]: a remote restore asks before it downloads anything. (The restore
+/// itself checks again, under every policy.)
+pub(crate) fn refuse_if_in_use(database: &Path, policy: LockPolicy) -> Result<()> {
+    if policy != LockPolicy::Fail {
+        return Ok(());
+    }
+    let started = Instant::now();
+    wait_for_other_processes(
+        database,
+        policy,
+        started,
+        None,
+        &crate::progress::NoProgress,
+        &mut Vec::new(),
+    )
+    .map(drop)
 }
 
 /// The live database's metadata (`None` when there is none yet), refusing a path that is not

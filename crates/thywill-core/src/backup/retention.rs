@@ -20,43 +20,158 @@ use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::{BackupKind, Tier};
+use crate::{Error, Result};
 
-/// Retention windows and floors.
+/// Retention windows and floors: how long sets of each kind are kept, in the units people
+/// give them. Made only by [`RetentionPolicy::new`] (with [`RetentionPolicy::with_pre_restore`])
+/// or by deserializing, which runs the same checks, so every policy in use is valid. The
+/// [`Default`] is 48 hours, 30 days, 12 weeks, and pre-restore sets for 30 days with the
+/// newest 3 always kept. Serializes as `{"hourly_hours", "daily_days", "weekly_weeks",
+/// "pre_restore_days", "pre_restore_keep"}`; a document may leave any of them out (the
+/// default) but may not add others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RetentionFields")]
 pub struct RetentionPolicy {
-    /// Hourly sets older than this go (default 48 hours).
-    pub hourly: Duration,
-    /// Daily sets older than this go (default 30 days).
-    pub daily: Duration,
-    /// Weekly sets older than this go (default 12 weeks).
-    pub weekly: Duration,
-    /// Pre-restore safety sets older than this go (default 30 days)...
-    pub pre_restore: Duration,
-    /// ...unless they are among this many newest ones (default 3).
-    pub pre_restore_keep_last: usize,
+    hourly_hours: i64,
+    daily_days: i64,
+    weekly_weeks: i64,
+    pre_restore_days: i64,
+    pre_restore_keep: usize,
 }
 
 impl Default for RetentionPolicy {
     fn default() -> Self {
         RetentionPolicy {
-            hourly: Duration::hours(48),
-            daily: Duration::days(30),
-            weekly: Duration::weeks(12),
-            pre_restore: Duration::days(30),
-            pre_restore_keep_last: 3,
+            hourly_hours: 48,
+            daily_days: 30,
+            weekly_weeks: 12,
+            pre_restore_days: 30,
+            pre_restore_keep: 3,
         }
     }
 }
 
+/// A window must be at least one unit and small enough to be a duration at all.
+fn window_of(
+    value: i64,
+    name: &str,
+    unit: &str,
+    to_duration: fn(i64) -> Option<Duration>,
+) -> Result<Duration> {
+    if value <= 0 {
+        return Err(Error::InvalidInput(format!(
+            "{name} must be a positive number of {unit}, not {value}"
+        )));
+    }
+    to_duration(value).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{name} of {value} {unit} is longer than any clock can count"
+        ))
+    })
+}
+
 impl RetentionPolicy {
+    /// A policy keeping hourly sets `hourly_hours` hours, daily sets `daily_days` days and
+    /// weekly sets `weekly_weeks` weeks, with the default pre-restore rule. Each window must
+    /// be positive and representable; otherwise [`Error::InvalidInput`] naming it.
+    pub fn new(hourly_hours: i64, daily_days: i64, weekly_weeks: i64) -> Result<Self> {
+        window_of(hourly_hours, "hourly_hours", "hours", Duration::try_hours)?;
+        window_of(daily_days, "daily_days", "days", Duration::try_days)?;
+        window_of(weekly_weeks, "weekly_weeks", "weeks", Duration::try_weeks)?;
+        Ok(RetentionPolicy {
+            hourly_hours,
+            daily_days,
+            weekly_weeks,
+            ..RetentionPolicy::default()
+        })
+    }
+
+    /// This policy with pre-restore safety sets kept `days` days, and the newest `keep_last`
+    /// of them kept whatever their age (0: the window alone decides). A window that is not
+    /// positive or a negative count is [`Error::InvalidInput`].
+    pub fn with_pre_restore(self, days: i64, keep_last: i64) -> Result<Self> {
+        window_of(days, "pre_restore_days", "days", Duration::try_days)?;
+        let pre_restore_keep = usize::try_from(keep_last).map_err(|_| {
+            Error::InvalidInput(format!(
+                "pre_restore_keep must be a count of sets (0 or more), not {keep_last}"
+            ))
+        })?;
+        Ok(RetentionPolicy {
+            pre_restore_days: days,
+            pre_restore_keep,
+            ..self
+        })
+    }
+
     /// The age limit for a kind.
     pub fn window(&self, kind: BackupKind) -> Duration {
+        // Validated on construction; the fallbacks are never reached.
         match kind {
-            BackupKind::Tier(Tier::Hourly) => self.hourly,
-            BackupKind::Tier(Tier::Daily) => self.daily,
-            BackupKind::Tier(Tier::Weekly) => self.weekly,
-            BackupKind::PreRestore => self.pre_restore,
+            BackupKind::Tier(Tier::Hourly) => Duration::try_hours(self.hourly_hours),
+            BackupKind::Tier(Tier::Daily) => Duration::try_days(self.daily_days),
+            BackupKind::Tier(Tier::Weekly) => Duration::try_weeks(self.weekly_weeks),
+            BackupKind::PreRestore => Duration::try_days(self.pre_restore_days),
         }
+        .unwrap_or(Duration::MAX)
+    }
+
+    /// The hourly window in hours.
+    pub fn hourly_hours(&self) -> i64 {
+        self.hourly_hours
+    }
+
+    /// The daily window in days.
+    pub fn daily_days(&self) -> i64 {
+        self.daily_days
+    }
+
+    /// The weekly window in weeks.
+    pub fn weekly_weeks(&self) -> i64 {
+        self.weekly_weeks
+    }
+
+    /// The pre-restore window in days.
+    pub fn pre_restore_days(&self) -> i64 {
+        self.pre_restore_days
+    }
+
+    /// How many of the newest pre-restore sets are kept whatever their age.
+    pub fn pre_restore_keep_last(&self) -> usize {
+        self.pre_restore_keep
+    }
+}
+
+/// A retention document as given (JSON options of the C API): any field may be left out.
+/// Deserializing a [`RetentionPolicy`] goes through this and the constructors' checks.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RetentionFields {
+    hourly_hours: i64,
+    daily_days: i64,
+    weekly_weeks: i64,
+    pre_restore_days: i64,
+    pre_restore_keep: i64,
+}
+
+impl Default for RetentionFields {
+    fn default() -> Self {
+        let d = RetentionPolicy::default();
+        RetentionFields {
+            hourly_hours: d.hourly_hours,
+            daily_days: d.daily_days,
+            weekly_weeks: d.weekly_weeks,
+            pre_restore_days: d.pre_restore_days,
+            pre_restore_keep: d.pre_restore_keep as i64,
+        }
+    }
+}
+
+impl TryFrom<RetentionFields> for RetentionPolicy {
+    type Error = Error;
+
+    fn try_from(f: RetentionFields) -> Result<Self> {
+        RetentionPolicy::new(f.hourly_hours, f.daily_days, f.weekly_weeks)?
+            .with_pre_restore(f.pre_restore_days, f.pre_restore_keep)
     }
 }
 
@@ -282,14 +397,12 @@ pub fn plan(
                 (Action::Keep, Reason::NewestVerified { age_seconds })
             } else if protected_unverified.as_deref() == Some(c.id.as_str()) {
                 (Action::Keep, Reason::NewestUnverified { age_seconds })
-            } else if kind == BackupKind::PreRestore
-                && pre_restore_rank < policy.pre_restore_keep_last
-            {
+            } else if kind == BackupKind::PreRestore && pre_restore_rank < policy.pre_restore_keep {
                 (
                     Action::Keep,
                     Reason::AmongNewestPreRestore {
                         rank: pre_restore_rank + 1,
-                        keep: policy.pre_restore_keep_last,
+                        keep: policy.pre_restore_keep,
                     },
                 )
             } else {

@@ -6,16 +6,19 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::create::{integrity_lines, table_row_counts};
+use super::create::integrity_lines;
 use super::files::{self, parse_sidecar, read_manifest, sha256_file, sidecar_path, MemberRole};
 use super::SetName;
+use crate::db::table_row_counts;
 use crate::progress::Progress;
 use crate::{Error, Result};
 
-/// How thoroughly to verify.
-#[derive(Debug, Clone)]
+/// How thoroughly to verify. As JSON, `{"require_checksum", "full_integrity_check"}`, each
+/// optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct VerifyOptions {
     /// Fail when neither a sidecar nor a manifest provides a checksum (default true): an
     /// unchecksummed file cannot be told apart from a damaged one.

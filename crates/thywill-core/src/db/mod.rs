@@ -10,7 +10,7 @@ pub mod encode;
 pub mod schema;
 mod time;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -432,4 +432,23 @@ pub fn table_exists(conn: &Connection, table: &str) -> Result<bool> {
         [table],
         |row| row.get(0),
     )?)
+}
+
+/// The number of rows in every table (SQLite's own `sqlite_*` tables left out), by table
+/// name. Backups record these in their manifests and `verify` reports them; they are what
+/// "the same data" means when a restored database is compared with the one it replaced.
+pub fn table_row_counts(conn: &Connection) -> Result<BTreeMap<String, u64>> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut counts = BTreeMap::new();
+    for name in names {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {quoted}"), [], |r| r.get(0))?;
+        counts.insert(name, n.max(0) as u64);
+    }
+    Ok(counts)
 }

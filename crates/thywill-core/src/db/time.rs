@@ -2,12 +2,16 @@
 //! (server local time) while several database columns hold `utcnow()` values
 //! (spec §1.2, §6.1.4), so readers need to know the zone to relate the two.
 
+use std::fmt;
+
 use chrono::{Local, NaiveDateTime, Offset, TimeZone};
 use serde::{Deserialize, Serialize};
 
-/// The zone human timestamps (`June 05 2025 at 09:07`) were written in.
+/// The zone human timestamps (`June 05 2025 at 09:07`) were written in. Serializes as the
+/// setting people write (`"local"`, `"utc"`, `"+02:00"`) and deserializes through
+/// [`ArchiveTimeZone::parse`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "String", try_from = "String")]
 pub enum ArchiveTimeZone {
     /// The host's local zone (ThyWill's `datetime.now()`), the default.
     #[default]
@@ -86,6 +90,39 @@ impl ArchiveTimeZone {
     }
 }
 
+/// `local`, `utc`, or `±HH:MM`: what [`ArchiveTimeZone::parse`] reads back.
+impl fmt::Display for ArchiveTimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArchiveTimeZone::Local => f.write_str("local"),
+            ArchiveTimeZone::Utc => f.write_str("utc"),
+            ArchiveTimeZone::FixedOffsetSeconds(seconds) => {
+                let sign = if *seconds < 0 { '-' } else { '+' };
+                let minutes = seconds.unsigned_abs() / 60;
+                write!(f, "{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+            }
+        }
+    }
+}
+
+impl From<ArchiveTimeZone> for String {
+    fn from(zone: ArchiveTimeZone) -> String {
+        zone.to_string()
+    }
+}
+
+impl TryFrom<String> for ArchiveTimeZone {
+    type Error = crate::Error;
+
+    fn try_from(text: String) -> crate::Result<ArchiveTimeZone> {
+        ArchiveTimeZone::parse(&text).ok_or_else(|| {
+            crate::Error::InvalidInput(format!(
+                "time_zone {text:?}: expected local, utc or ±HH:MM (-23:59 to +23:59)"
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +146,25 @@ mod tests {
         assert_eq!(
             ArchiveTimeZone::parse("-23:59"),
             Some(ArchiveTimeZone::FixedOffsetSeconds(-86_340))
+        );
+    }
+
+    #[test]
+    fn settings_round_trip_through_text_and_json() {
+        for text in ["local", "utc", "+02:00", "-05:30", "+00:00", "-23:59"] {
+            let zone = ArchiveTimeZone::parse(text).unwrap();
+            assert_eq!(zone.to_string(), text);
+            let json = serde_json::to_string(&zone).unwrap();
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(
+                serde_json::from_str::<ArchiveTimeZone>(&json).unwrap(),
+                zone
+            );
+        }
+        let err = serde_json::from_str::<ArchiveTimeZone>("\"Mars\"").unwrap_err();
+        assert!(
+            err.to_string().contains("expected local, utc or ±HH:MM"),
+            "{err}"
         );
     }
 

@@ -45,8 +45,9 @@ pub struct JsonPrayer {
     pub created_at: Option<NaiveDateTime>,
 }
 
-/// Options of [`JsonPrayersPlan::apply`].
-#[derive(Debug, Clone, Default)]
+/// Options of [`JsonPrayersPlan::apply`]. Deserializes from `{"dry_run": bool}` (optional).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct JsonPrayersOptions {
     /// Do everything in a transaction that is rolled back.
     pub dry_run: bool,

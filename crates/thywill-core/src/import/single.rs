@@ -22,8 +22,10 @@ use crate::db::{ArchiveTimeZone, Database, IdGenerator};
 use crate::progress::{report as progress_report, Progress};
 use crate::Result;
 
-/// Options of a single prayer import.
-#[derive(Debug, Clone)]
+/// Options of a single prayer import. Deserializes from a JSON object of these fields, each
+/// optional (the C API's options document).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PrayerFileOptions {
     /// Do everything in a transaction that is rolled back.
     pub dry_run: bool,

@@ -18,8 +18,10 @@ use crate::{Error, Result};
 
 /// Bounds on what a ZIP may expand to. Checked before extracting (from the sizes the ZIP
 /// declares) and while inflating (from the bytes produced), so a ZIP bomb is refused
-/// before it fills the disk or the memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// before it fills the disk or the memory. Deserializes from `{"max_bytes", "max_ratio"}`,
+/// each optional (the C API's `"zip_limits"` options key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ZipLimits {
     /// Bytes all entries may expand to together. Default 4 GiB: a real community's
     /// archive is a few MB (the `s1` fixture is 3 MB), a very large one a few hundred MB.

@@ -46,8 +46,10 @@ use crate::db::{ArchiveTimeZone, Database, IdGenerator};
 use crate::progress::{report as progress_report, Progress};
 use crate::{Error, Result};
 
-/// Options of a text-archive import.
-#[derive(Debug, Clone)]
+/// Options of a text-archive import. Deserializes from a JSON object of these fields, each
+/// optional (the C API's options document).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TextArchiveOptions {
     /// Do all the work in a transaction that is rolled back.
     pub dry_run: bool,

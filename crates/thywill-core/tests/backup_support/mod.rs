@@ -1,7 +1,9 @@
 //! Shared helpers for the backup tests.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use chrono::NaiveDateTime;
 use rusqlite::Connection;
@@ -75,4 +77,63 @@ pub fn flip_byte(path: &Path, offset: u64) {
     f.read_exact(&mut b).unwrap();
     f.seek(SeekFrom::Start(offset)).unwrap();
     f.write_all(&[b[0] ^ 0xff]).unwrap();
+}
+
+/// The app, idle: opens the database with Python's sqlite3, reads once, says "ready" and keeps
+/// the connection open until a line arrives on stdin.
+const IDLE_APP: &str = r#"
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT count(*) FROM prayer").fetchone()
+print("ready", flush=True)
+sys.stdin.readline()
+conn.close()
+"#;
+
+pub struct App {
+    child: Child,
+}
+
+impl App {
+    pub fn start(db: &Path) -> App {
+        let mut child = Command::new("python3")
+            .args(["-c", IDLE_APP])
+            .arg(db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        App { child }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stop(mut self) {
+        if let Some(mut stdin) = self.child.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A pid that no process has (one that just exited).
+pub fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
 }

@@ -427,14 +427,38 @@ pub(crate) fn set_of_file(file: &str) -> Option<SetName> {
     SetName::parse_stem(stem)
 }
 
-/// Downloads a remote set into `local_root/<kind>/` (members, sidecars, manifest) and returns
-/// the local database path, ready for `verify` and `restore`. Refuses incomplete sets.
+/// One member downloaded by [`fetch_set`].
+#[derive(Debug, Clone, Serialize)]
+pub struct FetchedMember {
+    /// The member's file name.
+    pub file: String,
+    /// Bytes downloaded.
+    pub size: u64,
+}
+
+/// The result of [`fetch_set`].
+#[derive(Debug, Clone, Serialize)]
+pub struct FetchReport {
+    /// The target.
+    pub target: String,
+    /// The set.
+    pub name: String,
+    /// The local copy of the set's database, ready for `verify` and `restore`.
+    pub database: PathBuf,
+    /// Every member downloaded (their sidecars and the manifest come along).
+    pub members: Vec<FetchedMember>,
+}
+
+/// Downloads a remote set into `local_root/<kind>/` (members, sidecars, manifest), ready
+/// for `verify` and `restore` of [`FetchReport::database`]. Refuses incomplete sets (no
+/// manifest) and manifests naming anything but bare file names. Checks nothing else: the
+/// verification of what arrived is `verify`'s (and every restore's).
 pub fn fetch_set(
     target: &dyn RemoteTarget,
     name: &SetName,
     local_root: &Path,
     progress: &dyn Progress,
-) -> Result<PathBuf> {
+) -> Result<FetchReport> {
     let manifest_key = member_key(name.kind, &name.manifest_file());
     let bytes = target.read(&manifest_key).map_err(|e| match e.kind() {
         crate::ErrorKind::NotFound => Error::NotFound {
@@ -450,6 +474,7 @@ pub fn fetch_set(
         .map_err(|e| Error::Corrupt(format!("{manifest_key}: unreadable manifest: {e}")))?;
     let dir = local_root.join(name.kind.folder());
     files::create_private_dir(&dir)?;
+    let mut members = Vec::with_capacity(manifest.members.len());
     for ManifestMember { file, .. } in &manifest.members {
         if file.contains('/') || file.contains('\\') || file.starts_with('.') {
             return Err(Error::Corrupt(format!(
@@ -469,9 +494,21 @@ pub fn fetch_set(
         if let Ok(sidecar) = target.read(&format!("{key}.sha256")) {
             files::write_atomically(&files::sidecar_path(&local), &sidecar)?;
         }
+        let size = std::fs::metadata(&local)
+            .map_err(|e| Error::io(&local, e))?
+            .len();
+        members.push(FetchedMember {
+            file: file.clone(),
+            size,
+        });
     }
     files::write_atomically(&dir.join(name.manifest_file()), &bytes)?;
-    Ok(dir.join(name.database_file()))
+    Ok(FetchReport {
+        target: target.describe(),
+        name: name.stem(),
+        database: dir.join(name.database_file()),
+        members,
+    })
 }
 
 /// Deletes a remote set: the manifest first (so a half-deleted set reads as incomplete).
