@@ -2,7 +2,7 @@
 //! a fixed header, a verbatim (possibly multi-line) essay, contact info, `STATUS: pending`
 //! (never updated), then appended decisions.
 //!
-//! Fixes over ThyWill's parser (FIXABLE, see `docs/format-fixes-extra.md`): essay lines that
+//! Fixes over ThyWill's parser (FIXABLE, see `docs/format-fixes.md`, Membership): essay lines that
 //! look like keys are not taken as fields; `APPROVED by` splits on the last ` at ` (an admin
 //! named `Nathan` works, test vector 45); `REJECTED by` is read.
 //!
