@@ -18,6 +18,7 @@
 //! The timestamp in a name is the local wall-clock time of the backup (as ThyWill's scripts
 //! name them); retention judges age by that timestamp, never by mtime.
 
+mod cleanup;
 mod create;
 mod files;
 mod list;
@@ -38,15 +39,13 @@ use std::str::FromStr;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+pub use cleanup::{cleanup, CleanupAction, CleanupOptions, CleanupReport};
 pub use create::{create, CreateOptions, CreateReport};
 pub use files::{
     read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, SourceIdentity, SourceKind,
     Verification, MANIFEST_FORMAT,
 };
-pub use list::{
-    cleanup, list, BackupEntry, CleanupAction, CleanupOptions, CleanupReport, ListOptions,
-    ListReport, Location, RemoteFailure,
-};
+pub use list::{list, BackupEntry, ListOptions, ListReport, Location, RemoteFailure};
 pub use locate::{
     backup_root, database_path, email_database_path, text_archive_dir, DEFAULT_DATABASE_NAME,
 };
