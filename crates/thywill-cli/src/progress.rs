@@ -1,73 +1,72 @@
-//! A progress bar on stderr, drawn only when stderr is a terminal.
+//! The progress bar on stderr (`indicatif`): phase, bar, count, rate and ETA, redrawn at
+//! most 20 times a second, and drawn only when stderr is a terminal.
 
 use std::sync::Mutex;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use thywill_core::progress::{Progress, ProgressEvent};
-
-use crate::output;
 
 /// Renders core progress events as a one-line bar on stderr.
 pub struct TerminalProgress {
-    enabled: bool,
-    last_drawn: Mutex<Option<(String, u64)>>,
+    /// `None` when drawing is off, so events cost nothing.
+    bar: Option<ProgressBar>,
+    /// The phase on screen; a new phase restarts the bar (its rate and ETA are per phase).
+    phase: Mutex<String>,
 }
 
-const WIDTH: u64 = 30;
+const COUNTED: &str = "{prefix} [{bar:30}] {human_pos}/{human_len} {per_sec:0} ETA {eta}";
+const UNCOUNTED: &str = "{prefix} {spinner} {human_pos} {per_sec:0}";
 
 impl TerminalProgress {
     /// A bar that draws only when `enabled`.
     pub fn new(enabled: bool) -> Self {
+        let bar = enabled.then(|| {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+                .with_style(style(UNCOUNTED))
+        });
         TerminalProgress {
-            enabled,
-            last_drawn: Mutex::new(None),
+            bar,
+            phase: Mutex::new(String::new()),
         }
     }
 
     /// Erases the bar (call when the operation ends).
     pub fn finish(&self) {
-        let drawn = self.last_drawn.lock().map(|mut d| d.take()).ok().flatten();
-        if self.enabled && drawn.is_some() {
-            output::stderr_text("\r\x1b[2K");
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
 
+fn style(template: &str) -> ProgressStyle {
+    // The templates are constants; a bad one would show as the default style, not fail.
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#>-")
+}
+
 impl Progress for TerminalProgress {
     fn report(&self, event: &ProgressEvent<'_>) -> bool {
-        if !self.enabled {
-            return true;
-        }
-        // Redraw only when the visible state changes, so tight loops stay cheap.
-        let step = match event.total {
-            Some(total) if total > 0 => event.done.min(total) * WIDTH / total,
-            _ => event.done,
-        };
-        let Ok(mut last) = self.last_drawn.lock() else {
+        let Some(bar) = &self.bar else {
             return true;
         };
-        if last
-            .as_ref()
-            .is_some_and(|(p, s)| p == event.phase && *s == step)
-        {
-            return true;
-        }
-        *last = Some((event.phase.to_owned(), step));
-        let line = match event.total {
-            Some(total) => {
-                let filled = usize::try_from(step).unwrap_or(0);
-                let empty = usize::try_from(WIDTH.saturating_sub(step)).unwrap_or(0);
-                format!(
-                    "{} [{}{}] {}/{}",
-                    event.phase,
-                    "#".repeat(filled),
-                    " ".repeat(empty),
-                    event.done,
-                    total
-                )
+        if let Ok(mut phase) = self.phase.lock() {
+            if *phase != event.phase {
+                event.phase.clone_into(&mut phase);
+                bar.set_style(style(if event.total.is_some() {
+                    COUNTED
+                } else {
+                    UNCOUNTED
+                }));
+                bar.set_prefix(event.phase.to_owned());
+                bar.reset();
             }
-            None => format!("{} {}", event.phase, event.done),
-        };
-        output::stderr_text(&format!("\r\x1b[2K{line}"));
+        }
+        match event.total {
+            Some(total) => bar.set_length(total),
+            None => bar.unset_length(),
+        }
+        bar.set_position(event.done);
         true
     }
 }

@@ -112,6 +112,11 @@ fn progress_bar_only_on_a_terminal() {
     assert!(out.status.success());
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(screen.contains("\r\x1b[2Kcheck ["), "{screen:?}");
-    assert!(screen.contains("##########"), "{screen:?}");
+    assert!(screen.contains(" ETA "), "{screen:?}");
+    // Erased before the summary: the summary starts a cleared line.
+    let summary_at = screen.find("0 with problems").unwrap();
+    let last_clear = screen.rfind("\x1b[2K").unwrap();
+    assert!(last_clear < summary_at, "{screen:?}");
+    assert!(!screen[last_clear..].contains("check ["), "{screen:?}");
     assert!(screen.contains("0 with problems"), "{screen:?}");
 }
