@@ -5,7 +5,7 @@
 //! Files are read into memory first, so the figures are parse speed, not disk speed.
 //! Baselines measured in the same run: a UTF-8 validation + line count over the same bytes
 //! (a floor no parser can beat), and ThyWill's own `parse_prayer_archive` algorithm run by
-//! `python3` over the same prayer files (the §4.6.1 pseudo-code, transcribed).
+//! `python3` over the same prayer files (ThyWill's prayer-file reader, transcribed).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! Throughput and memory of the streaming §8–§15 readers, as ratios against a baseline
+//! Throughput and memory of the streaming record-file readers, as ratios against a baseline
 //! measured in the same run (plain `lines::LineReader` over the same file).
 //!
 //! `cargo run -p thywill-core --example archive_extra_bench [n_records]`

@@ -1,4 +1,4 @@
-//! Fixture tests for the §8–§15 file kinds: every such file of the ThyWill-written corpora
+//! Fixture tests for the record file kinds (user attributes through membership): every such file of the ThyWill-written corpora
 //! re-renders byte-identically with no diagnostics, and the parsed records agree with the
 //! corpus database.
 
@@ -254,7 +254,7 @@ fn append_helpers_reproduce_thywill_files() {
     }
     assert_eq!(std::fs::read(&out).unwrap(), original);
 
-    // Export then live append: the glue of test vector 35.
+    // Export then live append: the glue ThyWill writes when a live append follows an export.
     let src = fixtures().join("s1/text_archives/sessions/2024_05_sessions.txt");
     let (live, _) = SessionsFile::parse(&std::fs::read(src).unwrap(), None);
     let now = live.records[0].created_at.time.unwrap();

@@ -1,4 +1,5 @@
-//! Spec §21 test vectors and §8–§15 examples for the extra file kinds, each checked against
+//! The format's test vectors and worked examples for the record files (user attributes,
+//! sessions, auth, roles, system, exports, membership), each checked against
 //! the exact bytes ThyWill writes and against what the fixed readers return.
 
 use thywill_core::archive::auth::{
@@ -18,9 +19,9 @@ use thywill_core::archive::user_attributes::UserAttributesFile;
 
 const SESSIONS_FORMAT: &str = "Format: created_at|session_id|username|expires_at|device_info|ip_address|is_fully_authenticated";
 
-/// §8 example and vector 33: code-point order, date-only `supporter_since`, `supporter_type`.
+/// Code-point order, date-only `supporter_since`, `supporter_type`.
 #[test]
-fn v33_user_attributes() {
+fn user_attributes() {
     let bytes = "User Attributes\n\nusername: Mary Jo\nis_supporter: true\nsupporter_since: 2025-07-02\nsupporter_type: financial\nwelcome_message_dismissed: true\n\nusername: Zoë\nis_supporter: false\nwelcome_message_dismissed: false\n\n";
     let (f, d) = UserAttributesFile::parse(bytes.as_bytes(), None);
     assert!(d.is_empty());
@@ -35,9 +36,9 @@ fn v33_user_attributes() {
     );
 }
 
-/// Vector 34: a `|` in a session username is kept instead of shifting every field.
+/// A `|` in a session username is kept instead of shifting every field.
 #[test]
-fn v34_session_username_with_pipe() {
+fn session_username_with_pipe() {
     let line = "July 06 2025 at 09:05|sid|a|b|July 20 2025 at 09:05|UA||yes";
     let r = SessionRecord::parse_line(line, SessionOrigin::Live).unwrap();
     assert_eq!(r.username, "a|b");
@@ -45,9 +46,9 @@ fn v34_session_username_with_pipe() {
     assert_eq!(r.render_line(), line);
 }
 
-/// Vector 35 and §9: export file + glued live append.
+/// Export file + glued live append.
 #[test]
-fn v35_glued_sessions() {
+fn glued_sessions() {
     let text = format!(
         "Sessions for July 2025 (exported July 16 2025 at 17:59)\n{SESSIONS_FORMAT}\n\n\nJuly 01 2025 at 09:05|s1|Ann|July 15 2025 at 09:05|unknown|127.0.0.1|yesJuly 16 2025 at 18:00|s2|Bob|July 30 2025 at 18:00|UA_x||no\n"
     );
@@ -61,9 +62,9 @@ fn v35_glued_sessions() {
     assert_eq!(f.render(), text);
 }
 
-/// Vector 36: a user agent containing `=` is kept (ThyWill's recovery drops the record).
+/// A user agent containing `=` is kept (ThyWill's recovery drops the record).
 #[test]
-fn v36_user_agent_with_equals() {
+fn user_agent_with_equals() {
     let text = format!(
         "Sessions for July 2025 (exported July 07 2025 at 00:01)\n{SESSIONS_FORMAT}\n\nJuly 06 2025 at 09:05|sid1|Mary Jo|July 20 2025 at 09:05|UA k=v||yes\n"
     );
@@ -73,18 +74,18 @@ fn v36_user_agent_with_equals() {
     assert_eq!(f.render(), text);
 }
 
-/// Vector 37: `session_created` events are read (ThyWill recovers 0 of them).
+/// `session_created` events are read (ThyWill recovers 0 of them).
 #[test]
-fn v37_security_events() {
+fn security_events() {
     let line = "2025-07-06T09:06:01.000005|session_created|Mary Jo|1.2.3.4|UA_x|session_id=abc, fully_authenticated=True";
     let r = SecurityEventRecord::parse_line(line).unwrap();
     assert_eq!(r.event_type, "session_created");
     assert_eq!(r.render_line(), line);
 }
 
-/// Vector 38: the live auth request carries no ID; approvals carry the request ID.
+/// The live auth request carries no ID; approvals carry the request ID.
 #[test]
-fn v38_auth_request_without_id() {
+fn auth_request_without_id() {
     let line = "2025-07-06T09:05:07.123456|Mary Jo|Mozilla_5.0|1.2.3.4|pending|expires_2025-07-13T09:05:07,verification_required";
     let r = AuthRequestRecord::parse_line(line).unwrap();
     assert_eq!(r.user_id, "Mary Jo");
@@ -97,9 +98,9 @@ fn v38_auth_request_without_id() {
     assert_eq!(a.auth_request_id, "req1");
 }
 
-/// Vector 39: rejections stay rejections.
+/// Rejections stay rejections.
 #[test]
-fn v39_rejection() {
+fn rejection() {
     let a = AuthApprovalRecord::parse_line(
         "2025-07-06T09:06:00|req1|Admin|rejected|Request rejected by admin via web interface",
     )
@@ -107,9 +108,9 @@ fn v39_rejection() {
     assert_eq!(a.action, "rejected");
 }
 
-/// Vector 40: a user ending in "at" is an ordinary assignment.
+/// A user ending in "at" is an ordinary assignment.
 #[test]
-fn v40_role_assignment_pat() {
+fn role_assignment_pat() {
     let text = "Role Assignments for July 2025\nFormat: timestamp|user_id|role_name|action|granted_by|expires_at|details\n\n2025-07-06T09:05:07|Pat|deactivated|assigned|Admin||User deactivated by admin\n2025-07-06T09:05:07|Bob|deactivated|assigned|Admin||User deactivated by admin\n";
     let (f, d) = PipeFile::<RoleAssignmentRecord>::parse(text.as_bytes(), None);
     assert!(d.is_empty());
@@ -119,9 +120,9 @@ fn v40_role_assignment_pat() {
     assert_eq!(f.render(), text);
 }
 
-/// Vector 41: the Format line of role_definitions is not a role.
+/// The Format line of role_definitions is not a role.
 #[test]
-fn v41_role_definitions() {
+fn role_definitions() {
     let text = "Role Definitions - Updated July 07, 2025 at 00:01\nFormat: role_name|description|permissions_json|is_system_role|created_by\n\nadmin|Sys_admin|[\"*\"]|True|system\n\nTotal roles: 1";
     let (f, d) = RoleDefinitionsFile::parse(text.as_bytes(), None);
     assert!(d.is_empty());
@@ -130,9 +131,9 @@ fn v41_role_definitions() {
     assert_eq!(f.render(), text);
 }
 
-/// Vector 42 and §12.2 example: both tokens are read, `None` used_by is `None`.
+/// Both tokens are read, `None` used_by is `None`.
 #[test]
-fn v42_invite_tokens() {
+fn invite_tokens() {
     let text = "Active Invite Tokens - Updated July 07, 2025 at 00:01\nFormat: token|created_by_user|expires_at|used|used_by_user_id|created_at\n\nACTIVE TOKENS:\ntok1|Admin|2025-08-01T00:00:00|False|None|2025-07-01T00:00:00\n\nRECENTLY EXPIRED TOKENS:\ntok0|Admin|2025-07-01T00:00:00|True|Bob|2025-06-01T00:00:00\n\nActive tokens: 1\nTotal tokens: 2";
     let (f, d) = InviteTokensFile::parse(text.as_bytes(), None);
     assert!(d.is_empty());
@@ -147,9 +148,9 @@ fn v42_invite_tokens() {
     assert_eq!(f.render(), text);
 }
 
-/// Vector 43: no bogus session from the header; `IP: None` is None.
+/// No bogus session from the header; `IP: None` is None.
 #[test]
-fn v43_active_sessions() {
+fn active_sessions() {
     let text = "# Active Sessions Snapshot\n# Generated: 2026-11-26T13:26:06.416785+00:00\n# Total active sessions: 1\n\nSession s1:\n  User: Mary Jo (ID: Mary Jo)\n  Created: 2025-07-01 09:05:00\n  Expires: 2099-07-15 09:05:07.000005\n  IP: None\n  Device: Unknown\n  Fully authenticated: True\n";
     let (f, d) = CurrentStateFile::parse(text.as_bytes(), None).unwrap();
     assert!(d.is_empty());
@@ -163,9 +164,9 @@ fn v43_active_sessions() {
     assert_eq!(f.render(), text);
 }
 
-/// Vector 44: invite usage lines, including the link-creation line with empty used_by.
+/// Invite usage lines, including the link-creation line with empty used_by.
 #[test]
-fn v44_invite_usage() {
+fn invite_usage() {
     let text = "Invite Token Usage for July 2025\nFormat: timestamp|token|used_by_user|created_by_user|action\n\n2025-07-07T00:01:00|tok1|Mary Jo|Admin|token_used\n2025-07-07T00:01:00|tok2||Admin|token_used\n";
     let (f, d) = PipeFile::<InviteUsageRecord>::parse(text.as_bytes(), None);
     assert!(d.is_empty());
@@ -175,9 +176,9 @@ fn v44_invite_usage() {
     assert_eq!(f.render(), text);
 }
 
-/// Vector 45: `APPROVED by Nathan at …` is an approval; `REJECTED` is read.
+/// `APPROVED by Nathan at …` is an approval; `REJECTED` is read.
 #[test]
-fn v45_membership() {
+fn membership() {
     let text = "MEMBERSHIP APPLICATION\n=====================\n\nApplication ID: 0f0e\nSubmitted: 2025-06-15T12:00:00\nIP Address: 1.2.3.4\n\nUSERNAME: Ann\n\nESSAY/MOTIVATION:\nline one\nline two\n\nCONTACT INFO: ann@example.org\n\nSTATUS: pending\n\nAPPROVED by Nathan at 2025-06-15T12:30:00\nInvite token: 0123456789abcdef\n";
     let a = MembershipApplication::parse(text.as_bytes(), None).unwrap();
     assert_eq!(a.status(), "approved");
@@ -195,9 +196,9 @@ fn v45_membership() {
     assert_eq!(r.render(), rejected);
 }
 
-/// Vector 46 and the §14.2 examples: `\|` is honoured.
+/// `\|` is honoured.
 #[test]
-fn v46_export_escaping() {
+fn export_escaping() {
     let attrs = "Prayer Attributes (exported November 26 2026 at 13:24)\nFormat: id|created_at|prayer_id|attribute_name|attribute_value|created_by\n\n\na1|July 01 2025 at 09:01|p1|answer_testimony|x\\|y|Mary Jo";
     let (f, d) = ExportFile::<ExportPrayerAttribute>::parse(attrs.as_bytes(), None);
     assert!(d.is_empty());
@@ -216,7 +217,7 @@ fn v46_export_escaping() {
     assert_eq!(c.render(), log);
 }
 
-/// §10.4 with zero sessions, §13.1 lines, §14.3 summary.
+/// A system snapshot with zero sessions, event-log lines and the export summary.
 #[test]
 fn snapshot_event_log_and_summary_examples() {
     let snap = "Session Snapshot for July 07, 2025 at 00:01\nFormat: session_id|user_id|created_at|expires_at|device_info|ip_address|is_fully_authenticated\n\n\nTotal active sessions: 0";

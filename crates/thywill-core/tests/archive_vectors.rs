@@ -1,4 +1,4 @@
-//! Spec §21 test vectors (A: prayer files, B: users/activity/attributes) for both the fixed
+//! The format's test vectors (A: prayer files, B: users/activity/attributes) for both the fixed
 //! parser (`prayer::parse`) and ThyWill's own reader (`prayer::parse_thywill`).
 
 use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive, ThyWillId};
@@ -27,7 +27,7 @@ fn fixed(s: &str) -> PrayerArchive {
 }
 
 #[test]
-fn v3_multiline_request_with_blank_and_colon_lines() {
+fn multiline_request_with_blank_and_colon_lines() {
     let text = "Dear God: help\nno colon here\n\n  indented  \nCategory: urgent";
     let s = file(text, Some("G"));
     assert!(s.contains(text));
@@ -44,7 +44,7 @@ fn v3_multiline_request_with_blank_and_colon_lines() {
 }
 
 #[test]
-fn v4_request_containing_activity_line() {
+fn request_containing_activity_line() {
     let text = "Line one\nActivity:\nJanuary 01 2025 at 10:00 - Eve prayed this prayer\nmore";
     let s = file(text, None);
     let t = prayer::parse_thywill(&s);
@@ -58,7 +58,7 @@ fn v4_request_containing_activity_line() {
 }
 
 #[test]
-fn v5_generated_prayer_containing_activity_line() {
+fn generated_prayer_containing_activity_line() {
     let s = file("x", Some("Lord\nActivity:\nAmen"));
     assert_eq!(
         prayer::parse_thywill(&s).generated_prayer.as_deref(),
@@ -71,7 +71,7 @@ fn v5_generated_prayer_containing_activity_line() {
 }
 
 #[test]
-fn v6_v7_title_lookalikes_in_text_and_generated() {
+fn title_lookalikes_in_text_and_generated() {
     let s = file("Prayer for my mom by the sea\nplease", Some("G"));
     let t = prayer::parse_thywill(&s);
     assert_eq!(t.id, Some(ThyWillId::Str("for my mom".into())));
@@ -92,14 +92,14 @@ fn v6_v7_title_lookalikes_in_text_and_generated() {
 }
 
 #[test]
-fn v8_author_containing_by() {
+fn author_containing_by() {
     let s = "Prayer 42abc by Stand by Me\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n";
     assert_eq!(prayer::parse_thywill(s).author.as_deref(), Some("Stand"));
     assert_eq!(fixed(s).author, "Stand by Me");
 }
 
 #[test]
-fn v9_v10_v11_generated_round_trip_empty_request_no_generated() {
+fn generated_round_trip_empty_request_no_generated() {
     let s = file("x", Some("Lord, heal her.\n\nAmen."));
     assert!(s.contains("Generated Prayer:\nLord, heal her.\n\nAmen.\n\nActivity:"));
     assert_eq!(
@@ -122,7 +122,7 @@ fn v9_v10_v11_generated_round_trip_empty_request_no_generated() {
 }
 
 #[test]
-fn v12_v13_ids() {
+fn ids() {
     let s = "Prayer 00123 by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n";
     assert_eq!(prayer::parse_thywill(s).id, Some(ThyWillId::Int(123)));
     assert_eq!(fixed(s).id, "00123");
@@ -133,7 +133,7 @@ fn v12_v13_ids() {
 }
 
 #[test]
-fn v14_headerless_fragment() {
+fn headerless_fragment() {
     let s = "July 06 2025 at 09:05 - Bob prayed this prayer\n";
     assert!(prayer::parse_thywill(s).is_empty());
     let p = fixed(s);
@@ -143,7 +143,7 @@ fn v14_headerless_fragment() {
 }
 
 #[test]
-fn v15_bom_is_stripped() {
+fn bom_is_stripped() {
     let s = "\u{feff}Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n";
     let t = prayer::parse_thywill(s);
     assert_eq!(t.id, None);
@@ -154,7 +154,7 @@ fn v15_bom_is_stripped() {
 }
 
 #[test]
-fn v16_multiline_testimony() {
+fn multiline_testimony() {
     let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
 July 06 2025 at 09:05 - Ann added testimony: line1\r\nline2 - at x\n";
     let t = prayer::parse_thywill(s);
@@ -175,7 +175,7 @@ July 06 2025 at 09:05 - Ann added testimony: line1\r\nline2 - at x\n";
 }
 
 #[test]
-fn v17_v18_testimony_phrases() {
+fn testimony_phrases() {
     let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
 July 06 2025 at 09:05 - Ann added testimony: we prayed this prayer daily\n\
 July 06 2025 at 09:05 - Ann Lee added testimony: great: yes\n";
@@ -197,7 +197,7 @@ July 06 2025 at 09:05 - Ann Lee added testimony: great: yes\n";
 }
 
 #[test]
-fn v19_multiword_and_unicode_actors() {
+fn multiword_and_unicode_actors() {
     let names = [
         "Bob Smith",
         "Zoë Ñ",
@@ -224,7 +224,7 @@ fn v19_multiword_and_unicode_actors() {
 }
 
 #[test]
-fn v21_heal_attribute_lines_are_typed() {
+fn heal_attribute_lines_are_typed() {
     let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
 July 06 2025 at 09:05 - Jo set answer_date from '2025-01-01' to '2025-02-02'\n\
 July 06 2025 at 09:05 - Jo Ann set answer_testimony to 'it's ' to 'x''\n\
@@ -245,7 +245,7 @@ July 06 2025 at 09:05 - Jo removed archived (was 'true')\n";
 }
 
 #[test]
-fn v24_timestamp_tolerance() {
+fn timestamp_tolerance() {
     assert!(strptime_ts_h("june 1 2024 AT 9:5").is_some());
     assert!(strptime_ts_h("June  01 2024\tat 10:00").is_some());
     for bad in [
@@ -288,7 +288,7 @@ fn damaged_files_give_located_diagnostics() {
 }
 
 #[test]
-fn v20_archived_then_restored_are_both_typed() {
+fn archived_then_restored_are_both_typed() {
     let s = "Prayer 42abc by A\nSubmitted July 06 2025 at 09:05\n\nx\n\nActivity:\n\
 July 06 2025 at 09:05 - Mod archived this prayer\n\
 July 06 2025 at 09:06 - Mod restored this prayer\n";
@@ -301,7 +301,7 @@ July 06 2025 at 09:06 - Mod restored this prayer\n";
 }
 
 #[test]
-fn v27_v28_duplicate_registration_and_heal_backfill_into_an_old_month() {
+fn duplicate_registration_and_heal_backfill_into_an_old_month() {
     use thywill_core::archive::users;
     use thywill_core::archive::writer::{ArchiveWriter, Clock};
     let dir = tempfile::tempdir().unwrap();
@@ -354,7 +354,7 @@ fn v27_v28_duplicate_registration_and_heal_backfill_into_an_old_month() {
 }
 
 #[test]
-fn v32_ledger_values_with_equals_sign_are_kept() {
+fn ledger_values_with_equals_sign_are_kept() {
     use thywill_core::archive::layout::LedgerKind;
     use thywill_core::archive::ledger;
     let data = "Prayer Attributes for July 2025\nFormat: timestamp|prayer_id|attribute_name|attribute_value|user_id\n\n\
@@ -369,7 +369,7 @@ July 06 2025 at 10:00|abc123|answer_testimony|x=y|system\n";
 }
 
 #[test]
-fn v49_stored_relative_path() {
+fn stored_relative_path() {
     use thywill_core::archive::layout::{prayer_dir, prayer_file_name, stored_path};
     let t = chrono::NaiveDate::from_ymd_opt(2025, 7, 6)
         .unwrap()

@@ -1,4 +1,4 @@
-//! The write API produces the exact bytes of the spec's examples (§4.5, §5, §6, §7, §21).
+//! The write API produces the exact bytes ThyWill writes (the format's worked examples and test vectors).
 
 use std::fs;
 
@@ -19,7 +19,7 @@ fn writer(dir: &std::path::Path) -> ArchiveWriter {
 }
 
 #[test]
-fn spec_4_5_prayer_file_example() {
+fn prayer_file_example() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = writer(dir.path());
     w.categorization_metadata_export = true;
@@ -137,7 +137,7 @@ July 06 2025 at 09:05 - Mod unflagged\n";
 }
 
 #[test]
-fn spec_21_2_archive_first_rewrite() {
+fn archive_first_rewrite() {
     let dir = tempfile::tempdir().unwrap();
     let w = writer(dir.path());
     let mut p = PrayerArchive::new("42abc", "x", t(6, 3, 4), "A\rB\r\nC Prayer temp by x");
@@ -155,7 +155,7 @@ fn spec_21_2_archive_first_rewrite() {
 }
 
 #[test]
-fn spec_5_6_7_monthly_files() {
+fn monthly_files() {
     let dir = tempfile::tempdir().unwrap();
     let w = writer(dir.path());
     w.append_user_registration("Mary Jo", Some("Admin"))
@@ -201,7 +201,7 @@ fn spec_5_6_7_monthly_files() {
         fs::read_to_string(&act).unwrap(),
         "Activity for July 2025\n\n\nJuly 06 2025\n09:05 - Zed submitted prayer abc123 (proj)\n09:05 - Bob Smith prayed for prayer abc123\n\nJuly 07 2025\n00:01 - Mary Jo registered via invitation from Admin\n00:01 - X registered directly\n"
     );
-    // §21.29: an inviter named like the next day's date suppresses that day's header (KEEP).
+    // An inviter named like the next day's date suppresses that day's header (KEEP).
     w.append_monthly_activity_at(
         "registered via invitation from July 08 2025",
         "Kim",
@@ -215,7 +215,7 @@ fn spec_5_6_7_monthly_files() {
     assert!(fs::read_to_string(&act)
         .unwrap()
         .ends_with("09:00 - Kim registered via invitation from July 08 2025\n10:00 - Amy registered directly\n"));
-    // §21.30: the prayer-id rewrite of a test-style action.
+    // The prayer-id rewrite of a test-style action.
     w.append_monthly_activity_at("answered 456", "Q", Some("456"), None, t(8, 10, 0))
         .unwrap();
     assert!(fs::read_to_string(&act)

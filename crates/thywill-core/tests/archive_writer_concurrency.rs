@@ -101,7 +101,6 @@ fn concurrent_same_minute_prayers_and_first_writes_of_a_month() {
 
 #[test]
 fn offline_mark_is_converted_to_naive_utc() {
-    // §21.22
     let client = py_fromisoformat("2025-07-06T23:59:59+02:00").unwrap();
     let t = offline_mark_time(&client);
     assert_eq!(

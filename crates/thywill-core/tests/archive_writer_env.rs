@@ -15,7 +15,7 @@ fn reads_thywill_settings_from_the_environment() {
     assert_eq!(w.base_dir, PathBuf::from("./text_archives"));
     assert!(!w.categorization_metadata_export);
 
-    // §21.48: `1` disables; only a case-insensitive `true` enables.
+    // `1` disables; only a case-insensitive `true` enables.
     std::env::set_var("TEXT_ARCHIVE_ENABLED", "1");
     std::env::set_var("TEXT_ARCHIVE_BASE_DIR", "/srv/arch");
     std::env::set_var("CATEGORIZATION_METADATA_EXPORT", "TRUE");

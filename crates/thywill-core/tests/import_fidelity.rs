@@ -1,5 +1,5 @@
 //! Importing ThyWill's own text archives into an empty database reproduces ThyWill's
-//! database on every field the text carries (issue §4). Every difference is printed.
+//! database on every field the text carries. Every difference is printed.
 
 mod import_support;
 

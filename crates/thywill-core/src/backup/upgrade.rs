@@ -79,7 +79,7 @@ fn quote(ident: &str) -> String {
 }
 
 /// The value existing rows get for a NOT NULL column SQLite can only add with a default:
-/// ThyWill's client-side default where the model has one (spec §1.4), else the type's zero.
+/// ThyWill's client-side default where the model has one, else the type's zero.
 fn default_for(table: &str, column: &Column) -> &'static str {
     match (table, column.name.as_str()) {
         ("prayer", "safety_score") => "1.0",

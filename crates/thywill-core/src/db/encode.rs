@@ -1,5 +1,4 @@
-//! Value encodings exactly as ThyWill's SQLAlchemy/SQLModel layer writes them
-//! (spec schema-and-recovery.md §1.2, §1.3, §6.1.3).
+//! Value encodings exactly as ThyWill's SQLAlchemy/SQLModel layer writes them.
 
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -240,7 +239,7 @@ pub fn decode_bool(value: i64) -> bool {
     value != 0
 }
 
-/// Identifiers in the shapes ThyWill generates (spec §1.3).
+/// Identifiers in the shapes ThyWill generates.
 ///
 /// Row ids (`uuid4_hex`, `token_hex16`) start with a 48-bit prefix that increases with
 /// every id (from the clock at creation, then a counter) followed by 74 random bits: they

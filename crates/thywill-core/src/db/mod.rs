@@ -1,4 +1,4 @@
-//! ThyWill's SQLite database (spec: schema-and-recovery.md §1, §6.1).
+//! ThyWill's SQLite database.
 //!
 //! [`Database::open`] opens a live database beside the running Python app: WAL, a busy
 //! timeout, `BEGIN IMMEDIATE` for write phases ([`Database::write_phase`]), and a schema
@@ -408,7 +408,7 @@ fn start_writeback_of(_path: &Path) {}
 /// WAL checkpoints every 10,000 pages rather than 1,000 (each page is copied back fewer
 /// times during a bulk import; the app's own connections keep their setting). Sorts for
 /// index builds spill to temporary files beyond the cache, so memory stays bounded.
-/// Foreign keys stay off as in ThyWill (spec §1.1: orphan rows are legal there), whatever
+/// Foreign keys stay off as in ThyWill (orphan rows are legal there), whatever
 /// the SQLite build's default (rusqlite's bundled build turns them on).
 fn tune(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(64);

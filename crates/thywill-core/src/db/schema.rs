@@ -1,6 +1,5 @@
 //! ThyWill's `create_all` schema, byte for byte as SQLAlchemy emits it for the
-//! classes of `models.py` (spec schema-and-recovery.md §1.4, §1.5), and the default
-//! roles `thywill db init` creates.
+//! classes of `models.py`, and the default roles `thywill db init` creates.
 
 use rusqlite::{params, Connection};
 

@@ -1,6 +1,6 @@
 //! The time zone of human archive timestamps. ThyWill writes them with `datetime.now()`
-//! (server local time) while several database columns hold `utcnow()` values
-//! (spec §1.2, §6.1.4), so readers need to know the zone to relate the two.
+//! (server local time) while several database columns hold `utcnow()` values,
+//! so readers need to know the zone to relate the two.
 
 use std::fmt;
 

@@ -229,7 +229,7 @@ enum HumanFormat {
     Seconds,
 }
 
-/// Python's `datetime.strptime(s, "%B %d %Y at %H:%M")`, exactly (§3.6): case-insensitive,
+/// Python's `datetime.strptime(s, "%B %d %Y at %H:%M")`, exactly: case-insensitive,
 /// whitespace runs, 1–2 digit day/hour/minute, 4-digit year, Unicode digits, full match,
 /// invalid dates fail. Returns `None` where Python raises `ValueError`.
 pub fn strptime_ts_h(s: &str) -> Option<NaiveDateTime> {
@@ -260,7 +260,7 @@ fn canonical_ts_h(s: &str) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(hour, minute, 0)
 }
 
-/// Python's `datetime.strptime(s, "%B %d %Y at %H:%M:%S")` (used by recovery, §17.2).
+/// Python's `datetime.strptime(s, "%B %d %Y at %H:%M:%S")` (used by recovery).
 pub fn strptime_ts_h_seconds(s: &str) -> Option<NaiveDateTime> {
     strptime_human(s, HumanFormat::Seconds)
 }
@@ -319,7 +319,7 @@ fn strptime_human(s: &str, format: HumanFormat) -> Option<NaiveDateTime> {
     NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(hour, minute, second)
 }
 
-/// `strptime(s, "%Y-%m-%d %H:%M:%S")` (the last recovery fallback, §17.2), ASCII-strict enough
+/// `strptime(s, "%Y-%m-%d %H:%M:%S")` (the last recovery fallback), ASCII-strict enough
 /// for files ThyWill writes: `%Y` 4 digits, the others 1–2 digits, full match.
 pub fn strptime_sql(s: &str) -> Option<NaiveDateTime> {
     let chars: Vec<char> = s.chars().collect();
