@@ -5,7 +5,7 @@
 #
 # Under CI=true (as .ci/run sets it) nothing passes without running: a missing fixture
 # corpus, python3 or moto_server fails its tests, and every property test uses one fixed
-# seed (crates/thywill-core/tests/proptest_support), replaying the failures recorded in
+# seed (crates/thywill-core/tests/support/properties.rs), replaying the failures recorded in
 # the committed *.proptest-regressions files first. Tests needing what CI lacks are
 # #[ignore = "reason"] and listed as skipped with that reason; THYWILL_CHECKOUT (a ThyWill
 # checkout at ebbaac7) runs them: the differential tests against ThyWill itself.

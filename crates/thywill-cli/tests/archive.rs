@@ -1,10 +1,8 @@
 //! `thywill archive parse|check` as a process, including the progress bar on a pty.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::{fixtures, json_of, thywill};
+use crate::support::{fixtures, json_of, thywill};
 
 #[test]
 fn archive_parse_prints_records_and_maps_errors() {

@@ -1,8 +1,6 @@
 //! The `thywill` binary as a process: global options, exit codes, JSON errors, config.
 
-mod common;
-
-use common::{json_of, thywill, thywill_env};
+use crate::support::{json_of, thywill, thywill_env};
 
 #[test]
 fn version_prints_the_crate_version() {

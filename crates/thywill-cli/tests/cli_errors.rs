@@ -2,15 +2,13 @@
 //! that stops early, usage errors under `--json`, option values, unusable `--db` paths
 //! and empty settings variables. Every test runs the real binary as a process.
 
-mod common;
-
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{fixtures, json_of, thywill, thywill_env};
+use crate::support::{fixtures, json_of, thywill, thywill_env};
 
 /// The exit code documented for a closed stdout (as a shell reports a SIGPIPE death).
 const BROKEN_PIPE: i32 = 141;

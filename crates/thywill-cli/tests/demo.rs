@@ -1,10 +1,8 @@
 //! `thywill demo` as a process, including its confirmation prompt on a pty.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::{json_of, thywill};
+use crate::support::{json_of, thywill};
 
 #[test]
 fn demo_writes_reads_back_and_rerenders_everything() {

@@ -1,0 +1,11 @@
+//! The `thywill` command's tests: the real binary run as a process, one test binary with a
+//! module per command group and the helpers they share in `support`.
+
+mod support;
+
+mod archive;
+mod backup;
+mod cli;
+mod cli_errors;
+mod demo;
+mod import;

@@ -1,0 +1,4 @@
+//! Opening and creating ThyWill's database.
+
+mod open;
+mod schema;
