@@ -51,7 +51,7 @@ pub struct CheckReport {
     pub files_skipped: u64,
     /// Every file that differs, has diagnostics, or failed.
     pub problems: Vec<CheckedFile>,
-    /// `*.tmp` files: leftovers of an interrupted atomic write (§16), relative to the root.
+    /// `*.tmp` files: leftovers of an interrupted atomic write, relative to the root.
     pub leftover_temp_files: Vec<PathBuf>,
     /// Entries that are not regular files (FIFOs, sockets, devices, links to folders): never
     /// opened, listed but not counted as problems.

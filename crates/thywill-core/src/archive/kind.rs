@@ -19,53 +19,53 @@ pub use super::check::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
-    /// `prayers/YYYY/MM/YYYY_MM_DD_prayer_at_HHMM[_N].txt` (§4).
+    /// `prayers/YYYY/MM/YYYY_MM_DD_prayer_at_HHMM[_N].txt`.
     Prayer,
-    /// `users/YYYY_MM_users.txt` (§5).
+    /// `users/YYYY_MM_users.txt`.
     UserRegistrations,
-    /// `activity/activity_YYYY_MM.txt` (§6).
+    /// `activity/activity_YYYY_MM.txt`.
     ActivityLog,
-    /// `prayers/{attributes,marks,skips}/YYYY_MM_{kind}.txt` (§7).
+    /// `prayers/{attributes,marks,skips}/YYYY_MM_{kind}.txt`.
     Ledger(LedgerKind),
-    /// `users/user_attributes.txt` (§8).
+    /// `users/user_attributes.txt`.
     UserAttributes,
-    /// `sessions/YYYY_MM_sessions.txt` (§9, live and export share it).
+    /// `sessions/YYYY_MM_sessions.txt` (live and export share it).
     Sessions,
-    /// `auth/YYYY_MM_auth_requests.txt` (§10.1).
+    /// `auth/YYYY_MM_auth_requests.txt`.
     AuthRequests,
-    /// `auth/YYYY_MM_auth_approvals.txt` (§10.2).
+    /// `auth/YYYY_MM_auth_approvals.txt`.
     AuthApprovals,
-    /// `auth/YYYY_MM_security_events.txt` (§10.3).
+    /// `auth/YYYY_MM_security_events.txt`.
     SecurityEvents,
-    /// `auth/YYYY_MM_DD_sessions_snapshot.txt` (§10.4).
+    /// `auth/YYYY_MM_DD_sessions_snapshot.txt`.
     SessionsSnapshot,
-    /// `auth/notifications/YYYY_MM_notifications.txt` (§10.5).
+    /// `auth/notifications/YYYY_MM_notifications.txt`.
     Notifications,
-    /// `roles/YYYY_MM_role_assignments.txt` (§11.1).
+    /// `roles/YYYY_MM_role_assignments.txt`.
     RoleAssignments,
-    /// `roles/role_definitions.txt` (§11.2).
+    /// `roles/role_definitions.txt`.
     RoleDefinitions,
-    /// `roles/role_history.txt` (§11.3).
+    /// `roles/role_history.txt`.
     RoleHistory,
-    /// `system/YYYY_MM_invite_usage.txt` (§12.1).
+    /// `system/YYYY_MM_invite_usage.txt`.
     InviteUsage,
-    /// `system/invite_tokens.txt` (§12.2).
+    /// `system/invite_tokens.txt`.
     InviteTokens,
-    /// `system/system_config.txt` (§12.3).
+    /// `system/system_config.txt`.
     SystemConfig,
-    /// `system/YYYY_MM_feature_flags.txt` (§12.4).
+    /// `system/YYYY_MM_feature_flags.txt`.
     FeatureFlags,
-    /// `system/event_log/{type}_YYYY_MM.txt` (§13.1).
+    /// `system/event_log/{type}_YYYY_MM.txt`.
     EventLog,
-    /// `system/current_state/*.txt` (§13.2).
+    /// `system/current_state/*.txt`.
     CurrentState,
-    /// An export-all data file (§14.1–14.2), e.g. `prayers/prayer_marks.txt`.
+    /// An export-all data file, e.g. `prayers/prayer_marks.txt`.
     ExportData,
-    /// `export_summary.txt` (§14.3).
+    /// `export_summary.txt`.
     ExportSummary,
-    /// `membership_applications/*.txt` (§15).
+    /// `membership_applications/*.txt`.
     MembershipApplication,
-    /// A file of the legacy `database_exports/` layout (§16), read only.
+    /// A file of the legacy `database_exports/` layout, read only.
     LegacyExport(super::export::legacy::LegacyKind),
     /// Anything else (temp files, downloads, README, legacy layouts).
     Other,
