@@ -1,5 +1,7 @@
 //! Reading archive files as lines: strict UTF-8, one leading BOM dropped, Python's
-//! universal newlines, every fault a located [`Diagnostic`], and line-by-line re-rendering.
+//! universal newlines, every fault a located [`Diagnostic`]; streamed ([`LineReader`], and
+//! [`Lines`] with push-back for the header readers) or whole ([`decode_text`]), and
+//! line-by-line re-rendering.
 
 use std::collections::VecDeque;
 use std::io::BufRead;
