@@ -9,10 +9,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::{
-    self, parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing,
-    underscore_pipe, PipeRecord,
+use super::fields::{
+    parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing, underscore_pipe,
 };
+use super::pipe::{self, PipeRecord};
+use super::record::Record;
+use super::snapshot;
 use super::timestamp;
 use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::strings;
@@ -45,7 +47,9 @@ pub struct AuthRequestRecord {
 impl PipeRecord for AuthRequestRecord {
     const TITLE: &'static str = "Authentication Requests";
     const FORMAT: &'static str = "timestamp|user_id|device_info|ip_address|status|details";
+}
 
+impl Record for AuthRequestRecord {
     fn render_line(&self) -> String {
         let mut details: Vec<String> = Vec::new();
         if let Some(e) = &self.expires_at {
@@ -125,7 +129,9 @@ pub struct AuthApprovalRecord {
 impl PipeRecord for AuthApprovalRecord {
     const TITLE: &'static str = "Authentication Approvals";
     const FORMAT: &'static str = "timestamp|auth_request_id|approver_user_id|action|details";
+}
 
+impl Record for AuthApprovalRecord {
     fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}",
@@ -175,7 +181,9 @@ pub struct SecurityEventRecord {
 impl PipeRecord for SecurityEventRecord {
     const TITLE: &'static str = "Security Events";
     const FORMAT: &'static str = "timestamp|event_type|user_id|ip_address|user_agent|details";
+}
 
+impl Record for SecurityEventRecord {
     fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}",
@@ -227,7 +235,9 @@ impl PipeRecord for NotificationRecord {
     const TITLE: &'static str = "Notification Events";
     const FORMAT: &'static str =
         "timestamp|user_id|auth_request_id|notification_type|action|details";
+}
 
+impl Record for NotificationRecord {
     fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}",
@@ -286,6 +296,37 @@ pub struct SnapshotSession {
     pub is_fully_authenticated: bool,
 }
 
+impl Record for SnapshotSession {
+    fn render_line(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}",
+            self.session_id,
+            self.user_id,
+            render_opt_iso(&self.created_at),
+            render_opt_iso(&self.expires_at),
+            underscore_pipe(&self.device_info),
+            self.ip_address,
+            strings::py_bool(self.is_fully_authenticated)
+        )
+    }
+
+    fn parse_line(line: &str) -> Result<Self, String> {
+        let f = split_absorbing(line, 7, 1)?;
+        let [id, user, created, expires, device, ip, auth] = f.as_slice() else {
+            return Err("bad field count".into());
+        };
+        Ok(SnapshotSession {
+            session_id: id.to_string(),
+            user_id: user.to_string(),
+            created_at: parse_opt_iso(created, "created_at")?,
+            expires_at: parse_opt_iso(expires, "expires_at")?,
+            device_info: device.to_string(),
+            ip_address: ip.to_string(),
+            is_fully_authenticated: parse_py_bool(auth, "is_fully_authenticated")?,
+        })
+    }
+}
+
 /// `auth/{YYYY}_{MM}_{DD}_sessions_snapshot.txt`: a full rewrite with a `TS_HC` title and a
 /// `Total active sessions` trailer (no final LF).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -325,16 +366,8 @@ impl SessionsSnapshotFile {
             self.generated
         );
         for s in &self.sessions {
-            out.push_str(&format!(
-                "{}|{}|{}|{}|{}|{}|{}\n",
-                s.session_id,
-                s.user_id,
-                render_opt_iso(&s.created_at),
-                render_opt_iso(&s.expires_at),
-                underscore_pipe(&s.device_info),
-                s.ip_address,
-                strings::py_bool(s.is_fully_authenticated)
-            ));
+            out.push_str(&s.render_line());
+            out.push('\n');
         }
         out.push_str(&format!("\nTotal active sessions: {}", self.total));
         out
@@ -342,13 +375,14 @@ impl SessionsSnapshotFile {
 
     /// Parses a snapshot; unreadable lines become diagnostics.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let layout = pipe::SnapshotLayout {
+        let layout = snapshot::SnapshotLayout {
             title_prefix: "Session Snapshot for ",
             format_line: SNAPSHOT_FORMAT,
             total_label: "Total active sessions",
             bad_total: "bad session total",
         };
-        let (file, diags) = pipe::parse_snapshot(bytes, path, &layout, parse_snapshot_row);
+        let (file, diags) =
+            snapshot::parse_snapshot(bytes, path, &layout, SnapshotSession::parse_line);
         let file = SessionsSnapshotFile {
             generated: file.stamp,
             sessions: file.rows,
@@ -356,22 +390,6 @@ impl SessionsSnapshotFile {
         };
         (file, diags)
     }
-}
-
-fn parse_snapshot_row(line: &str) -> Result<SnapshotSession, String> {
-    let f = split_absorbing(line, 7, 1)?;
-    let [id, user, created, expires, device, ip, auth] = f.as_slice() else {
-        return Err("bad field count".into());
-    };
-    Ok(SnapshotSession {
-        session_id: id.to_string(),
-        user_id: user.to_string(),
-        created_at: parse_opt_iso(created, "created_at")?,
-        expires_at: parse_opt_iso(expires, "expires_at")?,
-        device_info: device.to_string(),
-        ip_address: ip.to_string(),
-        is_fully_authenticated: parse_py_bool(auth, "is_fully_authenticated")?,
-    })
 }
 
 /// Re-renderer of the sessions snapshot (for `thywill archive check`).

@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::{self, parse_iso, parse_py_bool};
+use super::fields::{parse_iso, parse_py_bool};
+use super::lines::decode_lines;
 use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::strings;
 
@@ -157,7 +158,7 @@ impl CurrentStateFile {
 
     /// Parses a snapshot. A file whose title is `Active Sessions Snapshot` is typed.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> Result<(Self, Vec<Diagnostic>), Diagnostic> {
-        let content = pipe::decode_lines(bytes, path)?;
+        let content = decode_lines(bytes, path)?;
         let lines: Vec<&str> = content.split('\n').collect();
         let mut diags = Vec::new();
         let get = |i: usize| lines.get(i).copied().unwrap_or_default();

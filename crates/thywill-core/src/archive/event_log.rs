@@ -5,13 +5,13 @@
 //! A line whose body does not re-render to the same text (an unusual ID or event type) is
 //! kept as [`SystemEvent::Other`], so no line is lost and every file re-renders identically.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::{parse_iso, Lines};
+use super::fields::parse_iso;
+use super::record::{Record, RecordReader};
 use crate::pycompat::datetime::PyDateTime;
 
 /// What an event-log line says.
@@ -148,14 +148,12 @@ pub struct EventLogEntry {
     pub event: SystemEvent,
 }
 
-impl EventLogEntry {
-    /// The line without its LF.
-    pub fn render_line(&self) -> String {
+impl Record for EventLogEntry {
+    fn render_line(&self) -> String {
         format!("{} - {}", self.timestamp.isoformat(), self.event.render())
     }
 
-    /// Parses one line.
-    pub fn parse_line(line: &str) -> Result<Self, String> {
+    fn parse_line(line: &str) -> Result<Self, String> {
         let (ts, body) = line
             .split_once(" - ")
             .ok_or_else(|| "not an event-log line (no ` - `)".to_string())?;
@@ -191,61 +189,17 @@ impl EventLogFile {
 
     /// Parses a whole file.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let mut reader = EventLogReader::new(bytes, path);
-        let mut entries = Vec::new();
-        let mut diags = Vec::new();
-        for item in reader.by_ref() {
-            match item {
-                Ok(e) => entries.push(e),
-                Err(d) => diags.push(d),
-            }
-        }
-        (
-            EventLogFile {
-                entries,
-                final_newline: reader.lines.last_terminated,
-            },
-            diags,
-        )
+        let read = EventLogReader::new(bytes, path).read_all();
+        let file = EventLogFile {
+            entries: read.records,
+            final_newline: read.final_newline,
+        };
+        (file, read.diagnostics)
     }
 }
 
-/// Streams the entries of an event log.
-pub struct EventLogReader<B> {
-    lines: Lines<B>,
-}
-
-impl<B: BufRead> EventLogReader<B> {
-    /// A reader over `reader`; `path` labels diagnostics.
-    pub fn new(reader: B, path: Option<&Path>) -> Self {
-        EventLogReader {
-            lines: Lines::new(reader, path),
-        }
-    }
-
-    /// Whether the last line read had a terminator.
-    pub fn final_newline(&self) -> bool {
-        self.lines.last_terminated
-    }
-}
-
-impl<B: BufRead> Iterator for EventLogReader<B> {
-    type Item = Result<EventLogEntry, Diagnostic>;
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let line = match self.lines.next()? {
-                Ok(l) => l,
-                Err(d) => return Some(Err(d)),
-            };
-            if line.text.is_empty() {
-                continue;
-            }
-            return Some(
-                EventLogEntry::parse_line(&line.text).map_err(|e| self.lines.diag(line.number, e)),
-            );
-        }
-    }
-}
+/// Streams the entries of an event log (a file without a header).
+pub type EventLogReader<B> = RecordReader<B, EventLogEntry, ()>;
 
 /// Appends one entry to the event log at `path` (created if missing).
 pub fn append(path: &Path, entry: &EventLogEntry) -> crate::Result<()> {

@@ -1,6 +1,9 @@
 //! Reading archive files as lines: strict UTF-8, one leading BOM dropped, Python's
-//! universal newlines, every fault a located [`Diagnostic`], and line-by-line re-rendering.
+//! universal newlines, every fault a located [`Diagnostic`]; streamed ([`LineReader`], and
+//! [`Lines`] with push-back for the header readers) or whole ([`decode_text`]), and
+//! line-by-line re-rendering.
 
+use std::collections::VecDeque;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -37,7 +40,7 @@ pub struct LineReader<R> {
     path: Option<PathBuf>,
     number: usize,
     buf: Vec<u8>,
-    pending: std::collections::VecDeque<(Vec<u8>, bool)>,
+    pending: VecDeque<(Vec<u8>, bool)>,
     had_bom: bool,
     done: bool,
 }
@@ -155,6 +158,62 @@ impl<R: BufRead> Iterator for LineReader<R> {
     }
 }
 
+/// A [`LineReader`] that can take lines back: a header reader looks at a line and, when it
+/// is not part of the header, returns it so the record reader sees it next. It also keeps
+/// whether the last line read had a terminator. Every streaming reader of this crate reads
+/// through one.
+pub struct Lines<B> {
+    inner: LineReader<B>,
+    back: VecDeque<Line>,
+    last_terminated: bool,
+}
+
+impl<B: BufRead> Lines<B> {
+    /// The lines of `reader`; `path` labels diagnostics.
+    pub fn new(reader: B, path: Option<&Path>) -> Self {
+        Lines {
+            inner: LineReader::new(reader, path),
+            back: VecDeque::new(),
+            last_terminated: true,
+        }
+    }
+
+    /// The path used in diagnostics.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path()
+    }
+
+    /// Returns `line` to the front: the next call to `next` yields it again.
+    pub fn push_back(&mut self, line: Line) {
+        self.back.push_front(line);
+    }
+
+    /// A diagnostic for `line` of this file.
+    pub fn diag(&self, line: usize, reason: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.inner.path(), line, reason)
+    }
+
+    /// Whether the last line read ended with a terminator (`true` before any line; the
+    /// file's final state once the lines are exhausted).
+    pub fn last_terminated(&self) -> bool {
+        self.last_terminated
+    }
+}
+
+impl<B: BufRead> Iterator for Lines<B> {
+    type Item = Result<Line, Diagnostic>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = match self.back.pop_front() {
+            Some(l) => Ok(l),
+            None => self.inner.next()?,
+        };
+        if let Ok(l) = &item {
+            self.last_terminated = l.terminated;
+        }
+        Some(item)
+    }
+}
+
 /// Decodes a whole file's bytes as ThyWill reads them, with this crate's fixes: strict UTF-8
 /// (a failure is a diagnostic at the line of the first bad byte), one leading BOM removed,
 /// CRLF and CR turned into LF. Returns the text and whether a BOM was removed.
@@ -185,6 +244,11 @@ pub fn decode_text(bytes: &[u8], path: Option<&Path>) -> Result<(String, bool), 
             ))
         }
     }
+}
+
+/// [`decode_text`] without the BOM flag: the text of a small file that is read whole.
+pub(crate) fn decode_lines(bytes: &[u8], path: Option<&Path>) -> Result<String, Diagnostic> {
+    decode_text(bytes, path).map(|(s, _)| s)
 }
 
 /// Splits normalised text into lines like Python's `split("\n")` after dropping the final

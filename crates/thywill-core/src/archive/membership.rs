@@ -17,7 +17,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::parse_iso;
+use super::fields::parse_iso;
 use super::timestamp;
 use crate::pycompat::datetime::PyDateTime;
 

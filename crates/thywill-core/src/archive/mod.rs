@@ -1,20 +1,33 @@
-//! ThyWill's text archive format (spec: archive-format.md).
+//! ThyWill's text archive format (`docs/format.md`).
 //!
+//! Reading and writing any file:
 //! - [`diagnostics`]: the located [`Diagnostic`] parsers report, and its bounds.
 //! - [`lines`]: reading files as lines (UTF-8, BOM, universal newlines) and re-rendering.
 //! - [`timestamp`]: the archive's timestamp formats, [`timestamp::HumanTime`] and the
 //!   recovery timestamp parser (the Python rules beneath are in [`crate::pycompat`]).
+//! - [`fields`]: the fields of a one-line record: `|` splitting and escapes, timestamps,
+//!   booleans.
+//! - [`record`]: the one [`record::Record`] trait of one-line records, and the one reader
+//!   of files made of them ([`record::RecordReader`]).
 //! - [`fileops`]: atomic creates and `flock`-ed appends, safe next to ThyWill's own writers.
 //! - [`layout`]: file locations and the path strings ThyWill stores.
-//! - [`prayer`]: per-prayer files (§4); [`categorization`]: their categorization block.
-//! - [`users`]: monthly registrations (§5); [`activity`]: monthly activity log (§6);
-//!   [`ledger`]: monthly attributes/marks/skips (§7).
-//! - [`writer`]: the archive-first write API of ThyWill's `TextArchiveService`.
-//! - [`kind`]: file kinds by path, re-rendering and `check_tree`.
-//! - [`pipe`]: shared pipe-file machinery; [`user_attributes`] (§8), [`sessions`] (§9),
-//!   [`auth`] (§10), [`roles`] (§11), [`system`] (§12), [`event_log`] and
-//!   [`current_state`] (§13), [`export`] (§14), [`membership`] (§15).
+//!
+//! One module per file kind:
+//! - [`prayer`]: per-prayer files; [`categorization`]: their categorization block.
+//! - [`users`]: monthly registrations; [`activity`]: monthly activity log; [`ledger`]:
+//!   monthly attributes/marks/skips.
+//! - [`user_attributes`]: user flags; [`sessions`]: the sessions file (live and export).
+//! - [`pipe`]: the pipe-delimited monthly files, whose records are in [`auth`], [`roles`]
+//!   and [`system`] (with those folders' snapshot files).
+//! - [`event_log`] and [`current_state`]: `system/event_log/` and `system/current_state/`.
+//! - [`export`]: export-all files and the legacy `database_exports/`; [`membership`]:
+//!   membership applications.
+//!
+//! Over all kinds:
+//! - [`kind`]: file kinds by path, and the re-renderer of each kind.
+//! - [`check`]: `check_tree`, every file of a tree re-rendered and compared.
 //! - [`parsed`]: any file, by its kind, into plain data (for the front ends).
+//! - [`writer`]: the archive-first write API of ThyWill's `TextArchiveService`.
 //!
 //! Writers produce ThyWill's exact bytes; parsers are tolerant, fix ThyWill's reader defects
 //! (see `docs/format-fixes.md`) and report every unreadable line as a [`Diagnostic`].
@@ -42,10 +55,12 @@
 pub mod activity;
 pub mod auth;
 pub mod categorization;
+pub mod check;
 pub mod current_state;
 pub mod diagnostics;
 pub mod event_log;
 pub mod export;
+pub mod fields;
 pub mod fileops;
 pub mod kind;
 pub mod layout;
@@ -55,8 +70,10 @@ pub mod membership;
 pub mod parsed;
 pub mod pipe;
 pub mod prayer;
+pub mod record;
 pub mod roles;
 pub mod sessions;
+mod snapshot;
 pub mod system;
 pub mod timestamp;
 pub mod user_attributes;

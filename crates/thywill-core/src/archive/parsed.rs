@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::export::{self, ExportDataKind};
+use super::export::legacy::{LegacyFile, LegacyVisitor};
+use super::export::{self, ExportDataKind, ExportFile, ExportRecord, ExportRowsVisitor};
 use super::kind::{detect_kind, FileKind};
+use super::record::{collect_records, Record};
 use super::{
     activity, auth, current_state, event_log, ledger, membership, prayer, roles, sessions, system,
     user_attributes, users, Diagnostic,
@@ -80,57 +82,35 @@ fn whole<T: Serialize>(
 fn streamed<T: Serialize>(
     items: impl Iterator<Item = std::result::Result<T, Diagnostic>>,
 ) -> Result<(serde_json::Value, Vec<Diagnostic>)> {
-    let mut records = Vec::new();
-    let mut diagnostics = Vec::new();
-    for item in items {
-        match item {
-            Ok(record) => records.push(value(record)?),
-            Err(d) => diagnostics.push(d),
-        }
-    }
-    Ok((serde_json::json!({ "records": records }), diagnostics))
+    let (records, diagnostics) = collect_records(items);
+    let mut content = serde_json::Map::new();
+    content.insert("records".into(), value(records)?);
+    Ok((serde_json::Value::Object(content), diagnostics))
 }
 
-fn export_file(
-    kind: ExportDataKind,
-    bytes: &[u8],
-    path: Option<&Path>,
-) -> Result<(serde_json::Value, Vec<Diagnostic>)> {
-    use export::*;
-    use ExportDataKind as K;
-    match kind {
-        K::PrayerAttributes => whole(ExportFile::<ExportPrayerAttribute>::parse(bytes, path)),
-        K::PrayerMarks => whole(ExportFile::<ExportPrayerMark>::parse(bytes, path)),
-        K::PrayerSkips => whole(ExportFile::<ExportPrayerSkip>::parse(bytes, path)),
-        K::PrayerActivityLogs => whole(ExportFile::<ExportPrayerActivityLog>::parse(bytes, path)),
-        K::NotificationStates => whole(ExportFile::<ExportNotificationState>::parse(bytes, path)),
-        K::AuthRequests => whole(ExportFile::<ExportAuthRequest>::parse(bytes, path)),
-        K::AuthApprovals => whole(ExportFile::<ExportAuthApproval>::parse(bytes, path)),
-        K::AuthAuditLogs => whole(ExportFile::<ExportAuthAuditLog>::parse(bytes, path)),
-        K::InviteTokens => whole(ExportFile::<ExportInviteToken>::parse(bytes, path)),
-        K::InviteTokenUsage => whole(ExportFile::<ExportInviteUsage>::parse(bytes, path)),
-        K::Roles => whole(ExportFile::<ExportRole>::parse(bytes, path)),
-        K::UserRoles => whole(ExportFile::<ExportUserRole>::parse(bytes, path)),
-        K::SecurityEvents => whole(ExportFile::<ExportSecurityEvent>::parse(bytes, path)),
-        K::ChangelogEntries => whole(ExportFile::<ExportChangelogEntry>::parse(bytes, path)),
+/// Reads an export data file or a legacy file into JSON, whatever its row type.
+struct ToJson<'a> {
+    bytes: &'a [u8],
+    path: Option<&'a Path>,
+}
+
+impl ExportRowsVisitor for ToJson<'_> {
+    type Output = Result<(serde_json::Value, Vec<Diagnostic>)>;
+
+    fn visit<R: ExportRecord + Serialize>(self) -> Self::Output {
+        whole(ExportFile::<R>::parse(self.bytes, self.path))
     }
 }
 
-/// A file of the legacy `database_exports/` layout.
-fn legacy_file(
-    kind: export::legacy::LegacyKind,
-    bytes: &[u8],
-    path: Option<&Path>,
-) -> Result<(serde_json::Value, Vec<Diagnostic>)> {
-    use export::legacy::{LegacyFile, LegacyKind as L, LegacyRole, LegacyUserRole};
-    match kind {
-        L::Sessions => whole(sessions::SessionsFile::parse(bytes, path)),
-        L::InviteTokens => whole(LegacyFile::<export::ExportInviteToken>::parse(bytes, path)),
-        L::Security => whole(LegacyFile::<export::ExportSecurityEvent>::parse(
-            bytes, path,
-        )),
-        L::Roles => whole(LegacyFile::<LegacyRole>::parse(bytes, path)),
-        L::UserRoles => whole(LegacyFile::<LegacyUserRole>::parse(bytes, path)),
+impl LegacyVisitor for ToJson<'_> {
+    type Output = Result<(serde_json::Value, Vec<Diagnostic>)>;
+
+    fn rows<R: Record + Serialize>(self) -> Self::Output {
+        whole(LegacyFile::<R>::parse(self.bytes, self.path))
+    }
+
+    fn sessions(self) -> Self::Output {
+        whole(sessions::SessionsFile::parse(self.bytes, self.path))
     }
 }
 
@@ -166,7 +146,7 @@ pub fn parse_bytes(
             Err(d) => Ok((serde_json::Value::Null, vec![d])),
         },
         FileKind::ExportData => match path.and_then(ExportDataKind::detect) {
-            Some(k) => export_file(k, bytes, path),
+            Some(k) => k.visit(ToJson { bytes, path }),
             None => Err(Error::InvalidInput(
                 "export data file of unknown kind".into(),
             )),
@@ -178,7 +158,7 @@ pub fn parse_bytes(
                 Err(d) => Ok((serde_json::Value::Null, vec![d])),
             }
         }
-        FileKind::LegacyExport(legacy) => legacy_file(legacy, bytes, path),
+        FileKind::LegacyExport(legacy) => legacy.visit(ToJson { bytes, path }),
         FileKind::Other => Err(Error::InvalidInput(format!(
             "{}: not a ThyWill archive file (unknown kind)",
             path.map(|p| p.display().to_string()).unwrap_or_default()

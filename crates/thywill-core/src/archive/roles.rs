@@ -6,10 +6,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::{
-    self, parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing,
-    underscore_pipe, PipeRecord,
+use super::fields::{
+    parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing, underscore_pipe,
 };
+use super::pipe::{self, PipeRecord};
+use super::record::Record;
+use super::snapshot;
 use super::timestamp;
 use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::json;
@@ -41,7 +43,9 @@ pub struct RoleAssignmentRecord {
 impl PipeRecord for RoleAssignmentRecord {
     const TITLE: &'static str = "Role Assignments";
     const FORMAT: &'static str = "timestamp|user_id|role_name|action|granted_by|expires_at|details";
+}
 
+impl Record for RoleAssignmentRecord {
     fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}|{}",
@@ -105,7 +109,9 @@ impl PipeRecord for RoleHistoryRecord {
     const FORMAT: &'static str =
         "timestamp|change_type|role_name|changed_by|old_value|new_value|details";
     const MONTHLY: bool = false;
+}
 
+impl Record for RoleHistoryRecord {
     fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}|{}",
@@ -159,6 +165,35 @@ pub struct RoleDefinition {
     pub created_by: String,
 }
 
+impl Record for RoleDefinition {
+    fn render_line(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.name,
+            underscore_pipe(&self.description),
+            json::py_json_str_list(&self.permissions),
+            strings::py_bool(self.is_system_role),
+            self.created_by
+        )
+    }
+
+    fn parse_line(line: &str) -> Result<Self, String> {
+        let f = split_absorbing(line, 5, 2)?;
+        let [name, desc, perms, system, by] = f.as_slice() else {
+            return Err("bad field count".into());
+        };
+        let permissions: Vec<String> = serde_json::from_str(perms)
+            .map_err(|e| format!("permissions are not a JSON list of strings: {e}"))?;
+        Ok(RoleDefinition {
+            name: name.to_string(),
+            description: desc.to_string(),
+            permissions,
+            is_system_role: parse_py_bool(system, "is_system_role")?,
+            created_by: by.to_string(),
+        })
+    }
+}
+
 /// `roles/role_definitions.txt` (§11.2): `TS_HC` title, rows, `Total roles` trailer, no
 /// final LF. The `Format:` line is not a role (FIXABLE §19.2 #20).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,14 +233,8 @@ impl RoleDefinitionsFile {
             self.updated
         );
         for r in &self.roles {
-            out.push_str(&format!(
-                "{}|{}|{}|{}|{}\n",
-                r.name,
-                underscore_pipe(&r.description),
-                json::py_json_str_list(&r.permissions),
-                strings::py_bool(r.is_system_role),
-                r.created_by
-            ));
+            out.push_str(&r.render_line());
+            out.push('\n');
         }
         out.push_str(&format!("\nTotal roles: {}", self.total));
         out
@@ -213,13 +242,14 @@ impl RoleDefinitionsFile {
 
     /// Parses the file; unreadable lines become diagnostics.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let layout = pipe::SnapshotLayout {
+        let layout = snapshot::SnapshotLayout {
             title_prefix: "Role Definitions - Updated ",
             format_line: ROLE_DEF_FORMAT,
             total_label: "Total roles",
             bad_total: "bad role total",
         };
-        let (file, diags) = pipe::parse_snapshot(bytes, path, &layout, parse_role_definition);
+        let (file, diags) =
+            snapshot::parse_snapshot(bytes, path, &layout, RoleDefinition::parse_line);
         let file = RoleDefinitionsFile {
             updated: file.stamp,
             roles: file.rows,
@@ -227,22 +257,6 @@ impl RoleDefinitionsFile {
         };
         (file, diags)
     }
-}
-
-fn parse_role_definition(line: &str) -> Result<RoleDefinition, String> {
-    let f = split_absorbing(line, 5, 2)?;
-    let [name, desc, perms, system, by] = f.as_slice() else {
-        return Err("bad field count".into());
-    };
-    let permissions: Vec<String> = serde_json::from_str(perms)
-        .map_err(|e| format!("permissions are not a JSON list of strings: {e}"))?;
-    Ok(RoleDefinition {
-        name: name.to_string(),
-        description: desc.to_string(),
-        permissions,
-        is_system_role: parse_py_bool(system, "is_system_role")?,
-        created_by: by.to_string(),
-    })
 }
 
 /// Re-renderer of `roles/role_definitions.txt`.

@@ -19,7 +19,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::{parse_human, parse_yes_no, split_absorbing, underscore_pipe, yes_no, Lines};
+use super::fields::{parse_human, parse_yes_no, split_absorbing, underscore_pipe, yes_no};
+use super::lines::Lines;
+use super::record::collect_records;
 use super::timestamp::{self, HumanTime};
 use crate::pycompat::datetime;
 
@@ -213,21 +215,12 @@ impl SessionsFile {
     /// Parses a whole file.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
         let mut reader = SessionsReader::new(bytes, path);
-        let mut records = Vec::new();
-        let mut diags = Vec::new();
-        for item in reader.by_ref() {
-            match item {
-                Ok(r) => records.push(r),
-                Err(d) => diags.push(d),
-            }
-        }
-        (
-            SessionsFile {
-                header: reader.header().cloned(),
-                records,
-            },
-            diags,
-        )
+        let (records, diags) = collect_records(reader.by_ref());
+        let file = SessionsFile {
+            header: reader.header,
+            records,
+        };
+        (file, diags)
     }
 }
 

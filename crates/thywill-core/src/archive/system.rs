@@ -7,9 +7,11 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::{
-    self, parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing, PipeRecord,
-};
+use super::fields::{parse_iso, parse_opt_iso, parse_py_bool, render_opt_iso, split_absorbing};
+use super::lines::decode_lines;
+use super::pipe::{self, PipeRecord};
+use super::record::Record;
+use super::snapshot;
 use super::timestamp;
 use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::strings;
@@ -44,7 +46,9 @@ impl InviteUsageRecord {
 impl PipeRecord for InviteUsageRecord {
     const TITLE: &'static str = "Invite Token Usage";
     const FORMAT: &'static str = "timestamp|token|used_by_user|created_by_user|action";
+}
 
+impl Record for InviteUsageRecord {
     fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}",
@@ -91,7 +95,9 @@ pub struct FeatureFlagRecord {
 impl PipeRecord for FeatureFlagRecord {
     const TITLE: &'static str = "Feature Flag Changes";
     const FORMAT: &'static str = "timestamp|flag_name|new_value|changed_by|details";
+}
 
+impl Record for FeatureFlagRecord {
     fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}",
@@ -143,8 +149,8 @@ pub struct InviteTokenLine {
     pub created_at: Option<PyDateTime>,
 }
 
-impl InviteTokenLine {
-    fn render(&self) -> String {
+impl Record for InviteTokenLine {
+    fn render_line(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}",
             self.token,
@@ -156,7 +162,7 @@ impl InviteTokenLine {
         )
     }
 
-    fn parse(line: &str) -> Result<Self, String> {
+    fn parse_line(line: &str) -> Result<Self, String> {
         let f = split_absorbing(line, 6, 4)?;
         let [token, by, expires, used, used_by, created] = f.as_slice() else {
             return Err("bad field count".into());
@@ -233,12 +239,12 @@ impl InviteTokensFile {
             self.updated
         );
         for t in &self.active {
-            out.push_str(&t.render());
+            out.push_str(&t.render_line());
             out.push('\n');
         }
         out.push_str("\nRECENTLY EXPIRED TOKENS:\n");
         for t in &self.recently_expired {
-            out.push_str(&t.render());
+            out.push_str(&t.render_line());
             out.push('\n');
         }
         out.push_str(&format!(
@@ -257,7 +263,7 @@ impl InviteTokensFile {
             active_count: 0,
             total_count: 0,
         };
-        let content = match pipe::decode_lines(bytes, path) {
+        let content = match decode_lines(bytes, path) {
             Ok(c) => c,
             Err(d) => return (file, vec![d]),
         };
@@ -293,7 +299,7 @@ impl InviteTokensFile {
                     Err(_) => diags.push(Diagnostic::new(path, n, "bad total token count")),
                 }
             } else {
-                match InviteTokenLine::parse(line) {
+                match InviteTokenLine::parse_line(line) {
                     Ok(t) if in_expired => file.recently_expired.push(t),
                     Ok(t) => file.active.push(t),
                     Err(e) => diags.push(Diagnostic::new(path, n, e)),
@@ -367,13 +373,13 @@ impl SystemConfigFile {
 
     /// Parses the file; unreadable lines become diagnostics.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let layout = pipe::SnapshotLayout {
+        let layout = snapshot::SnapshotLayout {
             title_prefix: "System Configuration - Snapshot ",
             format_line: "Format: key=value",
             total_label: "Configuration items",
             bad_total: "bad item count",
         };
-        let (file, diags) = pipe::parse_snapshot(bytes, path, &layout, |line| {
+        let (file, diags) = snapshot::parse_snapshot(bytes, path, &layout, |line| {
             line.split_once('=')
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .ok_or_else(|| "not a key=value line".to_string())

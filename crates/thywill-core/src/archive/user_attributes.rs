@@ -12,7 +12,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::diagnostics::Diagnostic;
-use super::pipe::Lines;
+use super::lines::Lines;
+use super::record::collect_records;
 use super::timestamp;
 use crate::pycompat::strings;
 
@@ -106,14 +107,7 @@ impl UserAttributesFile {
 
     /// Parses a whole file.
     pub fn parse(bytes: &[u8], path: Option<&Path>) -> (Self, Vec<Diagnostic>) {
-        let mut users = Vec::new();
-        let mut diags = Vec::new();
-        for item in UserAttributesReader::new(bytes, path) {
-            match item {
-                Ok(u) => users.push(u),
-                Err(d) => diags.push(d),
-            }
-        }
+        let (users, diags) = collect_records(UserAttributesReader::new(bytes, path));
         (UserAttributesFile { users }, diags)
     }
 }

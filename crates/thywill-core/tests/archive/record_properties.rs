@@ -14,6 +14,7 @@ use thywill_core::archive::event_log::{EventLogEntry, SystemEvent};
 use thywill_core::archive::export::*;
 use thywill_core::archive::membership::{MembershipApplication, MembershipDecision};
 use thywill_core::archive::pipe::{PipeFile, PipeRecord};
+use thywill_core::archive::record::Record;
 use thywill_core::archive::roles::*;
 use thywill_core::archive::sessions::{SessionOrigin, SessionRecord, SessionsFile, SessionsHeader};
 use thywill_core::archive::system::*;

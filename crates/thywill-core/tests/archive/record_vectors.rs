@@ -11,7 +11,8 @@ use thywill_core::archive::export::{
     ExportChangelogEntry, ExportFile, ExportPrayerAttribute, ExportSummary,
 };
 use thywill_core::archive::membership::{MembershipApplication, MembershipDecision};
-use thywill_core::archive::pipe::{PipeFile, PipeRecord};
+use thywill_core::archive::pipe::PipeFile;
+use thywill_core::archive::record::Record;
 use thywill_core::archive::roles::{RoleAssignmentRecord, RoleDefinitionsFile};
 use thywill_core::archive::sessions::{SessionOrigin, SessionRecord, SessionsFile};
 use thywill_core::archive::system::{InviteTokensFile, InviteUsageRecord};
