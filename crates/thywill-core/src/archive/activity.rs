@@ -1,4 +1,4 @@
-//! Monthly activity log `activity/activity_{YM}.txt` (spec §6). ThyWill never imports it;
+//! Monthly activity log `activity/activity_{YM}.txt`. ThyWill never imports it;
 //! it is parsed here for checks, statistics and recovery of who did what.
 //!
 //! ```text
@@ -28,7 +28,7 @@ const TITLE: &str = "Activity for ";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MonthlyActivity {
     /// The date of the day header above the line (`None` if no header precedes it).
-    /// Note ThyWill's substring test can put a line under the previous day's header (§6).
+    /// Note ThyWill's substring test can put a line under the previous day's header.
     pub date: Option<NaiveDate>,
     /// The minute.
     pub time: NaiveTime,
@@ -321,14 +321,14 @@ pub fn rerender(bytes: &[u8], path: Option<&Path>) -> Result<(Vec<u8>, Vec<Diagn
     }))
 }
 
-/// Whether ThyWill's writer thinks today's day header is already present (§6 step 3):
+/// Whether ThyWill's writer thinks today's day header is already present:
 /// `"\n" + day + "\n"` occurs in the content, or the content ends with `day + "\n"`.
 pub fn day_header_present(content: &str, day: &impl Datelike) -> bool {
     let d = ts_day(day);
     content.contains(&format!("\n{d}\n")) || content.ends_with(&format!("{d}\n"))
 }
 
-/// ThyWill's action rewrite (§6 step 4): unchanged if it contains `prayer` or there is no
+/// ThyWill's action rewrite: unchanged if it contains `prayer` or there is no
 /// prayer ID; otherwise every ` {id}` becomes ` prayer {id}`.
 pub fn thywill_action_text(action: &str, prayer_id: Option<&str>) -> String {
     match prayer_id.filter(|p| !p.is_empty()) {

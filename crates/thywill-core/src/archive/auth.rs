@@ -1,4 +1,4 @@
-//! `auth/` files (spec §10): monthly auth requests, approvals, security events and
+//! `auth/` files: monthly auth requests, approvals, security events and
 //! notifications (pipe files, see [`super::pipe`]) and the dormant daily sessions snapshot.
 //!
 //! String fields hold exactly what ThyWill wrote: a Python `None` value appears as the
@@ -19,7 +19,7 @@ use super::timestamp;
 use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::strings;
 
-/// One line of `auth/{YM}_auth_requests.txt` (§10.1). The request's own ID is not in the
+/// One line of `auth/{YM}_auth_requests.txt`. The request's own ID is not in the
 /// file (ThyWill never writes it).
 ///
 /// Limits: `device_info` cannot hold `|` (written as `_`); a `|` in `user_id` is kept
@@ -108,10 +108,10 @@ impl Record for AuthRequestRecord {
     }
 }
 
-/// One line of `auth/{YM}_auth_approvals.txt` (§10.2).
+/// One line of `auth/{YM}_auth_approvals.txt`.
 ///
 /// Limits: a `|` in `approver_user_id` is kept (absorbing); one in another field misplaces
-/// fields. The `action` is kept (ThyWill's importer ignores it, §19.2 #22).
+/// fields. The `action` is kept (ThyWill's importer ignores it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthApprovalRecord {
     /// When (UTC in production), ISO.
@@ -158,10 +158,10 @@ impl Record for AuthApprovalRecord {
     }
 }
 
-/// One line of `auth/{YM}_security_events.txt` (§10.3).
+/// One line of `auth/{YM}_security_events.txt`.
 ///
 /// Limits: `user_agent` and `details` cannot hold `|` (written as `_`); a `|` in `user_id`
-/// is kept (absorbing). Records with `=` in details are kept (FIXABLE §19.2 #19).
+/// is kept (absorbing). Records with `=` in details are kept (FIXABLE).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecurityEventRecord {
     /// When (UTC in production), ISO.
@@ -212,7 +212,7 @@ impl Record for SecurityEventRecord {
     }
 }
 
-/// One line of `auth/notifications/{YM}_notifications.txt` (§10.5, DORMANT writer).
+/// One line of `auth/notifications/{YM}_notifications.txt` (DORMANT writer).
 ///
 /// Limits: a `|` in `details` is kept (absorbing); one elsewhere misplaces fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -275,7 +275,7 @@ pub type SecurityEventsFile = pipe::PipeFile<SecurityEventRecord>;
 /// `auth/notifications/{YM}_notifications.txt`.
 pub type NotificationsFile = pipe::PipeFile<NotificationRecord>;
 
-/// One row of `auth/{YYYY}_{MM}_{DD}_sessions_snapshot.txt` (§10.4, DORMANT).
+/// One row of `auth/{YYYY}_{MM}_{DD}_sessions_snapshot.txt` (DORMANT).
 ///
 /// Limits: `device_info` cannot hold `|`; a `|` in `user_id` is kept (absorbing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -421,7 +421,7 @@ mod tests {
         let a = "2025-07-06T09:06:00|req1|Admin|approved|Request approved via web interface";
         let r = AuthApprovalRecord::parse_line(a).unwrap();
         assert_eq!(r.render_line(), a);
-        // Test vector 39: a rejection stays a rejection (FIXABLE §19.2 #22).
+        // A rejection stays a rejection (FIXABLE).
         let rej =
             "2025-07-06T09:06:00|req1|Admin|rejected|Request rejected by admin via web interface";
         assert_eq!(
@@ -432,7 +432,7 @@ mod tests {
 
     #[test]
     fn security_event_with_equals_sign_is_kept() {
-        // Test vector 37: ThyWill's recovery drops every such record; we keep it.
+        // ThyWill's recovery drops every such record; we keep it.
         let line = "2025-07-06T09:06:01.000005|session_created|Mary Jo|1.2.3.4|UA_x|session_id=abc, fully_authenticated=True";
         let r = SecurityEventRecord::parse_line(line).unwrap();
         assert_eq!(r.details, "session_id=abc, fully_authenticated=True");

@@ -1,5 +1,5 @@
-//! The categorization block of prayer files (spec §4.2.3) and ThyWill's
-//! `parse_prayer_archive_categorization` reader (§4.6.2).
+//! The categorization block of prayer files and ThyWill's
+//! `parse_prayer_archive_categorization` reader.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +26,7 @@ pub struct Categorization {
 }
 
 impl Categorization {
-    /// The writer's defaults for missing keys (§4.2.3): `1.0`, `[]`, `general`, `unknown`,
+    /// The writer's defaults for missing keys: `1.0`, `[]`, `general`, `unknown`,
     /// `default`, `0.0`.
     pub fn writer_defaults() -> Self {
         Categorization {
@@ -39,7 +39,7 @@ impl Categorization {
         }
     }
 
-    /// The reader's defaults (§4.6.2): as the writer's, but the method is `default_fallback`.
+    /// The reader's defaults: as the writer's, but the method is `default_fallback`.
     pub fn reader_defaults() -> Self {
         Categorization {
             categorization_method: "default_fallback".into(),
@@ -124,7 +124,7 @@ pub fn apply_key(c: &mut Categorization, key: &str, value: &str) -> bool {
     }
 }
 
-/// ThyWill's `parse_prayer_archive_categorization` (§4.6.2), exactly: every line of the file
+/// ThyWill's `parse_prayer_archive_categorization`, exactly: every line of the file
 /// (request and activity lines included) with a `:` is split on the first `:`, both sides
 /// stripped, and recognised keys override the reader defaults. (A request line such as
 /// `Category: urgent` therefore sets the category — KEEP, it is how ThyWill imports.)
@@ -159,7 +159,7 @@ mod tests {
             "Safety Score: 1.0\nSafety Flags: [\"a\", \"\\u00e9\"]\nCategory: general\n\
              Specificity: unknown\nCategorization Method: disabled\nCategorization Confidence: 0.0"
         );
-        // §21.3: a request line `Category: urgent` sets the category.
+        // A request line `Category: urgent` sets the category.
         let parsed = parse_thywill("Prayer 1 by A\nDear God: help\nCategory: urgent\n");
         assert_eq!(parsed.subject_category, "urgent");
         assert_eq!(parsed.categorization_method, "default_fallback");

@@ -1,8 +1,8 @@
-//! `system/current_state/*.txt` snapshots (spec §13.2): a `#` comment header, then blocks,
+//! `system/current_state/*.txt` snapshots: a `#` comment header, then blocks,
 //! each followed by one empty line (`'\n'.join(lines)` with a final `""`).
 //!
 //! `active_sessions.txt` (LIVE) is typed; the header is never taken for a session
-//! (FIXABLE §19.2 #27) and display names containing `(` are kept whole. The DORMANT siblings
+//! (FIXABLE) and display names containing `(` are kept whole. The DORMANT siblings
 //! (`active_admins`, `active_tokens`, `auth_requests`) keep their block lines verbatim.
 
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! `system/event_log/{type}_{YYYY}_{MM}.txt` (spec §13.1): one line per event, aware-UTC
+//! `system/event_log/{type}_{YYYY}_{MM}.txt`: one line per event, aware-UTC
 //! ISO timestamp, no header, written by `SystemArchiveService` even when text archives are
 //! disabled. Only `session_events` is LIVE.
 //!

@@ -1,4 +1,4 @@
-//! Write primitives of the archive (spec §3.5), made safe for concurrent writers.
+//! Write primitives of the archive, made safe for concurrent writers.
 //!
 //! - [`atomic_write`]: ThyWill's `ATOMIC_CREATE` (temp file, fsync, rename) plus an fsync of
 //!   the folder. The temp name is unique, so two writers never share one temp file.
@@ -7,7 +7,7 @@
 //!   reports `AlreadyExists`. Used to reserve prayer file names and to create monthly headers.
 //! - [`locked_append`]: ThyWill's `LOCKED_APPEND`: `O_APPEND`, exclusive `flock` on the file
 //!   itself (interoperates with Python's `fcntl.flock`), write, fsync.
-//! - [`append_monthly`]: the monthly-file pattern (§3.5.F) without its race: header created
+//! - [`append_monthly`]: the monthly-file pattern without its race: header created
 //!   exclusively, then a locked append.
 //!
 //! And the read side of every tool that walks an archive tree: [`entry_type`] says what a
@@ -140,7 +140,7 @@ pub fn locked_append_with(path: &Path, make_record: impl FnOnce(&str) -> String)
     unlocked.map_err(|e| Error::io(path, e))
 }
 
-/// The monthly-file pattern (§3.5.F): if `path` is missing, create it with `header`
+/// The monthly-file pattern: if `path` is missing, create it with `header`
 /// (exclusively, so concurrent first writers of a month cannot clobber each other), then
 /// [`locked_append`] `record`. Creates the folder (with parents) when `create_dirs` is set.
 pub fn append_monthly(path: &Path, header: &str, record: &str, create_dirs: bool) -> Result<()> {

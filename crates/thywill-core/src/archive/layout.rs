@@ -1,4 +1,4 @@
-//! Where files live under the archive base directory (spec §2, §4.1), and the path
+//! Where files live under the archive base directory, and the path
 //! strings ThyWill stores in its database (Python `pathlib` normalisation).
 
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ pub fn prayer_file_name(t: &NaiveDateTime, n: u32) -> String {
     }
 }
 
-/// The path ThyWill's collision rule picks (§4.1): the first of `<stem>.txt`, `<stem>_2.txt`,
+/// The path ThyWill's collision rule picks: the first of `<stem>.txt`, `<stem>_2.txt`,
 /// `<stem>_3.txt`, … that does not exist. Only a check: see [`create_prayer_file`] to reserve.
 pub fn next_free_prayer_path(base: &Path, t: &NaiveDateTime) -> PathBuf {
     let dir = prayer_dir(base, t);
@@ -66,7 +66,7 @@ pub fn activity_file(base: &Path, t: &impl Datelike) -> PathBuf {
         .join(format!("activity_{}.txt", ym(t)))
 }
 
-/// The three monthly prayer ledgers of §7.
+/// The three monthly prayer ledgers (attributes, marks, skips).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerKind {
@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn collision_suffixes_and_gap_reuse() {
-        // Spec §21.1: three same-minute prayers get _2 and _3; deleting the first frees its name.
+        // Three same-minute prayers get _2 and _3; deleting the first frees its name.
         let dir = tempfile::tempdir().unwrap();
         let t = NaiveDate::from_ymd_opt(2025, 7, 6)
             .unwrap()

@@ -1,4 +1,4 @@
-//! Monthly prayer ledgers `prayers/{attributes,marks,skips}/{YM}_{kind}.txt` (spec §7).
+//! Monthly prayer ledgers `prayers/{attributes,marks,skips}/{YM}_{kind}.txt`.
 //!
 //! ```text
 //! Prayer Marks for July 2025
@@ -7,7 +7,7 @@
 //! July 01 2025 at 01:28|0bbf76249bd74e86a351bee4afcee70b|Wei T.
 //! ```
 //!
-//! No field is escaped by the writer. The parsers fix ThyWill's reader (§19.2): a `|` in
+//! No field is escaped by the writer. The parsers fix ThyWill's reader: a `|` in
 //! the last field (user) or in an attribute value stays in that field, the ID-first layout
 //! is chosen only when field 0 is not a timestamp and field 1 is, and lines containing `=`
 //! are not dropped.
@@ -238,7 +238,7 @@ mod tests {
 
     #[test]
     fn pipe_in_value_and_id_first_layout() {
-        // §21.31: the writer's raw pipe stays in the value.
+        // The writer's raw pipe stays in the value.
         let r = LedgerRecord::parse_line(
             LedgerKind::Attributes,
             "July 06 2025 at 10:00|abc123|answer_testimony|a|b|system",

@@ -32,7 +32,7 @@ pub struct Line {
 }
 
 /// Reads a file line by line with Python's universal newlines (CRLF and lone CR end a
-/// line), strips one leading UTF-8 BOM (a FIXABLE fix, §3.1; [`LineReader::had_bom`] tells),
+/// line), strips one leading UTF-8 BOM (a FIXABLE fix; [`LineReader::had_bom`] tells),
 /// and reports invalid UTF-8 and I/O errors as located [`Diagnostic`]s instead of panicking.
 /// Memory stays bounded by the longest line.
 pub struct LineReader<R> {

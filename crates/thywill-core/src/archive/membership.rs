@@ -1,4 +1,4 @@
-//! Membership applications `membership_applications/{APP_STAMP}_{app_id}.txt` (spec §15):
+//! Membership applications `membership_applications/{APP_STAMP}_{app_id}.txt`:
 //! a fixed header, a verbatim (possibly multi-line) essay, contact info, `STATUS: pending`
 //! (never updated), then appended decisions.
 //!

@@ -1,7 +1,7 @@
-//! Per-prayer files `prayers/YYYY/MM/YYYY_MM_DD_prayer_at_HHMM[_N].txt` (spec §4).
+//! Per-prayer files `prayers/YYYY/MM/YYYY_MM_DD_prayer_at_HHMM[_N].txt`.
 //!
 //! [`PrayerArchive::render`] writes ThyWill's exact bytes. [`parse`] reads a file
-//! positionally, fixing the FIXABLE reader defects of §19.1 (full actor names, request text
+//! positionally, fixing ThyWill's reader defects (full actor names, request text
 //! kept verbatim, header only at the top, IDs as strings, …; see `docs/format-fixes.md`).
 //! [`parse_thywill`] reproduces ThyWill's own `parse_prayer_archive` (bugs included) for
 //! callers that must import exactly as ThyWill does.
@@ -48,7 +48,7 @@ pub struct PrayerArchive {
     #[serde(default)]
     pub activities: Vec<PrayerActivity>,
     /// True for a header-less fragment: only activity lines, appended after the file was
-    /// deleted (§3.5.B). `id`, `author` and `submitted` are then empty and not rendered.
+    /// deleted. `id`, `author` and `submitted` are then empty and not rendered.
     #[serde(default)]
     pub fragment: bool,
 }
@@ -56,7 +56,7 @@ pub struct PrayerArchive {
 /// One line of the `Activity:` section: `{timestamp} - {actor} {predicate}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrayerActivity {
-    /// When (append time, or a client or DB timestamp; §3.3.2).
+    /// When (append time, or a client or DB timestamp).
     pub timestamp: HumanTime,
     /// The actor's full display name (empty for [`ActivityAction::Raw`]).
     pub actor: String,
@@ -64,7 +64,7 @@ pub struct PrayerActivity {
     pub action: ActivityAction,
 }
 
-/// The predicate of an activity line (§4.4.1).
+/// The predicate of an activity line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActivityAction {
@@ -127,7 +127,7 @@ const TESTIMONY: &str = " added testimony: ";
 
 impl ActivityAction {
     /// Builds the action the way ThyWill's `append_prayer_activity(action, …, extra,
-    /// old_value, new_value)` chooses its line (§4.4.1): the six fixed actions first, then
+    /// old_value, new_value)` chooses its line: the six fixed actions first, then
     /// `set_…`/`remove_…` (name = action with every `set_` then every `remove_` removed),
     /// then the generic form. `None` values render as `None`.
     pub fn from_thywill(
@@ -283,8 +283,8 @@ fn parse_removed(after: &str) -> Option<ActivityAction> {
 }
 
 /// Splits `{actor} {predicate}`: the actor is the text before the earliest position at
-/// which a recognised predicate matches through to the end of the line (FIXABLE §19.1.1,
-/// §19.1.7). Unrecognised lines fall back to ThyWill's first-word actor.
+/// which a recognised predicate matches through to the end of the line (FIXABLE).
+/// Unrecognised lines fall back to ThyWill's first-word actor.
 fn parse_actor_and_action(rest: &str) -> (String, ActivityAction) {
     let mut best: Option<(usize, ActivityAction)> = None;
     let mut consider = |pos: usize, action: ActivityAction| {
@@ -411,7 +411,7 @@ impl PrayerArchive {
         out
     }
 
-    /// The bytes of ThyWill's archive-first flow (§4.3, §20): rendered with ID `temp`,
+    /// The bytes of ThyWill's archive-first flow: rendered with ID `temp`,
     /// newlines normalised, then every `Prayer temp by` replaced by `Prayer {id} by`.
     pub fn render_archive_first(&self) -> String {
         let temp = PrayerArchive {
@@ -525,7 +525,7 @@ fn structural_cr(text: &str) -> bool {
         })
 }
 
-/// Parses a prayer file's text positionally (§4.2 layout), fixing ThyWill's reader defects:
+/// Parses a prayer file's text positionally, fixing ThyWill's reader defects:
 /// the title is only the first line, the header block ends at the first empty line, the
 /// request text and generated prayer are kept verbatim, the activity section starts at the
 /// last `Activity:` line that follows an empty line, activity lines are joined with their
@@ -820,7 +820,7 @@ pub fn classify_thywill(rest: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// ThyWill's `parse_prayer_archive` (§4.6.1), defects included, on already-decoded text
+/// ThyWill's `parse_prayer_archive`, defects included, on already-decoded text
 /// (universal newlines applied here). For imports that must match ThyWill exactly.
 pub fn parse_thywill(text: &str) -> ThyWillPrayerData {
     let content = normalize_newlines(text);
@@ -894,7 +894,6 @@ mod tests {
 
     #[test]
     fn thywill_parser_reproduces_observed_defects() {
-        // §21.6, §21.8, §21.12, §21.3
         let d = parse_thywill(
             "Prayer 00123 by Stand by Me\nSubmitted July 06 2025 at 09:05\n\nDear God: help\nno colon here\n\n  indented  \nPrayer for my mom by the sea\n\nActivity:\nJuly 06 2025 at 09:05 - Bob Smith prayed this prayer\n",
         );

@@ -1,4 +1,4 @@
-//! `roles/` files (spec §11): monthly role assignments (LIVE), role definitions (DORMANT full
+//! `roles/` files: monthly role assignments (LIVE), role definitions (DORMANT full
 //! rewrite) and role history (DORMANT append file).
 
 use std::path::Path;
@@ -17,11 +17,11 @@ use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::json;
 use crate::pycompat::strings;
 
-/// One line of `roles/{YM}_role_assignments.txt` (§11.1).
+/// One line of `roles/{YM}_role_assignments.txt`.
 ///
 /// Limits: a `|` in `details` (the admin's free-text reason) is kept (absorbing); one in
 /// `user_id`, `role_name` or `granted_by` misplaces fields. Unlike ThyWill's importer, a user
-/// whose name ends in "at" is read normally (FIXABLE §19.2 #18, test vector 40).
+/// whose name ends in "at" is read normally (FIXABLE).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoleAssignmentRecord {
     /// `granted_at` (UTC in production), ISO.
@@ -82,7 +82,7 @@ impl Record for RoleAssignmentRecord {
     }
 }
 
-/// One line of `roles/role_history.txt` (§11.3, DORMANT; fixed title `Role System History`).
+/// One line of `roles/role_history.txt` (DORMANT; fixed title `Role System History`).
 ///
 /// Limits: `old_value`, `new_value`, `details` cannot hold `|` (written as `_`); a `|` in
 /// `changed_by` is kept (absorbing).
@@ -194,8 +194,8 @@ impl Record for RoleDefinition {
     }
 }
 
-/// `roles/role_definitions.txt` (§11.2): `TS_HC` title, rows, `Total roles` trailer, no
-/// final LF. The `Format:` line is not a role (FIXABLE §19.2 #20).
+/// `roles/role_definitions.txt`: `TS_HC` title, rows, `Total roles` trailer, no
+/// final LF. The `Format:` line is not a role (FIXABLE).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RoleDefinitionsFile {
     /// The `TS_HC` text after `Role Definitions - Updated `, verbatim.
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn role_assignment_for_user_ending_in_at() {
-        // Test vector 40: ThyWill takes the ID-first branch for `Pat`; we read it normally.
+        // ThyWill takes the ID-first branch for `Pat`; we read it normally.
         let line = "2025-07-06T09:05:07|Pat|deactivated|assigned|Admin||User deactivated by admin";
         let r = RoleAssignmentRecord::parse_line(line).unwrap();
         assert_eq!(r.user_id, "Pat");
@@ -288,7 +288,7 @@ mod tests {
         let bytes = "Role Definitions - Updated July 07, 2025 at 00:01\nFormat: role_name|description|permissions_json|is_system_role|created_by\n\nadmin|Sys_admin|[\"*\"]|True|system\n\nTotal roles: 1";
         let (f, d) = RoleDefinitionsFile::parse(bytes.as_bytes(), None);
         assert!(d.is_empty(), "{d:?}");
-        // Test vector 41: the Format line is not a role.
+        // The Format line is not a role.
         assert_eq!(f.roles.len(), 1);
         assert_eq!(f.roles[0].permissions, vec!["*"]);
         assert_eq!(f.render(), bytes);

@@ -1,4 +1,4 @@
-//! Sessions monthly files `sessions/{YM}_sessions.txt` (spec §9). Two writers share the
+//! Sessions monthly files `sessions/{YM}_sessions.txt`. Two writers share the
 //! path:
 //!
 //! * LIVE (`AuthArchiveWriter.log_session_creation`): one blank line after the header,
@@ -7,7 +7,7 @@
 //!   `device`/`ip` None → `unknown`, device written raw.
 //!
 //! After an export the next live append is glued to the last exported row
-//! (`…|yesJuly 16 2025 at 18:00|s2|…`, KEEP §19.2 #25). The reader un-glues it at any
+//! (`…|yesJuly 16 2025 at 18:00|s2|…`, KEEP). The reader un-glues it at any
 //! `|yes`/`|no` directly followed by a `TS_H` timestamp and a `|` (ThyWill's regex needs a
 //! capitalised month and a 2-digit day; this one accepts what `strptime` accepts), and marks
 //! each record with the writer that produced it so rendering reproduces the glue.
@@ -226,7 +226,7 @@ impl SessionsFile {
 
 /// Appends a live record to `path` as `AuthArchiveWriter.log_session_creation` does: the
 /// live header for local `now` is created first if the file is missing, then the record and
-/// LF are appended. Appending after an export glues, exactly like ThyWill (KEEP §19.2 #25).
+/// LF are appended. Appending after an export glues, exactly like ThyWill (KEEP).
 pub fn append_live(
     path: &Path,
     now: &chrono::NaiveDateTime,
@@ -440,7 +440,7 @@ mod tests {
 
     #[test]
     fn username_with_pipe_is_kept() {
-        // Test vector 34: ThyWill shifts the fields and drops the record.
+        // ThyWill shifts the fields and drops the record.
         let r = SessionRecord {
             created_at: HumanTime::parse("July 06 2025 at 09:05"),
             session_id: "s".into(),

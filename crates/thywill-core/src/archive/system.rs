@@ -1,4 +1,4 @@
-//! `system/` flat files (spec §12): monthly invite usage (LIVE), the invite tokens snapshot,
+//! `system/` flat files: monthly invite usage (LIVE), the invite tokens snapshot,
 //! the system configuration snapshot and monthly feature-flag changes (all DORMANT).
 
 use std::path::Path;
@@ -16,8 +16,8 @@ use super::timestamp;
 use crate::pycompat::datetime::PyDateTime;
 use crate::pycompat::strings;
 
-/// One line of `system/{YM}_invite_usage.txt` (§12.1). Never read by ThyWill's importers
-/// (§19.2 #26). When an invite link is *created*, `used_by` is empty and the action still
+/// One line of `system/{YM}_invite_usage.txt`. Never read by ThyWill's importers
+///. When an invite link is *created*, `used_by` is empty and the action still
 /// reads `token_used`.
 ///
 /// Limits: a `|` in `used_by` is kept (absorbing); one in `created_by` or `token` misplaces
@@ -75,7 +75,7 @@ impl Record for InviteUsageRecord {
     }
 }
 
-/// One line of `system/{YM}_feature_flags.txt` (§12.4, DORMANT).
+/// One line of `system/{YM}_feature_flags.txt` (DORMANT).
 ///
 /// Limits: a `|` in `new_value` is kept (absorbing); one elsewhere misplaces fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,9 +178,9 @@ impl Record for InviteTokenLine {
     }
 }
 
-/// `system/invite_tokens.txt` (§12.2): a full rewrite with `ACTIVE TOKENS:` and
+/// `system/invite_tokens.txt`: a full rewrite with `ACTIVE TOKENS:` and
 /// `RECENTLY EXPIRED TOKENS:` sections and two counters (no final LF). ThyWill's importer
-/// never persists these tokens (§19.2 #21); this parser reads every line.
+/// never persists these tokens; this parser reads every line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InviteTokensFile {
     /// The `TS_HC` text after `Active Invite Tokens - Updated `, verbatim.
@@ -313,7 +313,7 @@ impl InviteTokensFile {
     }
 }
 
-/// `system/system_config.txt` (§12.3, DORMANT): `key=value` lines sorted by key, secrets
+/// `system/system_config.txt` (DORMANT): `key=value` lines sorted by key, secrets
 /// redacted, `Configuration items` trailer, no final LF.
 ///
 /// Limits: keys cannot contain `=`; keys and values cannot contain line breaks.
@@ -444,7 +444,7 @@ mod tests {
         let bytes = "Active Invite Tokens - Updated July 07, 2025 at 00:01\nFormat: token|created_by_user|expires_at|used|used_by_user_id|created_at\n\nACTIVE TOKENS:\ntok1|Admin|2025-08-01T00:00:00|False|None|2025-07-01T00:00:00\n\nRECENTLY EXPIRED TOKENS:\ntok0|Admin|2025-07-01T00:00:00|True|Bob|2025-06-01T00:00:00\n\nActive tokens: 1\nTotal tokens: 2";
         let (f, d) = InviteTokensFile::parse(bytes.as_bytes(), None);
         assert!(d.is_empty(), "{d:?}");
-        // Test vector 42: both tokens are read (ThyWill saves neither).
+        // both tokens are read (ThyWill saves neither).
         assert_eq!(f.active.len() + f.recently_expired.len(), 2);
         assert_eq!(f.active[0].used_by_user_id, None);
         assert_eq!(f.render(), bytes);

@@ -99,7 +99,7 @@ pub fn date_only(d: &impl Datelike) -> String {
     format!("{}-{:02}-{:02}", py_year(d.year()), d.month(), d.day())
 }
 
-/// ThyWill's recovery `_parse_timestamp` (§17.2): `None` for empty, `none`, `never`, `n/a`;
+/// ThyWill's recovery `_parse_timestamp`: `None` for empty, `none`, `never`, `n/a`;
 /// then `fromisoformat` (with `Z` → `+00:00`), then `%B %d %Y at %H:%M`,
 /// `%B %d %Y at %H:%M:%S`, `%Y-%m-%d %H:%M:%S`. `Err` where ThyWill raises.
 pub fn parse_recovery_timestamp(s: &str) -> Result<Option<PyDateTime>, String> {

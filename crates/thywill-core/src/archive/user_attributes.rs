@@ -1,4 +1,4 @@
-//! `users/user_attributes.txt` (spec §8): `User Attributes`, a blank line, then one
+//! `users/user_attributes.txt`: `User Attributes`, a blank line, then one
 //! `key: value` block per user, each followed by a blank line.
 //!
 //! Limits: `username` and `supporter_type` are stripped on reading (Python `strip()`), so

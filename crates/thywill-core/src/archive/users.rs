@@ -1,4 +1,4 @@
-//! Monthly user registrations `users/{YM}_users.txt` (spec §5).
+//! Monthly user registrations `users/{YM}_users.txt`.
 //!
 //! ```text
 //! User Registrations for July 2025
@@ -60,7 +60,7 @@ impl UserRegistration {
         }
     }
 
-    /// Parses one line. Fixes over ThyWill's reader (§5): the name and inviter are kept
+    /// Parses one line. Fixes over ThyWill's reader: the name and inviter are kept
     /// verbatim and whole (everything after the first ` joined on invitation from ` is the
     /// inviter; only the final ` joined directly` is removed). A line with surrounding
     /// whitespace is read after stripping it, as ThyWill does.
@@ -102,7 +102,7 @@ impl UserRegistration {
     }
 }
 
-/// A registration as ThyWill's importer reads it (§5, `_import_user_registration_file`).
+/// A registration as ThyWill's importer reads it (`_import_user_registration_file`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ThyWillRegistration {
     /// The parsed timestamp.
@@ -113,7 +113,7 @@ pub struct ThyWillRegistration {
     pub inviter: Option<String>,
 }
 
-/// ThyWill's own reading of one registration line, defects included (§5): `None` where
+/// ThyWill's own reading of one registration line, defects included: `None` where
 /// ThyWill skips the line. For imports that must match ThyWill exactly.
 pub fn parse_line_thywill(line: &str) -> Option<ThyWillRegistration> {
     let line = py_strip(line);

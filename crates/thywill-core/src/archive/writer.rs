@@ -1,4 +1,4 @@
-//! The archive-first write API of ThyWill's `TextArchiveService` (spec §1, §4–§7), writing
+//! The archive-first write API of ThyWill's `TextArchiveService`, writing
 //! byte-identical files with safe concurrency (exclusive name reservation, exclusive
 //! monthly-header creation, `flock`-ed appends that interoperate with ThyWill's Python).
 
@@ -132,7 +132,7 @@ impl ArchiveWriter {
     }
 
     /// ThyWill's `create_prayer_archive` (legacy on-demand, heal and tool paths): writes the
-    /// prayer file as rendered (CRs in values kept), under the collision rule of §4.1 with the
+    /// prayer file as rendered (CRs in values kept), under the collision rule with the
     /// name reserved atomically. Activities in `archive` are written too (heal appends them).
     /// The categorization block is written only with `categorization_metadata_export`.
     /// Returns the path, or `None` when archives are disabled.
@@ -145,7 +145,7 @@ impl ArchiveWriter {
         layout::create_prayer_file(&self.base_dir, &t, content.as_bytes()).map(Some)
     }
 
-    /// The archive-first submission (§4.3.1) in one write: the bytes ThyWill ends with after
+    /// The archive-first submission in one write: the bytes ThyWill ends with after
     /// writing `Prayer temp by …` and rewriting it with the real ID (CRs normalised, every
     /// `Prayer temp by` replaced). Returns the path, or `None` when disabled.
     pub fn create_prayer_archive_first(&self, archive: &PrayerArchive) -> Result<Option<PathBuf>> {
@@ -167,7 +167,7 @@ impl ArchiveWriter {
         self.append_prayer_activity_at(file, actor, action, self.clock.now())
     }
 
-    /// Appends `{TS_H(t)} - {actor} {predicate}` to a prayer file under `flock` (§4.4).
+    /// Appends `{TS_H(t)} - {actor} {predicate}` to a prayer file under `flock`.
     /// Skipped when disabled, for an empty path (a prayer without `text_file_path`, as ThyWill
     /// skips it) and for ThyWill's `disabled_archive_for_prayer_…` placeholder.
     /// A missing folder is an error; a missing file is created (as ThyWill's append does).
@@ -200,7 +200,7 @@ impl ArchiveWriter {
     }
 
     /// Appends a registration to `users/{YM(t)}_users.txt`, creating it with its header
-    /// (§5). An empty or `None` inviter writes `joined directly`.
+    ///. An empty or `None` inviter writes `joined directly`.
     pub fn append_user_registration_with_timestamp(
         &self,
         name: &str,
@@ -227,7 +227,7 @@ impl ArchiveWriter {
         self.append_monthly_activity_at(action, user, prayer_id, tag, self.clock.now())
     }
 
-    /// Appends to `activity/activity_{YM(t)}.txt` (§6): header on creation, the day header
+    /// Appends to `activity/activity_{YM(t)}.txt`: header on creation, the day header
     /// when ThyWill's substring test says it is missing (checked under the file lock), then
     /// `{HH:MM} - {user} {action}[ ({tag})]`.
     pub fn append_monthly_activity_at(
@@ -271,7 +271,7 @@ impl ArchiveWriter {
         Ok(Some(path))
     }
 
-    /// `append_prayer_attribute` (§7): `t = created_at or now`; a `None` user writes `system`.
+    /// `append_prayer_attribute`: `t = created_at or now`; a `None` user writes `system`.
     pub fn append_prayer_attribute(
         &self,
         prayer_id: &str,
@@ -284,7 +284,7 @@ impl ArchiveWriter {
         self.append_ledger(&LedgerRecord::attribute(t, prayer_id, name, value, user), t)
     }
 
-    /// `append_prayer_mark` (§7).
+    /// `append_prayer_mark`.
     pub fn append_prayer_mark(
         &self,
         prayer_id: &str,
@@ -298,7 +298,7 @@ impl ArchiveWriter {
         )
     }
 
-    /// `append_prayer_skip` (§7).
+    /// `append_prayer_skip`.
     pub fn append_prayer_skip(
         &self,
         prayer_id: &str,
@@ -312,7 +312,7 @@ impl ArchiveWriter {
         )
     }
 
-    /// ThyWill's `parse_prayer_archive(path)` (§4.6.1), defects included: strict UTF-8 without
+    /// ThyWill's `parse_prayer_archive(path)`, defects included: strict UTF-8 without
     /// BOM removal, universal newlines. `Err` where ThyWill's read raises.
     pub fn parse_prayer_archive(&self, file: &Path) -> Result<ThyWillPrayerData> {
         let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
@@ -324,7 +324,7 @@ impl ArchiveWriter {
         Ok(prayer::parse_thywill(text))
     }
 
-    /// ThyWill's `parse_prayer_archive_categorization(path)` (§4.6.2): the reader defaults when
+    /// ThyWill's `parse_prayer_archive_categorization(path)`: the reader defaults when
     /// archives are disabled, the file is missing or unreadable.
     pub fn parse_prayer_archive_categorization(&self, file: &Path) -> Categorization {
         if !self.enabled {
@@ -340,8 +340,7 @@ impl ArchiveWriter {
     }
 }
 
-/// The timestamp ThyWill writes for an offline "prayed" mark with a client time (§4.4.2,
-/// §21.22): an aware value converted to naive UTC; a naive value unchanged.
+/// The timestamp ThyWill writes for an offline "prayed" mark with a client time: an aware value converted to naive UTC; a naive value unchanged.
 pub fn offline_mark_time(client_time: &crate::pycompat::datetime::PyDateTime) -> NaiveDateTime {
     match client_time {
         crate::pycompat::datetime::PyDateTime::Naive(t) => *t,
