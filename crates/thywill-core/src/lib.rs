@@ -12,7 +12,7 @@
 //! The core prints nothing: operations return serialisable reports and take a
 //! [`progress::Progress`] sink.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod archive;
 pub mod backup;

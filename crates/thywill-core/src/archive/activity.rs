@@ -241,7 +241,7 @@ fn parse_hm(s: &str) -> Option<NaiveTime> {
 }
 
 /// A day header `TS_DAY` (`July 06 2025`), exactly as ThyWill writes it.
-pub fn parse_day_header(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_day_header(s: &str) -> Option<NaiveDate> {
     let mut it = s.split(' ');
     let (month, day, year) = (it.next()?, it.next()?, it.next()?);
     if it.next().is_some() || day.len() != 2 || year.len() != 4 {
@@ -323,14 +323,14 @@ pub fn rerender(bytes: &[u8], path: Option<&Path>) -> Result<(Vec<u8>, Vec<Diagn
 
 /// Whether ThyWill's writer thinks today's day header is already present:
 /// `"\n" + day + "\n"` occurs in the content, or the content ends with `day + "\n"`.
-pub fn day_header_present(content: &str, day: &impl Datelike) -> bool {
+pub(crate) fn day_header_present(content: &str, day: &impl Datelike) -> bool {
     let d = ts_day(day);
     content.contains(&format!("\n{d}\n")) || content.ends_with(&format!("{d}\n"))
 }
 
 /// ThyWill's action rewrite: unchanged if it contains `prayer` or there is no
 /// prayer ID; otherwise every ` {id}` becomes ` prayer {id}`.
-pub fn thywill_action_text(action: &str, prayer_id: Option<&str>) -> String {
+pub(crate) fn thywill_action_text(action: &str, prayer_id: Option<&str>) -> String {
     match prayer_id.filter(|p| !p.is_empty()) {
         Some(id) if !action.contains("prayer") => {
             action.replace(&format!(" {id}"), &format!(" prayer {id}"))
@@ -341,7 +341,7 @@ pub fn thywill_action_text(action: &str, prayer_id: Option<&str>) -> String {
 
 /// Builds the record appended for an entry at `t`: the line, preceded by
 /// `"\n" + TS_DAY + "\n"` when the day header is missing from `content`.
-pub fn append_record(content: &str, entry: &MonthlyActivity, day: &impl Datelike) -> String {
+pub(crate) fn append_record(content: &str, entry: &MonthlyActivity, day: &impl Datelike) -> String {
     let line = entry.render();
     if day_header_present(content, day) {
         line
@@ -351,7 +351,7 @@ pub fn append_record(content: &str, entry: &MonthlyActivity, day: &impl Datelike
 }
 
 /// The minute of `t` (seconds and below dropped), as an entry's `time`.
-pub fn minute_of(t: &impl Timelike) -> NaiveTime {
+pub(crate) fn minute_of(t: &impl Timelike) -> NaiveTime {
     NaiveTime::from_hms_opt(t.hour(), t.minute(), 0).unwrap_or(NaiveTime::MIN)
 }
 

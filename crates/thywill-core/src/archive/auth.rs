@@ -393,7 +393,7 @@ impl SessionsSnapshotFile {
 }
 
 /// Re-renderer of the sessions snapshot (for `thywill archive check`).
-pub fn rerender_sessions_snapshot(
+pub(crate) fn rerender_sessions_snapshot(
     bytes: &[u8],
     path: Option<&Path>,
 ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {

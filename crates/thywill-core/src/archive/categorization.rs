@@ -73,7 +73,7 @@ impl Categorization {
 }
 
 /// The header keys of the block, in file order.
-pub const CATEGORIZATION_KEYS: [&str; 6] = [
+pub(crate) const CATEGORIZATION_KEYS: [&str; 6] = [
     "Safety Score",
     "Safety Flags",
     "Category",

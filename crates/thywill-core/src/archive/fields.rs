@@ -13,7 +13,7 @@ use crate::pycompat::datetime::{self, PyDateTime};
 
 /// Splits `line` on `|` into exactly `n` fields. Surplus separators stay inside field
 /// `absorb`; too few separators is an error naming the counts.
-pub fn split_absorbing(line: &str, n: usize, absorb: usize) -> Result<Vec<&str>, String> {
+pub(crate) fn split_absorbing(line: &str, n: usize, absorb: usize) -> Result<Vec<&str>, String> {
     let pipes: Vec<usize> = line.match_indices('|').map(|(i, _)| i).collect();
     let found = pipes.len() + 1;
     if found < n || n == 0 {
@@ -42,7 +42,7 @@ pub fn split_absorbing(line: &str, n: usize, absorb: usize) -> Result<Vec<&str>,
 /// Splits on `|` not preceded by a backslash: the export's `\|` escape, which no ThyWill
 /// importer honours (`docs/format-fixes.md`, export-all files). Exactly `n` fields; surplus
 /// unescaped separators stay in field `absorb`.
-pub fn split_escaped(line: &str, n: usize, absorb: usize) -> Result<Vec<&str>, String> {
+pub(crate) fn split_escaped(line: &str, n: usize, absorb: usize) -> Result<Vec<&str>, String> {
     let bytes = line.as_bytes();
     let pipes: Vec<usize> = line
         .match_indices('|')
@@ -73,17 +73,17 @@ pub fn escape_pipe(s: &str) -> String {
 }
 
 /// Inverse of [`escape_pipe`].
-pub fn unescape_pipe(s: &str) -> String {
+pub(crate) fn unescape_pipe(s: &str) -> String {
     s.replace("\\|", "|")
 }
 
 /// The live writers' replacement: `|` → `_`.
-pub fn underscore_pipe(s: &str) -> String {
+pub(crate) fn underscore_pipe(s: &str) -> String {
     s.replace('|', "_")
 }
 
 /// Parses an ISO timestamp field (`fromisoformat` first, then the recovery fallbacks).
-pub fn parse_iso(field: &str, what: &str) -> Result<PyDateTime, String> {
+pub(crate) fn parse_iso(field: &str, what: &str) -> Result<PyDateTime, String> {
     if let Some(t) = datetime::py_fromisoformat(field) {
         return Ok(t);
     }
@@ -95,7 +95,7 @@ pub fn parse_iso(field: &str, what: &str) -> Result<PyDateTime, String> {
 }
 
 /// Parses an optional ISO field: empty means `None`.
-pub fn parse_opt_iso(field: &str, what: &str) -> Result<Option<PyDateTime>, String> {
+pub(crate) fn parse_opt_iso(field: &str, what: &str) -> Result<Option<PyDateTime>, String> {
     if field.is_empty() {
         Ok(None)
     } else {
@@ -104,13 +104,13 @@ pub fn parse_opt_iso(field: &str, what: &str) -> Result<Option<PyDateTime>, Stri
 }
 
 /// `isoformat()` of an optional value, `''` for `None`.
-pub fn render_opt_iso(t: &Option<PyDateTime>) -> String {
+pub(crate) fn render_opt_iso(t: &Option<PyDateTime>) -> String {
     t.as_ref().map(PyDateTime::isoformat).unwrap_or_default()
 }
 
 /// Parses a `TS_H` field leniently (strptime tolerance, then the recovery fallbacks),
 /// keeping its exact text.
-pub fn parse_human(field: &str, what: &str) -> Result<HumanTime, String> {
+pub(crate) fn parse_human(field: &str, what: &str) -> Result<HumanTime, String> {
     let mut h = HumanTime::parse(field);
     if h.time.is_none() {
         match timestamp::parse_recovery_timestamp(field) {
@@ -122,7 +122,7 @@ pub fn parse_human(field: &str, what: &str) -> Result<HumanTime, String> {
 }
 
 /// Parses `True`/`False` (case-insensitive); anything else is an error.
-pub fn parse_py_bool(field: &str, what: &str) -> Result<bool, String> {
+pub(crate) fn parse_py_bool(field: &str, what: &str) -> Result<bool, String> {
     if field.eq_ignore_ascii_case("true") {
         Ok(true)
     } else if field.eq_ignore_ascii_case("false") {
@@ -135,7 +135,7 @@ pub fn parse_py_bool(field: &str, what: &str) -> Result<bool, String> {
 /// Parses `yes`/`no` as the export and sessions files write them; like ThyWill's readers a
 /// value starting with `y`/`t` is true, one starting with `n`/`f` false; anything else is
 /// an error (ThyWill reads it as false).
-pub fn parse_yes_no(field: &str, what: &str) -> Result<bool, String> {
+pub(crate) fn parse_yes_no(field: &str, what: &str) -> Result<bool, String> {
     match field.chars().next().map(|c| c.to_ascii_lowercase()) {
         Some('y' | 't') => Ok(true),
         Some('n' | 'f') => Ok(false),

@@ -117,7 +117,10 @@ pub fn locked_append(path: &Path, record: &str) -> Result<()> {
 /// Appends under the file's exclusive lock, letting `make_record` look at the current
 /// content first (the activity log's day-header check reads the file). The content is read
 /// while the lock is held, so our own writers cannot interleave between check and append.
-pub fn locked_append_with(path: &Path, make_record: impl FnOnce(&str) -> String) -> Result<()> {
+pub(crate) fn locked_append_with(
+    path: &Path,
+    make_record: impl FnOnce(&str) -> String,
+) -> Result<()> {
     let mut f = OpenOptions::new()
         .read(true)
         .append(true)
@@ -149,7 +152,7 @@ pub fn append_monthly(path: &Path, header: &str, record: &str, create_dirs: bool
 }
 
 /// Creates `path` with `header` if it does not exist yet (exclusive, atomic).
-pub fn ensure_header(path: &Path, header: &str, create_dirs: bool) -> Result<()> {
+pub(crate) fn ensure_header(path: &Path, header: &str, create_dirs: bool) -> Result<()> {
     if create_dirs {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;

@@ -25,20 +25,6 @@ pub fn prayer_file_name(t: &NaiveDateTime, n: u32) -> String {
     }
 }
 
-/// The path ThyWill's collision rule picks: the first of `<stem>.txt`, `<stem>_2.txt`,
-/// `<stem>_3.txt`, … that does not exist. Only a check: see [`create_prayer_file`] to reserve.
-pub fn next_free_prayer_path(base: &Path, t: &NaiveDateTime) -> PathBuf {
-    let dir = prayer_dir(base, t);
-    let mut n = 1;
-    loop {
-        let p = dir.join(prayer_file_name(t, n));
-        if !p.exists() {
-            return p;
-        }
-        n += 1;
-    }
-}
-
 /// Creates the prayer file for `t` with `content` under the first free name of the
 /// collision rule, reserving the name atomically (two concurrent creators get different
 /// names), creating the folders. Returns the path.
@@ -56,12 +42,12 @@ pub fn create_prayer_file(base: &Path, t: &NaiveDateTime, content: &[u8]) -> Res
 }
 
 /// `users/{YM}_users.txt`.
-pub fn users_file(base: &Path, t: &impl Datelike) -> PathBuf {
+pub(crate) fn users_file(base: &Path, t: &impl Datelike) -> PathBuf {
     base.join("users").join(format!("{}_users.txt", ym(t)))
 }
 
 /// `activity/activity_{YM}.txt`.
-pub fn activity_file(base: &Path, t: &impl Datelike) -> PathBuf {
+pub(crate) fn activity_file(base: &Path, t: &impl Datelike) -> PathBuf {
     base.join("activity")
         .join(format!("activity_{}.txt", ym(t)))
 }
@@ -90,7 +76,7 @@ impl LedgerKind {
 }
 
 /// `prayers/{kind}/{YM}_{kind}.txt`.
-pub fn ledger_file(base: &Path, kind: LedgerKind, t: &impl Datelike) -> PathBuf {
+pub(crate) fn ledger_file(base: &Path, kind: LedgerKind, t: &impl Datelike) -> PathBuf {
     base.join("prayers")
         .join(kind.word())
         .join(format!("{}_{}.txt", ym(t), kind.word()))

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::diagnostics::Diagnostic;
 
 /// Converts CRLF and then lone CR to LF, as Python's universal-newline reading does.
-pub fn normalize_newlines(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn normalize_newlines(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('\r') {
         std::borrow::Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
@@ -253,7 +253,7 @@ pub(crate) fn decode_lines(bytes: &[u8], path: Option<&Path>) -> Result<String, 
 
 /// Splits normalised text into lines like Python's `split("\n")` after dropping the final
 /// terminator: returns the lines and whether the text ended with LF.
-pub fn split_lines(text: &str) -> (Vec<&str>, bool) {
+pub(crate) fn split_lines(text: &str) -> (Vec<&str>, bool) {
     if text.is_empty() {
         return (Vec::new(), true);
     }
@@ -267,7 +267,7 @@ pub fn split_lines(text: &str) -> (Vec<&str>, bool) {
 /// are decoded (BOM and CR tolerated, invalid UTF-8 replaced and reported), each line is
 /// passed to `render_line(line_number, text)`, and an `Err` keeps the line unchanged and
 /// records the diagnostic. The final LF is kept as it was.
-pub fn rerender_lines(
+pub(crate) fn rerender_lines(
     bytes: &[u8],
     path: Option<&Path>,
     mut render_line: impl FnMut(usize, &str) -> Result<String, Diagnostic>,

@@ -18,12 +18,6 @@ use super::record::{FileHeader, HeaderRead, Record, RecordReader};
 use super::timestamp;
 use crate::pycompat::datetime;
 
-// The field helpers were first written for these files and are still reached from here.
-pub use super::fields::{
-    escape_pipe, parse_human, parse_iso, parse_opt_iso, parse_py_bool, parse_yes_no,
-    render_opt_iso, split_absorbing, split_escaped, underscore_pipe, unescape_pipe, yes_no,
-};
-
 /// A [`Record`] that is a line of a pipe file: it names the file's title and `Format:` line.
 pub trait PipeRecord: Record {
     /// The title's fixed part: `"Authentication Requests"` for the monthly title
@@ -114,7 +108,7 @@ impl<R: PipeRecord> FileHeader<R> for PipeHeader {
 }
 
 /// Parses `July 2025` (month name case-insensitive, as `strptime('%B %Y')`).
-pub fn parse_month_year(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_month_year(s: &str) -> Option<NaiveDate> {
     let (m, y) = s.trim().split_once(' ')?;
     let month = datetime::MONTH_NAMES
         .iter()

@@ -446,7 +446,7 @@ pub fn parse_bytes(bytes: &[u8], path: Option<&Path>) -> (PrayerArchive, Vec<Dia
 }
 
 /// [`parse_bytes`], plus where the file was cut short, if it was ([`Cut`]).
-pub fn parse_bytes_judged(
+pub(crate) fn parse_bytes_judged(
     bytes: &[u8],
     path: Option<&Path>,
 ) -> (PrayerArchive, Vec<Diagnostic>, Option<Cut>) {
@@ -542,7 +542,7 @@ pub fn parse(text: &str, path: Option<&Path>) -> (PrayerArchive, Vec<Diagnostic>
 }
 
 /// [`parse`], plus where the file was cut short, if it was ([`Cut`]).
-pub fn parse_judged(
+pub(crate) fn parse_judged(
     text: &str,
     path: Option<&Path>,
 ) -> (PrayerArchive, Vec<Diagnostic>, Option<Cut>) {
@@ -804,7 +804,7 @@ impl ThyWillPrayerData {
 }
 
 /// ThyWill's activity classification: the first of six substrings found anywhere.
-pub fn classify_thywill(rest: &str) -> &'static str {
+pub(crate) fn classify_thywill(rest: &str) -> &'static str {
     const ORDER: [(&str, &str); 6] = [
         ("prayed this prayer", "prayed"),
         ("marked this prayer as answered", "answered"),

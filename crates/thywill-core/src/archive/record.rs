@@ -158,7 +158,7 @@ impl<B: BufRead, R: Record, H: FileHeader<R>> Iterator for RecordReader<B, R, H>
 /// Splits what a streaming reader yields into the records and the diagnostics, each in file
 /// order: how every whole-file parse of this crate keeps the readable records of a damaged
 /// file.
-pub fn collect_records<T>(
+pub(crate) fn collect_records<T>(
     items: impl Iterator<Item = Result<T, Diagnostic>>,
 ) -> (Vec<T>, Vec<Diagnostic>) {
     let mut records = Vec::new();

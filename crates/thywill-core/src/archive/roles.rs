@@ -260,7 +260,7 @@ impl RoleDefinitionsFile {
 }
 
 /// Re-renderer of `roles/role_definitions.txt`.
-pub fn rerender_role_definitions(
+pub(crate) fn rerender_role_definitions(
     bytes: &[u8],
     path: Option<&Path>,
 ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {

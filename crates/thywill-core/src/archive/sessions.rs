@@ -248,7 +248,7 @@ pub fn rerender(bytes: &[u8], path: Option<&Path>) -> crate::Result<(Vec<u8>, Ve
 
 /// Splits a line at every glue point: `|yes`/`|no` immediately followed by a `TS_H` prefix
 /// and a `|`. Returns the pieces (one when nothing is glued).
-pub fn unglue(line: &str) -> Vec<&str> {
+pub(crate) fn unglue(line: &str) -> Vec<&str> {
     let mut pieces = Vec::new();
     let mut start = 0;
     let mut search = 0;

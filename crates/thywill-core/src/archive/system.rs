@@ -394,7 +394,7 @@ impl SystemConfigFile {
 }
 
 /// Re-renderer of `system/invite_tokens.txt`.
-pub fn rerender_invite_tokens(
+pub(crate) fn rerender_invite_tokens(
     bytes: &[u8],
     path: Option<&Path>,
 ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {
@@ -403,7 +403,7 @@ pub fn rerender_invite_tokens(
 }
 
 /// Re-renderer of `system/system_config.txt`.
-pub fn rerender_system_config(
+pub(crate) fn rerender_system_config(
     bytes: &[u8],
     path: Option<&Path>,
 ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {

@@ -33,7 +33,7 @@ pub fn ts_h(t: &NaiveDateTime) -> String {
 }
 
 /// `TS_HC`: `%B %d, %Y at %H:%M`, e.g. `July 07, 2025 at 00:01`.
-pub fn ts_hc(t: &NaiveDateTime) -> String {
+pub(crate) fn ts_hc(t: &NaiveDateTime) -> String {
     format!(
         "{} {:02}, {} at {:02}:{:02}",
         month_name(t.month()),
@@ -45,12 +45,12 @@ pub fn ts_hc(t: &NaiveDateTime) -> String {
 }
 
 /// `TS_MY`: `%B %Y`, e.g. `July 2025`.
-pub fn ts_my(d: &impl Datelike) -> String {
+pub(crate) fn ts_my(d: &impl Datelike) -> String {
     format!("{} {}", month_name(d.month()), py_year(d.year()))
 }
 
 /// `TS_DAY`: `%B %d %Y`, e.g. `July 06 2025`.
-pub fn ts_day(d: &impl Datelike) -> String {
+pub(crate) fn ts_day(d: &impl Datelike) -> String {
     format!(
         "{} {:02} {}",
         month_name(d.month()),
@@ -60,7 +60,7 @@ pub fn ts_day(d: &impl Datelike) -> String {
 }
 
 /// `TS_HM`: `%H:%M`, e.g. `09:05`.
-pub fn ts_hm(t: &impl Timelike) -> String {
+pub(crate) fn ts_hm(t: &impl Timelike) -> String {
     format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
@@ -70,7 +70,7 @@ pub fn ym(d: &impl Datelike) -> String {
 }
 
 /// `PRAYER_BASE`: `%Y_%m_%d_prayer_at_%H%M`, e.g. `2025_07_06_prayer_at_0905`.
-pub fn prayer_base(t: &NaiveDateTime) -> String {
+pub(crate) fn prayer_base(t: &NaiveDateTime) -> String {
     format!(
         "{}_{:02}_{:02}_prayer_at_{:02}{:02}",
         py_year(t.year()),
@@ -82,7 +82,7 @@ pub fn prayer_base(t: &NaiveDateTime) -> String {
 }
 
 /// `APP_STAMP`: `%Y%m%d_%H%M%S`, e.g. `20250615_120000`.
-pub fn app_stamp(t: &NaiveDateTime) -> String {
+pub(crate) fn app_stamp(t: &NaiveDateTime) -> String {
     format!(
         "{}{:02}{:02}_{:02}{:02}{:02}",
         py_year(t.year()),
@@ -95,7 +95,7 @@ pub fn app_stamp(t: &NaiveDateTime) -> String {
 }
 
 /// `DATE_ONLY`: `%Y-%m-%d`, e.g. `2025-07-02`.
-pub fn date_only(d: &impl Datelike) -> String {
+pub(crate) fn date_only(d: &impl Datelike) -> String {
     format!("{}-{:02}-{:02}", py_year(d.year()), d.month(), d.day())
 }
 

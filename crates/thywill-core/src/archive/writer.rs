@@ -9,11 +9,9 @@ use serde::Serialize;
 
 use super::activity::{self, MonthlyActivity};
 use super::categorization::{self, Categorization};
-use super::diagnostics::Diagnostic;
 use super::fileops;
 use super::layout::{self, LedgerKind};
 use super::ledger::{self, LedgerRecord};
-use super::lines::decode_text;
 use super::prayer::{self, ActivityAction, PrayerActivity, PrayerArchive, ThyWillPrayerData};
 use super::users::{self, UserRegistration};
 use crate::{Error, Result};
@@ -48,7 +46,7 @@ impl Clock {
 }
 
 /// The DB placeholder ThyWill stores when archives are disabled; it never exists on disk.
-pub const DISABLED_PLACEHOLDER_PREFIX: &str = "disabled_archive_for_prayer_";
+pub(crate) const DISABLED_PLACEHOLDER_PREFIX: &str = "disabled_archive_for_prayer_";
 
 /// Writes ThyWill's live text archive files under `base_dir`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -346,18 +344,4 @@ pub fn offline_mark_time(client_time: &crate::pycompat::datetime::PyDateTime) ->
         crate::pycompat::datetime::PyDateTime::Naive(t) => *t,
         crate::pycompat::datetime::PyDateTime::Aware(t) => t.naive_utc(),
     }
-}
-
-/// Reads and parses a prayer file with this crate's fixed parser.
-pub fn read_prayer_file(file: &Path) -> Result<(PrayerArchive, Vec<Diagnostic>)> {
-    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-    Ok(prayer::parse_bytes(&bytes, Some(file)))
-}
-
-/// Decodes a file as this crate's parsers do (see [`decode_text`]), as an `Error` on failure.
-pub fn read_text_file(file: &Path) -> Result<String> {
-    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-    decode_text(&bytes, Some(file))
-        .map(|(t, _)| t)
-        .map_err(Error::from)
 }

@@ -6,22 +6,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The database file name ThyWill uses when `DATABASE_PATH` is unset.
-pub const DEFAULT_DATABASE_NAME: &str = "thywill.db";
-
 fn non_blank(value: Option<OsString>) -> Option<PathBuf> {
     value
         .filter(|v| !v.to_string_lossy().trim().is_empty())
         .map(PathBuf::from)
-}
-
-/// The main database: `explicit` (`--db`), else `DATABASE_PATH` when non-blank, else
-/// `thywill.db` relative to the working directory, as ThyWill's `models.py` does.
-pub fn database_path(explicit: Option<&Path>, env: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
-    explicit
-        .map(Path::to_path_buf)
-        .or_else(|| non_blank(env("DATABASE_PATH")))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE_NAME))
 }
 
 /// The backup root: `explicit` (`--backups`), else `THYWILL_BACKUP_DIR`, else `backups/` in
@@ -42,11 +30,6 @@ pub fn email_database_path(env: &dyn Fn(&str) -> Option<OsString>, database: &Pa
     non_blank(env("EMAIL_DATABASE_PATH")).unwrap_or_else(|| beside(database, "email.db"))
 }
 
-/// The text archive root: `TEXT_ARCHIVE_BASE_DIR`, else `text_archives/` beside the database.
-pub fn text_archive_dir(env: &dyn Fn(&str) -> Option<OsString>, database: &Path) -> PathBuf {
-    non_blank(env("TEXT_ARCHIVE_BASE_DIR")).unwrap_or_else(|| beside(database, "text_archives"))
-}
-
 fn beside(database: &Path, name: &str) -> PathBuf {
     match database.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.join(name),
@@ -59,7 +42,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn precedence_is_flag_then_environment_then_default() {
+    fn precedence_is_flag_then_environment_then_beside_the_database() {
         let none = |_: &str| None;
         let env = |k: &str| match k {
             "DATABASE_PATH" => Some(OsString::from("/srv/tw/live.db")),
@@ -67,14 +50,7 @@ mod tests {
             _ => None,
         };
         let blank = |_: &str| Some(OsString::from("  "));
-        assert_eq!(database_path(None, &none), PathBuf::from("thywill.db"));
-        assert_eq!(database_path(None, &blank), PathBuf::from("thywill.db"));
-        assert_eq!(database_path(None, &env), PathBuf::from("/srv/tw/live.db"));
-        assert_eq!(
-            database_path(Some(Path::new("x.db")), &env),
-            PathBuf::from("x.db")
-        );
-        let db = database_path(None, &env);
+        let db = PathBuf::from("/srv/tw/live.db");
         assert_eq!(backup_root(None, &env, &db), PathBuf::from("/mnt/b"));
         assert_eq!(
             backup_root(None, &none, &db),
@@ -83,6 +59,14 @@ mod tests {
         assert_eq!(
             backup_root(None, &none, Path::new("thywill.db")),
             PathBuf::from("backups")
+        );
+        assert_eq!(
+            backup_root(None, &blank, &db),
+            PathBuf::from("/srv/tw/backups")
+        );
+        assert_eq!(
+            backup_root(Some(Path::new("b")), &env, &db),
+            PathBuf::from("b")
         );
         assert_eq!(
             email_database_path(&none, &db),

@@ -46,9 +46,7 @@ pub use files::{
     Verification, MANIFEST_FORMAT,
 };
 pub use list::{list, BackupEntry, ListOptions, ListReport, Location, RemoteFailure};
-pub use locate::{
-    backup_root, database_path, email_database_path, text_archive_dir, DEFAULT_DATABASE_NAME,
-};
+pub use locate::{backup_root, email_database_path};
 pub use offsite::{
     create_and_copy, restore_from_remote, CreateAndCopyReport, RestoreFromRemoteReport,
 };
@@ -59,7 +57,7 @@ pub use upgrade::{SchemaChange, SchemaUpgradeReport};
 pub use verify::{is_verified, verify, MemberCheck, VerifyOptions, VerifyReport, VerifyStatus};
 
 /// The format of the timestamp embedded in backup names (local time, second precision).
-pub const NAME_TIME_FORMAT: &str = "%Y%m%d_%H%M%S";
+pub(crate) const NAME_TIME_FORMAT: &str = "%Y%m%d_%H%M%S";
 
 /// How often a backup is taken; decides its folder, its name and its retention window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -240,7 +238,7 @@ impl fmt::Display for SetName {
 
 /// The tables whose presence marks a file as a ThyWill database. Missing ones are an error in
 /// `verify` (a backup of some other database is not a ThyWill backup).
-pub fn required_tables() -> &'static [&'static str] {
+pub(crate) fn required_tables() -> &'static [&'static str] {
     upgrade::required_tables()
 }
 

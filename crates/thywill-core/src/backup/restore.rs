@@ -188,16 +188,16 @@ pub struct RestoreReport {
 /// Restore steps, reported as phase `"restore"` with `done` = step number, so callers (and the
 /// crash test) can see how far it got.
 pub(crate) mod step {
-    pub const VERIFIED: u64 = 1;
-    pub const LOCKED: u64 = 2;
-    pub const SAFETY_BACKUP: u64 = 3;
-    pub const COPIED: u64 = 4;
-    pub const PREPARED: u64 = 5;
-    pub const CHECKPOINTED: u64 = 6;
-    pub const SIDE_FILES_REMOVED: u64 = 7;
-    pub const RENAMED: u64 = 8;
-    pub const CHECKED: u64 = 9;
-    pub const TOTAL: u64 = 9;
+    pub(crate) const VERIFIED: u64 = 1;
+    pub(crate) const LOCKED: u64 = 2;
+    pub(crate) const SAFETY_BACKUP: u64 = 3;
+    pub(crate) const COPIED: u64 = 4;
+    pub(crate) const PREPARED: u64 = 5;
+    pub(crate) const CHECKPOINTED: u64 = 6;
+    pub(crate) const SIDE_FILES_REMOVED: u64 = 7;
+    pub(crate) const RENAMED: u64 = 8;
+    pub(crate) const CHECKED: u64 = 9;
+    pub(crate) const TOTAL: u64 = 9;
 }
 
 fn report_step(progress: &dyn Progress, n: u64) -> Result<()> {

@@ -14,7 +14,7 @@ pub fn format_datetime(value: &NaiveDateTime) -> String {
 }
 
 /// [`format_datetime`] without a heap allocation, for the rows an import writes.
-pub fn datetime_text(value: &NaiveDateTime) -> StackText<32> {
+pub(crate) fn datetime_text(value: &NaiveDateTime) -> StackText<32> {
     let mut text = StackText::<32>::new();
     let year = value.year();
     if !(0..=9999).contains(&year) {
@@ -195,7 +195,7 @@ pub fn minute_key(value: &NaiveDateTime) -> String {
 /// [`minute_of_stored`] prefix is the [`minute_key`] of some datetime of the years
 /// 0–9999 (a well-formed `YYYY-MM-DD HH:MM` or `YYYY-MM-DDTHH:MM` start), so comparing
 /// numbers matches rows as comparing the texts does; other texts match no minute.
-pub fn stored_minute_number(text: &str) -> Option<i64> {
+pub(crate) fn stored_minute_number(text: &str) -> Option<i64> {
     let b = text.as_bytes().get(..16)?;
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
         b[range].iter().try_fold(0u32, |n, &c| {
@@ -226,17 +226,6 @@ pub fn minute_of_stored(text: &str) -> String {
         }
         None => prefix.to_owned(),
     }
-}
-
-/// SQLite booleans as ThyWill writes them.
-pub fn encode_bool(value: bool) -> i64 {
-    i64::from(value)
-}
-
-/// Reads a stored boolean: any nonzero integer is true (columns added with
-/// `DEFAULT TRUE` also hold integers).
-pub fn decode_bool(value: i64) -> bool {
-    value != 0
 }
 
 /// Identifiers in the shapes ThyWill generates.
@@ -357,14 +346,14 @@ fn hex_text(bytes: &[u8; 16]) -> StackText<32> {
     text
 }
 
-/// True when `text` is `len` lowercase hexadecimal digits.
-pub fn is_lower_hex(text: &str, len: usize) -> bool {
-    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// True when `text` is `len` lowercase hexadecimal digits.
+    fn is_lower_hex(text: &str, len: usize) -> bool {
+        text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
 
     #[test]
     fn lower_hex_matches_the_hex_crate() {

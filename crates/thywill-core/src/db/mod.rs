@@ -419,19 +419,10 @@ fn tune(conn: &Connection) -> Result<()> {
 }
 
 /// The column names of a table, in declaration order (empty when the table is absent).
-pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+pub(crate) fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
     let names = stmt.query_map([table], |row| row.get::<_, String>(0))?;
     Ok(names.collect::<std::result::Result<_, _>>()?)
-}
-
-/// Whether a table exists.
-pub fn table_exists(conn: &Connection, table: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-        [table],
-        |row| row.get(0),
-    )?)
 }
 
 /// The number of rows in every table (SQLite's own `sqlite_*` tables left out), by table

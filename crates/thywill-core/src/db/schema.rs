@@ -306,7 +306,7 @@ pub const SCHEMA_OBJECTS: &[(&str, &str, &str)] = &[
 
 /// The core tables ThyWill's importers check for before deciding a database needs
 /// `create_all` (`import_service.py:86-111`).
-pub const CORE_TABLES: &[&str] = &["user", "prayer", "session", "invitetoken", "role"];
+pub(crate) const CORE_TABLES: &[&str] = &["user", "prayer", "session", "invitetoken", "role"];
 
 /// A role as `scripts/utils/create_database.py` creates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -347,7 +347,7 @@ pub const DEACTIVATED_ROLE: DefaultRole = DefaultRole {
 
 /// Creates every missing table and index of [`SCHEMA_OBJECTS`] (like `create_all`, it
 /// never alters an existing table). Returns the names of the objects created.
-pub fn create_missing_objects(conn: &Connection) -> Result<Vec<String>> {
+pub(crate) fn create_missing_objects(conn: &Connection) -> Result<Vec<String>> {
     let mut created = Vec::new();
     for (kind, name, sql) in SCHEMA_OBJECTS {
         let exists: bool = conn.query_row(
@@ -366,7 +366,7 @@ pub fn create_missing_objects(conn: &Connection) -> Result<Vec<String>> {
 /// Inserts the [`DEFAULT_ROLES`] whose names are absent, as `db init` does (random
 /// uuid4 ids, `is_system_role` 1, `created_by` NULL, `created_at` = `now_utc`).
 /// Returns how many were inserted.
-pub fn insert_default_roles(
+pub(crate) fn insert_default_roles(
     conn: &Connection,
     ids: &IdGenerator,
     now_utc: &chrono::NaiveDateTime,
@@ -379,7 +379,7 @@ pub fn insert_default_roles(
 }
 
 /// Inserts one role unless a role of that name exists; returns 1 when inserted.
-pub fn ensure_role(
+pub(crate) fn ensure_role(
     conn: &Connection,
     ids: &IdGenerator,
     role: &DefaultRole,

@@ -9,7 +9,7 @@ use super::number::py_decimal_digit;
 use super::strings::py_is_whitespace;
 
 /// English month names, as Python's C locale renders `%B`.
-pub const MONTH_NAMES: [&str; 12] = [
+pub(crate) const MONTH_NAMES: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -31,7 +31,7 @@ pub fn py_isoformat(t: &NaiveDateTime) -> String {
 }
 
 /// `isoformat()` of an aware value: as [`py_isoformat`] plus `+HH:MM` (`+00:00` for UTC).
-pub fn py_isoformat_aware(t: &DateTime<FixedOffset>) -> String {
+pub(crate) fn py_isoformat_aware(t: &DateTime<FixedOffset>) -> String {
     format!(
         "{}{}",
         py_isoformat(&t.naive_local()),
@@ -41,12 +41,12 @@ pub fn py_isoformat_aware(t: &DateTime<FixedOffset>) -> String {
 
 /// `str(datetime)` of a naive value (the archive's `TS_STR`): like [`py_isoformat`] with a
 /// space separator.
-pub fn py_datetime_str(t: &NaiveDateTime) -> String {
+pub(crate) fn py_datetime_str(t: &NaiveDateTime) -> String {
     format!("{} {}", iso_date(&t.date()), iso_time(&t.time()))
 }
 
 /// `str()` of an aware datetime.
-pub fn py_datetime_str_aware(t: &DateTime<FixedOffset>) -> String {
+pub(crate) fn py_datetime_str_aware(t: &DateTime<FixedOffset>) -> String {
     format!(
         "{}{}",
         py_datetime_str(&t.naive_local()),

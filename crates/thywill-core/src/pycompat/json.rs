@@ -2,7 +2,7 @@
 //! `ensure_ascii`).
 
 /// Python `json.dumps(str)` with `ensure_ascii=True`.
-pub fn py_json_str(s: &str) -> String {
+pub(crate) fn py_json_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -35,10 +35,10 @@ pub fn py_split_whitespace(s: &str) -> impl Iterator<Item = &str> {
 }
 
 /// `str(None)`.
-pub const PY_NONE: &str = "None";
+pub(crate) const PY_NONE: &str = "None";
 
 /// `str(bool)`: `True` / `False`.
-pub fn py_bool(b: bool) -> &'static str {
+pub(crate) fn py_bool(b: bool) -> &'static str {
     if b {
         "True"
     } else {
@@ -47,7 +47,7 @@ pub fn py_bool(b: bool) -> &'static str {
 }
 
 /// `str(x)` of an optional string: the value, or `None`.
-pub fn py_opt_str(v: Option<&str>) -> &str {
+pub(crate) fn py_opt_str(v: Option<&str>) -> &str {
     v.unwrap_or(PY_NONE)
 }
 

@@ -117,7 +117,7 @@ impl ExportRowsVisitor for Rerender<'_> {
 }
 
 /// Re-renders an export data file of `kind`.
-pub fn rerender_kind(
+pub(crate) fn rerender_kind(
     kind: ExportDataKind,
     bytes: &[u8],
     path: Option<&Path>,
@@ -137,7 +137,7 @@ pub fn rerender(bytes: &[u8], path: Option<&Path>) -> crate::Result<(Vec<u8>, Ve
 }
 
 /// Re-renderer of `export_summary.txt`.
-pub fn rerender_summary(
+pub(crate) fn rerender_summary(
     bytes: &[u8],
     path: Option<&Path>,
 ) -> crate::Result<(Vec<u8>, Vec<Diagnostic>)> {

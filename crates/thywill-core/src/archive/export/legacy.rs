@@ -240,7 +240,7 @@ impl LegacyVisitor for Rerender<'_> {
 }
 
 /// Re-renders a legacy file of `kind`.
-pub fn rerender_kind(
+pub(crate) fn rerender_kind(
     kind: LegacyKind,
     bytes: &[u8],
     path: Option<&Path>,

@@ -21,7 +21,8 @@ mod rows;
 mod summary;
 
 pub use file::{ExportFile, ExportHeader, ExportReader, ExportRecord};
-pub use kinds::{rerender, rerender_kind, rerender_summary, ExportDataKind, ExportRowsVisitor};
+pub(crate) use kinds::rerender_summary;
+pub use kinds::{rerender, ExportDataKind, ExportRowsVisitor};
 pub use rows::{
     ExportAuthApproval, ExportAuthAuditLog, ExportAuthRequest, ExportChangelogEntry,
     ExportInviteToken, ExportInviteUsage, ExportNotificationState, ExportPrayerActivityLog,

@@ -80,7 +80,7 @@ pub enum RemoteSpec {
 }
 
 /// The remote forms [`RemoteSpec::parse`] accepts, as listed in its error messages.
-pub const ACCEPTED_REMOTE_FORMS: &str = "folder:PATH (a folder, e.g. folder:/mnt/usb), \
+pub(crate) const ACCEPTED_REMOTE_FORMS: &str = "folder:PATH (a folder, e.g. folder:/mnt/usb), \
 an absolute path (/mnt/usb, the same as folder:/mnt/usb), or \
 s3://BUCKET[/PREFIX][?endpoint=URL&region=REGION&allow_http=true]";
 
@@ -257,7 +257,7 @@ fn parse_shared_credentials(text: &str, profile: &str) -> Option<S3Credentials> 
 }
 
 /// The key of a set member: `<kind folder>/<file>`.
-pub fn member_key(kind: BackupKind, file: &str) -> String {
+pub(crate) fn member_key(kind: BackupKind, file: &str) -> String {
     format!("{}/{}", kind.folder(), file)
 }
 
@@ -512,7 +512,7 @@ pub fn fetch_set(
 }
 
 /// Deletes a remote set: the manifest first (so a half-deleted set reads as incomplete).
-pub fn delete_set(target: &dyn RemoteTarget, set: &RemoteSet) -> Result<()> {
+pub(crate) fn delete_set(target: &dyn RemoteTarget, set: &RemoteSet) -> Result<()> {
     let manifest_key = member_key(set.name.kind, &set.name.manifest_file());
     if set.keys.contains(&manifest_key) {
         target.delete(&manifest_key)?;
