@@ -15,13 +15,13 @@
 //! socket, device or link to a folder is noted and skipped, never opened. Paths are kept
 //! as the file system gives them (`OsStr`): a prayer file whose name is not UTF-8 is
 //! imported (without a `text_file_path`, which could not name it), and any other such file
-//! is noted. A prayer file judged truncated ([`crate::archive::prayer::Cut`]) fails the run; what it holds
-//! intact is imported, and the part the cut runs through is not.
+//! is noted. A prayer file judged truncated ([`crate::archive::prayer::Cut`]) fails the
+//! run; what it holds intact is imported, and the part the cut runs through is not.
 //!
 //! The [`plan`] lists the archive; applying it runs one module per phase, in the order of
-//! [`Phase::ALL`], each in one transaction, all sharing one [`ImportRun`]. While the users
-//! phase runs, the [`read_ahead`] thread starts reading and parsing the prayer and ledger
-//! files for the phases that import them.
+//! [`Phase::ALL`], each in one transaction, all sharing one [`ImportRun`]. Before the first
+//! phase, the [`read_ahead`] thread starts reading and parsing the prayer and ledger files
+//! for the two phases that import them.
 
 mod auth;
 mod invites;
