@@ -29,7 +29,7 @@ use chrono::NaiveDateTime;
 use foldhash::HashMap;
 use rusqlite::{params, Connection};
 
-use super::report::{entity, ImportReport, RecordIssue};
+use super::report::{Entity, ImportReport, RecordIssue};
 use crate::archive::prayer::{ActivityAction, PrayerActivity};
 use crate::db::bulk::BulkStatement;
 use crate::db::encode::{
@@ -321,7 +321,7 @@ impl<'a> ActivityImport<'a> {
                 marks_inserted += 1;
             }
         }
-        let counts = report.counts_mut(entity::PRAYER_MARKS);
+        let counts = report.counts_mut(Entity::PrayerMarks);
         counts.already_present += marks_present;
         counts.inserted += marks_inserted;
         // Logs.
@@ -349,7 +349,7 @@ impl<'a> ActivityImport<'a> {
             ])?;
             logs_inserted += 1;
         }
-        let counts = report.counts_mut(entity::ACTIVITY_LOGS);
+        let counts = report.counts_mut(Entity::ActivityLogs);
         counts.already_present += logs_present;
         counts.inserted += logs_inserted;
         // Attributes: reconcile the final state of every name the text touched.
@@ -370,17 +370,17 @@ impl<'a> ActivityImport<'a> {
                         format_datetime(&want.created_at),
                         want.created_by
                     ])?;
-                    report.counts_mut(entity::PRAYER_ATTRIBUTES).inserted += 1;
+                    report.counts_mut(Entity::PrayerAttributes).inserted += 1;
                 }
                 (Some(want), Some((id, value, _))) => {
                     if same_value(&name, value.as_deref(), &want.value) {
-                        report.counts_mut(entity::PRAYER_ATTRIBUTES).already_present += 1;
+                        report.counts_mut(Entity::PrayerAttributes).already_present += 1;
                     } else {
                         conn.prepare_cached(
                             "UPDATE prayer_attributes SET attribute_value = ?1 WHERE id = ?2",
                         )?
                         .execute(params![want.value, id])?;
-                        report.counts_mut(entity::PRAYER_ATTRIBUTES).updated += 1;
+                        report.counts_mut(Entity::PrayerAttributes).updated += 1;
                     }
                 }
                 (None, Some((_, _, n))) => {
@@ -388,7 +388,7 @@ impl<'a> ActivityImport<'a> {
                         "DELETE FROM prayer_attributes WHERE prayer_id = ?1 AND attribute_name = ?2",
                     )?
                     .execute(params![prayer_id, name])?;
-                    report.counts_mut(entity::PRAYER_ATTRIBUTES).deleted += u64::from(*n);
+                    report.counts_mut(Entity::PrayerAttributes).deleted += u64::from(*n);
                 }
                 (None, None) => {}
             }
@@ -489,7 +489,7 @@ impl ActivityPlan {
         for (index, activity) in activities.iter().enumerate() {
             let Some(at) = activity.timestamp.time else {
                 skipped.push(super::report::issue(
-                    entity::ACTIVITY_LOGS,
+                    Entity::ActivityLogs,
                     file,
                     None,
                     format!("unreadable activity time {:?}", activity.timestamp.text),
@@ -499,7 +499,7 @@ impl ActivityPlan {
             let user = activity.actor.as_str();
             if user.is_empty() {
                 skipped.push(super::report::issue(
-                    entity::ACTIVITY_LOGS,
+                    Entity::ActivityLogs,
                     file,
                     None,
                     format!("activity line without an actor: {:?}", activity.render()),
@@ -621,7 +621,7 @@ impl ActivityPlan {
                 }
                 ActivityAction::Raw { text } => {
                     skipped.push(super::report::issue(
-                        entity::ACTIVITY_LOGS,
+                        Entity::ActivityLogs,
                         file,
                         None,
                         format!("activity line without actor and action: {text:?}"),

@@ -15,7 +15,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::report::{entity, ImportReport, RecordIssue};
+use super::report::{Entity, ImportReport, RecordIssue};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
 use super::store::{insert_prayer, insert_user, user_exists, NewPrayer, NewUser};
 use crate::db::encode::{format_datetime, parse_datetime};
@@ -137,7 +137,7 @@ impl JsonPrayersPlan {
         let database = super::database_label(db);
         let mut report =
             ImportReport::new("prayers_json", &self.source, &database, options.dry_run);
-        report.counts_mut(entity::PRAYERS);
+        report.counts_mut(Entity::Prayers);
         for issue in &self.skipped {
             report.skip(issue.clone());
         }
@@ -145,9 +145,9 @@ impl JsonPrayersPlan {
             report.fail(issue.clone());
         }
         if !self.failures.is_empty() {
-            report.counts_mut(entity::PRAYERS).skipped += self.prayers.len() as u64;
+            report.counts_mut(Entity::Prayers).skipped += self.prayers.len() as u64;
             report.notes.push(RecordIssue {
-                entity: entity::PRAYERS.into(),
+                entity: Entity::Prayers.as_str().into(),
                 file: self.source.clone(),
                 line: None,
                 record: None,
@@ -198,14 +198,14 @@ impl JsonPrayersPlan {
                         text_file_path: None,
                     },
                 )?;
-                report.counts_mut(entity::USERS).inserted += 1;
+                report.counts_mut(Entity::Users).inserted += 1;
             }
             let created = prayer.created_at.as_ref().map(format_datetime);
             let key = (author.clone(), prayer.text.as_str(), created.clone());
             let ordinal = seen.entry(key).or_insert(0);
             *ordinal += 1;
             if existing.count(conn, &author, &prayer.text, created.as_deref())? >= *ordinal {
-                report.counts_mut(entity::PRAYERS).already_present += 1;
+                report.counts_mut(Entity::Prayers).already_present += 1;
                 continue;
             }
             let id = ids.uuid4_hex()?;
@@ -229,7 +229,7 @@ impl JsonPrayersPlan {
             )?;
             let stored_at = created.unwrap_or_else(|| format_datetime(&now));
             existing.inserted(&author, &prayer.text, stored_at);
-            report.counts_mut(entity::PRAYERS).inserted += 1;
+            report.counts_mut(Entity::Prayers).inserted += 1;
         }
         progress_report(progress, "prayers", self.prayers.len() as u64, total)?;
         Ok(())
@@ -427,7 +427,7 @@ fn parse_record(record: u64, item: &Value) -> std::result::Result<Option<JsonPra
 
 fn record_issue(source: &str, record: u64, field: &str, reason: &str) -> RecordIssue {
     RecordIssue {
-        entity: entity::PRAYERS.into(),
+        entity: Entity::Prayers.as_str().into(),
         file: source.into(),
         line: None,
         record: Some(record),

@@ -8,9 +8,7 @@
 //! not exist it works on an in-memory database).
 
 mod activity;
-mod extra;
 mod json_prayers;
-mod records;
 pub mod report;
 mod runner;
 mod single;
@@ -18,7 +16,6 @@ mod source;
 mod store;
 mod text_archives;
 pub mod validate;
-mod written;
 
 pub use json_prayers::{
     import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,

@@ -9,40 +9,114 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-/// Names of the entities an import counts, as used in [`ImportReport::entities`].
-pub mod entity {
+/// What an import counts: a table's rows, or (for [`Entity::Files`]) archive files. Reports
+/// key their counts and locate their issues by [`Entity::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Entity {
     /// `user` rows.
-    pub const USERS: &str = "users";
+    Users,
     /// Supporter/welcome flags of `users/user_attributes.txt`.
-    pub const USER_ATTRIBUTES: &str = "user_attributes";
+    UserAttributes,
     /// `prayer` rows.
-    pub const PRAYERS: &str = "prayers";
+    Prayers,
     /// `prayermark` rows.
-    pub const PRAYER_MARKS: &str = "prayer_marks";
+    PrayerMarks,
     /// `prayerskip` rows.
-    pub const PRAYER_SKIPS: &str = "prayer_skips";
+    PrayerSkips,
     /// `prayer_attributes` rows.
-    pub const PRAYER_ATTRIBUTES: &str = "prayer_attributes";
+    PrayerAttributes,
     /// `prayer_activity_log` rows.
-    pub const ACTIVITY_LOGS: &str = "activity_logs";
+    ActivityLogs,
     /// `role` rows.
-    pub const ROLES: &str = "roles";
+    Roles,
     /// `user_roles` rows.
-    pub const USER_ROLES: &str = "user_roles";
+    UserRoles,
     /// `invitetoken` rows.
-    pub const INVITE_TOKENS: &str = "invite_tokens";
+    InviteTokens,
     /// `invite_token_usage` rows.
-    pub const INVITE_TOKEN_USAGE: &str = "invite_token_usage";
+    InviteTokenUsage,
     /// `session` rows.
-    pub const SESSIONS: &str = "sessions";
+    Sessions,
     /// `authenticationrequest` rows.
-    pub const AUTH_REQUESTS: &str = "auth_requests";
+    AuthRequests,
     /// `authapproval` rows.
-    pub const AUTH_APPROVALS: &str = "auth_approvals";
+    AuthApprovals,
     /// Archive files, counted, not rows: `skipped` are the files no phase imports and the
     /// entries that are not regular files; `failed` are truncated prayer files whose intact
     /// part was imported.
-    pub const FILES: &str = "files";
+    Files,
+}
+
+impl Entity {
+    /// The entity's name in reports ([`ImportReport::entities`], [`RecordIssue::entity`]).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Entity::Users => "users",
+            Entity::UserAttributes => "user_attributes",
+            Entity::Prayers => "prayers",
+            Entity::PrayerMarks => "prayer_marks",
+            Entity::PrayerSkips => "prayer_skips",
+            Entity::PrayerAttributes => "prayer_attributes",
+            Entity::ActivityLogs => "activity_logs",
+            Entity::Roles => "roles",
+            Entity::UserRoles => "user_roles",
+            Entity::InviteTokens => "invite_tokens",
+            Entity::InviteTokenUsage => "invite_token_usage",
+            Entity::Sessions => "sessions",
+            Entity::AuthRequests => "auth_requests",
+            Entity::AuthApprovals => "auth_approvals",
+            Entity::Files => "files",
+        }
+    }
+}
+
+impl AsRef<str> for Entity {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The names of the [`Entity`] values, for callers that look counts up by name (front ends
+/// pass the names their users give).
+pub mod entity {
+    use super::Entity;
+
+    /// [`Entity::Users`].
+    pub const USERS: &str = Entity::Users.as_str();
+    /// [`Entity::UserAttributes`].
+    pub const USER_ATTRIBUTES: &str = Entity::UserAttributes.as_str();
+    /// [`Entity::Prayers`].
+    pub const PRAYERS: &str = Entity::Prayers.as_str();
+    /// [`Entity::PrayerMarks`].
+    pub const PRAYER_MARKS: &str = Entity::PrayerMarks.as_str();
+    /// [`Entity::PrayerSkips`].
+    pub const PRAYER_SKIPS: &str = Entity::PrayerSkips.as_str();
+    /// [`Entity::PrayerAttributes`].
+    pub const PRAYER_ATTRIBUTES: &str = Entity::PrayerAttributes.as_str();
+    /// [`Entity::ActivityLogs`].
+    pub const ACTIVITY_LOGS: &str = Entity::ActivityLogs.as_str();
+    /// [`Entity::Roles`].
+    pub const ROLES: &str = Entity::Roles.as_str();
+    /// [`Entity::UserRoles`].
+    pub const USER_ROLES: &str = Entity::UserRoles.as_str();
+    /// [`Entity::InviteTokens`].
+    pub const INVITE_TOKENS: &str = Entity::InviteTokens.as_str();
+    /// [`Entity::InviteTokenUsage`].
+    pub const INVITE_TOKEN_USAGE: &str = Entity::InviteTokenUsage.as_str();
+    /// [`Entity::Sessions`].
+    pub const SESSIONS: &str = Entity::Sessions.as_str();
+    /// [`Entity::AuthRequests`].
+    pub const AUTH_REQUESTS: &str = Entity::AuthRequests.as_str();
+    /// [`Entity::AuthApprovals`].
+    pub const AUTH_APPROVALS: &str = Entity::AuthApprovals.as_str();
+    /// [`Entity::Files`].
+    pub const FILES: &str = Entity::Files.as_str();
 }
 
 /// What happened to the records of one entity.
@@ -65,7 +139,7 @@ pub struct EntityCounts {
 /// Where a record came from and why it failed or was skipped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordIssue {
-    /// The entity concerned.
+    /// The entity concerned ([`Entity::as_str`]).
     pub entity: String,
     /// The file, relative to the archive root (or the input file).
     pub file: String,
@@ -112,7 +186,7 @@ pub struct ImportReport {
     pub database: String,
     /// True when every change was rolled back.
     pub dry_run: bool,
-    /// Counts per entity (see [`entity`]).
+    /// Counts per entity, by [`Entity::as_str`].
     pub entities: BTreeMap<String, EntityCounts>,
     /// Records that failed, located.
     pub failures: Vec<RecordIssue>,
@@ -152,12 +226,20 @@ impl ImportReport {
         }
     }
 
-    /// The counts of one entity (zero when absent).
-    pub fn counts(&self, entity: &str) -> EntityCounts {
-        self.entities.get(entity).copied().unwrap_or_default()
+    /// The counts of one entity, given as an [`Entity`] or by its name (zero when absent).
+    pub fn counts(&self, entity: impl AsRef<str>) -> EntityCounts {
+        self.entities
+            .get(entity.as_ref())
+            .copied()
+            .unwrap_or_default()
     }
 
-    pub(crate) fn counts_mut(&mut self, entity: &str) -> &mut EntityCounts {
+    pub(crate) fn counts_mut(&mut self, entity: Entity) -> &mut EntityCounts {
+        self.counts_of_name_mut(entity.as_str())
+    }
+
+    /// The counts of an entity by its name (how a [`RecordIssue`] names it).
+    fn counts_of_name_mut(&mut self, entity: &str) -> &mut EntityCounts {
         // Called once per record: avoid allocating the key when it exists.
         if !self.entities.contains_key(entity) {
             self.entities
@@ -188,13 +270,13 @@ impl ImportReport {
 
     /// Records a failed record (counted, and listed within the per-file bound).
     pub(crate) fn fail(&mut self, issue: RecordIssue) {
-        self.counts_mut(&issue.entity).failed += 1;
+        self.counts_of_name_mut(&issue.entity).failed += 1;
         self.list(List::Failures, issue);
     }
 
     /// Records a record skipped on purpose (counted, and listed within the per-file bound).
     pub(crate) fn skip(&mut self, issue: RecordIssue) {
-        self.counts_mut(&issue.entity).skipped += 1;
+        self.counts_of_name_mut(&issue.entity).skipped += 1;
         self.list(List::Notes, issue);
     }
 
@@ -270,13 +352,13 @@ impl ImportReport {
 
 /// Builds a located issue.
 pub(crate) fn issue(
-    entity: &str,
+    entity: Entity,
     file: &str,
     line: Option<u64>,
     reason: impl Into<String>,
 ) -> RecordIssue {
     RecordIssue {
-        entity: entity.into(),
+        entity: entity.as_str().into(),
         file: file.into(),
         line,
         record: None,

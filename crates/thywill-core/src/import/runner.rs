@@ -82,8 +82,8 @@ pub(crate) fn ensure_schema(conn: &Connection, ids: &IdGenerator) -> Result<Vec<
 }
 
 /// Indexes the import's lookups need. ThyWill's create_all schema has none on these
-/// columns, which made its importer quadratic; spec §1.5 allows extra indexes under new
-/// names (`IF NOT EXISTS`), and the Python app ignores them.
+/// columns, which made its importer quadratic; the schema may carry more indexes under
+/// names of our own (`IF NOT EXISTS`), which the Python app ignores.
 pub(crate) fn ensure_lookup_indexes(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS thywill_core_prayermark_prayer ON prayermark(prayer_id);

@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use rusqlite::{params, Connection};
 
 use super::activity::{ActivityImport, PrayerTarget};
-use super::report::{entity, issue, ImportReport};
+use super::report::{issue, Entity, ImportReport};
 use super::runner::{ensure_lookup_indexes, ensure_schema, PhaseRunner};
 use super::store::{find_prayer, insert_prayer_doc, insert_user, user_exists, NewUser};
 use super::text_archives::{salvage, salvageable, time_from_file_name, truncation_failure};
@@ -89,17 +89,17 @@ fn import_prayer_bytes(
     let database = super::database_label(db);
     let mut report = ImportReport::new("prayer_file", &given, &database, options.dry_run);
     for e in [
-        entity::PRAYERS,
-        entity::PRAYER_MARKS,
-        entity::PRAYER_ATTRIBUTES,
-        entity::ACTIVITY_LOGS,
+        Entity::Prayers,
+        Entity::PrayerMarks,
+        Entity::PrayerAttributes,
+        Entity::ActivityLogs,
     ] {
         report.counts_mut(e);
     }
     let (mut doc, diagnostics, cut) = prayer::parse_bytes_judged(bytes, Some(file));
     for d in &diagnostics {
         report.note(issue(
-            entity::PRAYERS,
+            Entity::Prayers,
             &given,
             (d.line > 0).then_some(d.line as u64),
             d.reason.clone(),
@@ -107,7 +107,7 @@ fn import_prayer_bytes(
     }
     if doc.fragment || doc.id.is_empty() || doc.author.is_empty() {
         report.fail(issue(
-            entity::PRAYERS,
+            Entity::Prayers,
             &given,
             Some(1),
             "not a prayer file: the first line must be `Prayer <id> by <author>`",
@@ -131,7 +131,7 @@ fn import_prayer_bytes(
         .map(|_| stored_prayer_path(file, &options.path_prefix));
     if stored.is_none() {
         report.note(issue(
-            entity::PRAYERS,
+            Entity::Prayers,
             &given,
             None,
             "file name is not valid UTF-8: prayer imported without a text_file_path",
@@ -142,7 +142,7 @@ fn import_prayer_bytes(
         .or_else(|| time_from_file_name(&file.to_string_lossy()))
     else {
         report.fail(issue(
-            entity::PRAYERS,
+            Entity::Prayers,
             &given,
             Some(2),
             format!("unreadable `Submitted` time {:?}", doc.submitted.text),
@@ -159,7 +159,7 @@ fn import_prayer_bytes(
             None => {
                 ensure_user(conn, &doc.author, &created, &mut report)?;
                 insert_prayer_doc(conn, &doc, created, stored.as_deref())?;
-                report.counts_mut(entity::PRAYERS).inserted += 1;
+                report.counts_mut(Entity::Prayers).inserted += 1;
                 stored.clone()
             }
             Some(existing) => {
@@ -180,12 +180,12 @@ fn import_prayer_bytes(
                             doc.id
                         ],
                     )?;
-                    report.counts_mut(entity::PRAYERS).updated += 1;
+                    report.counts_mut(Entity::Prayers).updated += 1;
                     stored.clone().or(existing.text_file_path)
                 } else {
                     if differs && cut.is_none() {
                         report.note(issue(
-                            entity::PRAYERS,
+                            Entity::Prayers,
                             &given,
                             Some(1),
                             format!(
@@ -194,7 +194,7 @@ fn import_prayer_bytes(
                             ),
                         ));
                     }
-                    report.counts_mut(entity::PRAYERS).already_present += 1;
+                    report.counts_mut(Entity::Prayers).already_present += 1;
                     existing.text_file_path.or_else(|| stored.clone())
                 }
             }
@@ -238,7 +238,7 @@ fn ensure_user(
                 text_file_path: None,
             },
         )?;
-        report.counts_mut(entity::USERS).inserted += 1;
+        report.counts_mut(Entity::Users).inserted += 1;
     }
     Ok(())
 }

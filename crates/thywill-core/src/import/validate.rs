@@ -16,8 +16,8 @@ use std::fmt;
 use std::path::Path;
 
 use super::activity::ActivityPlan;
-use super::records::{LedgerEntry, Registration};
-use super::report::{entity, ImportReport, RecordIssue};
+use super::report::{Entity, ImportReport, RecordIssue};
+use super::text_archives::{LedgerEntry, Registration};
 use crate::archive::prayer::{ActivityAction, PrayerArchive};
 
 /// A character the rule refuses, and where it is in the value.
@@ -169,7 +169,7 @@ fn first_broken<'v, W>(
 
 /// The failure for a refused field (the caller adds the line or record).
 fn refusal(
-    entity: &str,
+    entity: Entity,
     file: &str,
     field: &str,
     rule: Rule,
@@ -177,7 +177,7 @@ fn refusal(
     what_happens: &str,
 ) -> RecordIssue {
     RecordIssue {
-        entity: entity.into(),
+        entity: entity.as_str().into(),
         file: file.into(),
         line: None,
         record: None,
@@ -201,7 +201,7 @@ pub(crate) fn json_record_issue(
     Some(RecordIssue {
         record: Some(record),
         ..refusal(
-            entity::PRAYERS,
+            Entity::Prayers,
             file,
             field,
             rule,
@@ -334,7 +334,7 @@ pub(crate) fn prayer_refusal(
         };
         return Some(RecordIssue {
             line,
-            ..refusal(entity::PRAYERS, file, field, rule, &refused, what_happens)
+            ..refusal(Entity::Prayers, file, field, rule, &refused, what_happens)
         });
     }
     let numbers = doc.categorization.iter().flat_map(|c| {
@@ -355,7 +355,7 @@ pub(crate) fn prayer_refusal(
                     .map(|i| i as u64 + 1)
             });
             return Some(RecordIssue {
-                entity: entity::PRAYERS.into(),
+                entity: Entity::Prayers.as_str().into(),
                 file: file.into(),
                 line,
                 record: None,
@@ -447,7 +447,7 @@ pub(crate) fn refuse_registration(
             (),
         ),
     ];
-    refuse_located(report, entity::USERS, file, Some(reg.line), None, fields)
+    refuse_located(report, Entity::Users, file, Some(reg.line), None, fields)
 }
 
 /// A field a record was refused for.
@@ -492,7 +492,7 @@ pub(crate) fn ledger_fields(
 /// true.
 pub(crate) fn refuse_ledger_entry(
     report: &mut ImportReport,
-    entity: &str,
+    entity: Entity,
     file: &str,
     entry: &LedgerEntry,
 ) -> bool {
@@ -518,7 +518,7 @@ pub(crate) fn refuse_ledger_entry(
 /// at the first line of `content` (the file's bytes) that holds it, and returns true.
 pub(crate) fn refuse_names<const N: usize>(
     report: &mut ImportReport,
-    entity: &str,
+    entity: Entity,
     file: &str,
     content: &[u8],
     names: [(&'static str, &str); N],
@@ -529,7 +529,7 @@ pub(crate) fn refuse_names<const N: usize>(
 
 fn refuse_located<const N: usize>(
     report: &mut ImportReport,
-    entity: &str,
+    entity: Entity,
     file: &str,
     line: Option<u64>,
     content: Option<&[u8]>,

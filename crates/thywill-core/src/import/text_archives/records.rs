@@ -61,7 +61,7 @@ pub(crate) struct LedgerEntry {
     pub name: Option<String>,
     pub value: Option<String>,
     /// Why the line is refused (a control character), checked where it is read.
-    pub refused: Option<Box<super::validate::FieldRefusal>>,
+    pub refused: Option<Box<crate::import::validate::FieldRefusal>>,
 }
 
 pub(crate) fn ledger(kind: LedgerKind, bytes: &[u8], relative: &str) -> Parsed<LedgerEntry> {
@@ -70,7 +70,7 @@ pub(crate) fn ledger(kind: LedgerKind, bytes: &[u8], relative: &str) -> Parsed<L
         |r| LedgerEntry {
             line: r.line as u64,
             time: r.timestamp.time,
-            refused: super::validate::ledger_fields(
+            refused: crate::import::validate::ledger_fields(
                 &r.prayer_id,
                 &r.user,
                 r.attribute_name.as_deref(),
