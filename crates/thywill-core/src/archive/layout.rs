@@ -28,7 +28,11 @@ pub fn prayer_file_name(t: &NaiveDateTime, n: u32) -> String {
 /// Creates the prayer file for `t` with `content` under the first free name of the
 /// collision rule, reserving the name atomically (two concurrent creators get different
 /// names), creating the folders. Returns the path.
-pub fn create_prayer_file(base: &Path, t: &NaiveDateTime, content: &[u8]) -> Result<PathBuf> {
+pub(crate) fn create_prayer_file(
+    base: &Path,
+    t: &NaiveDateTime,
+    content: &[u8],
+) -> Result<PathBuf> {
     let dir = prayer_dir(base, t);
     std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io(&dir, e))?;
     let mut n = 1;

@@ -1,5 +1,4 @@
-//! Turning a prayer's `Activity:` lines into rows (spec §3.3.5 as corrected by §6.2),
-//! idempotently and with multiplicity (§4.3).
+//! Turning a prayer's `Activity:` lines into rows, idempotently and with multiplicity.
 //!
 //! What the live app writes for each archived line (observed in ThyWill's own
 //! databases) is what an import reproduces:

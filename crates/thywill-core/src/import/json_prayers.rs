@@ -1,6 +1,6 @@
-//! `thywill import prayers <file.json>` (spec §3.1), implemented with its intended
+//! `thywill import prayers <file.json>`, implemented with its intended
 //! semantics on the live schema (`author_username` = display name), which ThyWill's own
-//! command never reached (§5.F: it fails on every record).
+//! command never reached (it fails on every record).
 //!
 //! The batch is one transaction: when any record is malformed nothing is imported and
 //! every bad record is reported with its index and field. A record is "already

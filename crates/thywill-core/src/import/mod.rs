@@ -1,5 +1,5 @@
 //! Imports into a ThyWill database: text archives (folder or ZIP), JSON prayers and a
-//! single prayer file (spec schema-and-recovery.md §3.1–§3.3 as corrected by §6.2).
+//! single prayer file.
 //!
 //! Every import is *plan → apply*: a plan names what will be read (inspectable, cheap),
 //! and applying it runs each phase in one transaction. A dry run applies the same plan
@@ -21,7 +21,7 @@ pub use json_prayers::{
     import_prayers_json, JsonPrayer, JsonPrayersOptions, JsonPrayersPlan, DEFAULT_AUTHOR,
 };
 pub use report::{EntityCounts, ImportReport, RecordIssue, MAX_ISSUES_PER_FILE};
-pub use single::{import_prayer_file, import_prayer_file_into, PrayerFileOptions};
+pub use single::{import_prayer_file, PrayerFileOptions};
 pub use source::{ArchiveSource, ZipLimits};
 pub use text_archives::{
     import_text_archives, Phase, PlannedFile, TextArchiveOptions, TextArchivePlan,

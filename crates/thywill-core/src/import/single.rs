@@ -1,5 +1,5 @@
-//! `thywill import prayer <file> [--dry-run] [--update-existing]` (spec §3.2), with
-//! the reference defects fixed (§5.E): prayers without a generated prayer are accepted,
+//! `thywill import prayer <file> [--dry-run] [--update-existing]`, with
+//! ThyWill's defects fixed: prayers without a generated prayer are accepted,
 //! `text_file_path` is stored in ThyWill's project-relative form rather than as typed,
 //! and activities produce the same rows as the text-archive import (including
 //! `answer_date` and `answer_testimony`), matched by minute with multiplicity.
@@ -61,20 +61,6 @@ pub fn import_prayer_file(
     super::with_target(db_path.as_ref(), options.dry_run, |db| {
         import_prayer_bytes(file, &bytes, db, options, progress)
     })
-}
-
-/// Imports one prayer file into an open database.
-pub fn import_prayer_file_into(
-    file: impl AsRef<Path>,
-    db: &Database,
-    options: &PrayerFileOptions,
-    progress: &dyn Progress,
-) -> Result<ImportReport> {
-    let file = file.as_ref();
-    let bytes = read_regular_file(file)?;
-    let mut report = import_prayer_bytes(file, &bytes, db, options, progress)?;
-    report.seal();
-    Ok(report)
 }
 
 /// Imports the bytes of the prayer file `file`.

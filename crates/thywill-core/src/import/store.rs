@@ -1,5 +1,5 @@
 //! Row writers with explicit column lists and the values ThyWill's ORM fills in for
-//! the columns a caller leaves out (spec §1.4: create_all emits no SQL defaults).
+//! the columns a caller leaves out (`create_all` emits no SQL defaults).
 
 use chrono::NaiveDateTime;
 use rusqlite::{params, Connection, OptionalExtension};

@@ -1,7 +1,7 @@
 //! Throughput and memory of the streaming record-file readers, as ratios against a baseline
 //! measured in the same run (plain `lines::LineReader` over the same file).
 //!
-//! `cargo run -p thywill-core --example archive_extra_bench [n_records]`
+//! `cargo run -p thywill-core --example record_files_bench [n_records]`
 
 use std::fs::File;
 use std::io::{BufReader, Write};
