@@ -6,41 +6,16 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn fixture_db() -> PathBuf {
-    std::env::var_os("THYWILL_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures"
-            ))
-        })
-        .join("s1/thywill.db")
+    crate::support::fixtures().join("s1/thywill.db")
 }
 
 /// Runs `thywill` in `dir` with no inherited ThyWill settings and stdin not a terminal.
 fn thywill(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
-    command.args(args).current_dir(dir).stdin(Stdio::null());
-    for var in [
-        "DATABASE_PATH",
-        "TEXT_ARCHIVE_BASE_DIR",
-        "THYWILL_BACKUP_DIR",
-        "THYWILL_BACKUP_REMOTES",
-        "EMAIL_DATABASE_PATH",
-    ] {
-        command.env_remove(var);
-    }
-    command.output().unwrap()
+    crate::support::thywill_in(dir, args, &[])
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    crate::support::json_of(out)
 }
 
 fn community() -> tempfile::TempDir {

@@ -1,35 +1,16 @@
 //! `thywill import ...` run as a process.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn fixtures() -> PathBuf {
-    std::env::var_os("THYWILL_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/fixtures"
-            ))
-        })
-}
+use crate::support::fixtures;
 
 fn thywill(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
-    command.current_dir(dir).args(args).stdin(Stdio::null());
-    for var in [
-        "DATABASE_PATH",
-        "TEXT_ARCHIVE_BASE_DIR",
-        "THYWILL_BACKUP_DIR",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied()).output().unwrap()
+    crate::support::thywill_in(dir, args, env)
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    crate::support::json_of(out)
 }
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -1,5 +1,6 @@
 //! Helpers shared by the CLI's process-level tests: run the real `thywill` binary.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// Runs `thywill` with `args`, stdin closed.
@@ -11,31 +12,54 @@ pub fn thywill(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The settings variables a test must not inherit from the machine it runs on.
+const SETTINGS: [&str; 5] = [
+    "DATABASE_PATH",
+    "TEXT_ARCHIVE_BASE_DIR",
+    "THYWILL_BACKUP_DIR",
+    "THYWILL_BACKUP_REMOTES",
+    "EMAIL_DATABASE_PATH",
+];
+
 /// Runs `thywill` with the settings variables removed, then `env` set.
 pub fn thywill_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    run(None, args, env)
+}
+
+/// Runs `thywill` in `dir` with the settings variables removed, then `env` set.
+pub fn thywill_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    run(Some(dir), args, env)
+}
+
+fn run(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
     command.args(args).stdin(Stdio::null());
-    for var in [
-        "DATABASE_PATH",
-        "TEXT_ARCHIVE_BASE_DIR",
-        "THYWILL_BACKUP_DIR",
-    ] {
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    for var in SETTINGS {
         command.env_remove(var);
     }
     command.envs(env.iter().copied()).output().unwrap()
 }
 
-/// Parses stdout as JSON.
+/// Parses stdout as JSON, showing stdout and stderr when it is not.
 pub fn json_of(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
 
 /// The shared fixture corpora (`THYWILL_FIXTURES` overrides).
-pub fn fixtures() -> std::path::PathBuf {
+pub fn fixtures() -> PathBuf {
     std::env::var_os("THYWILL_FIXTURES")
-        .map(std::path::PathBuf::from)
+        .map(PathBuf::from)
         .unwrap_or_else(|| {
-            std::path::PathBuf::from(concat!(
+            PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../../../shared/fixtures"
             ))
