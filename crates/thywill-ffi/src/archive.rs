@@ -3,10 +3,10 @@
 
 use std::ffi::{c_char, c_void};
 
-use thywill_core::archive::kind;
 use thywill_core::archive::parsed::{kind_name, kind_of_path, parse_file};
 use thywill_core::archive::prayer::{self, ActivityAction};
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
+use thywill_core::archive::{check, kind};
 use thywill_core::Error;
 
 use crate::guard::{ffi_guard, ffi_guard_void, FfiError, FfiResult};
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn thywill_archive_check_tree(
         // SAFETY: forwarded caller contract.
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let root = unsafe { path_arg(root, "root") }?;
-        let report = kind::check_tree(&root, &CProgress::new(progress, user_data))?;
+        let report = check::check_tree(&root, &CProgress::new(progress, user_data))?;
         // SAFETY: NULL or valid for writes per the contract.
         if let Some(clean) = unsafe { out_clean.as_mut() } {
             *clean = report.is_clean();

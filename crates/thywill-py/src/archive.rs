@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 use pyo3::prelude::*;
+use thywill_core::archive::check;
 use thywill_core::archive::kind::{self, FileKind};
 use thywill_core::archive::parsed::{self, kind_name, kind_of_path};
 use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive};
@@ -331,7 +332,7 @@ fn parse_file(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
 #[pyfunction]
 #[pyo3(signature = (root, progress=None))]
 fn check_tree(py: Python<'_>, root: PathBuf, progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
-    let report = run(py, progress, move |sink| kind::check_tree(&root, sink))?;
+    let report = run(py, progress, move |sink| check::check_tree(&root, sink))?;
     to_py(py, &report)
 }
 

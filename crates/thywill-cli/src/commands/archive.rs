@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use thywill_core::archive::kind;
+use thywill_core::archive::check;
 use thywill_core::archive::parsed::{parse_file, ParsedFile};
 
 use crate::context::{Context, Outcome};
@@ -67,7 +67,7 @@ fn parse(path: PathBuf) -> Result<Outcome, CliError> {
 
 fn check(context: &Context, dir: PathBuf) -> Result<Outcome, CliError> {
     let bar = context.progress();
-    let report = kind::check_tree(&dir, &bar);
+    let report = check::check_tree(&dir, &bar);
     bar.finish();
     let report = report?;
     let mut text = format!(

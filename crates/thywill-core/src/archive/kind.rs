@@ -10,11 +10,6 @@ use super::diagnostics::Diagnostic;
 use super::layout::LedgerKind;
 use crate::{Error, Result};
 
-// `check_tree` and its report were first defined here; callers still reach them this way.
-pub use super::check::{
-    check_tree, first_differing_line, CheckReport, CheckedFile, NotRegularFile,
-};
-
 /// Every kind of file that can appear under the archive base directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -4,7 +4,8 @@
 use crate::support::fixtures;
 use std::path::PathBuf;
 
-use thywill_core::archive::kind::{check_tree, detect_kind, FileKind};
+use thywill_core::archive::check::check_tree;
+use thywill_core::archive::kind::{detect_kind, FileKind};
 use thywill_core::progress::NoProgress;
 
 #[test]

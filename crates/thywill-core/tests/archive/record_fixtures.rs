@@ -67,7 +67,7 @@ fn every_extra_kind_file_rerenders_byte_identical() {
             let bytes = std::fs::read(&file).unwrap();
             let (out, diags) = rerender(kind, &bytes, Some(&rel)).unwrap();
             if out != bytes || !diags.is_empty() {
-                let line = thywill_core::archive::kind::first_differing_line(&bytes, &out);
+                let line = thywill_core::archive::check::first_differing_line(&bytes, &out);
                 failures.push(format!(
                     "{corpus}/{}: first differing line {line:?}; diagnostics {diags:?}",
                     rel.display()

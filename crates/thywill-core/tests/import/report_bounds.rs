@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use thywill_core::archive::check::check_tree;
 use thywill_core::archive::diagnostics::MAX_REASON_CHARS;
-use thywill_core::archive::kind::check_tree;
 use thywill_core::archive::parsed::parse_file;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{

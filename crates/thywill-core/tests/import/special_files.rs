@@ -9,7 +9,7 @@ use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::Duration;
 
 use rusqlite::Connection;
-use thywill_core::archive::kind::check_tree;
+use thywill_core::archive::check::check_tree;
 use thywill_core::archive::parsed::parse_file;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
