@@ -127,7 +127,7 @@ pub fn extra_differences(original: &Path, rebuilt: &Path) -> Vec<String> {
         ("user_flags", "SELECT display_name, invite_token_used, is_supporter, supporter_type, substr(supporter_since, 1, 10), welcome_message_dismissed FROM user", &[]),
         ("session", "SELECT id, username, created_at, expires_at, replace(device_info, '|', '_'), ip_address, is_fully_authenticated FROM session", &[2, 3]),
         ("invitetoken", "SELECT token, created_by_user, usage_count, max_uses, used_by_user_id, token_type FROM invitetoken", &[]),
-        ("invite_token_usage", "SELECT invite_token_id, user_id, claimed_at FROM invite_token_usage", &[2]),
+        ("invite_token_usage", "SELECT invite_token_id, user_id, claimed_at, ip_address FROM invite_token_usage", &[2]),
         ("role", "SELECT name, description, permissions, is_system_role, created_by FROM role", &[]),
         ("user_roles", "SELECT ur.user_id, r.name, ur.granted_by, ur.granted_at, ur.expires_at FROM user_roles ur LEFT JOIN role r ON r.id = ur.role_id", &[3, 4]),
         ("authenticationrequest", "SELECT user_id, replace(device_info, '|', '_'), ip_address, created_at, expires_at FROM authenticationrequest", &[3, 4]),
