@@ -368,7 +368,7 @@ def import_prayer_file(
 ) -> ImportReport: ...
 def export_sessions(
     db: _Path,
-    out: _Path = "sessions_backup.json",
+    out: _Path | None = None,
     *,
     include_expired: bool = False,
     as_of: str | None = None,

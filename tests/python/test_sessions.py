@@ -1,6 +1,7 @@
 """thywill_core sessions: export to sessions_backup.json (0600) and restore after a rebuild."""
 
 import json
+import os
 import shutil
 import sqlite3
 import stat
@@ -9,7 +10,12 @@ from pathlib import Path
 import pytest
 
 import thywill_core
-from conftest import fixtures_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fixtures_dir() -> Path:
+    return Path(os.environ.get("THYWILL_FIXTURES", ROOT.parent / "shared" / "fixtures"))
 
 
 @pytest.fixture

@@ -25,15 +25,15 @@ fn as_of_arg(as_of: Option<String>) -> PyResult<Option<NaiveDateTime>> {
         .transpose()
 }
 
-/// Writes the active sessions of `db` to `out` (ThyWill's `sessions_backup.json` shape,
-/// replaced atomically, mode 0600). Returns the report (keys `file`, `schema`,
+/// Writes the active sessions of `db` to `out` (default `sessions_backup.json` in the current
+/// folder; ThyWill's shape, replaced atomically, mode 0600). Returns the report (keys `file`, `schema`,
 /// `total_sessions`, `expired_skipped`, `usernames`, `sessions`; ids shortened).
 #[pyfunction]
-#[pyo3(signature = (db, out="sessions_backup.json".into(), *, include_expired=false, as_of=None, progress=None))]
+#[pyo3(signature = (db, out=None, *, include_expired=false, as_of=None, progress=None))]
 fn export_sessions(
     py: Python<'_>,
     db: PathBuf,
-    out: PathBuf,
+    out: Option<PathBuf>,
     include_expired: bool,
     as_of: Option<String>,
     progress: Option<Py<PyAny>>,
@@ -42,6 +42,7 @@ fn export_sessions(
         include_expired,
         as_of: as_of_arg(as_of)?,
     };
+    let out = out.unwrap_or_else(|| PathBuf::from(sessions::DEFAULT_FILE_NAME));
     let report = run(py, progress, move |sink| {
         sessions::export_sessions(&db, &out, &options, sink)
     })?;
