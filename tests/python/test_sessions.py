@@ -94,3 +94,14 @@ def test_errors_map_to_the_exception_classes(live_db: Path, tmp_path: Path) -> N
         thywill_core.export_sessions(live_db, tmp_path / "x.json", as_of="yesterday")
     with pytest.raises(thywill_core.NotFoundError):
         thywill_core.export_sessions(tmp_path / "absent.db", tmp_path / "x.json")
+
+
+def test_default_file_is_thywills_name_in_the_current_folder(
+    live_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = thywill_core.export_sessions(live_db, include_expired=True)
+    written = tmp_path / "sessions_backup.json"
+    assert report["file"] == "sessions_backup.json"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert json.loads(written.read_text())["total_sessions"] == 125
