@@ -274,10 +274,21 @@ fn control_characters_in_the_log_files_refuse_the_record() {
          2025-02-08T08:00:00|Ann\u{7}Lee|req1|auth_request|created|\n",
     )
     .unwrap();
+    std::fs::write(
+        archives.join("membership_applications/20250201_100000_app3.txt"),
+        "MEMBERSHIP APPLICATION\n=====================\n\nApplication ID: app3\nSubmitted: 2025-02-01T10:00:00\nIP Address: Unknown\n\n\
+         USERNAME: Eve\u{1b}[31m\n\nESSAY/MOTIVATION:\nHi\n\nCONTACT INFO: None provided\n\nSTATUS: pending\n",
+    )
+    .unwrap();
+    std::fs::write(
+        archives.join("membership_applications/20250201_110000_app4.txt"),
+        "MEMBERSHIP APPLICATION\n=====================\n\nApplication ID: app4\n",
+    )
+    .unwrap();
     let db = dir.path().join("thywill.db");
     let report = import(&archives, &db, false);
     let failures: Vec<String> = report.failures.iter().map(|f| f.to_string()).collect();
-    assert_eq!(failures.len(), 3, "{failures:#?}");
+    assert_eq!(failures.len(), 5, "{failures:#?}");
     assert!(
         failures[0].contains("auth/2025_02_security_events.txt:4 field user_id"),
         "{failures:#?}"
@@ -287,6 +298,16 @@ fn control_characters_in_the_log_files_refuse_the_record() {
         failures[2].contains("2025_02_notifications.txt:4 field user_id"),
         "{failures:#?}"
     );
+    assert!(
+        failures[3].contains("20250201_100000_app3.txt:8 field username"),
+        "{failures:#?}"
+    );
+    assert!(
+        failures[4].contains("20250201_110000_app4.txt:"),
+        "{failures:#?}"
+    );
+    assert_eq!(report.counts(entity::MEMBERSHIP_APPLICATIONS).failed, 2);
+    assert_eq!(report.counts(entity::MEMBERSHIP_APPLICATIONS).inserted, 2);
     assert_eq!(report.counts(entity::SECURITY_EVENTS).failed, 2);
     assert_eq!(report.counts(entity::SECURITY_EVENTS).inserted, 5);
 }

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection};
 use super::{execute_cached, row_exists, ImportRun, Phase};
 use crate::archive::membership::{MembershipApplication, MembershipDecision};
 use crate::db::encode::format_datetime;
-use crate::import::report::Entity;
+use crate::import::report::{issue, Entity};
 use crate::import::validate::{refuse_fields, Rule};
 use crate::Result;
 
@@ -25,8 +25,13 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
         let app = match MembershipApplication::parse(&bytes, Some(Path::new(relative))) {
             Ok(app) => app,
             Err(d) => {
-                run.note_diagnostics(Entity::MembershipApplications, relative, &[d]);
-                run.report.counts_mut(Entity::MembershipApplications).failed += 1;
+                // The file is one record: what cannot be read of it fails it whole.
+                run.report.fail(issue(
+                    Entity::MembershipApplications,
+                    relative,
+                    (d.line > 0).then_some(d.line as u64),
+                    format!("{}; application not imported", d.reason),
+                ));
                 continue;
             }
         };
