@@ -17,7 +17,7 @@
 mod export;
 mod restore;
 
-pub use export::{export_sessions, ExportSessionsOptions, SessionsExport};
+pub use export::{export_sessions, ExportSessionsOptions, ExportedSession, SessionsExport};
 pub use restore::{
     restore_sessions, RestoreSessionsOptions, SessionsRestoreReport, SkippedSession,
 };
