@@ -398,6 +398,38 @@ thywill_status thywill_import_prayer_file(const char *file,
                                           char **out_json,
                                           bool *out_failed);
 
+// Writes the active sessions of `db` to the file `out` (replaced atomically, mode 0600).
+// `options_json` (may be NULL): `{"include_expired": bool, "as_of": "2025-09-20T12:00:00"
+// (UTC; default now)}`. Report: `{"file", "schema", "total_sessions", "expired_skipped",
+// "usernames", "sessions": [{"id_prefix", "username", "expires_at"}]}`. `progress` may be
+// NULL.
+//
+// # Safety
+// `db` and `out` are NUL-terminated strings, `options_json` is NULL or one; `out_json` is
+// valid for writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_sessions_export(const char *db,
+                                       const char *out,
+                                       const char *options_json,
+                                       thywill_progress_fn progress,
+                                       void *user_data,
+                                       char **out_json);
+
+// Restores the sessions of the export file `file` into `db`, in one transaction: existing
+// ids are kept, expired sessions skipped, sessions of users who no longer exist reported in
+// `unknown_users`. `options_json` (may be NULL): `{"dry_run": bool, "as_of": "…"}`.
+// Report: `{"file", "database", "schema", "dry_run", "total", "restored",
+// "already_present", "expired", "unknown_users": [{"index", "id_prefix", "username",
+// "reason"}], "failures": [...], "restored_usernames"}`.
+//
+// # Safety
+// As [`thywill_sessions_export`], with `file` in place of `out`.
+thywill_status thywill_sessions_restore(const char *db,
+                                        const char *file,
+                                        const char *options_json,
+                                        thywill_progress_fn progress,
+                                        void *user_data,
+                                        char **out_json);
+
 // Returns a static name for `status`, e.g. `"NOT_FOUND"` (never free it).
 // Values outside the enum give `"UNKNOWN"`.
 const char *thywill_status_name(uint32_t status);

@@ -36,6 +36,7 @@ from thywill_core._native import (
     backup_restore_from_remote,
     backup_verify,
     check_tree,
+    export_sessions,
     file_kind,
     import_prayer_file,
     import_prayers_json,
@@ -45,6 +46,7 @@ from thywill_core._native import (
     iter_users,
     parse_file,
     rerender_file,
+    restore_sessions,
 )
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "backup_restore_from_remote",
     "backup_verify",
     "check_tree",
+    "export_sessions",
     "file_kind",
     "import_prayer_file",
     "import_prayers_json",
@@ -85,4 +88,5 @@ __all__ = [
     "iter_users",
     "parse_file",
     "rerender_file",
+    "restore_sessions",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "backup_restore_from_remote",
     "backup_verify",
     "check_tree",
+    "export_sessions",
     "file_kind",
     "import_prayer_file",
     "import_prayers_json",
@@ -55,6 +56,7 @@ __all__ = [
     "iter_users",
     "parse_file",
     "rerender_file",
+    "restore_sessions",
     "_plain_roundtrip",
     "_progress_probe",
     "_raise_core_error",
@@ -364,3 +366,19 @@ def import_prayer_file(
     time_zone: str = "local",
     progress: _Progress | None = None,
 ) -> ImportReport: ...
+def export_sessions(
+    db: _Path,
+    out: _Path | None = None,
+    *,
+    include_expired: bool = False,
+    as_of: str | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def restore_sessions(
+    db: _Path,
+    file: _Path,
+    *,
+    dry_run: bool = False,
+    as_of: str | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...

@@ -92,6 +92,10 @@ enum Command {
     /// Import text archives (folder or ZIP), JSON prayers or one prayer file.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Write the active sessions to a JSON file (default sessions_backup.json), mode 0600.
+    ExportSessions(commands::sessions::ExportArgs),
+    /// Put the sessions of an export-sessions file back into the database.
+    RestoreSessions(commands::sessions::RestoreArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -106,6 +110,8 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::Config(args) => commands::config::run(context, args),
         Command::Demo(args) => commands::demo::run(context, args),
         Command::Import(command) => commands::import::run(context, command),
+        Command::ExportSessions(args) => commands::sessions::run_export(context, args),
+        Command::RestoreSessions(args) => commands::sessions::run_restore(context, args),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod error;
 pub mod import;
 pub mod progress;
 pub mod pycompat;
+pub mod sessions;
 
 pub use error::{Error, ErrorKind, Result};
 

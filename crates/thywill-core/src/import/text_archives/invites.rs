@@ -84,6 +84,12 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                 u64::from(token.used),
                 &expires,
                 token.used_by_user_id.as_deref().filter(|u| !u.is_empty()),
+                // The token was made before it was claimed: 12 hours before it expires.
+                claimer(
+                    conn,
+                    token.used_by_user_id.as_deref(),
+                    &(expires - Duration::hours(INVITE_HOURS)),
+                )?,
             )?;
             run.report.counts_mut(Entity::InviteTokens).inserted += 1;
         }
@@ -132,6 +138,7 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                         0,
                         &(at + Duration::hours(INVITE_HOURS)),
                         None,
+                        Claimer::NewOrNone,
                     )?;
                     run.report.counts_mut(Entity::InviteTokens).inserted += 1;
                 }
@@ -143,6 +150,34 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
     Ok(())
 }
 
+/// What the text tells of a token's type: nothing beyond its creator and its claimer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Claimer {
+    /// Not claimed, or claimed by a user it created.
+    NewOrNone,
+    /// Claimed by a user who had registered before the claim: a login link.
+    Existing,
+}
+
+/// Who claimed a token: a user registered before `before` (a claim creates its user in
+/// the claim's minute) was logging in with a link made for them.
+fn claimer(conn: &Connection, used_by: Option<&str>, before: &NaiveDateTime) -> Result<Claimer> {
+    let Some(user) = used_by.filter(|u| !u.is_empty() && *u != "None") else {
+        return Ok(Claimer::NewOrNone);
+    };
+    let registered_before = row_exists(
+        conn,
+        "SELECT 1 FROM user WHERE display_name = ?1 \
+         AND substr(replace(created_at, 'T', ' '), 1, 16) < ?2",
+        &[&user, &minute_key(before)],
+    )?;
+    Ok(if registered_before {
+        Claimer::Existing
+    } else {
+        Claimer::NewOrNone
+    })
+}
+
 fn insert_token(
     conn: &Connection,
     token: &str,
@@ -150,12 +185,15 @@ fn insert_token(
     usage_count: u64,
     expires: &NaiveDateTime,
     used_by: Option<&str>,
+    claimer: Claimer,
 ) -> Result<()> {
-    // The text has no token type; the creator tells most of it.
+    // The text has no token type; the creator and the claimer tell it.
     let token_type = if created_by == "system" {
         "admin"
     } else if used_by == Some(created_by) {
         "multi_device"
+    } else if claimer == Claimer::Existing {
+        "user_login"
     } else {
         "new_user"
     };
@@ -228,6 +266,7 @@ fn claim(
             1,
             &expires,
             Some(&record.used_by),
+            claimer(conn, Some(&record.used_by), at)?,
         )?;
         run.report.counts_mut(Entity::InviteTokens).inserted += 1;
     }

@@ -1,7 +1,8 @@
 //! `thywill import text-archives [FOLDER|ZIP] [--dry-run]`: users (two passes), user
 //! flags, prayers with their activities, the monthly marks/skips/attributes ledgers, roles
 //! and grants, invite tokens and their use, sessions, authentication requests and
-//! approvals (docs/import.md).
+//! approvals, security events, notifications, the auth audit log (from an export) and
+//! membership applications (docs/import.md).
 //!
 //! Exact: users come only from registrations, prayer authors and activity actors;
 //! `restored` clears `archived`; logs keep their real action names. Idempotent with
@@ -24,13 +25,17 @@
 //! for the two phases that import them.
 
 mod auth;
+mod auth_audit_logs;
 mod invites;
 mod ledgers;
+mod membership;
+mod notifications;
 mod plan;
 mod prayers;
 mod read_ahead;
 mod records;
 mod roles;
+mod security_events;
 mod sessions;
 mod user_attributes;
 mod users;
@@ -195,6 +200,10 @@ impl TextArchivePlan {
         runner.phase(|conn| invites::import(conn, &mut run))?;
         runner.phase(|conn| sessions::import(conn, &mut run))?;
         runner.phase(|conn| auth::import(conn, &mut run))?;
+        runner.phase(|conn| security_events::import(conn, &mut run))?;
+        runner.phase(|conn| notifications::import(conn, &mut run))?;
+        runner.phase(|conn| auth_audit_logs::import(conn, &mut run))?;
+        runner.phase(|conn| membership::import(conn, &mut run))?;
         runner.finish()?;
         let files = report.counts_mut(Entity::Files);
         files.skipped = (self.not_imported.len() + self.not_read.len()) as u64;

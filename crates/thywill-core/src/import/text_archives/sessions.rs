@@ -1,11 +1,12 @@
 //! The sessions phase: `sessions/YYYY_MM_sessions.txt`, live and export rows, matched by
-//! session id.
+//! session id; then the addresses of invite claims, from the sessions the claims created.
 //!
 //! Like every phase after the ledgers, it creates no user: a row naming an unknown user is
 //! still written, as ThyWill's unenforced foreign keys allow, but no `user` row is
 //! invented. Rows are matched by their natural key or, for rows without one, by (key
 //! fields, minute), so re-runs and runs against the live database insert nothing.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::Duration;
@@ -14,7 +15,7 @@ use rusqlite::{params, Connection};
 use super::{execute_cached, row_exists, ImportRun, Phase};
 use crate::archive::kind::FileKind;
 use crate::archive::sessions::SessionsFile;
-use crate::db::encode::format_datetime;
+use crate::db::encode::{format_datetime, minute_of_stored};
 use crate::import::report::{issue, Entity};
 use crate::import::validate::refuse_names;
 use crate::Result;
@@ -76,6 +77,53 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                 ],
             )?;
             run.report.counts_mut(Entity::Sessions).inserted += 1;
+        }
+    }
+    fill_claim_addresses(conn, run)
+}
+
+/// The address of an invite claim, which its usage line does not carry: claiming a token
+/// signs the claimer in, so the session of that user created in the claim's minute has it
+/// (when exactly one address fits; never overwritten).
+fn fill_claim_addresses(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
+    let mut addresses: HashMap<(String, String), Option<String>> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT username, created_at, ip_address FROM session WHERE ip_address IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let created: String = row.get(1)?;
+            let ip: String = row.get(2)?;
+            addresses
+                .entry((row.get(0)?, minute_of_stored(&created)))
+                .and_modify(|seen| {
+                    if seen.as_deref() != Some(ip.as_str()) {
+                        // Two addresses in one minute: which one claimed is unknown.
+                        *seen = None;
+                    }
+                })
+                .or_insert(Some(ip));
+        }
+    }
+    if addresses.is_empty() {
+        return Ok(());
+    }
+    let unknown: Vec<(String, String, String)> = {
+        let mut stmt = conn.prepare(
+            "SELECT id, user_id, claimed_at FROM invite_token_usage WHERE ip_address IS NULL",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    for (id, user, claimed) in unknown {
+        if let Some(Some(ip)) = addresses.get(&(user, minute_of_stored(&claimed))) {
+            execute_cached(
+                conn,
+                "UPDATE invite_token_usage SET ip_address = ?1 WHERE id = ?2",
+                params![ip, id],
+            )?;
+            run.report.counts_mut(Entity::InviteTokenUsage).updated += 1;
         }
     }
     Ok(())
