@@ -467,12 +467,10 @@ pub(crate) fn compare_connections(
     // One snapshot per side: the app may commit while the tables are read.
     live.execute_batch("BEGIN")?;
     rebuilt.execute_batch("BEGIN")?;
-    let result = (|| -> Result<Vec<TableComparison>> {
-        TABLES
-            .iter()
-            .map(|spec| compare_table(spec, live, rebuilt))
-            .collect()
-    })();
+    let result: Result<Vec<TableComparison>> = TABLES
+        .iter()
+        .map(|spec| compare_table(spec, live, rebuilt))
+        .collect();
     let _ = live.execute_batch("COMMIT");
     let _ = rebuilt.execute_batch("COMMIT");
     let tables = result?;
