@@ -6,3 +6,4 @@ pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod recovery;
