@@ -44,6 +44,8 @@ from thywill_core._native import (
     iter_ledger,
     iter_users,
     parse_file,
+    recovery_full,
+    recovery_test,
     rerender_file,
 )
 
@@ -84,5 +86,7 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "recovery_full",
+    "recovery_test",
     "rerender_file",
 ]

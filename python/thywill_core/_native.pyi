@@ -364,3 +364,27 @@ def import_prayer_file(
     time_zone: str = "local",
     progress: _Progress | None = None,
 ) -> ImportReport: ...
+
+# recovery
+def recovery_test(
+    archive_dir: _Path,
+    database: _Path,
+    *,
+    time_zone: str = "local",
+    scratch_dir: _Path | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def recovery_full(
+    archive_dir: _Path,
+    database: _Path,
+    backups: _Path | None = None,
+    *,
+    merge: bool = False,
+    dry_run: bool = False,
+    wait: int | None = None,
+    force: bool = False,
+    safety_backup: bool = True,
+    time_zone: str = "local",
+    now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...

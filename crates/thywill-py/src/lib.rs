@@ -16,6 +16,7 @@ mod convert;
 mod errors;
 mod import;
 mod progress;
+mod recovery;
 mod testing;
 
 /// mimalloc for the module's own allocations, as pydantic-core does: an import's writer
@@ -32,6 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     archive::register(m)?;
     backup::register(m)?;
     import::register(m)?;
+    recovery::register(m)?;
     testing::register(m)?;
     Ok(())
 }
