@@ -54,6 +54,8 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "recovery_full",
+    "recovery_test",
     "rerender_file",
     "_plain_roundtrip",
     "_progress_probe",
