@@ -211,17 +211,12 @@ fn replace(
     let outcome = (|| -> Result<FullRecoveryReport> {
         let import =
             rebuild::import_archives(archive_dir, &temp, &options.reading(), false, progress)?;
-        if !temp.is_file() {
-            return Err(Error::InvalidInput(format!(
-                "nothing could be rebuilt from {}",
-                archive_dir.display()
-            )));
-        }
         restrict_permissions(&temp)?;
         let rebuilt_quick_check = rebuild::check_rebuilt(&temp)?;
         progress::report(progress, "compare", 0, Some(1))?;
         let comparison = compare_with_live(live_db, live_metadata.is_some(), &temp)?;
         progress::report(progress, "compare", 1, Some(1))?;
+        refuse_an_empty_rebuild(archive_dir, &comparison)?;
         report_step(progress, step::VERIFIED)?;
         let mut report = empty_report(
             archive_dir,
@@ -231,6 +226,9 @@ fn replace(
             import,
         );
         report.rebuilt_quick_check = rebuilt_quick_check;
+        report
+            .warnings
+            .extend(rebuild::failures_warning(&report.import));
         describe_losses(&comparison, &mut report.warnings);
         report.table_rows = comparison
             .tables
@@ -295,6 +293,25 @@ fn replace(
     outcome
 }
 
+/// A rebuild without a single user or prayer, over a database that has some, is a wrong
+/// archive folder rather than a community: installing it would empty the database.
+fn refuse_an_empty_rebuild(archive_dir: &Path, comparison: &Comparison) -> Result<()> {
+    let rows = |table: &str| {
+        comparison
+            .table(table)
+            .map_or((0, 0), |t| (t.live_rows, t.rebuilt_rows))
+    };
+    let (live_users, rebuilt_users) = rows("user");
+    let (live_prayers, rebuilt_prayers) = rows("prayer");
+    if rebuilt_users + rebuilt_prayers == 0 && live_users + live_prayers > 0 {
+        return Err(Error::InvalidInput(format!(
+            "{} holds no user and no prayer: replacing the database ({live_users} users, {live_prayers} prayers) with it would empty it; check the archive folder",
+            archive_dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// The rebuild holds session ids and auth data: private until it takes over the live
 /// file's owner and mode.
 fn restrict_permissions(path: &Path) -> Result<()> {
@@ -329,6 +346,9 @@ fn merge(
     )?;
     let mut report = empty_report(archive_dir, live_db, options, existed, import);
     report.safety_backup = safety_backup;
+    report
+        .warnings
+        .extend(rebuild::failures_warning(&report.import));
     if live_db.is_file() {
         let conn = super::compare::open_live_read_only(live_db)?;
         report.table_rows = crate::db::table_row_counts(&conn)?;

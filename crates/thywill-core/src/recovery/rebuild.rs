@@ -93,7 +93,26 @@ pub(crate) fn import_archives(
 ) -> Result<ImportReport> {
     let source = ArchiveSource::open_with_limits(archive_dir, &reading.zip_limits)?;
     let plan = TextArchivePlan::scan(source.root(), source.given())?;
-    plan.apply(target, &reading.import_options(dry_run), progress)
+    let report = plan.apply(target, &reading.import_options(dry_run), progress)?;
+    // An import that wrote nothing and failed removes the file it created.
+    if !dry_run && !target.is_file() {
+        return Err(Error::InvalidInput(format!(
+            "nothing could be rebuilt from {}: {} records failed",
+            archive_dir.display(),
+            report.entities.values().map(|c| c.failed).sum::<u64>()
+        )));
+    }
+    Ok(report)
+}
+
+/// A warning when archive records could not be imported.
+pub(crate) fn failures_warning(import: &ImportReport) -> Option<String> {
+    import.has_failures().then(|| {
+        format!(
+            "{} archive records could not be imported (see import.failures)",
+            import.entities.values().map(|c| c.failed).sum::<u64>()
+        )
+    })
 }
 
 /// `PRAGMA quick_check` of a rebuilt database, refused unless it is exactly `ok` and

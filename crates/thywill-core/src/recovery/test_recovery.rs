@@ -104,12 +104,7 @@ pub fn test_recovery(
     progress::report(progress, "compare", 1, Some(1))?;
     let mut warnings = Vec::new();
     describe_losses(&comparison, &mut warnings);
-    if import.has_failures() {
-        warnings.push(format!(
-            "{} archive records could not be imported (see import.failures)",
-            import.entities.values().map(|c| c.failed).sum::<u64>()
-        ));
-    }
+    warnings.extend(rebuild::failures_warning(&import));
     Ok(TestRecoveryReport {
         archive_dir: archive_dir.to_path_buf(),
         database: live_db.to_path_buf(),

@@ -224,3 +224,30 @@ fn merge_adds_only_what_is_missing_after_a_safety_backup() {
     );
     assert_eq!(row_counts(&community.db()), after);
 }
+
+#[test]
+fn refuses_to_replace_a_community_with_an_empty_archive_folder() {
+    let community = Community::copy("s1");
+    let empty = community.dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let before = tree_state(community.dir.path());
+    let err = full_recovery(
+        &empty,
+        &community.db(),
+        &full_options(&community.backups()),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("would empty it"), "{err}");
+    assert_eq!(tree_state(community.dir.path()), before);
+    // A missing archive folder is not found.
+    let err = full_recovery(
+        &community.dir.path().join("missing"),
+        &community.db(),
+        &full_options(&community.backups()),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+}
