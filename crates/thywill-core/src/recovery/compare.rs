@@ -717,3 +717,106 @@ pub fn open_live_read_only(path: &Path) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_multisets_compared_to_the_minute() {
+        let live = crate::db::Database::in_memory().expect("live");
+        let rebuilt = crate::db::Database::in_memory().expect("rebuilt");
+        let insert = |db: &crate::db::Database, rows: &[(&str, &str, &str)]| {
+            for (i, (prayer, user, at)) in rows.iter().enumerate() {
+                db.connection()
+                    .execute(
+                        "INSERT INTO prayermark (id, username, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        rusqlite::params![format!("m{i}"), user, prayer, at],
+                    )
+                    .expect("insert");
+            }
+        };
+        // Two identical marks live, one rebuilt (to the minute: seconds are not carried);
+        // one mark only in the rebuild.
+        insert(
+            &live,
+            &[
+                ("p1", "ann", "2025-01-01 10:00:12.345678"),
+                ("p1", "ann", "2025-01-01 10:00:40.000000"),
+                ("p2", "bob", "2025-01-02 09:30:00.000000"),
+            ],
+        );
+        insert(
+            &rebuilt,
+            &[
+                ("p1", "ann", "2025-01-01 10:00:00.000000"),
+                ("p2", "bob", "2025-01-02 09:30:00.000000"),
+                ("p3", "cy", "2025-01-03 08:00:00.000000"),
+            ],
+        );
+        let cmp = compare_connections(
+            live.connection(),
+            Path::new("live"),
+            rebuilt.connection(),
+            Path::new("rebuilt"),
+        )
+        .expect("compare");
+        let marks = cmp.table("prayermark").expect("prayermark");
+        assert_eq!(
+            (
+                marks.live_rows,
+                marks.rebuilt_rows,
+                marks.come_back,
+                marks.lost,
+                marks.added
+            ),
+            (3, 3, 2, 1, 1)
+        );
+        assert_eq!(marks.differences.len(), 2);
+        assert_eq!(marks.differences[0].side, Side::LiveOnly);
+        assert_eq!(marks.differences[0].values[2], "'2025-01-01 10:00'");
+        assert_eq!(marks.differences[1].side, Side::RebuiltOnly);
+        assert_eq!(cmp.differing_tables(), ["prayermark"]);
+        assert_eq!((cmp.lost, cmp.added), (1, 1));
+    }
+
+    #[test]
+    fn every_schema_table_has_a_spec_and_the_lists_are_bounded() {
+        for (kind, name, _) in crate::db::schema::SCHEMA_OBJECTS {
+            if *kind == "table" {
+                let spec = table_spec(name).unwrap_or_else(|| panic!("{name} has no spec"));
+                assert!(
+                    !spec.fields.is_empty() && !spec.not_carried.is_empty(),
+                    "{name}"
+                );
+            }
+        }
+        assert_eq!(
+            TABLES.len(),
+            crate::db::schema::SCHEMA_OBJECTS
+                .iter()
+                .filter(|(kind, _, _)| *kind == "table")
+                .count()
+        );
+        let live = crate::db::Database::in_memory().expect("live");
+        let rebuilt = crate::db::Database::in_memory().expect("rebuilt");
+        for i in 0..100 {
+            live.connection()
+                .execute(
+                    "INSERT INTO prayermark (id, username, prayer_id, created_at) VALUES (?1, 'u', ?1, '2025-01-01 00:00:00')",
+                    [format!("x{i}")],
+                )
+                .expect("insert");
+        }
+        let cmp = compare_connections(
+            live.connection(),
+            Path::new("live"),
+            rebuilt.connection(),
+            Path::new("rebuilt"),
+        )
+        .expect("compare");
+        let marks = cmp.table("prayermark").expect("prayermark");
+        assert_eq!(marks.differences.len(), MAX_DIFFERENCES_PER_TABLE);
+        assert_eq!(marks.differences_total, 100);
+    }
+}
