@@ -448,9 +448,8 @@ impl Comparison {
     }
 }
 
-/// Compares the live database at `live` with the rebuild at `rebuilt`. The live database is
-/// read as [`open_live_read_only`] opens it, in one read transaction; the rebuild is opened
-/// read-only.
+/// Compares the live database at `live` with the rebuild at `rebuilt`, each read as
+/// [`open_live_read_only`] opens it (nothing on disk changes), in one read transaction.
 pub fn compare_databases(live: &Path, rebuilt: &Path) -> Result<Comparison> {
     let live_conn = open_live_read_only(live)?;
     let rebuilt_conn = open_read_only(rebuilt)?;
@@ -676,17 +675,14 @@ fn file_uri(path: &Path, query: &str) -> String {
     uri
 }
 
-/// Opens a database that this process made (a rebuild) read-only.
+/// Opens a database read-only as [`open_live_read_only`] does, refusing a missing file.
 pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     if !path.is_file() {
         return Err(Error::NotFound {
             what: format!("database {}", path.display()),
         });
     }
-    Ok(Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?)
+    open_live_read_only(path)
 }
 
 /// Opens the live database for reading without changing anything on disk, also while

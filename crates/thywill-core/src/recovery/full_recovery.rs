@@ -267,7 +267,7 @@ fn replace(
         report.removed_stale_files = installed.removed_stale_files;
         report.quick_check = installed.quick_check;
         if report.installed {
-            let conn = super::compare::open_read_only(live_db)?;
+            let conn = super::compare::open_live_read_only(live_db)?;
             report.table_rows = crate::db::table_row_counts(&conn)?;
         }
         report.warnings.extend(installed.warnings);
