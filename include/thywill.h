@@ -398,6 +398,44 @@ thywill_status thywill_import_prayer_file(const char *file,
                                           char **out_json,
                                           bool *out_failed);
 
+// Rebuilds the database from the text archives `archive_dir` (a folder or a ZIP) into a
+// scratch database and compares it with `database` (which may be missing, or open in
+// ThyWill), table by table; changes nothing. `options_json` (may be NULL): `{"time_zone":
+// "local" | "utc" | "±HH:MM", "path_prefix": "text_archives", "zip_limits": {...},
+// "scratch_dir": "/var/tmp"}`. Writes `{"import", "recovery_stats", "comparison",
+// "predicted_rows", "warnings", ...}` to `*out_json`.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_recovery_test(const char *archive_dir,
+                                     const char *database,
+                                     const char *options_json,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json);
+
+// Rebuilds `database` from the text archives `archive_dir` and swaps the rebuild in (a
+// safety backup of the current database goes to `backups/pre_restore/`; `backups` may be
+// NULL: `THYWILL_BACKUP_DIR`, else `backups/` beside the database), or imports into the
+// existing database (`"mode": "merge"`). `options_json` (may be NULL): `{"mode": "replace" |
+// "merge", "dry_run": bool, "lock": "fail" | "force" | {"wait": SECONDS}, "safety_backup":
+// bool, "now": "...", "time_zone": "utc", "path_prefix": "...", "zip_limits": {...}}`.
+// Another process that has the database open gives `THYWILL_STATUS_CONFLICT` naming it,
+// unless waited out or forced. Writes `{"import", "recovery_stats", "comparison",
+// "installed", "safety_backup", "table_rows", "warnings", ...}` to `*out_json`.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_recovery_full(const char *archive_dir,
+                                     const char *database,
+                                     const char *backups,
+                                     const char *options_json,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json);
+
 // Writes the active sessions of `db` to the file `out` (replaced atomically, mode 0600).
 // `options_json` (may be NULL): `{"include_expired": bool, "as_of": "2025-09-20T12:00:00"
 // (UTC; default now)}`. Report: `{"file", "schema", "total_sessions", "expired_skipped",

@@ -45,6 +45,8 @@ from thywill_core._native import (
     iter_ledger,
     iter_users,
     parse_file,
+    recovery_full,
+    recovery_test,
     rerender_file,
     restore_sessions,
 )
@@ -87,6 +89,8 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "recovery_full",
+    "recovery_test",
     "rerender_file",
     "restore_sessions",
 ]

@@ -55,6 +55,8 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "recovery_full",
+    "recovery_test",
     "rerender_file",
     "restore_sessions",
     "_plain_roundtrip",
@@ -380,5 +382,29 @@ def restore_sessions(
     *,
     dry_run: bool = False,
     as_of: str | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+
+# recovery
+def recovery_test(
+    archive_dir: _Path,
+    database: _Path,
+    *,
+    time_zone: str = "local",
+    scratch_dir: _Path | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def recovery_full(
+    archive_dir: _Path,
+    database: _Path,
+    backups: _Path | None = None,
+    *,
+    merge: bool = False,
+    dry_run: bool = False,
+    wait: int | None = None,
+    force: bool = False,
+    safety_backup: bool = True,
+    time_zone: str = "local",
+    now: datetime | None = None,
     progress: _Progress | None = None,
 ) -> dict[str, Any]: ...

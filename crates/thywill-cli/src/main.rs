@@ -92,6 +92,12 @@ enum Command {
     /// Import text archives (folder or ZIP), JSON prayers or one prayer file.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Rebuild the database from the text archives in a scratch file and compare: what
+    /// would come back, what would be lost. Changes nothing.
+    TestRecovery(commands::recovery::TestRecoveryArgs),
+    /// Rebuild the database from the text archives and swap it in (after a safety
+    /// backup), or with --merge import into the existing database.
+    FullRecovery(commands::recovery::FullRecoveryArgs),
     /// Write the active sessions to a JSON file (default sessions_backup.json), mode 0600.
     ExportSessions(commands::sessions::ExportArgs),
     /// Put the sessions of an export-sessions file back into the database.
@@ -110,6 +116,8 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::Config(args) => commands::config::run(context, args),
         Command::Demo(args) => commands::demo::run(context, args),
         Command::Import(command) => commands::import::run(context, command),
+        Command::TestRecovery(args) => commands::recovery::run_test_recovery(context, args),
+        Command::FullRecovery(args) => commands::recovery::run_full_recovery(context, args),
         Command::ExportSessions(args) => commands::sessions::run_export(context, args),
         Command::RestoreSessions(args) => commands::sessions::run_restore(context, args),
     }

@@ -6,6 +6,7 @@
 //! - [`db`]: ThyWill's SQLite database (schema, value encodings, live-safe access).
 //! - [`import`]: text archives, JSON prayers and single prayer files into the database.
 //! - [`backup`]: database backups, verification, restore, retention and remote copies.
+//! - [`recovery`]: disaster recovery from the text archives (test and full recovery).
 //! - [`pycompat`]: the Python formatting and parsing rules both depend on (`repr(float)`,
 //!   `json.dumps`, `isoformat`, `strptime`, `str.strip`, `int()`, `float()`).
 //!
@@ -21,6 +22,7 @@ pub mod error;
 pub mod import;
 pub mod progress;
 pub mod pycompat;
+pub mod recovery;
 pub mod sessions;
 
 pub use error::{Error, ErrorKind, Result};

@@ -16,6 +16,7 @@ mod convert;
 mod errors;
 mod import;
 mod progress;
+mod recovery;
 mod sessions;
 mod testing;
 
@@ -33,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     archive::register(m)?;
     backup::register(m)?;
     import::register(m)?;
+    recovery::register(m)?;
     sessions::register(m)?;
     testing::register(m)?;
     Ok(())

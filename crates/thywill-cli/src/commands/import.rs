@@ -61,7 +61,7 @@ pub enum ImportCommand {
     },
 }
 
-fn parse_zone(text: &str) -> Result<ArchiveTimeZone, String> {
+pub(crate) fn parse_zone(text: &str) -> Result<ArchiveTimeZone, String> {
     ArchiveTimeZone::parse(text).ok_or_else(|| format!("{text:?}: expected local, utc or ±HH:MM"))
 }
 

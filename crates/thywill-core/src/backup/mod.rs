@@ -20,13 +20,13 @@
 
 mod cleanup;
 mod create;
-mod files;
+pub(crate) mod files;
 mod list;
 mod locate;
 mod offsite;
 mod openers;
 pub mod remote;
-mod restore;
+pub(crate) mod restore;
 pub mod retention;
 mod stale;
 mod upgrade;

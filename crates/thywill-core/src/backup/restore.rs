@@ -200,7 +200,7 @@ pub(crate) mod step {
     pub(crate) const TOTAL: u64 = 9;
 }
 
-fn report_step(progress: &dyn Progress, n: u64) -> Result<()> {
+pub(crate) fn report_step(progress: &dyn Progress, n: u64) -> Result<()> {
     progress::report(progress, "restore", n, Some(step::TOTAL))
 }
 
@@ -248,17 +248,13 @@ pub(crate) fn restore_locked(
     let Some(expected_sha) = verification.sha256.clone() else {
         return Err(Error::Internal("verification produced no checksum".into()));
     };
-    let previous_database_existed = live_metadata.is_some();
-    let mut warnings = Vec::new();
-    let live_dir = parent_dir(database);
-
     let mut report = RestoreReport {
         source: source.to_path_buf(),
         database: database.clone(),
         mode: options.mode,
         dry_run: options.dry_run,
         verification,
-        previous_database_existed,
+        previous_database_existed: live_metadata.is_some(),
         safety_backup: None,
         removed_side_files: Vec::new(),
         other_processes: Vec::new(),
@@ -268,21 +264,145 @@ pub(crate) fn restore_locked(
         warnings: Vec::new(),
         duration_ms: 0,
     };
-
-    report.other_processes = wait_for_other_processes(
+    let install = Install {
         database,
-        options.lock,
+        backup_root: &options.backup_root,
+        lock: options.lock,
+        dry_run: options.dry_run,
+        safety_backup: options.safety_backup,
+        now: options.now,
+        started,
+        deadline,
+    };
+    let temp = files::temp_path_for(database, "restore");
+    let mut schema = None;
+    let installed = install_prepared(
+        &install,
+        &temp,
+        live_metadata.as_ref(),
+        progress,
+        |temp: &Path| -> Result<()> {
+            let (copied_sha, _) = copy_hashing(source, temp, "copy", progress)?;
+            if copied_sha != expected_sha {
+                return Err(Error::Corrupt(format!(
+                    "{} changed while it was being restored (sha256 {copied_sha}, verified {expected_sha})",
+                    source.display()
+                )));
+            }
+            report_step(progress, step::COPIED)?;
+            if options.mode == RestoreMode::Safe {
+                let conn = Connection::open(temp)?;
+                // The copy is private until renamed, so its upgrade needs no durability of its own.
+                conn.pragma_update(None, "journal_mode", "DELETE")?;
+                let upgrade = upgrade::upgrade_schema(&conn, false)?;
+                let check = create::integrity_lines(&conn, "quick_check")?;
+                conn.close().map_err(|(_, e)| Error::Database(e))?;
+                if check != ["ok"] {
+                    return Err(Error::Corrupt(format!(
+                        "the upgraded copy failed quick_check: {}",
+                        check.join("; ")
+                    )));
+                }
+                schema = Some(upgrade);
+            }
+            Ok(())
+        },
+    )?;
+    if options.dry_run && options.mode == RestoreMode::Safe {
+        schema = Some(plan_upgrade_of(source)?);
+    }
+    report.schema = schema;
+    report.safety_backup = installed.safety_backup;
+    report.removed_side_files = installed.removed_side_files;
+    report.other_processes = installed.other_processes;
+    report.removed_stale_files = installed.removed_stale_files;
+    report.quick_check = installed.quick_check;
+    report.warnings = installed.warnings;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// How a prepared database file is installed over the live database: the part of a
+/// restore after the backup is verified, shared with full recovery.
+pub(crate) struct Install<'a> {
+    /// The live database path (it may be missing).
+    pub(crate) database: &'a Path,
+    /// Where the safety backup goes (`<root>/pre_restore/`).
+    pub(crate) backup_root: &'a Path,
+    /// Behaviour when another process uses the database.
+    pub(crate) lock: LockPolicy,
+    /// Check and report, changing nothing.
+    pub(crate) dry_run: bool,
+    /// Take a safety backup of the current database first.
+    pub(crate) safety_backup: bool,
+    /// Local time for the safety backup's name.
+    pub(crate) now: NaiveDateTime,
+    /// When the whole operation started (waits count from here).
+    pub(crate) started: Instant,
+    /// When a [`LockPolicy::Wait`] gives up ([`wait_deadline`]).
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// What [`install_prepared`] did (or, in a dry run, would do).
+pub(crate) struct Installed {
+    /// The safety backup of the previous database.
+    pub(crate) safety_backup: Option<CreateReport>,
+    /// Stale `-wal`, `-shm`, `-journal` files removed (or that would be).
+    pub(crate) removed_side_files: Vec<PathBuf>,
+    /// Other processes that had the live database open when the install went ahead.
+    pub(crate) other_processes: Vec<OpenProcess>,
+    /// Leftovers of interrupted earlier runs removed (or that would be).
+    pub(crate) removed_stale_files: Vec<PathBuf>,
+    /// `PRAGMA quick_check` of the installed database (empty in a dry run).
+    pub(crate) quick_check: Vec<String>,
+    /// Things worth knowing (a forced lock, an incomplete checkpoint).
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Installs the file `prepare` writes at `temp` (beside the live database) over the live
+/// database, crash-safely: refuse while another process has the live database open or a
+/// connection holds a write transaction (honouring [`LockPolicy`]); in a dry run stop
+/// there; remove stale leftovers; take the safety backup; run `prepare` (which may find the
+/// file already there); give it the live file's owner, group and mode; fsync; checkpoint
+/// the live WAL; check again for other processes; remove the old side files; rename; fsync
+/// the folder; `quick_check`. Reports the `restore` steps from [`step::LOCKED`] on
+/// (`prepare` reports [`step::COPIED`] itself). `temp` is removed when the install fails
+/// after `prepare` ran.
+pub(crate) fn install_prepared(
+    install: &Install<'_>,
+    temp: &Path,
+    live_metadata: Option<&fs::Metadata>,
+    progress: &dyn Progress,
+    prepare: impl FnOnce(&Path) -> Result<()>,
+) -> Result<Installed> {
+    let database = install.database;
+    let started = install.started;
+    let deadline = install.deadline;
+    let mut warnings = Vec::new();
+    let live_dir = parent_dir(database);
+    let mut installed = Installed {
+        safety_backup: None,
+        removed_side_files: Vec::new(),
+        other_processes: Vec::new(),
+        removed_stale_files: Vec::new(),
+        quick_check: Vec::new(),
+        warnings: Vec::new(),
+    };
+
+    installed.other_processes = wait_for_other_processes(
+        database,
+        install.lock,
         started,
         deadline,
         progress,
         &mut warnings,
     )?;
-    let live = if previous_database_existed {
+    let live = if live_metadata.is_some() {
         let conn = open_existing(database)?;
         let remaining = deadline.map_or(Duration::ZERO, |d| {
             d.saturating_duration_since(Instant::now())
         });
-        take_write_lock(&conn, database, options.lock, remaining, &mut warnings)?;
+        take_write_lock(&conn, database, install.lock, remaining, &mut warnings)?;
         Some(conn)
     } else {
         None
@@ -298,69 +418,45 @@ pub(crate) fn restore_locked(
     .filter(|p| p.exists())
     .collect();
 
-    if options.dry_run {
-        if options.mode == RestoreMode::Safe {
-            report.schema = Some(plan_upgrade_of(source)?);
-        }
-        report.removed_side_files = side_files;
-        report.removed_stale_files = stale::leftovers(&options.backup_root, Some(database));
-        report.warnings = warnings;
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        return Ok(report);
+    if install.dry_run {
+        installed.removed_side_files = side_files;
+        installed.removed_stale_files = stale::leftovers(install.backup_root, Some(database));
+        installed.warnings = warnings;
+        return Ok(installed);
     }
-    report.removed_stale_files =
-        stale::remove(stale::leftovers(&options.backup_root, Some(database)))?;
+    installed.removed_stale_files =
+        stale::remove(stale::leftovers(install.backup_root, Some(database)))?;
 
-    if live.is_some() && options.safety_backup {
-        let safety = safety_backup(options, progress)?;
-        report.safety_backup = Some(safety);
+    if live.is_some() && install.safety_backup {
+        installed.safety_backup = Some(safety_backup(install, progress)?);
     }
     report_step(progress, step::SAFETY_BACKUP)?;
 
-    let temp = files::temp_path_for(database, "restore");
-    let installed = (|| -> Result<()> {
-        let (copied_sha, _) = copy_hashing(source, &temp, "copy", progress)?;
-        if copied_sha != expected_sha {
-            return Err(Error::Corrupt(format!(
-                "{} changed while it was being restored (sha256 {copied_sha}, verified {expected_sha})",
-                source.display()
-            )));
-        }
-        report_step(progress, step::COPIED)?;
-        if options.mode == RestoreMode::Safe {
-            let conn = Connection::open(&temp)?;
-            // The copy is private until renamed, so its upgrade needs no durability of its own.
-            conn.pragma_update(None, "journal_mode", "DELETE")?;
-            let upgrade = upgrade::upgrade_schema(&conn, false)?;
-            let check = create::integrity_lines(&conn, "quick_check")?;
-            conn.close().map_err(|(_, e)| Error::Database(e))?;
-            if check != ["ok"] {
-                return Err(Error::Corrupt(format!(
-                    "the upgraded copy failed quick_check: {}",
-                    check.join("; ")
-                )));
-            }
-            report.schema = Some(upgrade);
-        }
-        take_over_ownership(&temp, database, live_metadata.as_ref())?;
-        fsync_file(&temp)?;
+    let done = (|| -> Result<()> {
+        prepare(temp)?;
+        take_over_ownership(temp, database, live_metadata)?;
+        fsync_file(temp)?;
         report_step(progress, step::PREPARED)?;
 
         if let Some(conn) = live {
-            checkpoint_and_close(conn, database, options.lock, &mut warnings)?;
+            checkpoint_and_close(conn, database, install.lock, &mut warnings)?;
         }
         // A process that opened the database since the first check would keep the old file.
         let late = wait_for_other_processes(
             database,
-            options.lock,
+            install.lock,
             started,
             deadline,
             progress,
             &mut warnings,
         )?;
         for process in late {
-            if !report.other_processes.iter().any(|p| p.pid == process.pid) {
-                report.other_processes.push(process);
+            if !installed
+                .other_processes
+                .iter()
+                .any(|p| p.pid == process.pid)
+            {
+                installed.other_processes.push(process);
             }
         }
         report_step(progress, step::CHECKPOINTED)?;
@@ -372,28 +468,28 @@ pub(crate) fn restore_locked(
             journal_path(database),
         ] {
             if files::remove_if_exists(&side)? {
-                report.removed_side_files.push(side);
+                installed.removed_side_files.push(side);
             }
         }
         fsync_dir(&live_dir)?;
         report_step(progress, step::SIDE_FILES_REMOVED)?;
-        rename_durably(&temp, database)?;
+        rename_durably(temp, database)?;
         report_step(progress, step::RENAMED)?;
         Ok(())
     })();
-    if let Err(e) = installed {
-        let _ = files::remove_if_exists(&temp);
+    if let Err(e) = done {
+        let _ = files::remove_if_exists(temp);
         return Err(e);
     }
 
     let conn = open_existing(database)?;
-    report.quick_check = create::integrity_lines(&conn, "quick_check")?;
+    installed.quick_check = create::integrity_lines(&conn, "quick_check")?;
     drop(conn);
-    if report.quick_check != ["ok"] {
+    if installed.quick_check != ["ok"] {
         return Err(Error::Corrupt(format!(
             "the restored database failed quick_check: {}{}",
-            report.quick_check.join("; "),
-            report
+            installed.quick_check.join("; "),
+            installed
                 .safety_backup
                 .as_ref()
                 .map(|s| format!(" (the previous database is in {})", s.path.display()))
@@ -401,14 +497,13 @@ pub(crate) fn restore_locked(
         )));
     }
     report_step(progress, step::CHECKED)?;
-    report.warnings = warnings;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    installed.warnings = warnings;
+    Ok(installed)
 }
 
 /// When a [`LockPolicy::Wait`] gives up; a wait beyond what the clock can count is invalid
 /// input rather than a panic.
-fn wait_deadline(policy: LockPolicy, started: Instant) -> Result<Option<Instant>> {
+pub(crate) fn wait_deadline(policy: LockPolicy, started: Instant) -> Result<Option<Instant>> {
     match policy {
         LockPolicy::Wait(seconds) => started
             .checked_add(Duration::from_secs(seconds))
@@ -444,7 +539,7 @@ pub(crate) fn refuse_if_in_use(database: &Path, policy: LockPolicy) -> Result<()
 /// The live database's metadata (`None` when there is none yet), refusing a path that is not
 /// a regular file or whose folder a restore cannot write to: both fail clearly before
 /// anything is done.
-fn live_database_metadata(database: &Path) -> Result<Option<fs::Metadata>> {
+pub(crate) fn live_database_metadata(database: &Path) -> Result<Option<fs::Metadata>> {
     let metadata = match fs::metadata(database) {
         Ok(m) if m.is_dir() => {
             return Err(Error::InvalidInput(format!(
@@ -604,11 +699,11 @@ fn take_write_lock(
 
 /// A pre-restore safety backup through the online backup API. It reads through its own
 /// connection: SQLite refuses to back up from a connection holding a write transaction.
-fn safety_backup(options: &RestoreOptions, progress: &dyn Progress) -> Result<CreateReport> {
+fn safety_backup(install: &Install<'_>, progress: &dyn Progress) -> Result<CreateReport> {
     let mut create_options =
-        CreateOptions::new(&options.database, &options.backup_root, super::Tier::Daily);
+        CreateOptions::new(install.database, install.backup_root, super::Tier::Daily);
     create_options.kind = BackupKind::PreRestore;
-    create_options.now = options.now;
+    create_options.now = install.now;
     // The old database may be the damaged one being replaced: record its check, don't refuse.
     create_options.integrity_check = false;
     create::create_unlocked(&create_options, progress)

@@ -1,6 +1,6 @@
 //! Leftovers of interrupted runs: temp copies (`.<name>.<purpose>-<pid>.tmp`, each as large as
-//! the database) and remote staging folders (`.remote-staging-<pid>`). A run that is killed
-//! cannot remove them itself; the next restore, backup or cleanup does, and reports them.
+//! the database; a full recovery's rebuild also with its SQLite side files) and remote staging
+//! folders (`.remote-staging-<pid>`). A run that is killed cannot remove them itself; the next restore, backup or cleanup does, and reports them.
 //!
 //! A leftover is stale only when the process named in it is gone: callers also hold the
 //! backup root's lock, so no other backup, restore or cleanup of that root is running.
@@ -72,13 +72,19 @@ pub(crate) fn leftovers(root: &Path, database: Option<&Path>) -> Vec<PathBuf> {
     }
     if let Some(database) = database {
         if let Some(name) = database.file_name().and_then(|n| n.to_str()) {
-            let prefix = format!(".{name}.restore-");
+            // Restores copy the backup to a temp file beside the live one; full recoveries
+            // rebuild one there, with SQLite's side files while it is being written.
+            let prefixes = [format!(".{name}.restore-"), format!(".{name}.recovery-")];
             if let Ok(entries) = fs::read_dir(parent_dir(database)) {
                 for entry in entries.flatten() {
                     let file_name = entry.file_name().to_string_lossy().into_owned();
-                    if file_name.starts_with(&prefix)
+                    let temp_name = ["-journal", "-wal", "-shm"]
+                        .iter()
+                        .find_map(|side| file_name.strip_suffix(side))
+                        .unwrap_or(&file_name);
+                    if prefixes.iter().any(|p| file_name.starts_with(p.as_str()))
                         && entry.file_type().is_ok_and(|t| t.is_file())
-                        && temp_file_pid(&file_name).is_some_and(|pid| !alive(pid))
+                        && temp_file_pid(temp_name).is_some_and(|pid| !alive(pid))
                     {
                         found.push(entry.path());
                     }

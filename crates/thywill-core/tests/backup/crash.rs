@@ -3,18 +3,17 @@
 //! database (with everything its WAL held) or the new one, intact.
 //!
 //! The restoring process is this test binary re-executed on `child_restore_entry` with
-//! `THYWILL_CRASH_CHILD` set; it prints each progress event and, at the chosen one, stops
-//! and waits to be killed.
+//! `THYWILL_CRASH_CHILD` set (`support::child`); it prints each progress event and, at the
+//! chosen one, stops and waits to be killed.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::backup::{live_db, ts};
+use crate::support::child::{self, Announcing};
 use rusqlite::Connection;
 use thywill_core::backup::{create, restore, CreateOptions, RestoreOptions, Tier};
-use thywill_core::progress::{NoProgress, ProgressEvent};
+use thywill_core::progress::NoProgress;
 
 /// Rows that exist only in the old database's WAL when the restore starts.
 const WAL_ROWS: i64 = 100;
@@ -89,75 +88,26 @@ fn child_restore_entry() {
     };
     let dir = PathBuf::from(dir);
     let backup = PathBuf::from(std::env::var_os("THYWILL_CRASH_BACKUP").unwrap());
-    let pause_at: Option<usize> = std::env::var("THYWILL_CRASH_PAUSE")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let counter = std::sync::atomic::AtomicUsize::new(0);
-    let progress = |e: &ProgressEvent<'_>| {
-        let i = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "EVENT {i} {} {}", e.phase, e.done).unwrap();
-        out.flush().unwrap();
-        if Some(i) == pause_at {
-            writeln!(out, "PAUSED").unwrap();
-            out.flush().unwrap();
-            drop(out);
-            loop {
-                std::thread::sleep(Duration::from_secs(60));
-            }
-        }
-        true
-    };
-    restore(&backup, &restore_options(&dir), &progress).unwrap();
+    restore(&backup, &restore_options(&dir), &Announcing::from_env()).unwrap();
     println!("DONE");
 }
 
-/// Runs the child; with `pause_at` waits for it to pause, with `kill_after` sleeps; then
-/// SIGKILLs it. Returns the events it printed.
+/// Runs the child restoring `backup` into `dir` (see [`crate::support::child::run_child`]).
 fn run_child(
     dir: &Path,
     backup: &Path,
     pause_at: Option<usize>,
     kill_after: Option<Duration>,
 ) -> Vec<String> {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            &crate::support::test_name(module_path!(), "child_restore_entry"),
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("THYWILL_CRASH_CHILD", dir)
-        .env("THYWILL_CRASH_BACKUP", backup)
-        .env(
-            "THYWILL_CRASH_PAUSE",
-            pause_at.map(|p| p.to_string()).unwrap_or_default(),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut events = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let paused = line == "PAUSED";
-            events.push(line);
-            if paused {
-                break;
-            }
-        }
-        events
-    });
-    if let Some(delay) = kill_after {
-        std::thread::sleep(delay);
-        let _ = child.kill();
-    }
-    let events = reader.join().unwrap();
-    let _ = child.kill();
-    child.wait().unwrap();
-    events
+    child::run_child(
+        &crate::support::test_name(module_path!(), "child_restore_entry"),
+        &[
+            ("THYWILL_CRASH_CHILD", dir.as_os_str()),
+            ("THYWILL_CRASH_BACKUP", backup.as_os_str()),
+        ],
+        pause_at,
+        kill_after,
+    )
 }
 
 #[test]
@@ -168,10 +118,7 @@ fn restore_survives_sigkill_at_every_point() {
     let events = run_child(dir.path(), &backup, None, None);
     assert!(events.iter().any(|e| e == "DONE"), "{events:?}");
     assert_eq!(live_state(&dir.path().join("thywill.db")), "new");
-    let points: Vec<&str> = events
-        .iter()
-        .filter_map(|e| e.find("EVENT ").map(|at| &e[at..]))
-        .collect();
+    let points = child::events(&events);
     assert!(points.len() >= 12, "too few kill points: {points:?}");
 
     let mut outcomes = std::collections::BTreeMap::new();

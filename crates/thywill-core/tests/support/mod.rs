@@ -3,6 +3,7 @@
 #![allow(dead_code)] // not every helper is used in every configuration
 
 pub mod backup;
+pub mod child;
 pub mod import;
 pub mod properties;
 
