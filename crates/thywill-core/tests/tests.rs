@@ -9,3 +9,4 @@ mod archive;
 mod backup;
 mod db;
 mod import;
+mod recovery;

@@ -1,0 +1,4 @@
+//! Recovery between the database and the text archives.
+
+mod heal;
+mod validate;
