@@ -27,12 +27,16 @@ use serde::{Deserialize, Serialize};
 use crate::archive::fileops::{self, entry_type, EntryType};
 use crate::archive::layout::{self, pathlib_str, LedgerKind};
 use crate::archive::ledger::{self, LedgerRecord};
+use crate::archive::pipe::{self, PipeFile};
 use crate::archive::prayer::{self, ActivityAction, PrayerActivity, PrayerArchive};
+use crate::archive::record::Record;
+use crate::archive::system::InviteUsageRecord;
 use crate::archive::users;
 use crate::archive::writer::{ArchiveWriter, DISABLED_PLACEHOLDER_PREFIX};
 use crate::db::encode::{minute_number, parse_datetime};
 use crate::db::{ArchiveTimeZone, Database, OpenOptions};
 use crate::progress::{self, Progress};
+use crate::pycompat::datetime::PyDateTime;
 use crate::{Error, Result};
 
 /// Which monthly ledgers (`prayers/marks`, `prayers/skips`, `prayers/attributes`) heal
@@ -131,6 +135,18 @@ pub struct LedgerHealCounts {
     pub lines_written: u64,
 }
 
+/// Invite-usage counts of a [`HealReport`]: the `token_used` lines of
+/// `system/YYYY_MM_invite_usage.txt`, one per `invite_token_usage` row.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InviteUsageHealCounts {
+    /// Rows in the database.
+    pub rows: u64,
+    /// Rows whose line a usage file holds.
+    pub present: u64,
+    /// Lines appended.
+    pub lines_written: u64,
+}
+
 /// What a [`HealChange`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,6 +163,8 @@ pub enum HealChangeKind {
     UserPathUpdated,
     /// Ledger lines appended to one monthly ledger file.
     LedgerLinesAppended,
+    /// Invite-usage lines appended to one monthly usage file.
+    InviteUsageAppended,
 }
 
 /// One change heal made (or, in a dry run, would make).
@@ -178,6 +196,8 @@ pub struct HealReport {
     pub users: UserHealCounts,
     /// Marks, skips and attributes ledgers.
     pub ledgers: Vec<LedgerHealCounts>,
+    /// Invite usage.
+    pub invite_usage: InviteUsageHealCounts,
     /// Every change, in the order made.
     pub changes: Vec<HealChange>,
     /// Rows that could not be archived (an unreadable time, a name the format cannot
@@ -314,6 +334,15 @@ pub(crate) struct LedgerRow {
     pub(crate) value: Option<String>,
 }
 
+/// One `invite_token_usage` row.
+#[derive(Debug, Clone)]
+pub(crate) struct UsageRow {
+    pub(crate) token: String,
+    pub(crate) user: String,
+    pub(crate) at: NaiveDateTime,
+    pub(crate) created_by: String,
+}
+
 /// What the database holds, read in one read transaction.
 #[derive(Default)]
 pub(crate) struct Snapshot {
@@ -324,6 +353,8 @@ pub(crate) struct Snapshot {
     pub(crate) users: Vec<DbUser>,
     /// Ledger rows per kind (marks, skips, attributes).
     pub(crate) ledger_rows: BTreeMap<LedgerKindKey, Vec<LedgerRow>>,
+    /// `invite_token_usage` rows: token, user, claim time, token creator.
+    pub(crate) invite_usage: Vec<UsageRow>,
     pub(crate) notes: Vec<String>,
 }
 
@@ -520,6 +551,31 @@ impl Snapshot {
             }
             s.ledger_rows.insert(LedgerKindKey::Attributes, ledger);
         }
+        if table_exists(conn, "invite_token_usage")? {
+            let creator = if table_exists(conn, "invitetoken")? {
+                "(SELECT t.created_by_user FROM invitetoken t WHERE t.token = u.invite_token_id)"
+            } else {
+                "NULL"
+            };
+            let mut stmt = conn.prepare(&format!(
+                "SELECT u.invite_token_id, u.user_id, u.claimed_at, {creator} \
+                 FROM invite_token_usage u ORDER BY u.rowid"
+            ))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let token: String = r.get(0)?;
+                let Some(at) = time_of(&mut s.notes, "invite_token_usage", &token, r.get(2)?)
+                else {
+                    continue;
+                };
+                s.invite_usage.push(UsageRow {
+                    token,
+                    user: r.get(1)?,
+                    at,
+                    created_by: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                });
+            }
+        }
         Ok(s)
     }
 
@@ -689,6 +745,8 @@ pub(crate) struct ArchiveScan {
     pub(crate) registrations: HashMap<String, Vec<Location>>,
     /// Ledger records by kind, with their files.
     pub(crate) ledgers: BTreeMap<LedgerKindKey, Vec<(LedgerRecord, String)>>,
+    /// `token_used` lines of the invite-usage files that name a user, with their files.
+    pub(crate) invite_usage: Vec<(InviteUsageRecord, Location)>,
     /// Ledger folders present.
     pub(crate) ledger_dirs: HashSet<LedgerKindKey>,
     /// `prayers/` exists.
@@ -742,6 +800,11 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// The 1-based number of the first line of `text` equal to `line` (0 when none is).
+pub(crate) fn line_of(text: &str, line: &str) -> usize {
+    text.lines().position(|l| l == line).map_or(0, |i| i + 1)
 }
 
 /// The id a prayer file's title line names (`Prayer {id} by {author}`).
@@ -846,6 +909,40 @@ impl ArchiveScan {
                 }
             }
             scan.ledgers.insert(key, records);
+        }
+        for (name, path, via_link) in sorted_files(&root.join("system"), &mut scan.notes)? {
+            if !name.ends_with("_invite_usage.txt") {
+                continue;
+            }
+            let file = format!("system/{name}");
+            let bytes = fileops::read_listed_file(&path, via_link)?;
+            let (parsed, diagnostics) =
+                PipeFile::<InviteUsageRecord>::parse(&bytes, Some(Path::new(&file)));
+            for d in diagnostics {
+                scan.unreadable.push((
+                    Location {
+                        file: file.clone(),
+                        line: d.line,
+                    },
+                    d.reason,
+                ));
+            }
+            // The parsed records carry no line numbers: header lines come first, then one
+            // record per line, so a record's line is found by its text.
+            let text = String::from_utf8_lossy(&bytes);
+            for record in parsed.records {
+                if record.is_link_creation() {
+                    continue;
+                }
+                let line = line_of(&text, &record.render_line());
+                scan.invite_usage.push((
+                    record,
+                    Location {
+                        file: file.clone(),
+                        line,
+                    },
+                ));
+            }
         }
         Ok(scan)
     }
@@ -1105,8 +1202,6 @@ enum FileWrite {
 }
 
 struct Append {
-    kind: HealChangeKind,
-    record: String,
     path: String,
     /// What to append.
     action: AppendAction,
@@ -1122,6 +1217,7 @@ enum AppendAction {
         kind: LedgerKind,
         row: LedgerRow,
     },
+    InviteUsage(UsageRow),
 }
 
 pub(crate) struct Plan {
@@ -1132,6 +1228,7 @@ pub(crate) struct Plan {
     prayers: PrayerHealCounts,
     users: UserHealCounts,
     ledgers: Vec<LedgerHealCounts>,
+    invite_usage: InviteUsageHealCounts,
     changes: Vec<HealChange>,
     notes: Vec<String>,
 }
@@ -1157,6 +1254,7 @@ fn plan(
         prayers: PrayerHealCounts::default(),
         users: UserHealCounts::default(),
         ledgers: Vec::new(),
+        invite_usage: InviteUsageHealCounts::default(),
         changes: Vec::new(),
         notes: Vec::new(),
     };
@@ -1166,6 +1264,7 @@ fn plan(
     plan_registrations(&mut plan, snapshot, scan, options);
     if scope == Scope::All {
         plan_ledgers(&mut plan, snapshot, scan, options);
+        plan_invite_usage(&mut plan, snapshot, scan, options);
     }
     Ok(plan)
 }
@@ -1345,8 +1444,6 @@ fn plan_registrations(
                     crate::archive::timestamp::ym(&user.created_at)
                 );
                 plan.appends.push(Append {
-                    kind: HealChangeKind::RegistrationAppended,
-                    record: user.name.clone(),
                     path: path.clone(),
                     action: AppendAction::Registration {
                         name: user.name.clone(),
@@ -1482,8 +1579,6 @@ fn plan_ledgers(plan: &mut Plan, snapshot: &Snapshot, scan: &ArchiveScan, option
             );
             *per_file.entry(path.clone()).or_default() += 1;
             plan.appends.push(Append {
-                kind: HealChangeKind::LedgerLinesAppended,
-                record: row.prayer_id.clone(),
                 path,
                 action: AppendAction::Ledger {
                     kind,
@@ -1504,6 +1599,75 @@ fn plan_ledgers(plan: &mut Plan, snapshot: &Snapshot, scan: &ArchiveScan, option
     }
 }
 
+/// The key an invite-usage line and its row share besides the minute.
+pub(crate) fn usage_key(token: &str, user: &str) -> (String, String) {
+    (token.to_string(), user.to_string())
+}
+
+fn plan_invite_usage(
+    plan: &mut Plan,
+    snapshot: &Snapshot,
+    scan: &ArchiveScan,
+    options: &HealOptions,
+) {
+    let mut matcher = MinuteMatcher::new();
+    for (i, (record, _)) in scan.invite_usage.iter().enumerate() {
+        matcher.add(
+            usage_key(&record.token, &record.used_by),
+            &naive(&record.timestamp),
+            &options.time_zone,
+            i,
+        );
+    }
+    plan.invite_usage.rows = snapshot.invite_usage.len() as u64;
+    let mut per_file: BTreeMap<String, u64> = BTreeMap::new();
+    for row in &snapshot.invite_usage {
+        if matcher
+            .take(&usage_key(&row.token, &row.user), &row.at)
+            .is_some()
+        {
+            plan.invite_usage.present += 1;
+            continue;
+        }
+        if [&row.token, &row.user, &row.created_by]
+            .iter()
+            .any(|s| !one_line(s) || s.contains('|'))
+        {
+            plan.notes.push(format!(
+                "invite usage of token {:?} by {:?}: a line break or `|` the line cannot hold; not archived",
+                row.token, row.user
+            ));
+            continue;
+        }
+        let path = format!(
+            "system/{}",
+            pipe::monthly_file_name(&row.at, "invite_usage")
+        );
+        *per_file.entry(path.clone()).or_default() += 1;
+        plan.appends.push(Append {
+            path,
+            action: AppendAction::InviteUsage(row.clone()),
+        });
+        plan.invite_usage.lines_written += 1;
+    }
+    for (path, n) in per_file {
+        plan.changes.push(HealChange {
+            kind: HealChangeKind::InviteUsageAppended,
+            record: "invite_usage".into(),
+            path,
+            detail: format!("{n} lines"),
+        });
+    }
+}
+
+/// A Python datetime as naive wall-clock time (an aware one converted to naive UTC).
+fn naive(t: &PyDateTime) -> NaiveDateTime {
+    match t {
+        PyDateTime::Naive(t) => *t,
+        PyDateTime::Aware(t) => t.naive_utc(),
+    }
+}
+
 impl Plan {
     fn report(&self, db_path: &Path, root: &Path, dry_run: bool) -> HealReport {
         let mut notes = self.notes.clone();
@@ -1516,6 +1680,7 @@ impl Plan {
             prayers: self.prayers.clone(),
             users: self.users.clone(),
             ledgers: self.ledgers.clone(),
+            invite_usage: self.invite_usage.clone(),
             changes: self.changes.clone(),
             notes,
         }
@@ -1574,8 +1739,21 @@ impl Plan {
                         )?,
                     };
                 }
+                AppendAction::InviteUsage(row) => {
+                    let path = root.join(&append.path);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                    }
+                    let record = InviteUsageRecord {
+                        timestamp: PyDateTime::Naive(row.at),
+                        token: row.token.clone(),
+                        used_by: row.user.clone(),
+                        created_by: row.created_by.clone(),
+                        action: "token_used".into(),
+                    };
+                    pipe::append(&path, &row.at, &record)?;
+                }
             }
-            let _ = (&append.kind, &append.record, &append.path);
             done += 1;
             if done % 256 == 0 {
                 progress::report(progress, "write", done, Some(total))?;

@@ -158,6 +158,8 @@ fn intact_fixtures_need_nothing() {
         assert_eq!(report.prayers.total, 1000);
         assert_eq!(report.prayers.healthy, 1000);
         assert_eq!(report.users.healthy, 100);
+        assert_eq!(report.invite_usage.present, report.invite_usage.rows);
+        assert_eq!(report.invite_usage.rows, 109);
         for ledger in report.ledgers.iter().filter(|l| l.healed) {
             assert_eq!(ledger.present, ledger.rows, "{corpus}: {ledger:?}");
         }
