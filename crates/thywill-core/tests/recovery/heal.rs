@@ -224,3 +224,272 @@ fn s1_deleted_tree_comes_back() {
 fn s1_live_deleted_tree_comes_back() {
     deleted_tree_comes_back("s1-live");
 }
+
+/// Removes the lines of `file` (1-based numbers) for which `drop` says so.
+pub(crate) fn drop_lines(file: &Path, drop: impl Fn(usize, &str) -> bool) -> usize {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut kept = String::new();
+    let mut dropped = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if drop(i + 1, line) {
+            dropped += 1;
+        } else {
+            kept.push_str(line);
+        }
+    }
+    std::fs::write(file, kept).unwrap();
+    dropped
+}
+
+/// Every prayer's stored path names a file whose title names that prayer, and no two
+/// files name one prayer.
+pub(crate) fn assert_paths_name_own_files(c: &Community) {
+    let conn = Connection::open(&c.db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, text_file_path FROM prayer")
+        .unwrap();
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for (path, bytes) in tree(&c.archives) {
+        if path.starts_with("prayers/20") {
+            let title = String::from_utf8_lossy(&bytes)
+                .lines()
+                .next()
+                .unwrap()
+                .to_string();
+            let id = title.split(' ').nth(1).unwrap().to_string();
+            assert!(ids.insert(id.clone()), "two files name prayer {id}");
+        }
+    }
+    for (id, stored) in rows {
+        let relative = stored.strip_prefix("text_archives/").unwrap();
+        let bytes = std::fs::read(c.archives.join(relative)).unwrap();
+        assert!(
+            String::from_utf8_lossy(&bytes).starts_with(&format!("Prayer {id} by ")),
+            "prayer {id} points at {stored}, another prayer's file"
+        );
+    }
+}
+
+/// Prayer files, registration lines, activity lines of a file and ledger lines removed:
+/// heal puts back exactly the bytes ThyWill wrote, in place (no sibling file).
+#[test]
+fn parts_removed_come_back_byte_for_byte() {
+    let c = community("s1");
+    let a = &c.archives;
+    // Both prayers of one minute, and another.
+    for f in [
+        "prayers/2024/04/2024_04_21_prayer_at_1247.txt",
+        "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt",
+        "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt",
+    ] {
+        std::fs::remove_file(a.join(f)).unwrap();
+    }
+    // Two registrations.
+    assert_eq!(
+        drop_lines(&a.join("users/2024_03_users.txt"), |n, _| n == 4 || n == 6),
+        2
+    );
+    // A stale file: its "answered" line and its last line gone.
+    let stale = a.join("prayers/2025/01/2025_01_26_prayer_at_0142.txt");
+    let last = std::fs::read_to_string(&stale).unwrap().lines().count();
+    assert_eq!(
+        drop_lines(&stale, |n, l| l.contains("marked this prayer as answered")
+            || n == last),
+        2
+    );
+    // Ledger and invite-usage lines (the last ones: heal appends, so a line taken from
+    // the middle of a ledger comes back at its end).
+    assert_eq!(
+        drop_lines(&a.join("prayers/marks/2025_09_marks.txt"), |n, _| n > 1180),
+        5
+    );
+    assert_eq!(
+        drop_lines(&a.join("prayers/skips/2025_09_skips.txt"), |n, _| n == 179),
+        1
+    );
+    assert_eq!(
+        drop_lines(&a.join("system/2024_03_invite_usage.txt"), |_, l| l
+            .contains("|Kwame Cooper-Mitchell|")),
+        1
+    );
+    let damaged = tree(a);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    assert_eq!(report.prayers.files_created, 3);
+    assert_eq!(report.prayers.files_rewritten, 1);
+    assert_eq!(report.prayers.paths_updated, 0);
+    assert_eq!(report.prayers.healed, 4);
+    assert_eq!(report.users.registrations_written, 2);
+    let lines: Vec<u64> = report.ledgers.iter().map(|l| l.lines_written).collect();
+    assert_eq!(lines, vec![5, 1, 0], "marks, skips, attributes");
+    assert_eq!(report.invite_usage.lines_written, 1);
+    let rewritten: Vec<&str> = report
+        .changes
+        .iter()
+        .filter(|ch| ch.kind == HealChangeKind::PrayerFileRewritten)
+        .map(|ch| ch.path.as_str())
+        .collect();
+    assert_eq!(rewritten, ["prayers/2025/01/2025_01_26_prayer_at_0142.txt"]);
+    let healed = tree(a);
+    let fixture = fixture_tree("s1");
+    assert_eq!(
+        healed.keys().collect::<Vec<_>>(),
+        fixture.keys().collect::<Vec<_>>(),
+        "the same files: no sibling"
+    );
+    for (path, bytes) in &healed {
+        assert_eq!(
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&fixture[path]),
+            "{path}"
+        );
+    }
+    assert_paths_name_own_files(&c);
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// Two prayers of one minute without stored paths: the dry run reserves the names as the
+/// run does, and they get the format's collision names in creation order.
+#[test]
+fn prayers_of_one_minute_get_collision_names() {
+    let c = community("s1");
+    for f in [
+        "prayers/2024/04/2024_04_21_prayer_at_1247.txt",
+        "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt",
+    ] {
+        std::fs::remove_file(c.archives.join(f)).unwrap();
+    }
+    Connection::open(&c.db)
+        .unwrap()
+        .execute(
+            "UPDATE prayer SET text_file_path = NULL WHERE substr(created_at, 1, 16) = '2024-04-21 12:47'",
+            [],
+        )
+        .unwrap();
+    let dry = heal(&c, true);
+    let report = heal(&c, false);
+    assert_eq!(dry.changes, report.changes);
+    let created: Vec<(&str, &str)> = report
+        .changes
+        .iter()
+        .filter(|ch| ch.kind == HealChangeKind::PrayerFileCreated)
+        .map(|ch| (ch.record.as_str(), ch.path.as_str()))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            (
+                "c86dc1261f9a47e5b08015c6cffef159",
+                "prayers/2024/04/2024_04_21_prayer_at_1247.txt"
+            ),
+            (
+                "40c09b38e8c049c9921bf5421f9514d5",
+                "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt"
+            )
+        ]
+    );
+    assert_eq!(report.prayers.paths_updated, 2);
+    assert_eq!(tree(&c.archives), fixture_tree("s1"));
+    assert_eq!(
+        db_dump(&c.db),
+        db_dump(&fixtures().join("s1").join("thywill.db"))
+    );
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// A stored path naming another prayer's file is never kept: the prayer's own file is
+/// found by its title, or a new one is written under a free name; the other prayer's
+/// file is not touched.
+#[test]
+fn a_path_to_another_prayers_file_is_not_reused() {
+    let c = community("s1");
+    let other = "text_archives/prayers/2024/04/2024_04_21_prayer_at_1247.txt";
+    let conn = Connection::open(&c.db).unwrap();
+    // Prayer B's file exists elsewhere: the path is set back to it.
+    conn.execute(
+        "UPDATE prayer SET text_file_path = ?1 WHERE id = '40c09b38e8c049c9921bf5421f9514d5'",
+        [other],
+    )
+    .unwrap();
+    // Prayer D's file is gone too: a new one is written under its minute's free name.
+    conn.execute(
+        "UPDATE prayer SET text_file_path = ?1 WHERE id = 'd7d7174984c6427e9c49d5976bdb4c62'",
+        [other],
+    )
+    .unwrap();
+    drop(conn);
+    std::fs::remove_file(
+        c.archives
+            .join("prayers/2024/10/2024_10_01_prayer_at_1423_2.txt"),
+    )
+    .unwrap();
+    let report = heal(&c, false);
+    assert_eq!(report.prayers.files_created, 1);
+    assert_eq!(report.prayers.files_rewritten, 0);
+    assert_eq!(report.prayers.paths_updated, 2);
+    let created = report
+        .changes
+        .iter()
+        .find(|ch| ch.kind == HealChangeKind::PrayerFileCreated)
+        .unwrap();
+    assert_eq!(
+        created.path,
+        "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt"
+    );
+    assert!(
+        created.detail.contains("c86dc1261f9a47e5b08015c6cffef159"),
+        "{created:?}"
+    );
+    // Every file is ThyWill's again, and every path its prayer's.
+    assert_eq!(tree(&c.archives), fixture_tree("s1"));
+    assert_eq!(
+        db_dump(&c.db),
+        db_dump(&fixtures().join("s1").join("thywill.db"))
+    );
+    assert_paths_name_own_files(&c);
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// `sync-users` writes the registrations alone.
+#[test]
+fn sync_users_writes_only_registrations() {
+    let c = community("s1-live");
+    drop_lines(&c.archives.join("users/2024_03_users.txt"), |n, _| n >= 5);
+    std::fs::remove_file(
+        c.archives
+            .join("prayers/2024/04/2024_04_02_prayer_at_0546.txt"),
+    )
+    .unwrap();
+    let damaged = tree(&c.archives);
+    let dry = sync_users(&c.db, &c.archives, &options(true), &NoProgress).unwrap();
+    assert_eq!(tree(&c.archives), damaged);
+    let report = sync_users(&c.db, &c.archives, &options(false), &NoProgress).unwrap();
+    assert_eq!(dry.changes, report.changes);
+    assert_eq!(report.users.registrations_written, 2);
+    assert_eq!(report.users.healthy, 98);
+    assert_eq!(report.prayers.total, 0);
+    assert!(report.ledgers.is_empty());
+    assert_eq!(
+        std::fs::read(c.archives.join("users/2024_03_users.txt")).unwrap(),
+        std::fs::read(fixtures().join("s1-live/text_archives/users/2024_03_users.txt")).unwrap()
+    );
+    assert!(!c
+        .archives
+        .join("prayers/2024/04/2024_04_02_prayer_at_0546.txt")
+        .exists());
+    let again = sync_users(&c.db, &c.archives, &options(false), &NoProgress).unwrap();
+    assert!(!again.changed_anything());
+}
