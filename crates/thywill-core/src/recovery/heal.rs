@@ -876,7 +876,7 @@ impl ArchiveScan {
                     }
                     scan.prayer_files.insert(rel, id);
                     done += 1;
-                    if done % 256 == 0 {
+                    if done.is_multiple_of(256) {
                         progress::report(progress, "scan", done, None)?;
                     }
                 }
@@ -1282,7 +1282,7 @@ fn plan_prayers(
     let total = snapshot.prayers.len() as u64;
     plan.prayers.total = total;
     for (n, prayer) in snapshot.prayers.iter().enumerate() {
-        if n % 256 == 0 {
+        if n.is_multiple_of(256) {
             progress::report(progress, "prayers", n as u64, Some(total))?;
         }
         if !one_line(&prayer.id) || !one_line(&prayer.author) {
@@ -1708,7 +1708,7 @@ impl Plan {
                 }
             }
             done += 1;
-            if done % 256 == 0 {
+            if done.is_multiple_of(256) {
                 progress::report(progress, "write", done, Some(total))?;
             }
         }
@@ -1755,7 +1755,7 @@ impl Plan {
                 }
             }
             done += 1;
-            if done % 256 == 0 {
+            if done.is_multiple_of(256) {
                 progress::report(progress, "write", done, Some(total))?;
             }
         }
