@@ -92,6 +92,16 @@ enum Command {
     /// Import text archives (folder or ZIP), JSON prayers or one prayer file.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
+    /// Write the archive files and lines missing for database records (prayers with their
+    /// activity, registrations, ledgers, invite usage); stale prayer files rewritten in place.
+    HealArchives(commands::care::HealArgs),
+    /// Write the registration lines missing from the monthly users files.
+    SyncUsers(commands::care::SyncUsersArgs),
+    /// Check archives and database against each other, read-only (exit 1 on problems).
+    ValidateArchives(commands::care::ValidateArgs),
+    /// Repair what validate-archives finds that can be repaired: the same work as
+    /// heal-archives.
+    RepairArchives(commands::care::HealArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -106,6 +116,11 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::Config(args) => commands::config::run(context, args),
         Command::Demo(args) => commands::demo::run(context, args),
         Command::Import(command) => commands::import::run(context, command),
+        Command::HealArchives(args) | Command::RepairArchives(args) => {
+            commands::care::run_heal(context, args)
+        }
+        Command::SyncUsers(args) => commands::care::run_sync_users(context, args),
+        Command::ValidateArchives(args) => commands::care::run_validate(context, args),
     }
 }
 
