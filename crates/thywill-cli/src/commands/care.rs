@@ -136,7 +136,7 @@ pub fn run_heal(context: &Context, args: HealArgs) -> Result<Outcome, CliError> 
     let report = heal_archives(&context.db, &context.archives, &options, &bar);
     bar.finish();
     let report = report?;
-    Ok(Outcome::new(&report, heal_text(&report))?)
+    Outcome::new(&report, heal_text(&report))
 }
 
 /// `sync-users`.
@@ -149,7 +149,7 @@ pub fn run_sync_users(context: &Context, args: SyncUsersArgs) -> Result<Outcome,
     let report = sync_users(&context.db, &context.archives, &options, &bar);
     bar.finish();
     let report = report?;
-    Ok(Outcome::new(&report, heal_text(&report))?)
+    Outcome::new(&report, heal_text(&report))
 }
 
 fn validate_text(report: &ValidateReport) -> String {
