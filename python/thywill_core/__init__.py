@@ -37,6 +37,7 @@ from thywill_core._native import (
     backup_verify,
     check_tree,
     file_kind,
+    heal_archives,
     import_prayer_file,
     import_prayers_json,
     import_text_archives,
@@ -45,6 +46,8 @@ from thywill_core._native import (
     iter_users,
     parse_file,
     rerender_file,
+    sync_users,
+    validate_archives,
 )
 
 __all__ = [
@@ -77,6 +80,7 @@ __all__ = [
     "backup_verify",
     "check_tree",
     "file_kind",
+    "heal_archives",
     "import_prayer_file",
     "import_prayers_json",
     "import_text_archives",
@@ -85,4 +89,6 @@ __all__ = [
     "iter_users",
     "parse_file",
     "rerender_file",
+    "sync_users",
+    "validate_archives",
 ]

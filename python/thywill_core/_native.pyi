@@ -47,6 +47,7 @@ __all__ = [
     "backup_verify",
     "check_tree",
     "file_kind",
+    "heal_archives",
     "import_prayer_file",
     "import_prayers_json",
     "import_text_archives",
@@ -55,6 +56,8 @@ __all__ = [
     "iter_users",
     "parse_file",
     "rerender_file",
+    "sync_users",
+    "validate_archives",
     "_plain_roundtrip",
     "_progress_probe",
     "_raise_core_error",
@@ -364,3 +367,31 @@ def import_prayer_file(
     time_zone: str = "local",
     progress: _Progress | None = None,
 ) -> ImportReport: ...
+
+def heal_archives(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    ledgers: str = "auto",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def sync_users(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    path_prefix: str = "text_archives",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def validate_archives(
+    db: _Path,
+    archives: _Path,
+    *,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    ledgers: str = "auto",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
