@@ -1300,13 +1300,23 @@ fn plan_prayers(
                     let Some(parsed) = &state.parsed else {
                         continue;
                     };
-                    let mut archive = parsed.clone();
-                    archive.activities = state.merged_activities();
+                    // A file the parser read whole keeps its own header; one it could not
+                    // (cut short, damaged) gets the database's, so that nothing the file
+                    // lost is lost again.
+                    let content = if state.diagnostics.is_empty() {
+                        let mut archive = parsed.clone();
+                        archive.activities = state.merged_activities();
+                        archive.render()
+                    } else {
+                        let mut archive = db_archive(prayer);
+                        archive.activities = state.merged_activities();
+                        archive.render_archive_first()
+                    };
                     plan.files.push((
                         prayer.id.clone(),
                         FileWrite::Rewrite {
                             path: file.clone(),
-                            content: archive.render(),
+                            content,
                         },
                     ));
                     plan.prayers.files_rewritten += 1;
@@ -1335,14 +1345,7 @@ fn plan_prayers(
                     _ => next_free_name(&prayer.created_at, &reserved),
                 };
                 reserved.insert(path.clone());
-                let mut archive = PrayerArchive::new(
-                    prayer.id.clone(),
-                    prayer.author.clone(),
-                    prayer.created_at,
-                    prayer.text.clone(),
-                );
-                archive.project_tag = prayer.project_tag.clone();
-                archive.generated_prayer = prayer.generated_prayer.clone();
+                let mut archive = db_archive(prayer);
                 archive.activities = state.expected.iter().map(|e| e.activity.clone()).collect();
                 plan.files.push((
                     prayer.id.clone(),
@@ -1397,6 +1400,19 @@ fn plan_prayers(
     }
     progress::report(progress, "prayers", total, Some(total))?;
     Ok(())
+}
+
+/// A prayer's file as the database describes it, without activity lines.
+fn db_archive(prayer: &DbPrayer) -> PrayerArchive {
+    let mut archive = PrayerArchive::new(
+        prayer.id.clone(),
+        prayer.author.clone(),
+        prayer.created_at,
+        prayer.text.clone(),
+    );
+    archive.project_tag = prayer.project_tag.clone();
+    archive.generated_prayer = prayer.generated_prayer.clone();
+    archive
 }
 
 /// Whether a relative path has the shape of a prayer file (`prayers/YYYY/MM/*.txt`).

@@ -493,3 +493,22 @@ fn sync_users_writes_only_registrations() {
     let again = sync_users(&c.db, &c.archives, &options(false), &NoProgress).unwrap();
     assert!(!again.changed_anything());
 }
+
+/// A prayer file cut short in its request text is rewritten from the database, not from
+/// what is left of it: it comes back whole.
+#[test]
+fn a_file_cut_short_is_rewritten_whole() {
+    let c = community("s1");
+    let file = c
+        .archives
+        .join("prayers/2025/01/2025_01_26_prayer_at_0142.txt");
+    let original = std::fs::read(&file).unwrap();
+    let text = String::from_utf8(original.clone()).unwrap();
+    let cut: String = text.split_inclusive('\n').take(3).collect();
+    std::fs::write(&file, format!("{cut}Please pr")).unwrap();
+    let report = heal(&c, false);
+    assert_eq!(report.prayers.files_rewritten, 1);
+    assert_eq!(report.prayers.files_created, 0);
+    assert_eq!(std::fs::read(&file).unwrap(), original);
+    assert_second_run_is_a_no_op(&c);
+}
