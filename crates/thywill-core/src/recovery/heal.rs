@@ -31,6 +31,7 @@ use crate::archive::pipe::{self, PipeFile};
 use crate::archive::prayer::{self, ActivityAction, PrayerActivity, PrayerArchive};
 use crate::archive::record::Record;
 use crate::archive::system::InviteUsageRecord;
+use crate::archive::user_attributes::{UserAttributes, UserAttributesFile};
 use crate::archive::users;
 use crate::archive::writer::{ArchiveWriter, DISABLED_PLACEHOLDER_PREFIX};
 use crate::db::encode::{minute_number, parse_datetime};
@@ -118,6 +119,9 @@ pub struct UserHealCounts {
     pub registrations_written: u64,
     /// `user.text_file_path` values changed.
     pub paths_updated: u64,
+    /// Users whose block of `users/user_attributes.txt` was missing or differed (the
+    /// snapshot is then rewritten whole, atomically, as ThyWill's export writes it).
+    pub attribute_blocks_written: u64,
 }
 
 /// One ledger's counts in a [`HealReport`].
@@ -165,6 +169,8 @@ pub enum HealChangeKind {
     LedgerLinesAppended,
     /// Invite-usage lines appended to one monthly usage file.
     InviteUsageAppended,
+    /// `users/user_attributes.txt` rewritten from the database.
+    UserAttributesRewritten,
 }
 
 /// One change heal made (or, in a dry run, would make).
@@ -322,6 +328,9 @@ pub(crate) struct DbUser {
     pub(crate) created_at: NaiveDateTime,
     pub(crate) invited_by: Option<String>,
     pub(crate) text_file_path: Option<String>,
+    /// The user's flags as `users/user_attributes.txt` carries them (`None` when the
+    /// table lacks the columns).
+    pub(crate) attributes: Option<UserAttributes>,
 }
 
 /// One row a ledger line stands for.
@@ -411,9 +420,23 @@ impl Snapshot {
             } else {
                 "0"
             };
+            let columns = crate::db::table_columns(conn, "user")?;
+            let flags = [
+                "is_supporter",
+                "supporter_since",
+                "supporter_type",
+                "welcome_message_dismissed",
+            ]
+            .iter()
+            .all(|c| columns.iter().any(|have| have == c));
+            let flag_columns = if flags {
+                "is_supporter, supporter_since, supporter_type, welcome_message_dismissed"
+            } else {
+                "NULL, NULL, NULL, NULL"
+            };
             let mut stmt = conn.prepare(&format!(
                 "SELECT display_name, created_at, invited_by_username, text_file_path, \
-                 {system_token} FROM user ORDER BY created_at, rowid"
+                 {system_token}, {flag_columns} FROM user ORDER BY created_at, rowid"
             ))?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
@@ -422,11 +445,28 @@ impl Snapshot {
                     continue;
                 };
                 let joined_directly: bool = r.get(4)?;
+                let attributes = if flags {
+                    let since: Option<String> = r.get(6)?;
+                    Some(UserAttributes {
+                        username: name.clone(),
+                        is_supporter: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+                        supporter_since: since
+                            .as_deref()
+                            .and_then(|t| parse_datetime(t).ok())
+                            .map(|t| t.date()),
+                        supporter_type: r.get(7)?,
+                        welcome_message_dismissed: r.get::<_, Option<bool>>(8)?.unwrap_or(false),
+                        other: Vec::new(),
+                    })
+                } else {
+                    None
+                };
                 s.users.push(DbUser {
                     name,
                     created_at,
                     invited_by: if joined_directly { None } else { r.get(2)? },
                     text_file_path: r.get(3)?,
+                    attributes,
                 });
             }
         }
@@ -747,6 +787,8 @@ pub(crate) struct ArchiveScan {
     pub(crate) ledgers: BTreeMap<LedgerKindKey, Vec<(LedgerRecord, String)>>,
     /// `token_used` lines of the invite-usage files that name a user, with their files.
     pub(crate) invite_usage: Vec<(InviteUsageRecord, Location)>,
+    /// `users/user_attributes.txt`, parsed, when it exists.
+    pub(crate) user_attributes: Option<UserAttributesFile>,
     /// Ledger folders present.
     pub(crate) ledger_dirs: HashSet<LedgerKindKey>,
     /// `prayers/` exists.
@@ -802,6 +844,9 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
+/// The user-attributes snapshot, relative to the archive root.
+pub(crate) const USER_ATTRIBUTES: &str = "users/user_attributes.txt";
+
 /// The 1-based number of the first line of `text` equal to `line` (0 when none is).
 pub(crate) fn line_of(text: &str, line: &str) -> usize {
     text.lines().position(|l| l == line).map_or(0, |i| i + 1)
@@ -849,6 +894,12 @@ impl ArchiveScan {
                     )),
                 }
             }
+        }
+        let attributes_path = root.join(USER_ATTRIBUTES);
+        if attributes_path.is_file() {
+            let bytes = fileops::read_regular_file(&attributes_path)?;
+            let (file, _) = UserAttributesFile::parse(&bytes, Some(Path::new(USER_ATTRIBUTES)));
+            scan.user_attributes = Some(file);
         }
         if scope == Scope::Registrations {
             return Ok(scan);
@@ -1194,6 +1245,71 @@ impl PrayerState {
 // ---------------------------------------------------------------------------------------
 // The plan.
 
+/// The users whose block of the user-attributes snapshot is missing or differs from the
+/// database, and the snapshot the database gives; `None` when the snapshot is not healed
+/// (it exists only in archives that keep it, see [`LedgerPolicy`]).
+pub(crate) fn user_attributes_state(
+    snapshot: &Snapshot,
+    scan: &ArchiveScan,
+    policy: LedgerPolicy,
+) -> Option<(Vec<String>, UserAttributesFile)> {
+    let kept = match policy {
+        LedgerPolicy::Never => false,
+        LedgerPolicy::Always => true,
+        LedgerPolicy::Auto => scan.user_attributes.is_some() || !scan.has_prayers_dir,
+    };
+    let blocks: Vec<UserAttributes> = snapshot
+        .users
+        .iter()
+        .filter_map(|u| u.attributes.clone())
+        .collect();
+    if !kept || blocks.is_empty() {
+        return None;
+    }
+    let wanted = UserAttributesFile::export(&blocks);
+    let have: HashMap<&str, &UserAttributes> = scan
+        .user_attributes
+        .iter()
+        .flat_map(|f| f.users.iter())
+        .map(|u| (u.username.as_str(), u))
+        .collect();
+    let differing = wanted
+        .users
+        .iter()
+        .filter(|u| have.get(u.username.as_str()) != Some(u))
+        .map(|u| u.username.clone())
+        .collect();
+    Some((differing, wanted))
+}
+
+fn plan_user_attributes(
+    plan: &mut Plan,
+    snapshot: &Snapshot,
+    scan: &ArchiveScan,
+    options: &HealOptions,
+) {
+    let Some((differing, wanted)) = user_attributes_state(snapshot, scan, options.ledgers) else {
+        return;
+    };
+    if differing.is_empty() {
+        return;
+    }
+    plan.users.attribute_blocks_written = differing.len() as u64;
+    plan.changes.push(HealChange {
+        kind: HealChangeKind::UserAttributesRewritten,
+        record: differing.first().cloned().unwrap_or_default(),
+        path: USER_ATTRIBUTES.into(),
+        detail: format!("{} users' blocks missing or different", differing.len()),
+    });
+    plan.files.push((
+        String::new(),
+        FileWrite::Rewrite {
+            path: USER_ATTRIBUTES.into(),
+            content: wanted.render(),
+        },
+    ));
+}
+
 enum FileWrite {
     /// A new file at `path` (its name reserved; created exclusively when applied).
     Create { path: String, content: String },
@@ -1263,6 +1379,7 @@ fn plan(
     }
     plan_registrations(&mut plan, snapshot, scan, options);
     if scope == Scope::All {
+        plan_user_attributes(&mut plan, snapshot, scan, options);
         plan_ledgers(&mut plan, snapshot, scan, options);
         plan_invite_usage(&mut plan, snapshot, scan, options);
     }
@@ -1720,7 +1837,11 @@ impl Plan {
                     }
                 }
                 FileWrite::Rewrite { path, content } => {
-                    fileops::atomic_write(&root.join(path), content.as_bytes())?;
+                    let full = root.join(path);
+                    if let Some(parent) = full.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                    }
+                    fileops::atomic_write(&full, content.as_bytes())?;
                 }
             }
             done += 1;

@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::heal::user_attributes_state;
 use super::heal::{
     ledger_key, ledgers_healed, line_of, open_database, prayer_state, stored_of, usage_key,
     ArchiveScan, HealOptions, LedgerKindKey, LedgerPolicy, MinuteMatcher, Scope, Snapshot,
-    StoredPath,
+    StoredPath, USER_ATTRIBUTES,
 };
 use crate::archive::check::{check_tree, CheckReport};
 use crate::archive::timestamp::ym;
@@ -84,6 +85,9 @@ pub enum ProblemKind {
     RegistrationWithoutRow,
     /// A user whose stored `text_file_path` does not name the file of their registration.
     UserPathWrong,
+    /// A user whose block of `users/user_attributes.txt` is missing or differs from the
+    /// database's flags (for archives that keep the snapshot).
+    UserAttributesStale,
     /// A mark, skip or attribute row without its ledger line.
     LedgerLineMissing,
     /// A mark or skip ledger line without its row. (Attribute lines are history: an
@@ -107,6 +111,7 @@ impl ProblemKind {
                 | ProblemKind::PrayerFileStale
                 | ProblemKind::RegistrationMissing
                 | ProblemKind::UserPathWrong
+                | ProblemKind::UserAttributesStale
                 | ProblemKind::LedgerLineMissing
                 | ProblemKind::InviteUsageLineMissing
         )
@@ -429,6 +434,17 @@ pub fn validate_archives(
                 Some(location.line),
                 name.clone(),
                 format!("user {name:?} is not in the database"),
+            );
+        }
+    }
+    if let Some((differing, _)) = user_attributes_state(&snapshot, &scan, options.ledgers) {
+        for name in differing {
+            problems.add(
+                ProblemKind::UserAttributesStale,
+                Some(USER_ATTRIBUTES),
+                None,
+                name,
+                "the user's block is missing or differs from the database",
             );
         }
     }

@@ -197,8 +197,10 @@ fn deleted_tree_comes_back(corpus: &'static str) {
     let healed = tree(&c.archives);
     let mut compared = 0;
     for (path, bytes) in &healed {
+        let snapshot = path == "users/user_attributes.txt" && fixture.contains_key(path);
         if path.starts_with("prayers/20")
             || (path.starts_with("users/") && path.ends_with("_users.txt"))
+            || snapshot
         {
             let original = fixture.get(path).unwrap_or_else(|| panic!("{path} is new"));
             assert_eq!(
@@ -209,7 +211,8 @@ fn deleted_tree_comes_back(corpus: &'static str) {
             compared += 1;
         }
     }
-    assert_eq!(compared, 1000 + 22);
+    let snapshots = usize::from(fixture.contains_key("users/user_attributes.txt"));
+    assert_eq!(compared, 1000 + 22 + snapshots);
     let differences = round_trip_differences(&c);
     assert!(differences.is_empty(), "{corpus}: {differences:#?}");
     assert_second_run_is_a_no_op(&c);
@@ -317,6 +320,12 @@ fn parts_removed_come_back_byte_for_byte() {
             .contains("|Kwame Cooper-Mitchell|")),
         1
     );
+    // A user's flags.
+    assert_eq!(
+        drop_lines(&a.join("users/user_attributes.txt"), |n, _| (3..=6)
+            .contains(&n)),
+        4
+    );
     let damaged = tree(a);
     let dry = heal(&c, true);
     assert_eq!(tree(a), damaged, "a dry run writes nothing");
@@ -333,6 +342,7 @@ fn parts_removed_come_back_byte_for_byte() {
     assert_eq!(report.prayers.paths_updated, 0);
     assert_eq!(report.prayers.healed, 4);
     assert_eq!(report.users.registrations_written, 2);
+    assert_eq!(report.users.attribute_blocks_written, 1);
     let lines: Vec<u64> = report.ledgers.iter().map(|l| l.lines_written).collect();
     assert_eq!(lines, vec![5, 1, 0], "marks, skips, attributes");
     assert_eq!(report.invite_usage.lines_written, 1);

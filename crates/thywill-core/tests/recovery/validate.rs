@@ -83,6 +83,14 @@ fn each_damage_is_found_and_located() {
         .unwrap()
         .lines()
         .count();
+    // A user's flags changed in the database.
+    Connection::open(&c.db)
+        .unwrap()
+        .execute(
+            "UPDATE user SET is_supporter = 1 WHERE display_name = 'A. Allen'",
+            [],
+        )
+        .unwrap();
     // A wrong stored path.
     Connection::open(&c.db)
         .unwrap()
@@ -114,6 +122,7 @@ fn each_damage_is_found_and_located() {
         (ProblemKind::ActivityLineWithoutRow, 1),
         (ProblemKind::RegistrationMissing, 1),
         (ProblemKind::RegistrationWithoutRow, 1),
+        (ProblemKind::UserAttributesStale, 1),
         (ProblemKind::LedgerLineMissing, 1),
         (ProblemKind::LedgerLineWithoutRow, 1),
         (ProblemKind::InviteUsageLineMissing, 1),
@@ -168,7 +177,12 @@ fn each_damage_is_found_and_located() {
     assert_eq!(p.line, Some(180));
     let p = one(ProblemKind::InviteUsageLineMissing);
     assert_eq!(p.record, "e7a88d53ee6626df by Kwame Cooper-Mitchell");
-    assert_eq!(report.healable_problems(), 6);
+    let p = one(ProblemKind::UserAttributesStale);
+    assert_eq!(
+        (p.record.as_str(), p.file.as_deref()),
+        ("A. Allen", Some("users/user_attributes.txt"))
+    );
+    assert_eq!(report.healable_problems(), 7);
 
     // Heal repairs what it can; the rest is still reported.
     heal(&c, false);
