@@ -98,6 +98,12 @@ fn heal_text(report: &HealReport) -> String {
          users already healthy: {}\n",
         u.total, u.healed, u.registrations_written, u.paths_updated, u.healthy
     ));
+    if u.attribute_blocks_written > 0 {
+        text.push_str(&format!(
+            "users/user_attributes.txt {verb}rewritten: {} users' blocks missing or different\n",
+            u.attribute_blocks_written
+        ));
+    }
     for ledger in report.ledgers.iter().filter(|l| l.healed) {
         text.push_str(&format!(
             "{} ledger: {} rows, {} archived, {} lines {verb}written\n",
