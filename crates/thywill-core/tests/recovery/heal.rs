@@ -522,3 +522,76 @@ fn a_file_cut_short_is_rewritten_whole() {
     assert_eq!(std::fs::read(&file).unwrap(), original);
     assert_second_run_is_a_no_op(&c);
 }
+
+/// A mark and an attribute without a log row (ThyWill's heal archives neither) get their
+/// activity lines and ledger lines, and an import brings them back.
+#[test]
+fn marks_and_attributes_without_log_rows_are_archived() {
+    let c = community("s1");
+    let prayer = "c45240846ffb447792f914c2c5cec175";
+    let conn = Connection::open(&c.db).unwrap();
+    conn.execute(
+        "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+         VALUES ('m1', 'John Lee', ?1, '2025-09-30 10:00:00.000000', NULL)",
+        [prayer],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO prayer_attributes (id, prayer_id, attribute_name, attribute_value, \
+         created_at, created_by, text_file_path) \
+         VALUES ('a1', ?1, 'priority', 'high', '2025-09-30 11:00:00.000000', 'John Lee', NULL)",
+        [prayer],
+    )
+    .unwrap();
+    drop(conn);
+    let report = heal(&c, false);
+    assert_eq!(report.prayers.files_rewritten, 1);
+    assert_eq!(report.prayers.activity_lines_written, 2);
+    let lines: Vec<u64> = report.ledgers.iter().map(|l| l.lines_written).collect();
+    assert_eq!(lines, vec![1, 0, 1], "marks, skips, attributes");
+    let file = std::fs::read_to_string(
+        c.archives
+            .join("prayers/2024/11/2024_11_26_prayer_at_1205.txt"),
+    )
+    .unwrap();
+    assert!(
+        file.ends_with(
+            "September 30 2025 at 10:00 - John Lee prayed this prayer\n\
+         September 30 2025 at 11:00 - John Lee set priority to 'high'\n"
+        ),
+        "{file}"
+    );
+    assert_second_run_is_a_no_op(&c);
+
+    let dir = tempfile::tempdir().unwrap();
+    let rebuilt = dir.path().join("rebuilt.db");
+    import_text_archives(
+        &c.archives,
+        &rebuilt,
+        &TextArchiveOptions {
+            time_zone: ArchiveTimeZone::Utc,
+            ..TextArchiveOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let conn = Connection::open(&rebuilt).unwrap();
+    let marks: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM prayermark WHERE prayer_id = ?1 AND username = 'John Lee' \
+             AND created_at LIKE '2025-09-30 10:00%'",
+            [prayer],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(marks, 1);
+    let value: String = conn
+        .query_row(
+            "SELECT attribute_value FROM prayer_attributes WHERE prayer_id = ?1 \
+             AND attribute_name = 'priority'",
+            [prayer],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(value, "high");
+}
