@@ -249,12 +249,9 @@ pub(crate) fn run(
     scope: Scope,
     progress: &dyn Progress,
 ) -> Result<HealReport> {
-    if !archive_root.is_dir() {
-        if options.dry_run {
-            // Nothing is created in a dry run: plan against an empty archive.
-        } else {
-            std::fs::create_dir_all(archive_root).map_err(|e| Error::io(archive_root, e))?;
-        }
+    // A dry run creates nothing: a missing root is planned as an empty archive.
+    if !archive_root.is_dir() && !options.dry_run {
+        std::fs::create_dir_all(archive_root).map_err(|e| Error::io(archive_root, e))?;
     }
     let db = open_database(db_path, options.dry_run)?;
     let snapshot = Snapshot::read(db.connection(), scope)?;
@@ -1311,8 +1308,13 @@ fn plan_user_attributes(
 }
 
 enum FileWrite {
-    /// A new file at `path` (its name reserved; created exclusively when applied).
-    Create { path: String, content: String },
+    /// A new file at `path` (its name reserved; created exclusively when applied) for a
+    /// prayer created at `created_at`.
+    Create {
+        path: String,
+        content: String,
+        created_at: NaiveDateTime,
+    },
     /// An existing file replaced in place.
     Rewrite { path: String, content: String },
 }
@@ -1337,6 +1339,7 @@ enum AppendAction {
 }
 
 pub(crate) struct Plan {
+    path_prefix: String,
     files: Vec<(String, FileWrite)>,
     prayer_paths: Vec<(String, String)>,
     appends: Vec<Append>,
@@ -1363,6 +1366,7 @@ fn plan(
     progress: &dyn Progress,
 ) -> Result<Plan> {
     let mut plan = Plan {
+        path_prefix: options.path_prefix.clone(),
         files: Vec::new(),
         prayer_paths: Vec::new(),
         appends: Vec::new(),
@@ -1469,6 +1473,7 @@ fn plan_prayers(
                     FileWrite::Create {
                         path: path.clone(),
                         content: archive.render_archive_first(),
+                        created_at: prayer.created_at,
                     },
                 ));
                 plan.prayers.files_created += 1;
@@ -1825,15 +1830,25 @@ impl Plan {
         let mut moved: HashMap<&str, String> = HashMap::new();
         for (prayer_id, write) in &self.files {
             match write {
-                FileWrite::Create { path, content } => {
+                FileWrite::Create {
+                    path,
+                    content,
+                    created_at,
+                } => {
                     let full = root.join(path);
                     if let Some(parent) = full.parent() {
                         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
                     }
                     if !fileops::create_new_atomic(&full, content.as_bytes())? {
-                        // ThyWill created this name since the scan: take the next free one.
-                        let created = create_beside(root, path, content)?;
-                        moved.insert(prayer_id.as_str(), created);
+                        // ThyWill created this name since the scan: the first free name of
+                        // the collision rule, taken atomically.
+                        let created =
+                            layout::create_prayer_file(root, created_at, content.as_bytes())?;
+                        let relative = created
+                            .strip_prefix(root)
+                            .map(|r| r.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        moved.insert(prayer_id.as_str(), stored_of(&relative, &self.path_prefix));
                     }
                 }
                 FileWrite::Rewrite { path, content } => {
@@ -1901,14 +1916,18 @@ impl Plan {
             return Ok(());
         }
         // The only write transaction: the stored paths, all at once.
+        let mut prayer_paths: BTreeMap<&str, &str> = self
+            .prayer_paths
+            .iter()
+            .map(|(id, stored)| (id.as_str(), stored.as_str()))
+            .collect();
+        for (id, stored) in &moved {
+            prayer_paths.insert(id, stored.as_str());
+        }
         db.write_phase(|conn| {
             let mut prayer = conn.prepare("UPDATE prayer SET text_file_path = ?1 WHERE id = ?2")?;
-            for (id, stored) in &self.prayer_paths {
-                let stored = match moved.get(id.as_str()) {
-                    Some(relative) => stored_prefix_swap(stored, relative),
-                    None => stored.clone(),
-                };
-                prayer.execute([stored.as_str(), id.as_str()])?;
+            for (id, stored) in &prayer_paths {
+                prayer.execute([*stored, *id])?;
             }
             let mut user =
                 conn.prepare("UPDATE user SET text_file_path = ?1 WHERE display_name = ?2")?;
@@ -1917,49 +1936,5 @@ impl Plan {
             }
             Ok(())
         })
-    }
-}
-
-/// `stored` with its relative part (after the prefix) replaced by `relative`.
-fn stored_prefix_swap(stored: &str, relative: &str) -> String {
-    match stored.find("prayers/") {
-        Some(i) => format!("{}{relative}", &stored[..i]),
-        None => relative.to_string(),
-    }
-}
-
-/// Creates a prayer file under the collision rule in the folder of `planned`.
-fn create_beside(root: &Path, planned: &str, content: &str) -> Result<String> {
-    let full = root.join(planned);
-    let dir = full.parent().unwrap_or(root);
-    let stem = full
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_string();
-    // The base name without a `_N` suffix.
-    let base = match stem.rsplit_once('_') {
-        Some((b, n))
-            if n.bytes().all(|c| c.is_ascii_digit())
-                && b.contains("_at_")
-                && b.rsplit_once('_').is_some_and(|(_, hm)| hm.len() == 4)
-                && n.len() < 4 =>
-        {
-            b.to_string()
-        }
-        _ => stem,
-    };
-    let mut n = 2;
-    loop {
-        let name = format!("{base}_{n}.txt");
-        let p = dir.join(&name);
-        if !p.exists() && fileops::create_new_atomic(&p, content.as_bytes())? {
-            let relative = p
-                .strip_prefix(root)
-                .map(|r| r.to_string_lossy().replace('\\', "/"))
-                .unwrap_or(name);
-            return Ok(relative);
-        }
-        n += 1;
     }
 }
