@@ -2,7 +2,8 @@
 //!
 //! Every prayer, registration and ledger row of the database is looked for in the archive
 //! by parsing the files (never by file times or by the stored paths alone), and what is
-//! missing is written with the archive's own byte-identical writers:
+//! missing is written with the archive's own byte-identical renderers, through its atomic
+//! creates and `flock`-ed appends:
 //!
 //! - a prayer without a file gets one, at its stored `text_file_path` when that name is
 //!   free, else under the format's collision rule, with names reserved within the run;
@@ -27,13 +28,13 @@ use serde::{Deserialize, Serialize};
 use crate::archive::fileops::{self, entry_type, EntryType};
 use crate::archive::layout::{self, pathlib_str, LedgerKind};
 use crate::archive::ledger::{self, LedgerRecord};
-use crate::archive::pipe::{self, PipeFile};
+use crate::archive::pipe::{self, PipeFile, PipeHeader};
 use crate::archive::prayer::{self, ActivityAction, PrayerActivity, PrayerArchive};
 use crate::archive::record::Record;
 use crate::archive::system::InviteUsageRecord;
 use crate::archive::user_attributes::{UserAttributes, UserAttributesFile};
-use crate::archive::users;
-use crate::archive::writer::{ArchiveWriter, DISABLED_PLACEHOLDER_PREFIX};
+use crate::archive::users::{self, UserRegistration};
+use crate::archive::writer::DISABLED_PLACEHOLDER_PREFIX;
 use crate::db::encode::{minute_number, parse_datetime};
 use crate::db::{ArchiveTimeZone, Database, OpenOptions};
 use crate::progress::{self, Progress};
@@ -1338,6 +1339,48 @@ enum AppendAction {
     InviteUsage(UsageRow),
 }
 
+impl AppendAction {
+    /// The header of the monthly file the line goes in, and the line, as ThyWill's
+    /// writers render them.
+    fn rendered(&self) -> (String, String) {
+        match self {
+            AppendAction::Registration { name, inviter, at } => (
+                users::monthly_header(at),
+                UserRegistration::new(*at, name.clone(), inviter.clone()).render(),
+            ),
+            AppendAction::Ledger { kind, row } => {
+                let record = match kind {
+                    LedgerKind::Attributes => LedgerRecord::attribute(
+                        row.at,
+                        &row.prayer_id,
+                        row.name.as_deref().unwrap_or_default(),
+                        row.value.as_deref().unwrap_or("None"),
+                        Some(row.user.as_str()),
+                    ),
+                    LedgerKind::Marks | LedgerKind::Skips => {
+                        LedgerRecord::mark(*kind, row.at, &row.prayer_id, &row.user)
+                    }
+                };
+                (ledger::monthly_header(*kind, &row.at), record.render())
+            }
+            AppendAction::InviteUsage(row) => {
+                let record = InviteUsageRecord {
+                    timestamp: PyDateTime::Naive(row.at),
+                    token: row.token.clone(),
+                    used_by: row.user.clone(),
+                    created_by: row.created_by.clone(),
+                    action: "token_used".into(),
+                };
+                (
+                    PipeHeader::for_month::<InviteUsageRecord>(&row.at)
+                        .render::<InviteUsageRecord>(),
+                    record.render_line(),
+                )
+            }
+        }
+    }
+}
+
 pub(crate) struct Plan {
     path_prefix: String,
     files: Vec<(String, FileWrite)>,
@@ -1864,52 +1907,36 @@ impl Plan {
                 progress::report(progress, "write", done, Some(total))?;
             }
         }
-        let writer = ArchiveWriter::new(root);
+        // The lines of one file go in one write: a file this run creates gets its header and
+        // every line at once (created exclusively), a file that exists one `flock`-ed append.
+        let mut per_file: BTreeMap<&str, (String, Vec<String>)> = BTreeMap::new();
         for append in &self.appends {
-            match &append.action {
-                AppendAction::Registration { name, inviter, at } => {
-                    writer.append_user_registration_with_timestamp(
-                        name,
-                        inviter.as_deref(),
-                        *at,
-                    )?;
-                }
-                AppendAction::Ledger { kind, row } => {
-                    match kind {
-                        LedgerKind::Marks => {
-                            writer.append_prayer_mark(&row.prayer_id, &row.user, Some(row.at))?
-                        }
-                        LedgerKind::Skips => {
-                            writer.append_prayer_skip(&row.prayer_id, &row.user, Some(row.at))?
-                        }
-                        LedgerKind::Attributes => writer.append_prayer_attribute(
-                            &row.prayer_id,
-                            row.name.as_deref().unwrap_or_default(),
-                            row.value.as_deref().unwrap_or("None"),
-                            Some(row.user.as_str()),
-                            Some(row.at),
-                        )?,
-                    };
-                }
-                AppendAction::InviteUsage(row) => {
-                    let path = root.join(&append.path);
-                    if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-                    }
-                    let record = InviteUsageRecord {
-                        timestamp: PyDateTime::Naive(row.at),
-                        token: row.token.clone(),
-                        used_by: row.user.clone(),
-                        created_by: row.created_by.clone(),
-                        action: "token_used".into(),
-                    };
-                    pipe::append(&path, &row.at, &record)?;
-                }
+            let (header, line) = append.action.rendered();
+            per_file
+                .entry(append.path.as_str())
+                .or_insert_with(|| (header, Vec::new()))
+                .1
+                .push(line);
+        }
+        for (path, (header, lines)) in per_file {
+            let full = root.join(path);
+            if let Some(parent) = full.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
             }
-            done += 1;
-            if done.is_multiple_of(256) {
-                progress::report(progress, "write", done, Some(total))?;
+            let block = lines.join("\n");
+            let created = !full.exists() && {
+                let mut whole = header.clone();
+                whole.push_str(&block);
+                whole.push('\n');
+                fileops::create_new_atomic(&full, whole.as_bytes())?
+            };
+            if !created {
+                // The file exists (or ThyWill created it since the check): append.
+                fileops::ensure_header(&full, &header, false)?;
+                fileops::locked_append(&full, &block)?;
             }
+            done += lines.len() as u64;
+            progress::report(progress, "write", done, Some(total))?;
         }
         progress::report(progress, "write", total, Some(total))?;
         if self.prayer_paths.is_empty() && self.user_paths.is_empty() && moved.is_empty() {
