@@ -403,6 +403,8 @@ impl Snapshot {
         // One read transaction: a consistent picture while ThyWill may be writing.
         conn.execute_batch("BEGIN")?;
         let result = Snapshot::read_in_transaction(conn, scope);
+        // Ending a read transaction cannot lose anything; a failure to end it is SQLite
+        // closing it anyway.
         let _ = conn.execute_batch("COMMIT");
         result
     }

@@ -606,3 +606,30 @@ fn marks_and_attributes_without_log_rows_are_archived() {
         .unwrap();
     assert_eq!(value, "high");
 }
+
+/// An archive without ledgers (`s1-live`) gets none by default; `ledgers = always` writes
+/// them, and then they are healthy.
+#[test]
+fn ledgers_are_written_where_the_archive_keeps_them() {
+    let c = community("s1-live");
+    let report = heal(&c, false);
+    assert!(!report.changed_anything());
+    assert!(!c.archives.join("prayers/marks").exists());
+    let always = HealOptions {
+        ledgers: thywill_core::recovery::heal::LedgerPolicy::Always,
+        ..options(false)
+    };
+    let report = heal_archives(&c.db, &c.archives, &always, &NoProgress).unwrap();
+    let written: Vec<(bool, u64)> = report
+        .ledgers
+        .iter()
+        .map(|l| (l.healed, l.lines_written))
+        .collect();
+    assert_eq!(written, vec![(true, 9939), (true, 1494), (true, 312)]);
+    assert_eq!(report.prayers.healed, 0);
+    let again = heal_archives(&c.db, &c.archives, &always, &NoProgress).unwrap();
+    assert!(!again.changed_anything(), "{:?}", again.changes);
+    // Now that the folders exist, the default heals them too.
+    let auto = heal(&c, false);
+    assert!(auto.ledgers.iter().all(|l| l.healed && l.present == l.rows));
+}
