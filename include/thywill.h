@@ -343,6 +343,59 @@ thywill_status thywill_backup_push(const char *path,
                                    void *user_data,
                                    char **out_json);
 
+// Writes the archive files and lines missing for the records of the database `db` into
+// the archive at `archives`: prayer files with their activity (a stale file rewritten in
+// place), registrations, marks/skips/attributes ledgers, invite usage. `options_json`
+// (may be NULL): `{"dry_run": bool, "time_zone": "local" | "utc" | "±HH:MM",
+// "path_prefix": "text_archives", "ledgers": "auto" | "always" | "never"}`. The report:
+// `{"dry_run", "database", "archive_root", "prayers": {"total", "healed", "healthy",
+// "files_created", "files_rewritten", "paths_updated", "activity_lines_written"}, "users":
+// {...}, "ledgers": [...], "invite_usage": {...}, "changes": [{"kind", "record", "path",
+// "detail"}], "notes": [...]}`. `*out_changed` (may be NULL): whether anything was (or,
+// dry, would be) written.
+//
+// # Safety
+// `db` and `archives` are NUL-terminated strings, `options_json` is NULL or one;
+// `out_json` is valid for writes; `out_changed` is NULL or valid for writes; `progress` is
+// NULL or callable with `user_data`.
+thywill_status thywill_heal_archives(const char *db,
+                                     const char *archives,
+                                     const char *options_json,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json,
+                                     bool *out_changed);
+
+// The registration lines alone (`sync-users`): the options and report of
+// [`thywill_heal_archives`] (only the user counts are filled; `ledgers` is not used).
+//
+// # Safety
+// As [`thywill_heal_archives`].
+thywill_status thywill_sync_users(const char *db,
+                                  const char *archives,
+                                  const char *options_json,
+                                  thywill_progress_fn progress,
+                                  void *user_data,
+                                  char **out_json,
+                                  bool *out_changed);
+
+// Checks the archive at `archives` and the database `db` against each other, read-only.
+// `options_json` (may be NULL): `{"time_zone": ..., "path_prefix": ..., "ledgers": ...}` as
+// for [`thywill_heal_archives`]. The report: `{"database", "archive_root", "counts",
+// "check", "problems_by_kind": {kind: n}, "problems": [{"kind", "file", "line", "record",
+// "detail", "healable"}], "notes"}`. `*out_problems` (may be NULL): whether any problem was
+// found.
+//
+// # Safety
+// As [`thywill_heal_archives`], with `out_problems` for `out_changed`.
+thywill_status thywill_validate_archives(const char *db,
+                                         const char *archives,
+                                         const char *options_json,
+                                         thywill_progress_fn progress,
+                                         void *user_data,
+                                         char **out_json,
+                                         bool *out_problems);
+
 // Returns the message of the last failed call on this thread, or an empty
 // string when the last call succeeded.
 //

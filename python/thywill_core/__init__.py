@@ -38,6 +38,7 @@ from thywill_core._native import (
     check_tree,
     export_sessions,
     file_kind,
+    heal_archives,
     import_prayer_file,
     import_prayers_json,
     import_text_archives,
@@ -49,6 +50,8 @@ from thywill_core._native import (
     recovery_test,
     rerender_file,
     restore_sessions,
+    sync_users,
+    validate_archives,
 )
 
 __all__ = [
@@ -82,6 +85,7 @@ __all__ = [
     "check_tree",
     "export_sessions",
     "file_kind",
+    "heal_archives",
     "import_prayer_file",
     "import_prayers_json",
     "import_text_archives",
@@ -93,4 +97,6 @@ __all__ = [
     "recovery_test",
     "rerender_file",
     "restore_sessions",
+    "sync_users",
+    "validate_archives",
 ]

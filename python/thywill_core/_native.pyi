@@ -48,6 +48,7 @@ __all__ = [
     "check_tree",
     "export_sessions",
     "file_kind",
+    "heal_archives",
     "import_prayer_file",
     "import_prayers_json",
     "import_text_archives",
@@ -59,6 +60,8 @@ __all__ = [
     "recovery_test",
     "rerender_file",
     "restore_sessions",
+    "sync_users",
+    "validate_archives",
     "_plain_roundtrip",
     "_progress_probe",
     "_raise_core_error",
@@ -406,5 +409,34 @@ def recovery_full(
     safety_backup: bool = True,
     time_zone: str = "local",
     now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+
+# archive care
+def heal_archives(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    ledgers: str = "auto",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def sync_users(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    path_prefix: str = "text_archives",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def validate_archives(
+    db: _Path,
+    archives: _Path,
+    *,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    ledgers: str = "auto",
     progress: _Progress | None = None,
 ) -> dict[str, Any]: ...

@@ -102,6 +102,16 @@ enum Command {
     ExportSessions(commands::sessions::ExportArgs),
     /// Put the sessions of an export-sessions file back into the database.
     RestoreSessions(commands::sessions::RestoreArgs),
+    /// Write the archive files and lines missing for database records (prayers with their
+    /// activity, registrations, ledgers, invite usage); stale prayer files rewritten in place.
+    HealArchives(commands::care::HealArgs),
+    /// Write the registration lines missing from the monthly users files.
+    SyncUsers(commands::care::SyncUsersArgs),
+    /// Check archives and database against each other, read-only (exit 1 on problems).
+    ValidateArchives(commands::care::ValidateArgs),
+    /// Repair what validate-archives finds that can be repaired: the same work as
+    /// heal-archives.
+    RepairArchives(commands::care::HealArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -120,6 +130,11 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::FullRecovery(args) => commands::recovery::run_full_recovery(context, args),
         Command::ExportSessions(args) => commands::sessions::run_export(context, args),
         Command::RestoreSessions(args) => commands::sessions::run_restore(context, args),
+        Command::HealArchives(args) | Command::RepairArchives(args) => {
+            commands::care::run_heal(context, args)
+        }
+        Command::SyncUsers(args) => commands::care::run_sync_users(context, args),
+        Command::ValidateArchives(args) => commands::care::run_validate(context, args),
     }
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod archive;
 mod backup;
+mod care;
 mod cli;
 mod cli_errors;
 mod demo;

@@ -18,6 +18,7 @@
 
 pub mod archive;
 pub mod backup;
+pub mod care;
 pub mod guard;
 pub mod import;
 pub mod progress;

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 
 mod archive;
 mod backup;
+mod care;
 mod convert;
 mod errors;
 mod import;
@@ -33,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     archive::register(m)?;
     backup::register(m)?;
+    care::register(m)?;
     import::register(m)?;
     recovery::register(m)?;
     sessions::register(m)?;

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod backup;
+pub mod care;
 pub mod config;
 pub mod demo;
 pub mod import;

@@ -1,15 +1,25 @@
-//! Disaster recovery from the text archives (docs/recovery.md).
+//! Disaster recovery between the database and the text archives (docs/recovery.md).
 //!
+//! From the archives to the database:
 //! - [`compare`]: two databases compared table by table on the fields the text carries,
 //!   with the documented list of what it cannot carry.
 //! - [`test_recovery`]: rebuild into a scratch database and compare; touches nothing.
 //! - [`full_recovery`]: rebuild into a new file and swap it in through the restore path,
 //!   or merge into the existing database.
+//!
+//! From the database to the archives ("archive care"):
+//! - [`heal`]: the database written back into the archives (`heal-archives`).
+//! - [`sync_users`]: the registrations part of heal alone (`sync-users`).
+//! - [`validate`]: archives and database checked against each other, read-only
+//!   (`validate-archives`).
 
 pub mod compare;
 mod full_recovery;
+pub mod heal;
 mod rebuild;
+pub mod sync_users;
 mod test_recovery;
+pub mod validate;
 
 pub use compare::{compare_databases, Comparison, TableComparison};
 pub use full_recovery::{full_recovery, FullRecoveryOptions, FullRecoveryReport, RecoveryMode};
