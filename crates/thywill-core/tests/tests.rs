@@ -9,4 +9,5 @@ mod archive;
 mod backup;
 mod db;
 mod import;
+mod recovery;
 mod sessions;

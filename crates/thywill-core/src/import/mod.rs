@@ -13,8 +13,8 @@ pub mod report;
 mod runner;
 mod single;
 mod source;
-mod store;
-mod text_archives;
+pub(crate) mod store;
+pub(crate) mod text_archives;
 pub mod validate;
 
 pub use json_prayers::{

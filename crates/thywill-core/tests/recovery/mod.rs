@@ -1,0 +1,3 @@
+//! Recovery from the text archives, on copies of the fixture communities.
+
+mod reconstruct;
