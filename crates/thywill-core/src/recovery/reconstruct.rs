@@ -33,9 +33,7 @@ use crate::archive::pipe::PipeFile;
 use crate::db::{ArchiveTimeZone, Database, OpenOptions};
 use crate::import::report::{EntityCounts, ImportReport, RecordIssue};
 use crate::import::store::{insert_user, NewUser};
-use crate::import::text_archives::{
-    Phase, SessionFilter, TextArchiveOptions, TextArchivePlan,
-};
+use crate::import::text_archives::{Phase, SessionFilter, TextArchiveOptions, TextArchivePlan};
 use crate::progress::{report as progress_report, Progress};
 use crate::{Error, Result};
 
@@ -177,7 +175,10 @@ pub struct ReconstructReport {
 impl ReconstructReport {
     /// Rows changed over all relationships (0 on a second run).
     pub fn total_fixed(&self) -> u64 {
-        self.relationships.values().map(RelationshipCounts::fixed).sum::<u64>()
+        self.relationships
+            .values()
+            .map(RelationshipCounts::fixed)
+            .sum::<u64>()
     }
 
     /// Records left unresolved over all relationships.
@@ -200,8 +201,9 @@ pub fn reconstruct_from_archives(
     progress: &dyn Progress,
 ) -> Result<ReconstructReport> {
     let open = OpenOptions {
-        // A dry run changes nothing on disk, the journal mode included.
-        switch_to_wal: !options.dry_run,
+        // The journal mode is ThyWill's to choose; a refused or dry run leaves the file
+        // exactly as it was.
+        switch_to_wal: false,
         ..OpenOptions::default()
     };
     let mut db = Database::open(db_path.as_ref(), &open)?;
@@ -364,9 +366,10 @@ fn reconstruct_tx(
     }
     created.sort();
     report.relationships.extend(orphan_counts);
-    report
-        .relationships
-        .insert("inviter".into(), inviter_counts(&names, &before, &after, max));
+    report.relationships.insert(
+        "inviter".into(),
+        inviter_counts(&names, &before, &after, max),
+    );
     report.relationships.insert(
         "invite_token_used".into(),
         token_used_counts(&before, &after),
@@ -385,7 +388,10 @@ fn reconstruct_tx(
         ("users_found_in_archives", names.creatable.len() as u64),
         ("missing_users_created", report.users_created.len() as u64),
         ("orphaned_prayers_fixed", stat(report, "prayer_author")),
-        ("orphaned_prayer_marks_fixed", stat(report, "prayer_mark_user")),
+        (
+            "orphaned_prayer_marks_fixed",
+            stat(report, "prayer_mark_user"),
+        ),
         ("prayer_attributes_fixed", stat(report, "attribute_creator")),
         ("validation_errors", report.total_unresolvable()),
     ];
@@ -397,7 +403,10 @@ fn reconstruct_tx(
 }
 
 /// Reads the registrations and the prayer files for the names they carry.
-fn read_archive_names(plan: &TextArchivePlan, options: &ReconstructOptions) -> Result<ArchiveNames> {
+fn read_archive_names(
+    plan: &TextArchivePlan,
+    options: &ReconstructOptions,
+) -> Result<ArchiveNames> {
     let mut names = ArchiveNames::default();
     for file in plan.files_of(Phase::Users) {
         let bytes = read_listed_file(&plan.root.join(&file.path), file.via_link)?;
@@ -624,7 +633,10 @@ impl Users {
             .collect::<std::result::Result<_, _>>()?;
         let mut by_normal: HashMap<String, Vec<String>> = HashMap::new();
         for name in &exact {
-            by_normal.entry(normalise(name)).or_default().push(name.clone());
+            by_normal
+                .entry(normalise(name))
+                .or_default()
+                .push(name.clone());
         }
         Ok(Users { exact, by_normal })
     }
@@ -643,7 +655,11 @@ impl Users {
         if self.exact.contains(archive_name) {
             return Resolution::User(archive_name.to_string());
         }
-        match self.by_normal.get(&normalise(archive_name)).map(Vec::as_slice) {
+        match self
+            .by_normal
+            .get(&normalise(archive_name))
+            .map(Vec::as_slice)
+        {
             Some([one]) => return Resolution::User(one.clone()),
             Some(many) if many.len() > 1 => {
                 return Resolution::None(format!(
@@ -664,7 +680,10 @@ impl Users {
 
 /// The archive's name for a row that names `held`: the same name when the archives carry
 /// it, else the one archive name equal to it after normalising.
-fn archive_name_for<'n>(held: &'n str, names: &'n ArchiveNames) -> std::result::Result<&'n str, String> {
+fn archive_name_for<'n>(
+    held: &'n str,
+    names: &'n ArchiveNames,
+) -> std::result::Result<&'n str, String> {
     if names.creatable.contains_key(held) {
         return Ok(held);
     }
@@ -725,7 +744,12 @@ fn repair_orphans(
     counts.already_right = total - counts.found;
     for (id, held) in orphans {
         let Some(archive_name) = names.prayer_authors.get(&id) else {
-            counts.unresolved(max, &id, 1, "no prayer file of the archives has this id".into());
+            counts.unresolved(
+                max,
+                &id,
+                1,
+                "no prayer file of the archives has this id".into(),
+            );
             continue;
         };
         let target = match users.resolve(archive_name, names) {
@@ -769,7 +793,8 @@ fn repair_orphans(
                  AND NOT EXISTS (SELECT 1 FROM user WHERE display_name = {table}.{column}) \
                  GROUP BY {column} ORDER BY {column}"
             ))?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
             rows.collect::<std::result::Result<_, _>>()?
         };
         let total = count(

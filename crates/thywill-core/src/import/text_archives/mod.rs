@@ -42,9 +42,9 @@ mod users;
 mod written;
 
 pub use plan::{Phase, PlannedFile, TextArchivePlan};
-pub(crate) use sessions::SessionFilter;
 pub(crate) use prayers::{salvage, salvageable, time_from_file_name, truncation_failure};
 pub(crate) use records::{registrations, LedgerEntry, Registration};
+pub(crate) use sessions::SessionFilter;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -225,8 +225,12 @@ impl TextArchivePlan {
         session_filter: Option<&SessionFilter>,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
-        let mut report =
-            ImportReport::new("text_archives", &self.source, "the database", options.dry_run);
+        let mut report = ImportReport::new(
+            "text_archives",
+            &self.source,
+            "the database",
+            options.dry_run,
+        );
         let ids = IdGenerator::new();
         let mut run = ImportRun {
             plan: self,
