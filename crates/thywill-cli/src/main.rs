@@ -96,6 +96,8 @@ enum Command {
     ExportSessions(commands::sessions::ExportArgs),
     /// Put the sessions of an export-sessions file back into the database.
     RestoreSessions(commands::sessions::RestoreArgs),
+    /// Repair users, inviters, grants, invite tokens and sessions from the text archives.
+    ReconstructFromArchives(commands::recovery_reconstruct::ReconstructArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -112,6 +114,9 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::Import(command) => commands::import::run(context, command),
         Command::ExportSessions(args) => commands::sessions::run_export(context, args),
         Command::RestoreSessions(args) => commands::sessions::run_restore(context, args),
+        Command::ReconstructFromArchives(args) => {
+            commands::recovery_reconstruct::run(context, args)
+        }
     }
 }
 

@@ -9,4 +9,5 @@ mod cli;
 mod cli_errors;
 mod demo;
 mod import;
+mod recovery_reconstruct;
 mod sessions;

@@ -6,4 +6,5 @@ pub mod backup;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod recovery_reconstruct;
 pub mod sessions;

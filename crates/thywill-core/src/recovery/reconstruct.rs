@@ -325,8 +325,10 @@ fn reconstruct_tx(
     let names = read_archive_names(plan, options)?;
     let before = user_links(conn)?;
 
-    // The importer's phases: registered users and the inviter tree, roles and grants,
-    // tokens and their usage, the sessions the filter admits.
+    // The importer's phases: registered users and the inviter tree first; then the
+    // orphans of the activity tables, so that a user they bring back is there when the
+    // invites phase links claimers; then roles and grants, tokens and their usage, the
+    // sessions the filter admits; last the orphans of the tables those phases write.
     progress_report(progress, "reconstruct_relationships", 0, None)?;
     let filter = SessionFilter {
         ended: ended_sessions(plan)?,
@@ -341,22 +343,29 @@ fn reconstruct_tx(
         ..TextArchiveOptions::default()
     };
     let users_before: HashSet<String> = before.keys().cloned().collect();
-    let imported = plan.apply_phases_in(
+    let registered =
+        plan.apply_phases_in(conn, &[Phase::Users], &import_options, None, progress)?;
+    progress_report(progress, "reconstruct_orphans", 0, None)?;
+    let mut created = Vec::new();
+    let mut orphan_counts = repair_orphans(conn, &names, max, &mut created, OrphanPass::Activity)?;
+    let later = plan.apply_phases_in(
         conn,
-        &[Phase::Users, Phase::Roles, Phase::Invites, Phase::Sessions],
+        &[Phase::Roles, Phase::Invites, Phase::Sessions],
         &import_options,
         Some(&filter),
         progress,
     )?;
+    orphan_counts.extend(repair_orphans(
+        conn,
+        &names,
+        max,
+        &mut created,
+        OrphanPass::Grants,
+    )?);
     report.sessions_dropped = SessionsDropped {
         ended_by_event: filter.turned_away_ended.get(),
         expired: filter.turned_away_expired.get(),
     };
-
-    // Orphans, once every registered user exists.
-    progress_report(progress, "reconstruct_orphans", 0, None)?;
-    let mut created = Vec::new();
-    let orphan_counts = repair_orphans(conn, &names, max, &mut created)?;
 
     let after = user_links(conn)?;
     for name in after.keys() {
@@ -374,7 +383,7 @@ fn reconstruct_tx(
         "invite_token_used".into(),
         token_used_counts(&before, &after),
     );
-    fill_from_import(report, &imported);
+    fill_from_import(report, &later);
     if let Some(sessions) = report.relationships.get_mut("sessions") {
         let dropped = report.sessions_dropped.ended_by_event + report.sessions_dropped.expired;
         // Dropped sessions were seen but are not unresolvable: they are meant to stay away.
@@ -396,8 +405,10 @@ fn reconstruct_tx(
         ("validation_errors", report.total_unresolvable()),
     ];
     report.thywill_stats = stats.iter().map(|(k, v)| ((*k).to_string(), *v)).collect();
-    report.failures = imported.failures.clone();
-    report.notes = imported.notes.clone();
+    report.failures = registered.failures;
+    report.failures.extend(later.failures);
+    report.notes = registered.notes;
+    report.notes.extend(later.notes);
     progress_report(progress, "reconstruct_orphans", 1, Some(1))?;
     Ok(())
 }
@@ -574,37 +585,45 @@ struct UserColumn {
     relationship: &'static str,
     table: &'static str,
     column: &'static str,
+    /// Written by the roles or sessions phase: repaired after it.
+    late: bool,
 }
 
 const USER_COLUMNS: [UserColumn; 6] = [
     UserColumn {
         relationship: "prayer_mark_user",
         table: "prayermark",
+        late: false,
         column: "username",
     },
     UserColumn {
         relationship: "prayer_skip_user",
         table: "prayerskip",
+        late: false,
         column: "user_id",
     },
     UserColumn {
         relationship: "activity_log_user",
         table: "prayer_activity_log",
+        late: false,
         column: "user_id",
     },
     UserColumn {
         relationship: "attribute_creator",
         table: "prayer_attributes",
+        late: false,
         column: "created_by",
     },
     UserColumn {
         relationship: "user_role_user",
         table: "user_roles",
+        late: true,
         column: "user_id",
     },
     UserColumn {
         relationship: "session_user",
         table: "session",
+        late: true,
         column: "username",
     },
 ];
@@ -724,9 +743,18 @@ fn repair_orphans(
     names: &ArchiveNames,
     max: usize,
     created: &mut Vec<String>,
+    pass: OrphanPass,
 ) -> Result<Vec<(String, RelationshipCounts)>> {
     let mut users = Users::load(conn)?;
     let mut out = Vec::new();
+    if pass == OrphanPass::Grants {
+        for column in USER_COLUMNS.iter().filter(|c| c.late) {
+            out.push(repair_column(
+                conn, column, names, &mut users, max, created,
+            )?);
+        }
+        return Ok(out);
+    }
 
     // Prayer authors, record by record from each prayer's own file.
     let mut counts = RelationshipCounts::default();
@@ -776,65 +804,87 @@ fn repair_orphans(
     out.push(("prayer_author".to_string(), counts));
 
     // The other columns, name by name.
-    for column in &USER_COLUMNS {
-        let UserColumn {
-            relationship,
-            table,
-            column,
-        } = column;
-        let mut counts = RelationshipCounts::default();
-        if !table_exists(conn, table)? {
-            out.push((relationship.to_string(), counts));
-            continue;
-        }
-        let orphans: Vec<(String, u64)> = {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {column}, COUNT(*) FROM {table} WHERE {column} IS NOT NULL AND {column} != '' \
-                 AND NOT EXISTS (SELECT 1 FROM user WHERE display_name = {table}.{column}) \
-                 GROUP BY {column} ORDER BY {column}"
-            ))?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
-            rows.collect::<std::result::Result<_, _>>()?
-        };
-        let total = count(
-            conn,
-            &format!("SELECT COUNT(*) FROM {table} WHERE {column} IS NOT NULL AND {column} != ''"),
-        )?;
-        counts.found = orphans.iter().map(|(_, n)| n).sum();
-        counts.already_right = total - counts.found;
-        for (held, rows) in orphans {
-            let archive_name = match archive_name_for(&held, names) {
-                Ok(name) => name,
-                Err(reason) => {
-                    counts.unresolved(max, &held, rows, reason);
-                    continue;
-                }
-            };
-            let target = match users.resolve(archive_name, names) {
-                Resolution::User(user) => user,
-                Resolution::Create(name) => {
-                    create_user(conn, &name, names, &mut users, created)?;
-                    name
-                }
-                Resolution::None(reason) => {
-                    counts.unresolved(max, &held, rows, reason);
-                    continue;
-                }
-            };
-            if target == held {
-                counts.inserted += rows;
-            } else {
-                let changed = conn.execute(
-                    &format!("UPDATE {table} SET {column} = ?1 WHERE {column} = ?2"),
-                    params![target, held],
-                )?;
-                counts.repointed += changed as u64;
-            }
-        }
-        out.push((relationship.to_string(), counts));
+    for column in USER_COLUMNS.iter().filter(|c| !c.late) {
+        out.push(repair_column(
+            conn, column, names, &mut users, max, created,
+        )?);
     }
     Ok(out)
+}
+
+/// Which orphans a pass repairs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OrphanPass {
+    /// Prayer authors and the activity tables, before the later phases.
+    Activity,
+    /// Grants and sessions, after the phases that write them.
+    Grants,
+}
+
+/// The orphans of one column, name by name.
+fn repair_column(
+    conn: &Connection,
+    column: &UserColumn,
+    names: &ArchiveNames,
+    users: &mut Users,
+    max: usize,
+    created: &mut Vec<String>,
+) -> Result<(String, RelationshipCounts)> {
+    let UserColumn {
+        relationship,
+        table,
+        column,
+        ..
+    } = column;
+    let mut counts = RelationshipCounts::default();
+    if !table_exists(conn, table)? {
+        return Ok((relationship.to_string(), counts));
+    }
+    let orphans: Vec<(String, u64)> = {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {column}, COUNT(*) FROM {table} WHERE {column} IS NOT NULL AND {column} != '' \
+             AND NOT EXISTS (SELECT 1 FROM user WHERE display_name = {table}.{column}) \
+             GROUP BY {column} ORDER BY {column}"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    let total = count(
+        conn,
+        &format!("SELECT COUNT(*) FROM {table} WHERE {column} IS NOT NULL AND {column} != ''"),
+    )?;
+    counts.found = orphans.iter().map(|(_, n)| n).sum();
+    counts.already_right = total - counts.found;
+    for (held, rows) in orphans {
+        let archive_name = match archive_name_for(&held, names) {
+            Ok(name) => name,
+            Err(reason) => {
+                counts.unresolved(max, &held, rows, reason);
+                continue;
+            }
+        };
+        let target = match users.resolve(archive_name, names) {
+            Resolution::User(user) => user,
+            Resolution::Create(name) => {
+                create_user(conn, &name, names, users, created)?;
+                name
+            }
+            Resolution::None(reason) => {
+                counts.unresolved(max, &held, rows, reason);
+                continue;
+            }
+        };
+        if target == held {
+            counts.inserted += rows;
+        } else {
+            let changed = conn.execute(
+                &format!("UPDATE {table} SET {column} = ?1 WHERE {column} = ?2"),
+                params![target, held],
+            )?;
+            counts.repointed += changed as u64;
+        }
+    }
+    Ok((relationship.to_string(), counts))
 }
 
 fn count(conn: &Connection, sql: &str) -> Result<u64> {

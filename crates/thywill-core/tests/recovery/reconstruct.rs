@@ -494,3 +494,42 @@ fn the_legacy_schema_is_refused() {
         "the refused database was changed"
     );
 }
+
+/// Tokens deleted and inviters cleared while the usage rows remain: the tokens come back
+/// from their uses, the inviters of users who joined "directly" from their claims.
+#[test]
+fn tokens_and_inviters_come_back_when_their_usage_rows_remain() {
+    for corpus in ["s1", "s1-live"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, archives) = copy_of(corpus, dir.path());
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 UPDATE user SET invited_by_username = NULL, invite_token_used = NULL;
+                 DELETE FROM invitetoken;",
+            )
+            .unwrap();
+        let report = reconstruct_from_archives(
+            &archives,
+            &db,
+            &options(false, BEFORE_EVERYTHING),
+            &NoProgress,
+        )
+        .unwrap();
+        let differences = unexplained_differences(corpus, &db);
+        assert!(differences.is_empty(), "{corpus}: {differences:#?}");
+        assert_eq!(report.relationships["invite_token_usage"].inserted, 0);
+        assert_eq!(
+            report.relationships["invite_tokens"].inserted, 119,
+            "{corpus}"
+        );
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM user WHERE invited_by_username IS NOT NULL"
+            ),
+            99
+        );
+    }
+}
