@@ -45,6 +45,7 @@ from thywill_core._native import (
     iter_ledger,
     iter_users,
     parse_file,
+    reconstruct_from_archives,
     rerender_file,
     restore_sessions,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "reconstruct_from_archives",
     "rerender_file",
     "restore_sessions",
 ]

@@ -161,7 +161,7 @@ impl PyImportReport {
     }
 }
 
-fn zone(text: &str) -> PyResult<ArchiveTimeZone> {
+pub(crate) fn zone(text: &str) -> PyResult<ArchiveTimeZone> {
     ArchiveTimeZone::parse(text).ok_or_else(|| {
         to_py_err(Error::InvalidInput(format!(
             "time_zone {text:?}: expected 'local', 'utc' or '±HH:MM'"

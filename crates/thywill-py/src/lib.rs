@@ -16,6 +16,7 @@ mod convert;
 mod errors;
 mod import;
 mod progress;
+mod reconstruct;
 mod sessions;
 mod testing;
 
@@ -33,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     archive::register(m)?;
     backup::register(m)?;
     import::register(m)?;
+    reconstruct::register(m)?;
     sessions::register(m)?;
     testing::register(m)?;
     Ok(())
