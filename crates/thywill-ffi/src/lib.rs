@@ -21,6 +21,7 @@ pub mod backup;
 pub mod guard;
 pub mod import;
 pub mod progress;
+pub mod reconstruct;
 pub mod sessions;
 pub mod status;
 pub mod strings;
