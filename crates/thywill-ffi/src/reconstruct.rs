@@ -19,6 +19,7 @@ use crate::strings::{options_arg, out_ptr, path_arg, write_json};
 /// `options_json` (may be NULL): `{"dry_run": bool, "time_zone": "local"|"utc"|"±HH:MM",
 /// "path_prefix": "text_archives", "as_of": "2025-09-20T12:00:00" (UTC; default now),
 /// "max_listed": 50}`. Report: `{"archive_dir", "database", "dry_run", "as_of",
+/// "tables_created",
 /// "relationships": {name: {"found", "repointed", "inserted", "already_right",
 /// "unresolvable", "unresolved": [{"value", "rows", "reason"}]}}, "users_created",
 /// "sessions_dropped": {"ended_by_event", "expired"}, "thywill_stats", "failures",

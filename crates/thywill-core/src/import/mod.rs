@@ -10,7 +10,7 @@
 mod activity;
 mod json_prayers;
 pub mod report;
-mod runner;
+pub(crate) mod runner;
 mod single;
 mod source;
 pub(crate) mod store;

@@ -30,7 +30,7 @@ use crate::archive::auth::SecurityEventRecord;
 use crate::archive::fileops::read_listed_file;
 use crate::archive::kind::FileKind;
 use crate::archive::pipe::PipeFile;
-use crate::db::{ArchiveTimeZone, Database, OpenOptions};
+use crate::db::{ArchiveTimeZone, Database, IdGenerator, OpenOptions};
 use crate::import::report::{EntityCounts, ImportReport, RecordIssue};
 use crate::import::store::{insert_user, NewUser};
 use crate::import::text_archives::{Phase, SessionFilter, TextArchiveOptions, TextArchivePlan};
@@ -158,6 +158,9 @@ pub struct ReconstructReport {
     /// `session_user` (orphans), `inviter`, `invite_token_used`, `roles`, `user_roles`,
     /// `invite_tokens`, `invite_token_usage`, `sessions`.
     pub relationships: BTreeMap<String, RelationshipCounts>,
+    /// Tables of ThyWill's schema the database lacked, created (with the default roles
+    /// when `role` was among them).
+    pub tables_created: Vec<String>,
     /// Users created (registrations, prayer authors or activity actors of the archives).
     pub users_created: Vec<String>,
     /// Archived sessions not brought back, and why.
@@ -221,7 +224,7 @@ pub fn reconstruct_in(
 ) -> Result<ReconstructReport> {
     let archive_dir = archive_dir.as_ref();
     db.check_schema()?;
-    for table in ["user", "prayer", "session"] {
+    for table in ["user", "prayer"] {
         if !db.has_table(table) {
             return Err(Error::InvalidInput(format!(
                 "the database has no {table} table: nothing to reconstruct (import the archives instead)"
@@ -242,6 +245,7 @@ pub fn reconstruct_in(
         dry_run: options.dry_run,
         as_of: as_of.format("%Y-%m-%dT%H:%M:%S").to_string(),
         relationships: BTreeMap::new(),
+        tables_created: Vec::new(),
         users_created: Vec::new(),
         sessions_dropped: SessionsDropped::default(),
         thywill_stats: BTreeMap::new(),
@@ -321,6 +325,9 @@ fn reconstruct_tx(
     progress: &dyn Progress,
 ) -> Result<()> {
     let max = options.max_listed;
+    // The tables the phases write may be missing from an old database: created as
+    // ThyWill's create_all would (inside the transaction, so a dry run leaves none).
+    report.tables_created = crate::import::runner::ensure_schema(conn, &IdGenerator::new())?;
     progress_report(progress, "reconstruct_scan", 0, None)?;
     let names = read_archive_names(plan, options)?;
     let before = user_links(conn)?;

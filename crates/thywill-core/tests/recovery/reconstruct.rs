@@ -533,3 +533,49 @@ fn tokens_and_inviters_come_back_when_their_usage_rows_remain() {
         );
     }
 }
+
+/// A database without the session, role and invite tables (an old schema) gets them, with
+/// the default roles, and their rows; a dry run creates none.
+#[test]
+fn missing_tables_are_created_inside_the_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, archives) = copy_of("s1-live", dir.path());
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF; DROP TABLE session; DROP TABLE user_roles; DROP TABLE role; \
+             DROP TABLE invitetoken; DROP TABLE invite_token_usage;",
+        )
+        .unwrap();
+    let tables = "SELECT count(*) FROM sqlite_master WHERE type = 'table'";
+    let before = count(&db, tables);
+    let dry = reconstruct_from_archives(
+        &archives,
+        &db,
+        &options(true, BEFORE_EVERYTHING),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(dry.tables_created.len(), 5, "{:?}", dry.tables_created);
+    assert_eq!(count(&db, tables), before);
+    let real = reconstruct_from_archives(
+        &archives,
+        &db,
+        &options(false, BEFORE_EVERYTHING),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(numbers(&dry), numbers(&real));
+    assert_eq!(count(&db, "SELECT count(*) FROM session"), 125);
+    assert_eq!(count(&db, "SELECT count(*) FROM invitetoken"), 119);
+    assert!(count(&db, "SELECT count(*) FROM role") >= 3);
+    let again = reconstruct_from_archives(
+        &archives,
+        &db,
+        &options(false, BEFORE_EVERYTHING),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(again.tables_created.is_empty());
+    assert_eq!(again.total_fixed(), 0, "{}", again.to_json());
+}
