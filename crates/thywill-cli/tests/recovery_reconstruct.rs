@@ -118,3 +118,27 @@ fn reconstruct_refuses_a_missing_database() {
     assert!(!out.status.success());
     assert!(!dir.path().join("thywill.db").exists());
 }
+
+#[test]
+fn reconstruct_refuses_the_legacy_schema_with_exit_7() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("thywill.db");
+    sql(
+        &db,
+        "CREATE TABLE user (id TEXT PRIMARY KEY, display_name TEXT); \
+         CREATE TABLE prayer (id TEXT PRIMARY KEY, author_id TEXT);",
+    );
+    let archives = fixtures().join("s1").join("text_archives");
+    let out = thywill_in(
+        dir.path(),
+        &[
+            "reconstruct-from-archives",
+            "--execute",
+            "--archive-dir",
+            archives.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("legacy"));
+}
