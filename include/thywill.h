@@ -451,6 +451,30 @@ thywill_status thywill_import_prayer_file(const char *file,
                                           char **out_json,
                                           bool *out_failed);
 
+// Repairs the relationships of the database `db` from the archive folder `archive_dir`:
+// orphaned names re-pointed (or their user created from a registration, prayer author or
+// activity actor), the inviter tree, roles and grants, invite tokens and their usage, and
+// the sessions no later `session_deleted` event ended and not expired at `as_of`.
+// `options_json` (may be NULL): `{"dry_run": bool, "time_zone": "local"|"utc"|"±HH:MM",
+// "path_prefix": "text_archives", "as_of": "2025-09-20T12:00:00" (UTC; default now),
+// "max_listed": 50}`. Report: `{"archive_dir", "database", "dry_run", "as_of",
+// "tables_created",
+// "relationships": {name: {"found", "repointed", "inserted", "already_right",
+// "unresolvable", "unresolved": [{"value", "rows", "reason"}]}}, "users_created",
+// "sessions_dropped": {"ended_by_event", "expired"}, "thywill_stats", "failures",
+// "notes"}`. ThyWill's legacy schema gives `THYWILL_STATUS_INVALID_INPUT`. `progress` may
+// be NULL.
+//
+// # Safety
+// `archive_dir` and `db` are NUL-terminated strings, `options_json` is NULL or one;
+// `out_json` is valid for writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_reconstruct_from_archives(const char *archive_dir,
+                                                 const char *db,
+                                                 const char *options_json,
+                                                 thywill_progress_fn progress,
+                                                 void *user_data,
+                                                 char **out_json);
+
 // Rebuilds the database from the text archives `archive_dir` (a folder or a ZIP) into a
 // scratch database and compares it with `database` (which may be missing, or open in
 // ThyWill), table by table; changes nothing. `options_json` (may be NULL): `{"time_zone":

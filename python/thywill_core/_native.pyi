@@ -56,6 +56,7 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "reconstruct_from_archives",
     "recovery_full",
     "recovery_test",
     "rerender_file",
@@ -377,6 +378,17 @@ def export_sessions(
     *,
     include_expired: bool = False,
     as_of: str | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def reconstruct_from_archives(
+    archive_dir: _Path,
+    db: _Path,
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    as_of: str | None = None,
+    max_listed: int = 50,
     progress: _Progress | None = None,
 ) -> dict[str, Any]: ...
 def restore_sessions(

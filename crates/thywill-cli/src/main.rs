@@ -112,6 +112,8 @@ enum Command {
     /// Repair what validate-archives finds that can be repaired: the same work as
     /// heal-archives.
     RepairArchives(commands::care::HealArgs),
+    /// Repair users, inviters, grants, invite tokens and sessions from the text archives.
+    ReconstructFromArchives(commands::recovery_reconstruct::ReconstructArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -135,6 +137,9 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         }
         Command::SyncUsers(args) => commands::care::run_sync_users(context, args),
         Command::ValidateArchives(args) => commands::care::run_validate(context, args),
+        Command::ReconstructFromArchives(args) => {
+            commands::recovery_reconstruct::run(context, args)
+        }
     }
 }
 

@@ -11,4 +11,5 @@ mod cli_errors;
 mod demo;
 mod import;
 mod recovery;
+mod recovery_reconstruct;
 mod sessions;

@@ -22,6 +22,7 @@ pub mod care;
 pub mod guard;
 pub mod import;
 pub mod progress;
+pub mod reconstruct;
 pub mod recovery;
 pub mod sessions;
 pub mod status;

@@ -17,6 +17,7 @@ mod convert;
 mod errors;
 mod import;
 mod progress;
+mod reconstruct;
 mod recovery;
 mod sessions;
 mod testing;
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     backup::register(m)?;
     care::register(m)?;
     import::register(m)?;
+    reconstruct::register(m)?;
     recovery::register(m)?;
     sessions::register(m)?;
     testing::register(m)?;

@@ -13,7 +13,7 @@ use crate::errors::to_py_err;
 use crate::progress::run;
 
 /// `as_of` as the core reads it (`2025-09-20T12:00:00`, UTC).
-fn as_of_arg(as_of: Option<String>) -> PyResult<Option<NaiveDateTime>> {
+pub(crate) fn as_of_arg(as_of: Option<String>) -> PyResult<Option<NaiveDateTime>> {
     as_of
         .map(|text| {
             text.parse::<NaiveDateTime>().map_err(|e| {

@@ -8,4 +8,5 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod recovery;
+pub mod recovery_reconstruct;
 pub mod sessions;

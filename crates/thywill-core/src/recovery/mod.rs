@@ -6,6 +6,8 @@
 //! - [`test_recovery`]: rebuild into a scratch database and compare; touches nothing.
 //! - [`full_recovery`]: rebuild into a new file and swap it in through the restore path,
 //!   or merge into the existing database.
+//! - [`reconstruct_from_archives`]: the relationships of an existing database (orphans,
+//!   inviters, roles and grants, invite tokens, sessions) repaired from the archives.
 //!
 //! From the database to the archives ("archive care"):
 //! - [`heal`]: the database written back into the archives (`heal-archives`).
@@ -17,6 +19,7 @@ pub mod compare;
 mod full_recovery;
 pub mod heal;
 mod rebuild;
+mod reconstruct;
 pub mod sync_users;
 mod test_recovery;
 pub mod validate;
@@ -24,4 +27,8 @@ pub mod validate;
 pub use compare::{compare_databases, Comparison, TableComparison};
 pub use full_recovery::{full_recovery, FullRecoveryOptions, FullRecoveryReport, RecoveryMode};
 pub use rebuild::{recovery_stats, RECOVERY_STATS};
+pub use reconstruct::{
+    reconstruct_from_archives, reconstruct_in, ReconstructOptions, ReconstructReport,
+    RelationshipCounts, SessionsDropped, Unresolved,
+};
 pub use test_recovery::{test_recovery, TestRecoveryOptions, TestRecoveryReport};

@@ -1,6 +1,6 @@
 //! Disaster recovery on ThyWill's fixture communities, with real files, real processes and
-//! kills: test-recovery and full-recovery (archives to database), heal and validate (database
-//! to archives).
+//! kills: test-recovery, full-recovery and reconstruct (archives to database), heal and
+//! validate (database to archives).
 
 mod support;
 
@@ -8,5 +8,6 @@ mod crash;
 mod fidelity;
 mod full;
 mod heal;
+mod reconstruct;
 mod test_recovery;
 mod validate;

@@ -7,7 +7,7 @@
 //! invented. Rows are matched by their natural key or, for rows without one, by (key
 //! fields, minute), so re-runs and runs against the live database insert nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{Duration, NaiveDateTime};
@@ -32,6 +32,9 @@ const INVITE_HOURS: i64 = 12;
 /// `user.invited_by_username` (the token's creator, or for a system token the admin
 /// ThyWill's `get_admin_user_id` names); claiming a system token grants `admin`.
 pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
+    // Tokens this run inserted: every claim line counts as a use of them, as in a
+    // first import, even when the claim's own usage row was already there.
+    let mut fresh: HashSet<String> = HashSet::new();
     for file in run.files_of_kind(Phase::Invites, FileKind::InviteTokens) {
         let relative = &file.relative;
         let bytes = run.read(file)?;
@@ -91,6 +94,7 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                     &(expires - Duration::hours(INVITE_HOURS)),
                 )?,
             )?;
+            fresh.insert(token.token.clone());
             run.report.counts_mut(Entity::InviteTokens).inserted += 1;
         }
     }
@@ -140,11 +144,13 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                         None,
                         Claimer::NewOrNone,
                     )?;
+                    fresh.insert(record.token.clone());
                     run.report.counts_mut(Entity::InviteTokens).inserted += 1;
                 }
                 continue;
             }
-            claim(conn, run, &record, &at, created.get(&record.token).copied())?;
+            let link_created = created.get(&record.token).copied();
+            claim(conn, run, &record, &at, link_created, &mut fresh)?;
         }
     }
     Ok(())
@@ -219,6 +225,7 @@ fn claim(
     record: &InviteUsageRecord,
     at: &NaiveDateTime,
     link_created: Option<NaiveDateTime>,
+    fresh: &mut HashSet<String>,
 ) -> Result<()> {
     let present = row_exists(
         conn,
@@ -230,7 +237,20 @@ fn claim(
         run.report
             .counts_mut(Entity::InviteTokenUsage)
             .already_present += 1;
-        return Ok(());
+        // The token row and the claimer's links may still be missing (reconstruction
+        // repairs them this way); adding only what is absent, this changes nothing on a
+        // faithful database.
+        if !row_exists(
+            conn,
+            "SELECT 1 FROM invitetoken WHERE token = ?1",
+            &[&record.token],
+        )? {
+            token_from_use(conn, run, record, at, link_created)?;
+            fresh.insert(record.token.clone());
+        } else if fresh.contains(&record.token) {
+            count_use(conn, record)?;
+        }
+        return link_claimer(conn, run, record, at, false);
     }
     execute_cached(
         conn,
@@ -252,26 +272,56 @@ fn claim(
     )?;
     if token_exists {
         // A new use of a known token (its usage row was absent above).
-        execute_cached(conn,
-            "UPDATE invitetoken SET usage_count = usage_count + \
-             (CASE WHEN used_by_user_id IS ?1 THEN 0 ELSE 1 END), used_by_user_id = ?1 WHERE token = ?2",
-            params![record.used_by, record.token],
-        )?;
+        count_use(conn, record)?;
     } else {
-        let expires = link_created.unwrap_or(*at) + Duration::hours(INVITE_HOURS);
-        insert_token(
-            conn,
-            &record.token,
-            &record.created_by,
-            1,
-            &expires,
-            Some(&record.used_by),
-            claimer(conn, Some(&record.used_by), at)?,
-        )?;
-        run.report.counts_mut(Entity::InviteTokens).inserted += 1;
+        token_from_use(conn, run, record, at, link_created)?;
+        fresh.insert(record.token.clone());
     }
-    // The claimer's user row: the token used and, when the registration said
-    // "joined directly", who invited them.
+    link_claimer(conn, run, record, at, true)
+}
+
+/// A claim's use of its token: the claimer becomes its last user.
+fn count_use(conn: &Connection, record: &InviteUsageRecord) -> Result<()> {
+    execute_cached(conn,
+        "UPDATE invitetoken SET usage_count = usage_count + \
+         (CASE WHEN used_by_user_id IS ?1 THEN 0 ELSE 1 END), used_by_user_id = ?1 WHERE token = ?2",
+        params![record.used_by, record.token],
+    )?;
+    Ok(())
+}
+
+/// A token row made from its use, when the archive has no token list naming it.
+fn token_from_use(
+    conn: &Connection,
+    run: &mut ImportRun<'_>,
+    record: &InviteUsageRecord,
+    at: &NaiveDateTime,
+    link_created: Option<NaiveDateTime>,
+) -> Result<()> {
+    let expires = link_created.unwrap_or(*at) + Duration::hours(INVITE_HOURS);
+    insert_token(
+        conn,
+        &record.token,
+        &record.created_by,
+        1,
+        &expires,
+        Some(&record.used_by),
+        claimer(conn, Some(&record.used_by), at)?,
+    )?;
+    run.report.counts_mut(Entity::InviteTokens).inserted += 1;
+    Ok(())
+}
+
+/// The claimer's user row: the token used and, when the registration said "joined
+/// directly", who invited them; for a system token, the admin grant (only with `grant`:
+/// an existing claim's grant is the roles phase's to judge).
+fn link_claimer(
+    conn: &Connection,
+    run: &mut ImportRun<'_>,
+    record: &InviteUsageRecord,
+    at: &NaiveDateTime,
+    grant: bool,
+) -> Result<()> {
     if record.used_by == record.created_by {
         return Ok(());
     }
@@ -287,7 +337,7 @@ fn claim(
         params![record.token, inviter, record.used_by],
     )?;
     run.report.counts_mut(Entity::Users).updated += changed as u64;
-    if record.created_by == "system" {
+    if grant && record.created_by == "system" {
         let admin = role_id(conn, run, "admin", at)?;
         let granted = row_exists(
             conn,

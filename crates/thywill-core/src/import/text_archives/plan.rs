@@ -237,7 +237,7 @@ impl TextArchivePlan {
     }
 
     /// The files of one phase, in processing order.
-    pub(super) fn files_of(&self, phase: Phase) -> &[PlannedFile] {
+    pub(crate) fn files_of(&self, phase: Phase) -> &[PlannedFile] {
         self.files
             .iter()
             .find(|(p, _)| *p == phase)

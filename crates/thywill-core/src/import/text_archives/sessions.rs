@@ -6,10 +6,11 @@
 //! invented. Rows are matched by their natural key or, for rows without one, by (key
 //! fields, minute), so re-runs and runs against the live database insert nothing.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime, Timelike};
 use rusqlite::{params, Connection};
 
 use super::{execute_cached, row_exists, ImportRun, Phase};
@@ -19,6 +20,40 @@ use crate::db::encode::{format_datetime, minute_of_stored};
 use crate::import::report::{issue, Entity};
 use crate::import::validate::refuse_names;
 use crate::Result;
+
+/// Which archived sessions may come back: those no later `session_deleted` security
+/// event ended and that have not expired at `as_of` (reconstruction's rule; a plain
+/// import brings every archived session back). Counts what it turned away.
+#[derive(Debug)]
+pub(crate) struct SessionFilter {
+    /// Session ids with the time of the latest `session_deleted` event naming them.
+    pub ended: HashMap<String, NaiveDateTime>,
+    /// Sessions expiring at or before this time are not brought back.
+    pub as_of: NaiveDateTime,
+    /// Sessions turned away because an event ended them.
+    pub turned_away_ended: Cell<u64>,
+    /// Sessions turned away because they had expired.
+    pub turned_away_expired: Cell<u64>,
+}
+
+impl SessionFilter {
+    /// Whether a session created at `created`, expiring at `expires`, may come back.
+    fn admits(&self, id: &str, created: NaiveDateTime, expires: NaiveDateTime) -> bool {
+        // An event in the session's creation minute may end it (the file's times carry
+        // minutes only).
+        let created_minute = created - Duration::seconds(i64::from(created.second()));
+        if self.ended.get(id).is_some_and(|at| *at >= created_minute) {
+            self.turned_away_ended.set(self.turned_away_ended.get() + 1);
+            return false;
+        }
+        if expires <= self.as_of {
+            self.turned_away_expired
+                .set(self.turned_away_expired.get() + 1);
+            return false;
+        }
+        true
+    }
+}
 
 /// Sessions last 14 days.
 const SESSION_DAYS: i64 = 14;
@@ -63,6 +98,12 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                 .as_ref()
                 .and_then(|e| e.time)
                 .unwrap_or(created + Duration::days(SESSION_DAYS));
+            if let Some(filter) = run.session_filter {
+                if !filter.admits(&s.session_id, created, expires) {
+                    run.report.counts_mut(Entity::Sessions).skipped += 1;
+                    continue;
+                }
+            }
             execute_cached(conn,
                 "INSERT INTO session (id, username, created_at, expires_at, auth_request_id, \
                  device_info, ip_address, is_fully_authenticated) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7)",
