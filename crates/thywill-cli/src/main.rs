@@ -92,15 +92,16 @@ enum Command {
     /// Import text archives (folder or ZIP), JSON prayers or one prayer file.
     #[command(subcommand)]
     Import(commands::import::ImportCommand),
-    /// Write the archive files and lines missing for database records (prayers with their
-    /// activity, registrations, ledgers, invite usage); stale prayer files rewritten in place.
+    /// Write the archive files and lines missing for the database's records.
+    ///
+    /// Prayer files with their activity (a stale file rewritten in place, never a sibling),
+    /// registrations, the marks/skips/attributes ledgers, invite usage, user flags.
     HealArchives(commands::care::HealArgs),
     /// Write the registration lines missing from the monthly users files.
     SyncUsers(commands::care::SyncUsersArgs),
     /// Check archives and database against each other, read-only (exit 1 on problems).
     ValidateArchives(commands::care::ValidateArgs),
-    /// Repair what validate-archives finds that can be repaired: the same work as
-    /// heal-archives.
+    /// Repair what validate-archives finds that can be repaired (heal-archives' work).
     RepairArchives(commands::care::HealArgs),
 }
 
