@@ -35,13 +35,16 @@ def test_heal_dry_run_real_run_and_second_run(tmp_path: Path) -> None:
     original = (archives / PRAYER).read_bytes()
     (archives / PRAYER).unlink()
     events: list[str] = []
+
+    def on_progress(phase: str, done: int, total: int | None) -> bool:
+        events.append(phase)
+        return True
+
     dry = thywill_core.heal_archives(db, archives, dry_run=True, time_zone="utc")
     assert dry["dry_run"] is True
     assert dry["prayers"]["files_created"] == 1
     assert not (archives / PRAYER).exists()
-    report = thywill_core.heal_archives(
-        db, archives, time_zone="utc", progress=lambda phase, done, total: events.append(phase) is None
-    )
+    report = thywill_core.heal_archives(db, archives, time_zone="utc", progress=on_progress)
     assert report["prayers"] == dry["prayers"]
     assert report["changes"] == dry["changes"]
     assert report["changes"][0]["kind"] == "prayer_file_created"

@@ -102,15 +102,16 @@ enum Command {
     ExportSessions(commands::sessions::ExportArgs),
     /// Put the sessions of an export-sessions file back into the database.
     RestoreSessions(commands::sessions::RestoreArgs),
-    /// Write the archive files and lines missing for database records (prayers with their
-    /// activity, registrations, ledgers, invite usage); stale prayer files rewritten in place.
+    /// Write the archive files and lines missing for the database's records.
+    ///
+    /// Prayer files with their activity (a stale file rewritten in place, never a sibling),
+    /// registrations, the marks/skips/attributes ledgers, invite usage, user flags.
     HealArchives(commands::care::HealArgs),
     /// Write the registration lines missing from the monthly users files.
     SyncUsers(commands::care::SyncUsersArgs),
     /// Check archives and database against each other, read-only (exit 1 on problems).
     ValidateArchives(commands::care::ValidateArgs),
-    /// Repair what validate-archives finds that can be repaired: the same work as
-    /// heal-archives.
+    /// Repair what validate-archives finds that can be repaired (heal-archives' work).
     RepairArchives(commands::care::HealArgs),
     /// Repair users, inviters, grants, invite tokens and sessions from the text archives.
     ReconstructFromArchives(commands::recovery_reconstruct::ReconstructArgs),
