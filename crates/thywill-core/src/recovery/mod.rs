@@ -12,6 +12,7 @@
 //! From the database to the archives ("archive care"):
 //! - [`heal`]: the database written back into the archives (`heal-archives`).
 //! - [`sync_users`]: the registrations part of heal alone (`sync-users`).
+//! - [`sync`]: both directions, import then heal (`sync-archives`).
 //! - [`validate`]: archives and database checked against each other, read-only
 //!   (`validate-archives`).
 
@@ -20,6 +21,7 @@ mod full_recovery;
 pub mod heal;
 mod rebuild;
 mod reconstruct;
+pub mod sync;
 pub mod sync_users;
 mod test_recovery;
 pub mod validate;

@@ -9,5 +9,6 @@ mod fidelity;
 mod full;
 mod heal;
 mod reconstruct;
+mod sync;
 mod test_recovery;
 mod validate;
