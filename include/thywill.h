@@ -366,6 +366,25 @@ thywill_status thywill_heal_archives(const char *db,
                                      char **out_json,
                                      bool *out_changed);
 
+// Brings the database `db` and the archive folder `archives` level in both directions:
+// imports what only the archives hold, heals what only the database holds, then validates
+// (a real run only). A record both hold with different content changes on neither side.
+// `options_json` (may be NULL): `{"dry_run": bool, "time_zone": ..., "path_prefix": ...,
+// "ledgers": ..., "scratch_dir": "/path"}` (a dry run works on a scratch copy of the
+// database). The report: `{"dry_run", "database", "archive_root", "database_created",
+// "import": {...}, "heal": {...}, "validation": {...} | null, "duration_ms"}`.
+// `*out_changed` (may be NULL): whether anything was (or, dry, would be) changed.
+//
+// # Safety
+// As [`thywill_heal_archives`].
+thywill_status thywill_sync_archives(const char *db,
+                                     const char *archives,
+                                     const char *options_json,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json,
+                                     bool *out_changed);
+
 // The registration lines alone (`sync-users`): the options and report of
 // [`thywill_heal_archives`] (only the user counts are filled; `ledgers` is not used).
 //

@@ -51,6 +51,7 @@ from thywill_core._native import (
     recovery_test,
     rerender_file,
     restore_sessions,
+    sync_archives,
     sync_users,
     validate_archives,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "recovery_test",
     "rerender_file",
     "restore_sessions",
+    "sync_archives",
     "sync_users",
     "validate_archives",
 ]

@@ -61,6 +61,7 @@ __all__ = [
     "recovery_test",
     "rerender_file",
     "restore_sessions",
+    "sync_archives",
     "sync_users",
     "validate_archives",
     "_plain_roundtrip",
@@ -426,6 +427,16 @@ def recovery_full(
 
 # archive care
 def heal_archives(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    ledgers: str = "auto",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def sync_archives(
     db: _Path,
     archives: _Path,
     *,

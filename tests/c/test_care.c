@@ -1,6 +1,6 @@
-/* Archive-care exports: heal (dry run, real run, second run), sync-users and validate, on a
- * database imported from fixture s1-live and healed into an empty archive folder; their
- * options documents and error paths.
+/* Archive-care exports: heal (dry run, real run, second run), sync-users, validate and
+ * sync-archives, on a database imported from fixture s1-live and healed into an empty archive
+ * folder; their options documents and error paths.
  * argv[1] = fixtures dir (read only), argv[2] = scratch dir. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -80,6 +80,15 @@ int main(int argc, char **argv) {
   thywill_string_free(json);
   CHECK(exists(prayer));
 
+  /* The two sides are level now: sync-archives changes nothing. */
+  changed = true;
+  json = NULL;
+  CHECK_STATUS(thywill_sync_archives(db, healed, utc, NULL, NULL, &json, &changed), THYWILL_STATUS_OK);
+  CHECK(!changed);
+  CHECK_CONTAINS(json, "\"database_created\":false");
+  CHECK_CONTAINS(json, "\"problems_by_kind\":{}");
+  thywill_string_free(json);
+
   /* Error paths. */
   json = NULL;
   CHECK_STATUS(thywill_heal_archives(NULL, healed, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NULL_ARGUMENT);
@@ -87,6 +96,8 @@ int main(int argc, char **argv) {
   CHECK_STATUS(thywill_heal_archives("/no/such/thywill.db", healed, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NOT_FOUND);
   CHECK_STATUS(thywill_heal_archives(db, healed, "{\"ledgers\": \"sometimes\"}", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
   CHECK_STATUS(thywill_validate_archives(db, "/no/such/archives", NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NOT_FOUND);
+  CHECK_STATUS(thywill_sync_archives(db, "/no/such/archives", NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NOT_FOUND);
+  CHECK_STATUS(thywill_sync_archives(db, healed, "{\"scratch\": 1}", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
   CHECK_STATUS(thywill_sync_users(db, healed, "{\"dryrun\": true}", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
   CHECK_CONTAINS(thywill_last_error_message(), "dryrun");
   CHECK(json == NULL);

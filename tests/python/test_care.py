@@ -1,4 +1,4 @@
-"""thywill_core archive care: heal_archives, sync_users, validate_archives."""
+"""thywill_core archive care: heal_archives, sync_archives, sync_users, validate_archives."""
 
 import os
 import shutil
@@ -85,3 +85,32 @@ def test_errors_map_to_exceptions(tmp_path: Path) -> None:
         thywill_core.heal_archives(db, archives, progress=lambda phase, done, total: False)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM prayer").fetchone()[0] == 1000
+
+
+def test_sync_archives_dry_run_then_real_run_then_nothing(tmp_path: Path) -> None:
+    db, archives = community(tmp_path)
+    original = (archives / PRAYER).read_bytes()
+    (archives / PRAYER).unlink()
+    with sqlite3.connect(db) as conn:
+        deleted = conn.execute("DELETE FROM prayermark WHERE created_at LIKE '2024-05%'").rowcount
+    conn.close()
+    assert deleted > 0
+
+    dry = thywill_core.sync_archives(db, archives, dry_run=True, time_zone="utc")
+    assert dry["dry_run"] is True and dry["validation"] is None
+    assert dry["import"]["entities"]["prayer_marks"]["inserted"] == deleted
+    assert dry["heal"]["prayers"]["files_created"] == 1
+    assert not (archives / PRAYER).exists()
+
+    real = thywill_core.sync_archives(db, archives, time_zone="utc")
+    assert real["import"]["entities"]["prayer_marks"]["inserted"] == deleted
+    assert real["heal"]["prayers"] == dry["heal"]["prayers"]
+    assert (archives / PRAYER).read_bytes() == original
+    assert real["validation"]["problems_by_kind"] == {}
+
+    again = thywill_core.sync_archives(db, archives, time_zone="utc")
+    assert again["heal"]["changes"] == []
+    assert sum(c["inserted"] for c in again["import"]["entities"].values()) == 0
+
+    with pytest.raises(thywill_core.NotFoundError):
+        thywill_core.sync_archives(db, tmp_path / "missing", time_zone="utc")

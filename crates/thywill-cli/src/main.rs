@@ -107,6 +107,9 @@ enum Command {
     /// Prayer files with their activity (a stale file rewritten in place, never a sibling),
     /// registrations, the marks/skips/attributes ledgers, invite usage, user flags.
     HealArchives(commands::care::HealArgs),
+    /// Bring database and archives level: import what only the archives hold, then heal
+    /// what only the database holds, then validate.
+    SyncArchives(commands::care::SyncArchivesArgs),
     /// Write the registration lines missing from the monthly users files.
     SyncUsers(commands::care::SyncUsersArgs),
     /// Check archives and database against each other, read-only (exit 1 on problems).
@@ -136,6 +139,7 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::HealArchives(args) | Command::RepairArchives(args) => {
             commands::care::run_heal(context, args)
         }
+        Command::SyncArchives(args) => commands::care::run_sync_archives(context, args),
         Command::SyncUsers(args) => commands::care::run_sync_users(context, args),
         Command::ValidateArchives(args) => commands::care::run_validate(context, args),
         Command::ReconstructFromArchives(args) => {

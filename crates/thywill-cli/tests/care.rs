@@ -1,4 +1,5 @@
-//! `thywill heal-archives`, `sync-users`, `validate-archives`, `repair-archives` on copies
+//! `thywill heal-archives`, `sync-archives`, `sync-users`, `validate-archives`,
+//! `repair-archives` on copies
 //! of a fixture community.
 
 use std::path::{Path, PathBuf};
@@ -177,4 +178,55 @@ fn a_missing_database_is_not_found() {
     let report = json_of(&out);
     assert_eq!(report["error"]["kind"], "not_found");
     assert!(!c.db.exists(), "no database is created");
+}
+
+#[test]
+fn sync_archives_asks_first_then_levels_both_sides_once() {
+    let c = community();
+    damage(&c);
+    let refused = run(&c, &["sync-archives", "--time-zone", "utc"]);
+    assert_eq!(refused.status.code(), Some(2), "no terminal and no --yes");
+    assert!(
+        !c.archives.join(PRAYER).exists(),
+        "nothing written when refused"
+    );
+
+    let dry = json_of(&run(
+        &c,
+        &["sync-archives", "--dry-run", "--json", "--time-zone", "utc"],
+    ));
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["heal"]["prayers"]["files_created"], 1);
+    assert_eq!(dry["heal"]["users"]["registrations_written"], 2);
+    assert!(
+        !c.archives.join(PRAYER).exists(),
+        "a dry run writes nothing"
+    );
+
+    let real = run(
+        &c,
+        &["--yes", "sync-archives", "--json", "--time-zone", "utc"],
+    );
+    assert_eq!(real.status.code(), Some(0));
+    let real = json_of(&real);
+    assert_eq!(real["heal"]["prayers"], dry["heal"]["prayers"]);
+    assert_eq!(real["heal"]["users"], dry["heal"]["users"]);
+    assert!(c.archives.join(PRAYER).exists());
+    assert_eq!(
+        real["validation"]["problems_by_kind"],
+        serde_json::json!({})
+    );
+
+    let again = json_of(&run(
+        &c,
+        &["--yes", "sync-archives", "--json", "--time-zone", "utc"],
+    ));
+    assert_eq!(again["heal"]["changes"].as_array().unwrap().len(), 0);
+    let inserted: u64 = again["import"]["entities"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["inserted"].as_u64().unwrap())
+        .sum();
+    assert_eq!(inserted, 0);
 }

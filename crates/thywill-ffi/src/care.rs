@@ -1,4 +1,5 @@
-//! C bindings of archive care (`thywill_core::recovery`): heal, sync-users, validate.
+//! C bindings of archive care (`thywill_core::recovery`): heal, sync-archives, sync-users,
+//! validate.
 //! Each writes its report as JSON to `*out_json` (free with `thywill_string_free`); the
 //! settings come in one JSON options document (NULL for the defaults; unknown keys are
 //! `INVALID_INPUT`), read by serde into the core's option type.
@@ -6,6 +7,7 @@
 use std::ffi::{c_char, c_void};
 
 use thywill_core::recovery::heal::{heal_archives, HealOptions, HealReport};
+use thywill_core::recovery::sync::{sync_archives, SyncOptions};
 use thywill_core::recovery::sync_users::sync_users;
 use thywill_core::recovery::validate::{validate_archives, ValidateOptions};
 
@@ -68,6 +70,47 @@ pub unsafe extern "C" fn thywill_heal_archives(
             &CProgress::new(progress, user_data),
         )?;
         unsafe { finish_heal(out, out_changed, &report) }
+    })
+}
+
+/// Brings the database `db` and the archive folder `archives` level in both directions:
+/// imports what only the archives hold, heals what only the database holds, then validates
+/// (a real run only). A record both hold with different content changes on neither side.
+/// `options_json` (may be NULL): `{"dry_run": bool, "time_zone": ..., "path_prefix": ...,
+/// "ledgers": ..., "scratch_dir": "/path"}` (a dry run works on a scratch copy of the
+/// database). The report: `{"dry_run", "database", "archive_root", "database_created",
+/// "import": {...}, "heal": {...}, "validation": {...} | null, "duration_ms"}`.
+/// `*out_changed` (may be NULL): whether anything was (or, dry, would be) changed.
+///
+/// # Safety
+/// As [`thywill_heal_archives`].
+#[no_mangle]
+pub unsafe extern "C" fn thywill_sync_archives(
+    db: *const c_char,
+    archives: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+    out_changed: *mut bool,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let db = unsafe { path_arg(db, "db") }?;
+        let archives = unsafe { path_arg(archives, "archives") }?;
+        let options: SyncOptions = unsafe { options_arg(options_json, "options_json") }?;
+        let report = sync_archives(
+            &archives,
+            &db,
+            &options,
+            &CProgress::new(progress, user_data),
+        )?;
+        // SAFETY: NULL or valid for writes per the contract.
+        if let Some(changed) = unsafe { out_changed.as_mut() } {
+            *changed = report.changed_anything();
+        }
+        write_json(out, &report)
     })
 }
 

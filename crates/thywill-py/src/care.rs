@@ -1,11 +1,12 @@
 //! Python bindings of archive care (`thywill_core::recovery`): `heal_archives`,
-//! `sync_users` and `validate_archives`, each returning its report as plain dicts.
+//! `sync_archives`, `sync_users` and `validate_archives`, each returning its report as plain dicts.
 
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::recovery::heal::{self, HealOptions, LedgerPolicy};
+use thywill_core::recovery::sync::{self as sync_core, SyncOptions};
 use thywill_core::recovery::sync_users::sync_users as sync_users_core;
 use thywill_core::recovery::validate::{self, ValidateOptions};
 use thywill_core::Error;
@@ -111,9 +112,41 @@ fn validate_archives(
     to_py(py, &report)
 }
 
+/// Brings the database `db` and the archive folder `archives` level in both directions:
+/// imports what only the archives hold, then heals what only the database holds, then
+/// validates. A record both hold with different content changes on neither side. Returns the
+/// report as a dict (`import`, `heal`, `validation`); `dry_run` works on a scratch copy of the
+/// database and writes nothing. Idempotent.
+#[pyfunction]
+#[pyo3(signature = (db, archives, *, dry_run=false, time_zone="local", path_prefix="text_archives", ledgers="auto", progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn sync_archives(
+    py: Python<'_>,
+    db: PathBuf,
+    archives: PathBuf,
+    dry_run: bool,
+    time_zone: &str,
+    path_prefix: &str,
+    ledgers: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let options = SyncOptions {
+        dry_run,
+        time_zone: zone(time_zone)?,
+        path_prefix: path_prefix.to_string(),
+        ledgers: self::ledgers(ledgers)?,
+        scratch_dir: None,
+    };
+    let report = run(py, progress, |sink| {
+        sync_core::sync_archives(&archives, &db, &options, sink)
+    })?;
+    to_py(py, &report)
+}
+
 /// Registers the archive-care functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heal_archives, m)?)?;
+    m.add_function(wrap_pyfunction!(sync_archives, m)?)?;
     m.add_function(wrap_pyfunction!(sync_users, m)?)?;
     m.add_function(wrap_pyfunction!(validate_archives, m)?)?;
     Ok(())

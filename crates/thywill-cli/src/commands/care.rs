@@ -1,10 +1,11 @@
-//! Archive care: `thywill heal-archives`, `sync-users`, `validate-archives` and
-//! `repair-archives` (the database written back into the text archives, and the two
+//! Archive care: `thywill heal-archives`, `sync-archives`, `sync-users`,
+//! `validate-archives` and `repair-archives` (the database written back into the text archives, and the two
 //! checked against each other).
 
 use clap::{Args, ValueEnum};
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::recovery::heal::{heal_archives, HealOptions, HealReport, LedgerPolicy};
+use thywill_core::recovery::sync::{sync_archives, SyncOptions, SyncReport};
 use thywill_core::recovery::sync_users::sync_users;
 use thywill_core::recovery::validate::{validate_archives, ValidateOptions, ValidateReport};
 
@@ -40,6 +41,20 @@ fn parse_zone(text: &str) -> Result<ArchiveTimeZone, String> {
 #[derive(Args)]
 pub struct HealArgs {
     /// Plan and report everything, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Zone of the archive's human timestamps: local, utc or ±HH:MM.
+    #[arg(long, default_value = "local", value_parser = parse_zone, allow_hyphen_values = true)]
+    time_zone: ArchiveTimeZone,
+    /// Which monthly ledgers (marks, skips, attributes) to heal.
+    #[arg(long, value_enum, default_value = "auto")]
+    ledgers: Ledgers,
+}
+
+/// Options of `sync-archives`.
+#[derive(Args)]
+pub struct SyncArchivesArgs {
+    /// Do the whole sync on a scratch copy of the database and report it; write nothing.
     #[arg(long)]
     dry_run: bool,
     /// Zone of the archive's human timestamps: local, utc or ±HH:MM.
@@ -156,6 +171,81 @@ pub fn run_sync_users(context: &Context, args: SyncUsersArgs) -> Result<Outcome,
     bar.finish();
     let report = report?;
     Outcome::new(&report, heal_text(&report))
+}
+
+fn sync_text(report: &SyncReport) -> String {
+    let verb = if report.dry_run { "would be " } else { "" };
+    let import = &report.import;
+    let mut text = String::new();
+    if report.database_created {
+        text.push_str(&format!(
+            "{} {verb}created from the archives\n",
+            report.database.display()
+        ));
+    }
+    text.push_str(&format!(
+        "Archives -> database: {} rows {verb}inserted, {} already present\n",
+        import.total_inserted(),
+        import
+            .entities
+            .values()
+            .map(|c| c.already_present)
+            .sum::<u64>()
+    ));
+    for (entity, counts) in import.entities.iter().filter(|(_, c)| c.inserted > 0) {
+        text.push_str(&format!("  {entity}: {}\n", counts.inserted));
+    }
+    for note in import
+        .notes
+        .iter()
+        .filter(|n| n.reason.contains("differs from the database"))
+    {
+        text.push_str(&format!("  conflict (neither side changed): {note}\n"));
+    }
+    for failure in &import.failures {
+        text.push_str(&format!("  failure: {failure}\n"));
+    }
+    text.push_str("Database -> archives:\n");
+    text.push_str(&heal_text(&report.heal));
+    match &report.validation {
+        Some(v) if v.is_clean() => text.push_str("Validation: the two agree.\n"),
+        Some(v) => {
+            let total: u64 = v.problems_by_kind.values().sum();
+            text.push_str(&format!(
+                "Validation: {total} problems remain (see validate-archives):\n"
+            ));
+            for (kind, n) in &v.problems_by_kind {
+                text.push_str(&format!("  {kind:?}: {n}\n"));
+            }
+        }
+        None => {}
+    }
+    text
+}
+
+/// `sync-archives`: asks first unless `--dry-run` or `--yes`; exit 1 when an archive record
+/// could not be imported.
+pub fn run_sync_archives(context: &Context, args: SyncArchivesArgs) -> Result<Outcome, CliError> {
+    let options = SyncOptions {
+        dry_run: args.dry_run,
+        time_zone: args.time_zone,
+        ledgers: args.ledgers.into(),
+        ..SyncOptions::default()
+    };
+    if !args.dry_run {
+        context.confirm(&format!(
+            "This will import into {} what only {} holds, and write into {} what only the database holds (run with --dry-run to see it first). Continue?",
+            context.db.display(),
+            context.archives.display(),
+            context.archives.display()
+        ))?;
+    }
+    let bar = context.progress();
+    let report = sync_archives(&context.archives, &context.db, &options, &bar);
+    bar.finish();
+    let report = report?;
+    let failed = report.import.has_failures();
+    Ok(Outcome::new(&report, sync_text(&report))?.with_failures(failed))
 }
 
 fn validate_text(report: &ValidateReport) -> String {
