@@ -343,6 +343,59 @@ thywill_status thywill_backup_push(const char *path,
                                    void *user_data,
                                    char **out_json);
 
+// Writes the archive files and lines missing for the records of the database `db` into
+// the archive at `archives`: prayer files with their activity (a stale file rewritten in
+// place), registrations, marks/skips/attributes ledgers, invite usage. `options_json`
+// (may be NULL): `{"dry_run": bool, "time_zone": "local" | "utc" | "±HH:MM",
+// "path_prefix": "text_archives", "ledgers": "auto" | "always" | "never"}`. The report:
+// `{"dry_run", "database", "archive_root", "prayers": {"total", "healed", "healthy",
+// "files_created", "files_rewritten", "paths_updated", "activity_lines_written"}, "users":
+// {...}, "ledgers": [...], "invite_usage": {...}, "changes": [{"kind", "record", "path",
+// "detail"}], "notes": [...]}`. `*out_changed` (may be NULL): whether anything was (or,
+// dry, would be) written.
+//
+// # Safety
+// `db` and `archives` are NUL-terminated strings, `options_json` is NULL or one;
+// `out_json` is valid for writes; `out_changed` is NULL or valid for writes; `progress` is
+// NULL or callable with `user_data`.
+thywill_status thywill_heal_archives(const char *db,
+                                     const char *archives,
+                                     const char *options_json,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json,
+                                     bool *out_changed);
+
+// The registration lines alone (`sync-users`): the options and report of
+// [`thywill_heal_archives`] (only the user counts are filled; `ledgers` is not used).
+//
+// # Safety
+// As [`thywill_heal_archives`].
+thywill_status thywill_sync_users(const char *db,
+                                  const char *archives,
+                                  const char *options_json,
+                                  thywill_progress_fn progress,
+                                  void *user_data,
+                                  char **out_json,
+                                  bool *out_changed);
+
+// Checks the archive at `archives` and the database `db` against each other, read-only.
+// `options_json` (may be NULL): `{"time_zone": ..., "path_prefix": ..., "ledgers": ...}` as
+// for [`thywill_heal_archives`]. The report: `{"database", "archive_root", "counts",
+// "check", "problems_by_kind": {kind: n}, "problems": [{"kind", "file", "line", "record",
+// "detail", "healable"}], "notes"}`. `*out_problems` (may be NULL): whether any problem was
+// found.
+//
+// # Safety
+// As [`thywill_heal_archives`], with `out_problems` for `out_changed`.
+thywill_status thywill_validate_archives(const char *db,
+                                         const char *archives,
+                                         const char *options_json,
+                                         thywill_progress_fn progress,
+                                         void *user_data,
+                                         char **out_json,
+                                         bool *out_problems);
+
 // Returns the message of the last failed call on this thread, or an empty
 // string when the last call succeeded.
 //
@@ -398,6 +451,30 @@ thywill_status thywill_import_prayer_file(const char *file,
                                           char **out_json,
                                           bool *out_failed);
 
+// Repairs the relationships of the database `db` from the archive folder `archive_dir`:
+// orphaned names re-pointed (or their user created from a registration, prayer author or
+// activity actor), the inviter tree, roles and grants, invite tokens and their usage, and
+// the sessions no later `session_deleted` event ended and not expired at `as_of`.
+// `options_json` (may be NULL): `{"dry_run": bool, "time_zone": "local"|"utc"|"±HH:MM",
+// "path_prefix": "text_archives", "as_of": "2025-09-20T12:00:00" (UTC; default now),
+// "max_listed": 50}`. Report: `{"archive_dir", "database", "dry_run", "as_of",
+// "tables_created",
+// "relationships": {name: {"found", "repointed", "inserted", "already_right",
+// "unresolvable", "unresolved": [{"value", "rows", "reason"}]}}, "users_created",
+// "sessions_dropped": {"ended_by_event", "expired"}, "thywill_stats", "failures",
+// "notes"}`. ThyWill's legacy schema gives `THYWILL_STATUS_INVALID_INPUT`. `progress` may
+// be NULL.
+//
+// # Safety
+// `archive_dir` and `db` are NUL-terminated strings, `options_json` is NULL or one;
+// `out_json` is valid for writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_reconstruct_from_archives(const char *archive_dir,
+                                                 const char *db,
+                                                 const char *options_json,
+                                                 thywill_progress_fn progress,
+                                                 void *user_data,
+                                                 char **out_json);
+
 // Rebuilds the database from the text archives `archive_dir` (a folder or a ZIP) into a
 // scratch database and compares it with `database` (which may be missing, or open in
 // ThyWill), table by table; changes nothing. `options_json` (may be NULL): `{"time_zone":
@@ -435,6 +512,38 @@ thywill_status thywill_recovery_full(const char *archive_dir,
                                      thywill_progress_fn progress,
                                      void *user_data,
                                      char **out_json);
+
+// Writes the active sessions of `db` to the file `out` (replaced atomically, mode 0600).
+// `options_json` (may be NULL): `{"include_expired": bool, "as_of": "2025-09-20T12:00:00"
+// (UTC; default now)}`. Report: `{"file", "schema", "total_sessions", "expired_skipped",
+// "usernames", "sessions": [{"id_prefix", "username", "expires_at"}]}`. `progress` may be
+// NULL.
+//
+// # Safety
+// `db` and `out` are NUL-terminated strings, `options_json` is NULL or one; `out_json` is
+// valid for writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_sessions_export(const char *db,
+                                       const char *out,
+                                       const char *options_json,
+                                       thywill_progress_fn progress,
+                                       void *user_data,
+                                       char **out_json);
+
+// Restores the sessions of the export file `file` into `db`, in one transaction: existing
+// ids are kept, expired sessions skipped, sessions of users who no longer exist reported in
+// `unknown_users`. `options_json` (may be NULL): `{"dry_run": bool, "as_of": "…"}`.
+// Report: `{"file", "database", "schema", "dry_run", "total", "restored",
+// "already_present", "expired", "unknown_users": [{"index", "id_prefix", "username",
+// "reason"}], "failures": [...], "restored_usernames"}`.
+//
+// # Safety
+// As [`thywill_sessions_export`], with `file` in place of `out`.
+thywill_status thywill_sessions_restore(const char *db,
+                                        const char *file,
+                                        const char *options_json,
+                                        thywill_progress_fn progress,
+                                        void *user_data,
+                                        char **out_json);
 
 // Returns a static name for `status`, e.g. `"NOT_FOUND"` (never free it).
 // Values outside the enum give `"UNKNOWN"`.

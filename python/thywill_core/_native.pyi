@@ -46,7 +46,9 @@ __all__ = [
     "backup_restore_from_remote",
     "backup_verify",
     "check_tree",
+    "export_sessions",
     "file_kind",
+    "heal_archives",
     "import_prayer_file",
     "import_prayers_json",
     "import_text_archives",
@@ -54,9 +56,13 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "reconstruct_from_archives",
     "recovery_full",
     "recovery_test",
     "rerender_file",
+    "restore_sessions",
+    "sync_users",
+    "validate_archives",
     "_plain_roundtrip",
     "_progress_probe",
     "_raise_core_error",
@@ -366,6 +372,33 @@ def import_prayer_file(
     time_zone: str = "local",
     progress: _Progress | None = None,
 ) -> ImportReport: ...
+def export_sessions(
+    db: _Path,
+    out: _Path | None = None,
+    *,
+    include_expired: bool = False,
+    as_of: str | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def reconstruct_from_archives(
+    archive_dir: _Path,
+    db: _Path,
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    as_of: str | None = None,
+    max_listed: int = 50,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def restore_sessions(
+    db: _Path,
+    file: _Path,
+    *,
+    dry_run: bool = False,
+    as_of: str | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
 
 # recovery
 def recovery_test(
@@ -388,5 +421,34 @@ def recovery_full(
     safety_backup: bool = True,
     time_zone: str = "local",
     now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+
+# archive care
+def heal_archives(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    ledgers: str = "auto",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def sync_users(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    path_prefix: str = "text_archives",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def validate_archives(
+    db: _Path,
+    archives: _Path,
+    *,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    ledgers: str = "auto",
     progress: _Progress | None = None,
 ) -> dict[str, Any]: ...

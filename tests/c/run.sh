@@ -17,9 +17,11 @@ for src in tests/c/test_*.c; do
   name="$(basename "$src" .c)"
   gcc -std=c11 -Wall -Wextra -Werror -g -I include -o "$build/$name" "$src" -L "$libdir" -lthywill
   scratch="$(mktemp -d)"
+  started=$SECONDS
   if RUST_BACKTRACE=0 LD_LIBRARY_PATH="$libdir" valgrind -q --error-exitcode=99 --leak-check=full \
       --errors-for-leak-kinds=definite,indirect "$build/$name" "$fixtures" "$scratch"; then
     passed=$((passed + 1))
+    echo "passed: $name ($((SECONDS - started)) s)"
   else
     echo "FAILED: $name (exit $?)" >&2
     failed=$((failed + 1))

@@ -98,6 +98,23 @@ enum Command {
     /// Rebuild the database from the text archives and swap it in (after a safety
     /// backup), or with --merge import into the existing database.
     FullRecovery(commands::recovery::FullRecoveryArgs),
+    /// Write the active sessions to a JSON file (default sessions_backup.json), mode 0600.
+    ExportSessions(commands::sessions::ExportArgs),
+    /// Put the sessions of an export-sessions file back into the database.
+    RestoreSessions(commands::sessions::RestoreArgs),
+    /// Write the archive files and lines missing for the database's records.
+    ///
+    /// Prayer files with their activity (a stale file rewritten in place, never a sibling),
+    /// registrations, the marks/skips/attributes ledgers, invite usage, user flags.
+    HealArchives(commands::care::HealArgs),
+    /// Write the registration lines missing from the monthly users files.
+    SyncUsers(commands::care::SyncUsersArgs),
+    /// Check archives and database against each other, read-only (exit 1 on problems).
+    ValidateArchives(commands::care::ValidateArgs),
+    /// Repair what validate-archives finds that can be repaired (heal-archives' work).
+    RepairArchives(commands::care::HealArgs),
+    /// Repair users, inviters, grants, invite tokens and sessions from the text archives.
+    ReconstructFromArchives(commands::recovery_reconstruct::ReconstructArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -114,6 +131,16 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::Import(command) => commands::import::run(context, command),
         Command::TestRecovery(args) => commands::recovery::run_test_recovery(context, args),
         Command::FullRecovery(args) => commands::recovery::run_full_recovery(context, args),
+        Command::ExportSessions(args) => commands::sessions::run_export(context, args),
+        Command::RestoreSessions(args) => commands::sessions::run_restore(context, args),
+        Command::HealArchives(args) | Command::RepairArchives(args) => {
+            commands::care::run_heal(context, args)
+        }
+        Command::SyncUsers(args) => commands::care::run_sync_users(context, args),
+        Command::ValidateArchives(args) => commands::care::run_validate(context, args),
+        Command::ReconstructFromArchives(args) => {
+            commands::recovery_reconstruct::run(context, args)
+        }
     }
 }
 

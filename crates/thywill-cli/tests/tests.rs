@@ -5,8 +5,11 @@ mod support;
 
 mod archive;
 mod backup;
+mod care;
 mod cli;
 mod cli_errors;
 mod demo;
 mod import;
 mod recovery;
+mod recovery_reconstruct;
+mod sessions;

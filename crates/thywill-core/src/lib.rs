@@ -23,6 +23,7 @@ pub mod import;
 pub mod progress;
 pub mod pycompat;
 pub mod recovery;
+pub mod sessions;
 
 pub use error::{Error, ErrorKind, Result};
 

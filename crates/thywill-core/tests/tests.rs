@@ -10,3 +10,4 @@ mod backup;
 mod db;
 mod import;
 mod recovery;
+mod sessions;

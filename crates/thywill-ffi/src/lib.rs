@@ -18,10 +18,13 @@
 
 pub mod archive;
 pub mod backup;
+pub mod care;
 pub mod guard;
 pub mod import;
 pub mod progress;
+pub mod reconstruct;
 pub mod recovery;
+pub mod sessions;
 pub mod status;
 pub mod strings;
 

@@ -12,11 +12,14 @@ use pyo3::prelude::*;
 
 mod archive;
 mod backup;
+mod care;
 mod convert;
 mod errors;
 mod import;
 mod progress;
+mod reconstruct;
 mod recovery;
+mod sessions;
 mod testing;
 
 /// mimalloc for the module's own allocations, as pydantic-core does: an import's writer
@@ -32,8 +35,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     archive::register(m)?;
     backup::register(m)?;
+    care::register(m)?;
     import::register(m)?;
+    reconstruct::register(m)?;
     recovery::register(m)?;
+    sessions::register(m)?;
     testing::register(m)?;
     Ok(())
 }

@@ -3,7 +3,10 @@
 
 pub mod archive;
 pub mod backup;
+pub mod care;
 pub mod config;
 pub mod demo;
 pub mod import;
 pub mod recovery;
+pub mod recovery_reconstruct;
+pub mod sessions;

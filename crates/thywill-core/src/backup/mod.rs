@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cleanup::{cleanup, CleanupAction, CleanupOptions, CleanupReport};
 pub use create::{create, CreateOptions, CreateReport};
+pub(crate) use create::online_backup;
 pub use files::{
     read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, SourceIdentity, SourceKind,
     Verification, MANIFEST_FORMAT,

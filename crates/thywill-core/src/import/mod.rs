@@ -10,11 +10,11 @@
 mod activity;
 mod json_prayers;
 pub mod report;
-mod runner;
+pub(crate) mod runner;
 mod single;
 mod source;
-mod store;
-mod text_archives;
+pub(crate) mod store;
+pub(crate) mod text_archives;
 pub mod validate;
 
 pub use json_prayers::{

@@ -41,6 +41,14 @@ pub enum Entity {
     AuthRequests,
     /// `authapproval` rows.
     AuthApprovals,
+    /// `securitylog` rows.
+    SecurityEvents,
+    /// `notification_state` rows.
+    Notifications,
+    /// `authauditlog` rows.
+    AuthAuditLogs,
+    /// `membership_application` rows.
+    MembershipApplications,
     /// Archive files, counted, not rows: `skipped` are the files no phase imports and the
     /// entries that are not regular files; `failed` are truncated prayer files whose intact
     /// part was imported.
@@ -65,6 +73,10 @@ impl Entity {
             Entity::Sessions => "sessions",
             Entity::AuthRequests => "auth_requests",
             Entity::AuthApprovals => "auth_approvals",
+            Entity::SecurityEvents => "security_events",
+            Entity::Notifications => "notifications",
+            Entity::AuthAuditLogs => "auth_audit_logs",
+            Entity::MembershipApplications => "membership_applications",
             Entity::Files => "files",
         }
     }
@@ -115,6 +127,14 @@ pub mod entity {
     pub const AUTH_REQUESTS: &str = Entity::AuthRequests.as_str();
     /// [`Entity::AuthApprovals`].
     pub const AUTH_APPROVALS: &str = Entity::AuthApprovals.as_str();
+    /// [`Entity::SecurityEvents`].
+    pub const SECURITY_EVENTS: &str = Entity::SecurityEvents.as_str();
+    /// [`Entity::Notifications`].
+    pub const NOTIFICATIONS: &str = Entity::Notifications.as_str();
+    /// [`Entity::AuthAuditLogs`].
+    pub const AUTH_AUDIT_LOGS: &str = Entity::AuthAuditLogs.as_str();
+    /// [`Entity::MembershipApplications`].
+    pub const MEMBERSHIP_APPLICATIONS: &str = Entity::MembershipApplications.as_str();
     /// [`Entity::Files`].
     pub const FILES: &str = Entity::Files.as_str();
 }

@@ -527,6 +527,20 @@ pub(crate) fn refuse_names<const N: usize>(
     refuse_located(report, entity, file, None, Some(content), fields)
 }
 
+/// A record of the log files (security events, notifications, audit log, membership
+/// applications), whose fields are names or free text as `fields` says: like
+/// [`refuse_names`].
+pub(crate) fn refuse_fields<const N: usize>(
+    report: &mut ImportReport,
+    entity: Entity,
+    file: &str,
+    content: &[u8],
+    fields: [(&'static str, &str, Rule); N],
+) -> bool {
+    let fields = fields.map(|(field, value, rule)| (field, value, rule, ()));
+    refuse_located(report, entity, file, None, Some(content), fields)
+}
+
 fn refuse_located<const N: usize>(
     report: &mut ImportReport,
     entity: Entity,

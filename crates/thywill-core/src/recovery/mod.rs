@@ -1,17 +1,36 @@
-//! Disaster recovery from the text archives (docs/recovery.md).
+//! Disaster recovery between the database and the text archives (docs/recovery.md).
 //!
+//! From the archives to the database:
 //! - [`compare`]: two databases compared table by table on the fields the text carries,
 //!   with the documented list of what it cannot carry.
 //! - [`test_recovery`]: rebuild into a scratch database and compare; touches nothing.
 //! - [`full_recovery`]: rebuild into a new file and swap it in through the restore path,
 //!   or merge into the existing database.
+//! - [`reconstruct_from_archives`]: the relationships of an existing database (orphans,
+//!   inviters, roles and grants, invite tokens, sessions) repaired from the archives.
+//!
+//! From the database to the archives ("archive care"):
+//! - [`heal`]: the database written back into the archives (`heal-archives`).
+//! - [`sync_users`]: the registrations part of heal alone (`sync-users`).
+//! - [`sync`]: both directions, import then heal (`sync-archives`).
+//! - [`validate`]: archives and database checked against each other, read-only
+//!   (`validate-archives`).
 
 pub mod compare;
 mod full_recovery;
+pub mod heal;
 mod rebuild;
+mod reconstruct;
+pub mod sync;
+pub mod sync_users;
 mod test_recovery;
+pub mod validate;
 
 pub use compare::{compare_databases, Comparison, TableComparison};
 pub use full_recovery::{full_recovery, FullRecoveryOptions, FullRecoveryReport, RecoveryMode};
 pub use rebuild::{recovery_stats, RECOVERY_STATS};
+pub use reconstruct::{
+    reconstruct_from_archives, reconstruct_in, ReconstructOptions, ReconstructReport,
+    RelationshipCounts, SessionsDropped, Unresolved,
+};
 pub use test_recovery::{test_recovery, TestRecoveryOptions, TestRecoveryReport};

@@ -164,7 +164,7 @@ fn full_recovery_survives_sigkill_at_every_step() {
             let p = phase(i);
             let boundary =
                 i == 0 || i + 1 == points.len() || phase(i - 1) != p || phase(i + 1) != p;
-            boundary || !import_phases.contains(&p.as_str()) || i % 25 == 0
+            boundary || !import_phases.contains(&p.as_str()) || i % 100 == 0
         })
         .collect();
     let mut outcomes = BTreeMap::new();
@@ -181,7 +181,7 @@ fn full_recovery_survives_sigkill_at_every_step() {
         let state = live_state(&dir.path().join("thywill.db"), &old, &new);
         *outcomes.entry(state).or_insert(0) += 1;
         // During the import only the rebuild exists; the cleanup is proved after it.
-        if !import_phases.contains(&phase(i).as_str()) || i % 50 == 0 {
+        if !import_phases.contains(&phase(i).as_str()) || i % 200 == 0 {
             recover_again(dir.path(), &old, &new, point);
         }
     }

@@ -1,9 +1,14 @@
-//! Disaster recovery: test-recovery and full-recovery on ThyWill's fixture communities, with
-//! real files, real processes and kills.
+//! Disaster recovery on ThyWill's fixture communities, with real files, real processes and
+//! kills: test-recovery, full-recovery and reconstruct (archives to database), heal and
+//! validate (database to archives).
 
 mod support;
 
 mod crash;
 mod fidelity;
 mod full;
+mod heal;
+mod reconstruct;
+mod sync;
 mod test_recovery;
+mod validate;

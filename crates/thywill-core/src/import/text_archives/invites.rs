@@ -7,7 +7,7 @@
 //! invented. Rows are matched by their natural key or, for rows without one, by (key
 //! fields, minute), so re-runs and runs against the live database insert nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{Duration, NaiveDateTime};
@@ -32,6 +32,9 @@ const INVITE_HOURS: i64 = 12;
 /// `user.invited_by_username` (the token's creator, or for a system token the admin
 /// ThyWill's `get_admin_user_id` names); claiming a system token grants `admin`.
 pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
+    // Tokens this run inserted: every claim line counts as a use of them, as in a
+    // first import, even when the claim's own usage row was already there.
+    let mut fresh: HashSet<String> = HashSet::new();
     for file in run.files_of_kind(Phase::Invites, FileKind::InviteTokens) {
         let relative = &file.relative;
         let bytes = run.read(file)?;
@@ -84,7 +87,14 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                 u64::from(token.used),
                 &expires,
                 token.used_by_user_id.as_deref().filter(|u| !u.is_empty()),
+                // The token was made before it was claimed: 12 hours before it expires.
+                claimer(
+                    conn,
+                    token.used_by_user_id.as_deref(),
+                    &(expires - Duration::hours(INVITE_HOURS)),
+                )?,
             )?;
+            fresh.insert(token.token.clone());
             run.report.counts_mut(Entity::InviteTokens).inserted += 1;
         }
     }
@@ -132,15 +142,46 @@ pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
                         0,
                         &(at + Duration::hours(INVITE_HOURS)),
                         None,
+                        Claimer::NewOrNone,
                     )?;
+                    fresh.insert(record.token.clone());
                     run.report.counts_mut(Entity::InviteTokens).inserted += 1;
                 }
                 continue;
             }
-            claim(conn, run, &record, &at, created.get(&record.token).copied())?;
+            let link_created = created.get(&record.token).copied();
+            claim(conn, run, &record, &at, link_created, &mut fresh)?;
         }
     }
     Ok(())
+}
+
+/// What the text tells of a token's type: nothing beyond its creator and its claimer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Claimer {
+    /// Not claimed, or claimed by a user it created.
+    NewOrNone,
+    /// Claimed by a user who had registered before the claim: a login link.
+    Existing,
+}
+
+/// Who claimed a token: a user registered before `before` (a claim creates its user in
+/// the claim's minute) was logging in with a link made for them.
+fn claimer(conn: &Connection, used_by: Option<&str>, before: &NaiveDateTime) -> Result<Claimer> {
+    let Some(user) = used_by.filter(|u| !u.is_empty() && *u != "None") else {
+        return Ok(Claimer::NewOrNone);
+    };
+    let registered_before = row_exists(
+        conn,
+        "SELECT 1 FROM user WHERE display_name = ?1 \
+         AND substr(replace(created_at, 'T', ' '), 1, 16) < ?2",
+        &[&user, &minute_key(before)],
+    )?;
+    Ok(if registered_before {
+        Claimer::Existing
+    } else {
+        Claimer::NewOrNone
+    })
 }
 
 fn insert_token(
@@ -150,12 +191,15 @@ fn insert_token(
     usage_count: u64,
     expires: &NaiveDateTime,
     used_by: Option<&str>,
+    claimer: Claimer,
 ) -> Result<()> {
-    // The text has no token type; the creator tells most of it.
+    // The text has no token type; the creator and the claimer tell it.
     let token_type = if created_by == "system" {
         "admin"
     } else if used_by == Some(created_by) {
         "multi_device"
+    } else if claimer == Claimer::Existing {
+        "user_login"
     } else {
         "new_user"
     };
@@ -181,6 +225,7 @@ fn claim(
     record: &InviteUsageRecord,
     at: &NaiveDateTime,
     link_created: Option<NaiveDateTime>,
+    fresh: &mut HashSet<String>,
 ) -> Result<()> {
     let present = row_exists(
         conn,
@@ -192,7 +237,20 @@ fn claim(
         run.report
             .counts_mut(Entity::InviteTokenUsage)
             .already_present += 1;
-        return Ok(());
+        // The token row and the claimer's links may still be missing (reconstruction
+        // repairs them this way); adding only what is absent, this changes nothing on a
+        // faithful database.
+        if !row_exists(
+            conn,
+            "SELECT 1 FROM invitetoken WHERE token = ?1",
+            &[&record.token],
+        )? {
+            token_from_use(conn, run, record, at, link_created)?;
+            fresh.insert(record.token.clone());
+        } else if fresh.contains(&record.token) {
+            count_use(conn, record)?;
+        }
+        return link_claimer(conn, run, record, at, false);
     }
     execute_cached(
         conn,
@@ -214,25 +272,56 @@ fn claim(
     )?;
     if token_exists {
         // A new use of a known token (its usage row was absent above).
-        execute_cached(conn,
-            "UPDATE invitetoken SET usage_count = usage_count + \
-             (CASE WHEN used_by_user_id IS ?1 THEN 0 ELSE 1 END), used_by_user_id = ?1 WHERE token = ?2",
-            params![record.used_by, record.token],
-        )?;
+        count_use(conn, record)?;
     } else {
-        let expires = link_created.unwrap_or(*at) + Duration::hours(INVITE_HOURS);
-        insert_token(
-            conn,
-            &record.token,
-            &record.created_by,
-            1,
-            &expires,
-            Some(&record.used_by),
-        )?;
-        run.report.counts_mut(Entity::InviteTokens).inserted += 1;
+        token_from_use(conn, run, record, at, link_created)?;
+        fresh.insert(record.token.clone());
     }
-    // The claimer's user row: the token used and, when the registration said
-    // "joined directly", who invited them.
+    link_claimer(conn, run, record, at, true)
+}
+
+/// A claim's use of its token: the claimer becomes its last user.
+fn count_use(conn: &Connection, record: &InviteUsageRecord) -> Result<()> {
+    execute_cached(conn,
+        "UPDATE invitetoken SET usage_count = usage_count + \
+         (CASE WHEN used_by_user_id IS ?1 THEN 0 ELSE 1 END), used_by_user_id = ?1 WHERE token = ?2",
+        params![record.used_by, record.token],
+    )?;
+    Ok(())
+}
+
+/// A token row made from its use, when the archive has no token list naming it.
+fn token_from_use(
+    conn: &Connection,
+    run: &mut ImportRun<'_>,
+    record: &InviteUsageRecord,
+    at: &NaiveDateTime,
+    link_created: Option<NaiveDateTime>,
+) -> Result<()> {
+    let expires = link_created.unwrap_or(*at) + Duration::hours(INVITE_HOURS);
+    insert_token(
+        conn,
+        &record.token,
+        &record.created_by,
+        1,
+        &expires,
+        Some(&record.used_by),
+        claimer(conn, Some(&record.used_by), at)?,
+    )?;
+    run.report.counts_mut(Entity::InviteTokens).inserted += 1;
+    Ok(())
+}
+
+/// The claimer's user row: the token used and, when the registration said "joined
+/// directly", who invited them; for a system token, the admin grant (only with `grant`:
+/// an existing claim's grant is the roles phase's to judge).
+fn link_claimer(
+    conn: &Connection,
+    run: &mut ImportRun<'_>,
+    record: &InviteUsageRecord,
+    at: &NaiveDateTime,
+    grant: bool,
+) -> Result<()> {
     if record.used_by == record.created_by {
         return Ok(());
     }
@@ -248,7 +337,7 @@ fn claim(
         params![record.token, inviter, record.used_by],
     )?;
     run.report.counts_mut(Entity::Users).updated += changed as u64;
-    if record.created_by == "system" {
+    if grant && record.created_by == "system" {
         let admin = role_id(conn, run, "admin", at)?;
         let granted = row_exists(
             conn,

@@ -1,7 +1,8 @@
 //! `thywill import text-archives [FOLDER|ZIP] [--dry-run]`: users (two passes), user
 //! flags, prayers with their activities, the monthly marks/skips/attributes ledgers, roles
 //! and grants, invite tokens and their use, sessions, authentication requests and
-//! approvals (docs/import.md).
+//! approvals, security events, notifications, the auth audit log (from an export) and
+//! membership applications (docs/import.md).
 //!
 //! Exact: users come only from registrations, prayer authors and activity actors;
 //! `restored` clears `archived`; logs keep their real action names. Idempotent with
@@ -24,13 +25,17 @@
 //! for the two phases that import them.
 
 mod auth;
+mod auth_audit_logs;
 mod invites;
 mod ledgers;
+mod membership;
+mod notifications;
 mod plan;
 mod prayers;
 mod read_ahead;
 mod records;
 mod roles;
+mod security_events;
 mod sessions;
 mod user_attributes;
 mod users;
@@ -38,7 +43,8 @@ mod written;
 
 pub use plan::{Phase, PlannedFile, TextArchivePlan};
 pub(crate) use prayers::{salvage, salvageable, time_from_file_name, truncation_failure};
-pub(crate) use records::{LedgerEntry, Registration};
+pub(crate) use records::{registrations, LedgerEntry, Registration};
+pub(crate) use sessions::SessionFilter;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -164,6 +170,7 @@ impl TextArchivePlan {
             indexes_ready: false,
             written: WrittenPrayers::with_budget(budget),
             seen_prayers: HashSet::new(),
+            session_filter: None,
         };
         std::thread::scope(|scope| -> Result<()> {
             let read_ahead = read_ahead::start(scope, self, &ids);
@@ -195,9 +202,70 @@ impl TextArchivePlan {
         runner.phase(|conn| invites::import(conn, &mut run))?;
         runner.phase(|conn| sessions::import(conn, &mut run))?;
         runner.phase(|conn| auth::import(conn, &mut run))?;
+        runner.phase(|conn| security_events::import(conn, &mut run))?;
+        runner.phase(|conn| notifications::import(conn, &mut run))?;
+        runner.phase(|conn| auth_audit_logs::import(conn, &mut run))?;
+        runner.phase(|conn| membership::import(conn, &mut run))?;
         runner.finish()?;
         let files = report.counts_mut(Entity::Files);
         files.skipped = (self.not_imported.len() + self.not_read.len()) as u64;
+        Ok(report)
+    }
+
+    /// Runs `phases`, in the order given, on `conn` inside the caller's transaction (no
+    /// transaction of its own, no schema creation), for the recovery operations that redo
+    /// part of an import. The prayers and ledgers phases, which need the read-ahead
+    /// thread, cannot run this way. With `session_filter`, the sessions phase inserts only
+    /// the sessions it admits.
+    pub(crate) fn apply_phases_in(
+        &self,
+        conn: &Connection,
+        phases: &[Phase],
+        options: &TextArchiveOptions,
+        session_filter: Option<&SessionFilter>,
+        progress: &dyn Progress,
+    ) -> Result<ImportReport> {
+        let mut report = ImportReport::new(
+            "text_archives",
+            &self.source,
+            "the database",
+            options.dry_run,
+        );
+        let ids = IdGenerator::new();
+        let mut run = ImportRun {
+            plan: self,
+            options,
+            ids: &ids,
+            report: &mut report,
+            progress,
+            users: HashSet::new(),
+            activity_tables_empty: false,
+            indexes_ready: false,
+            written: WrittenPrayers::with_budget(0),
+            seen_prayers: HashSet::new(),
+            session_filter,
+        };
+        run.load_users(conn)?;
+        for phase in phases {
+            match phase {
+                Phase::Users => users::import(conn, &mut run)?,
+                Phase::UserAttributes => user_attributes::import(conn, &mut run)?,
+                Phase::Roles => roles::import(conn, &mut run)?,
+                Phase::Invites => invites::import(conn, &mut run)?,
+                Phase::Sessions => sessions::import(conn, &mut run)?,
+                Phase::Auth => auth::import(conn, &mut run)?,
+                Phase::SecurityEvents => security_events::import(conn, &mut run)?,
+                Phase::Notifications => notifications::import(conn, &mut run)?,
+                Phase::AuthAuditLogs => auth_audit_logs::import(conn, &mut run)?,
+                Phase::MembershipApplications => membership::import(conn, &mut run)?,
+                Phase::Prayers | Phase::Ledgers => {
+                    return Err(crate::Error::InvalidInput(format!(
+                        "the {} phase cannot run alone",
+                        phase.name()
+                    )))
+                }
+            }
+        }
         Ok(report)
     }
 
@@ -247,6 +315,8 @@ struct ImportRun<'r> {
     /// file naming one again does not overwrite what the first wrote (runs stay
     /// idempotent when two files of one prayer differ).
     seen_prayers: HashSet<String>,
+    /// Which archived sessions the sessions phase may insert (`None`: all).
+    session_filter: Option<&'r SessionFilter>,
 }
 
 impl<'r> ImportRun<'r> {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::archive::export::ExportDataKind;
 use crate::archive::fileops::{entry_type, EntryType};
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::{Error, Result};
@@ -32,11 +33,20 @@ pub enum Phase {
     Sessions,
     /// `auth/YYYY_MM_auth_requests.txt`, `auth/YYYY_MM_auth_approvals.txt`.
     Auth,
+    /// `auth/YYYY_MM_security_events.txt`.
+    SecurityEvents,
+    /// `auth/notifications/YYYY_MM_notifications.txt`, the export's
+    /// `users/notification_states.txt`.
+    Notifications,
+    /// The export's `authentication/auth_audit_logs.txt`.
+    AuthAuditLogs,
+    /// `membership_applications/*.txt`.
+    MembershipApplications,
 }
 
 impl Phase {
     /// All phases in the order they run.
-    pub const ALL: [Phase; 8] = [
+    pub const ALL: [Phase; 12] = [
         Phase::Users,
         Phase::UserAttributes,
         Phase::Prayers,
@@ -45,6 +55,10 @@ impl Phase {
         Phase::Invites,
         Phase::Sessions,
         Phase::Auth,
+        Phase::SecurityEvents,
+        Phase::Notifications,
+        Phase::AuthAuditLogs,
+        Phase::MembershipApplications,
     ];
 
     /// The phase name used in progress events.
@@ -58,11 +72,17 @@ impl Phase {
             Phase::Invites => "invites",
             Phase::Sessions => "sessions",
             Phase::Auth => "auth",
+            Phase::SecurityEvents => "security_events",
+            Phase::Notifications => "notifications",
+            Phase::AuthAuditLogs => "auth_audit_logs",
+            Phase::MembershipApplications => "membership_applications",
         }
     }
 
-    /// The phase that imports files of `kind` (`None`: no phase does).
-    fn of(kind: FileKind) -> Option<Phase> {
+    /// The phase that imports the file at `rel` (relative to the archive root), of `kind`
+    /// (`None`: no phase does). Of the export files, only those whose content the live
+    /// archives never carry are read: the notification states and the auth audit log.
+    fn of(kind: FileKind, rel: &Path) -> Option<Phase> {
         Some(match kind {
             FileKind::UserRegistrations => Phase::Users,
             FileKind::UserAttributes => Phase::UserAttributes,
@@ -72,6 +92,14 @@ impl Phase {
             FileKind::InviteTokens | FileKind::InviteUsage => Phase::Invites,
             FileKind::Sessions => Phase::Sessions,
             FileKind::AuthRequests | FileKind::AuthApprovals => Phase::Auth,
+            FileKind::SecurityEvents => Phase::SecurityEvents,
+            FileKind::Notifications => Phase::Notifications,
+            FileKind::MembershipApplication => Phase::MembershipApplications,
+            FileKind::ExportData => match ExportDataKind::detect(rel)? {
+                ExportDataKind::NotificationStates => Phase::Notifications,
+                ExportDataKind::AuthAuditLogs => Phase::AuthAuditLogs,
+                _ => return None,
+            },
             _ => return None,
         })
     }
@@ -168,13 +196,14 @@ impl TextArchivePlan {
                     EntryType::Skipped(_) => continue,
                 };
                 let kind = detect_kind(&rel);
+                let phase = Phase::of(kind, &rel);
                 let file = PlannedFile {
                     relative: slash_path(&rel),
                     kind,
                     path: rel,
                     via_link,
                 };
-                match Phase::of(kind) {
+                match phase {
                     Some(phase) => by_phase.entry(phase).or_default().push(file),
                     None => not_imported.push(file),
                 }
@@ -208,7 +237,7 @@ impl TextArchivePlan {
     }
 
     /// The files of one phase, in processing order.
-    pub(super) fn files_of(&self, phase: Phase) -> &[PlannedFile] {
+    pub(crate) fn files_of(&self, phase: Phase) -> &[PlannedFile] {
         self.files
             .iter()
             .find(|(p, _)| *p == phase)

@@ -1,0 +1,635 @@
+//! `heal-archives` and `sync-users` on copies of the fixture communities: nothing to do on
+//! intact archives; deleted files, lines and whole trees written back so that an import
+//! into an empty database gives the fixture's database back; dry runs; second runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use thywill_core::db::ArchiveTimeZone;
+use thywill_core::import::{import_text_archives, TextArchiveOptions};
+use thywill_core::progress::NoProgress;
+use thywill_core::recovery::heal::{heal_archives, HealChangeKind, HealOptions, HealReport};
+use thywill_core::recovery::sync_users::sync_users;
+
+use crate::support::fixtures;
+use crate::support::import::fidelity_differences;
+
+/// A writable copy of a fixture community: its database and its archive root.
+pub(crate) struct Community {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) db: PathBuf,
+    pub(crate) archives: PathBuf,
+    pub(crate) corpus: &'static str,
+}
+
+fn copy_writable(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_writable(&entry.path(), &target);
+        } else {
+            std::fs::write(&target, std::fs::read(entry.path()).unwrap()).unwrap();
+        }
+    }
+}
+
+pub(crate) fn community(corpus: &'static str) -> Community {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("thywill.db");
+    std::fs::write(
+        &db,
+        std::fs::read(fixtures().join(corpus).join("thywill.db")).unwrap(),
+    )
+    .unwrap();
+    let archives = dir.path().join("text_archives");
+    copy_writable(&fixtures().join(corpus).join("text_archives"), &archives);
+    Community {
+        _dir: dir,
+        db,
+        archives,
+        corpus,
+    }
+}
+
+pub(crate) fn options(dry_run: bool) -> HealOptions {
+    HealOptions {
+        dry_run,
+        // The fixtures were written on a UTC host.
+        time_zone: ArchiveTimeZone::Utc,
+        ..HealOptions::default()
+    }
+}
+
+pub(crate) fn heal(c: &Community, dry_run: bool) -> HealReport {
+    heal_archives(&c.db, &c.archives, &options(dry_run), &NoProgress).unwrap()
+}
+
+/// Every file under `root` with its bytes, by relative path.
+pub(crate) fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                walk(root, &entry.path(), out);
+            } else {
+                let rel = entry
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn db_dump(db: &Path) -> Vec<(String, Option<String>)> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT 'p' || id, text_file_path FROM prayer UNION ALL \
+             SELECT 'u' || display_name, text_file_path FROM user ORDER BY 1",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Imports `archives` into a new database and returns the differences from the fixture's.
+fn round_trip_differences(c: &Community) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let rebuilt = dir.path().join("rebuilt.db");
+    let report = import_text_archives(
+        &c.archives,
+        &rebuilt,
+        &TextArchiveOptions {
+            time_zone: ArchiveTimeZone::Utc,
+            ..TextArchiveOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(!report.has_failures(), "{:?}", report.failures);
+    let with_skips = c.archives.join("prayers").join("skips").is_dir();
+    fidelity_differences(
+        &fixtures().join(c.corpus).join("thywill.db"),
+        &rebuilt,
+        with_skips,
+    )
+}
+
+fn fixture_tree(corpus: &str) -> BTreeMap<String, Vec<u8>> {
+    tree(&fixtures().join(corpus).join("text_archives"))
+}
+
+fn assert_second_run_is_a_no_op(c: &Community) {
+    let before = tree(&c.archives);
+    let again = heal(c, false);
+    assert!(!again.changed_anything(), "{:#?}", again.changes);
+    assert_eq!(again.prayers.healthy, again.prayers.total);
+    assert_eq!(again.users.healthy, again.users.total);
+    assert_eq!(tree(&c.archives), before);
+}
+
+#[test]
+fn intact_fixtures_need_nothing() {
+    for corpus in ["s1", "s1-live"] {
+        let c = community(corpus);
+        let before = tree(&c.archives);
+        let dump = db_dump(&c.db);
+        let report = heal(&c, false);
+        assert!(
+            !report.changed_anything(),
+            "{corpus}: {:#?}",
+            report.changes
+        );
+        assert_eq!(report.prayers.total, 1000);
+        assert_eq!(report.prayers.healthy, 1000);
+        assert_eq!(report.users.healthy, 100);
+        assert_eq!(report.invite_usage.present, report.invite_usage.rows);
+        assert_eq!(report.invite_usage.rows, 109);
+        for ledger in report.ledgers.iter().filter(|l| l.healed) {
+            assert_eq!(ledger.present, ledger.rows, "{corpus}: {ledger:?}");
+        }
+        assert_eq!(tree(&c.archives), before, "{corpus}");
+        assert_eq!(db_dump(&c.db), dump, "{corpus}");
+        let healed_ledgers = report.ledgers.iter().filter(|l| l.healed).count();
+        assert_eq!(healed_ledgers, if corpus == "s1" { 3 } else { 0 });
+    }
+}
+
+/// The whole `text_archives/` deleted: heal writes it back, ThyWill's bytes where the
+/// database holds everything (prayer files, registrations), and importing it into an
+/// empty database gives the fixture's database.
+fn deleted_tree_comes_back(corpus: &'static str) {
+    let c = community(corpus);
+    std::fs::remove_dir_all(&c.archives).unwrap();
+    let dry = heal(&c, true);
+    assert!(!c.archives.exists(), "a dry run creates nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry,
+        "the dry run reports what the run does"
+    );
+    assert_eq!(report.prayers.files_created, 1000);
+    assert_eq!(
+        report.prayers.paths_updated, 0,
+        "every prayer back at its own name"
+    );
+    assert_eq!(report.users.registrations_written, 100);
+    let fixture = fixture_tree(corpus);
+    let healed = tree(&c.archives);
+    let mut compared = 0;
+    for (path, bytes) in &healed {
+        // The snapshot, and the marks and skips ledgers, where the fixture keeps them.
+        let kept = fixture.contains_key(path)
+            && (path == "users/user_attributes.txt"
+                || path.starts_with("prayers/marks/")
+                || path.starts_with("prayers/skips/"));
+        if path.starts_with("prayers/20")
+            || (path.starts_with("users/") && path.ends_with("_users.txt"))
+            || kept
+        {
+            let original = fixture.get(path).unwrap_or_else(|| panic!("{path} is new"));
+            assert_eq!(
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(original),
+                "{path}"
+            );
+            compared += 1;
+        }
+    }
+    let kept = fixture
+        .keys()
+        .filter(|p| {
+            *p == "users/user_attributes.txt"
+                || p.starts_with("prayers/marks/")
+                || p.starts_with("prayers/skips/")
+        })
+        .count();
+    assert_eq!(compared, 1000 + 22 + kept);
+    let differences = round_trip_differences(&c);
+    assert!(differences.is_empty(), "{corpus}: {differences:#?}");
+    assert_second_run_is_a_no_op(&c);
+}
+
+#[test]
+fn s1_deleted_tree_comes_back() {
+    deleted_tree_comes_back("s1");
+}
+
+#[test]
+fn s1_live_deleted_tree_comes_back() {
+    deleted_tree_comes_back("s1-live");
+}
+
+/// Removes the lines of `file` (1-based numbers) for which `drop` says so.
+pub(crate) fn drop_lines(file: &Path, drop: impl Fn(usize, &str) -> bool) -> usize {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut kept = String::new();
+    let mut dropped = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if drop(i + 1, line) {
+            dropped += 1;
+        } else {
+            kept.push_str(line);
+        }
+    }
+    std::fs::write(file, kept).unwrap();
+    dropped
+}
+
+/// Every prayer's stored path names a file whose title names that prayer, and no two
+/// files name one prayer.
+pub(crate) fn assert_paths_name_own_files(c: &Community) {
+    let conn = Connection::open(&c.db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, text_file_path FROM prayer")
+        .unwrap();
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for (path, bytes) in tree(&c.archives) {
+        if path.starts_with("prayers/20") {
+            let title = String::from_utf8_lossy(&bytes)
+                .lines()
+                .next()
+                .unwrap()
+                .to_string();
+            let id = title.split(' ').nth(1).unwrap().to_string();
+            assert!(ids.insert(id.clone()), "two files name prayer {id}");
+        }
+    }
+    for (id, stored) in rows {
+        let relative = stored.strip_prefix("text_archives/").unwrap();
+        let bytes = std::fs::read(c.archives.join(relative)).unwrap();
+        assert!(
+            String::from_utf8_lossy(&bytes).starts_with(&format!("Prayer {id} by ")),
+            "prayer {id} points at {stored}, another prayer's file"
+        );
+    }
+}
+
+/// Prayer files, registration lines, activity lines of a file and ledger lines removed:
+/// heal puts back exactly the bytes ThyWill wrote, in place (no sibling file).
+#[test]
+fn parts_removed_come_back_byte_for_byte() {
+    let c = community("s1");
+    let a = &c.archives;
+    // Both prayers of one minute, and another.
+    for f in [
+        "prayers/2024/04/2024_04_21_prayer_at_1247.txt",
+        "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt",
+        "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt",
+    ] {
+        std::fs::remove_file(a.join(f)).unwrap();
+    }
+    // Two registrations.
+    assert_eq!(
+        drop_lines(&a.join("users/2024_03_users.txt"), |n, _| n >= 5),
+        2
+    );
+    // A stale file: its "answered" line and its last line gone.
+    let stale = a.join("prayers/2025/01/2025_01_26_prayer_at_0142.txt");
+    let last = std::fs::read_to_string(&stale).unwrap().lines().count();
+    assert_eq!(
+        drop_lines(&stale, |n, l| l.contains("marked this prayer as answered")
+            || n == last),
+        2
+    );
+    // Ledger and invite-usage lines (the last ones: heal appends, so a line taken from
+    // the middle of a ledger comes back at its end).
+    assert_eq!(
+        drop_lines(&a.join("prayers/marks/2025_09_marks.txt"), |n, _| n > 1180),
+        5
+    );
+    assert_eq!(
+        drop_lines(&a.join("prayers/skips/2025_09_skips.txt"), |n, _| n == 179),
+        1
+    );
+    assert_eq!(
+        drop_lines(&a.join("system/2024_03_invite_usage.txt"), |_, l| l
+            .contains("|Kwame Cooper-Mitchell|")),
+        1
+    );
+    // A user's flags.
+    assert_eq!(
+        drop_lines(&a.join("users/user_attributes.txt"), |n, _| (3..=6)
+            .contains(&n)),
+        4
+    );
+    let damaged = tree(a);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    assert_eq!(report.prayers.files_created, 3);
+    assert_eq!(report.prayers.files_rewritten, 1);
+    assert_eq!(report.prayers.paths_updated, 0);
+    assert_eq!(report.prayers.healed, 4);
+    assert_eq!(report.users.registrations_written, 2);
+    assert_eq!(report.users.attribute_blocks_written, 1);
+    let lines: Vec<u64> = report.ledgers.iter().map(|l| l.lines_written).collect();
+    assert_eq!(lines, vec![5, 1, 0], "marks, skips, attributes");
+    assert_eq!(report.invite_usage.lines_written, 1);
+    let rewritten: Vec<&str> = report
+        .changes
+        .iter()
+        .filter(|ch| ch.kind == HealChangeKind::PrayerFileRewritten)
+        .map(|ch| ch.path.as_str())
+        .collect();
+    assert_eq!(rewritten, ["prayers/2025/01/2025_01_26_prayer_at_0142.txt"]);
+    let healed = tree(a);
+    let fixture = fixture_tree("s1");
+    assert_eq!(
+        healed.keys().collect::<Vec<_>>(),
+        fixture.keys().collect::<Vec<_>>(),
+        "the same files: no sibling"
+    );
+    for (path, bytes) in &healed {
+        assert_eq!(
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&fixture[path]),
+            "{path}"
+        );
+    }
+    assert_paths_name_own_files(&c);
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// Two prayers of one minute without stored paths: the dry run reserves the names as the
+/// run does, and they get the format's collision names in creation order.
+#[test]
+fn prayers_of_one_minute_get_collision_names() {
+    let c = community("s1");
+    for f in [
+        "prayers/2024/04/2024_04_21_prayer_at_1247.txt",
+        "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt",
+    ] {
+        std::fs::remove_file(c.archives.join(f)).unwrap();
+    }
+    Connection::open(&c.db)
+        .unwrap()
+        .execute(
+            "UPDATE prayer SET text_file_path = NULL WHERE substr(created_at, 1, 16) = '2024-04-21 12:47'",
+            [],
+        )
+        .unwrap();
+    let dry = heal(&c, true);
+    let report = heal(&c, false);
+    assert_eq!(dry.changes, report.changes);
+    let created: Vec<(&str, &str)> = report
+        .changes
+        .iter()
+        .filter(|ch| ch.kind == HealChangeKind::PrayerFileCreated)
+        .map(|ch| (ch.record.as_str(), ch.path.as_str()))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            (
+                "c86dc1261f9a47e5b08015c6cffef159",
+                "prayers/2024/04/2024_04_21_prayer_at_1247.txt"
+            ),
+            (
+                "40c09b38e8c049c9921bf5421f9514d5",
+                "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt"
+            )
+        ]
+    );
+    assert_eq!(report.prayers.paths_updated, 2);
+    assert_eq!(tree(&c.archives), fixture_tree("s1"));
+    assert_eq!(
+        db_dump(&c.db),
+        db_dump(&fixtures().join("s1").join("thywill.db"))
+    );
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// A stored path naming another prayer's file is never kept: the prayer's own file is
+/// found by its title, or a new one is written under a free name; the other prayer's
+/// file is not touched.
+#[test]
+fn a_path_to_another_prayers_file_is_not_reused() {
+    let c = community("s1");
+    let other = "text_archives/prayers/2024/04/2024_04_21_prayer_at_1247.txt";
+    let conn = Connection::open(&c.db).unwrap();
+    // Prayer B's file exists elsewhere: the path is set back to it.
+    conn.execute(
+        "UPDATE prayer SET text_file_path = ?1 WHERE id = '40c09b38e8c049c9921bf5421f9514d5'",
+        [other],
+    )
+    .unwrap();
+    // Prayer D's file is gone too: a new one is written under its minute's free name.
+    conn.execute(
+        "UPDATE prayer SET text_file_path = ?1 WHERE id = 'd7d7174984c6427e9c49d5976bdb4c62'",
+        [other],
+    )
+    .unwrap();
+    drop(conn);
+    std::fs::remove_file(
+        c.archives
+            .join("prayers/2024/10/2024_10_01_prayer_at_1423_2.txt"),
+    )
+    .unwrap();
+    let report = heal(&c, false);
+    assert_eq!(report.prayers.files_created, 1);
+    assert_eq!(report.prayers.files_rewritten, 0);
+    assert_eq!(report.prayers.paths_updated, 2);
+    let created = report
+        .changes
+        .iter()
+        .find(|ch| ch.kind == HealChangeKind::PrayerFileCreated)
+        .unwrap();
+    assert_eq!(
+        created.path,
+        "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt"
+    );
+    assert!(
+        created.detail.contains("c86dc1261f9a47e5b08015c6cffef159"),
+        "{created:?}"
+    );
+    // Every file is ThyWill's again, and every path its prayer's.
+    assert_eq!(tree(&c.archives), fixture_tree("s1"));
+    assert_eq!(
+        db_dump(&c.db),
+        db_dump(&fixtures().join("s1").join("thywill.db"))
+    );
+    assert_paths_name_own_files(&c);
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// `sync-users` writes the registrations alone.
+#[test]
+fn sync_users_writes_only_registrations() {
+    let c = community("s1-live");
+    drop_lines(&c.archives.join("users/2024_03_users.txt"), |n, _| n >= 5);
+    std::fs::remove_file(
+        c.archives
+            .join("prayers/2024/04/2024_04_02_prayer_at_0546.txt"),
+    )
+    .unwrap();
+    let damaged = tree(&c.archives);
+    let dry = sync_users(&c.db, &c.archives, &options(true), &NoProgress).unwrap();
+    assert_eq!(tree(&c.archives), damaged);
+    let report = sync_users(&c.db, &c.archives, &options(false), &NoProgress).unwrap();
+    assert_eq!(dry.changes, report.changes);
+    assert_eq!(report.users.registrations_written, 2);
+    assert_eq!(report.users.healthy, 98);
+    assert_eq!(report.prayers.total, 0);
+    assert!(report.ledgers.is_empty());
+    assert_eq!(
+        std::fs::read(c.archives.join("users/2024_03_users.txt")).unwrap(),
+        std::fs::read(fixtures().join("s1-live/text_archives/users/2024_03_users.txt")).unwrap()
+    );
+    assert!(!c
+        .archives
+        .join("prayers/2024/04/2024_04_02_prayer_at_0546.txt")
+        .exists());
+    let again = sync_users(&c.db, &c.archives, &options(false), &NoProgress).unwrap();
+    assert!(!again.changed_anything());
+}
+
+/// A prayer file cut short in its request text is rewritten from the database, not from
+/// what is left of it: it comes back whole.
+#[test]
+fn a_file_cut_short_is_rewritten_whole() {
+    let c = community("s1");
+    let file = c
+        .archives
+        .join("prayers/2025/01/2025_01_26_prayer_at_0142.txt");
+    let original = std::fs::read(&file).unwrap();
+    let text = String::from_utf8(original.clone()).unwrap();
+    let cut: String = text.split_inclusive('\n').take(3).collect();
+    std::fs::write(&file, format!("{cut}Please pr")).unwrap();
+    let report = heal(&c, false);
+    assert_eq!(report.prayers.files_rewritten, 1);
+    assert_eq!(report.prayers.files_created, 0);
+    assert_eq!(std::fs::read(&file).unwrap(), original);
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// A mark and an attribute without a log row (ThyWill's heal archives neither) get their
+/// activity lines and ledger lines, and an import brings them back.
+#[test]
+fn marks_and_attributes_without_log_rows_are_archived() {
+    let c = community("s1");
+    let prayer = "c45240846ffb447792f914c2c5cec175";
+    let conn = Connection::open(&c.db).unwrap();
+    conn.execute(
+        "INSERT INTO prayermark (id, username, prayer_id, created_at, text_file_path) \
+         VALUES ('m1', 'John Lee', ?1, '2025-09-30 10:00:00.000000', NULL)",
+        [prayer],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO prayer_attributes (id, prayer_id, attribute_name, attribute_value, \
+         created_at, created_by, text_file_path) \
+         VALUES ('a1', ?1, 'priority', 'high', '2025-09-30 11:00:00.000000', 'John Lee', NULL)",
+        [prayer],
+    )
+    .unwrap();
+    drop(conn);
+    let report = heal(&c, false);
+    assert_eq!(report.prayers.files_rewritten, 1);
+    assert_eq!(report.prayers.activity_lines_written, 2);
+    let lines: Vec<u64> = report.ledgers.iter().map(|l| l.lines_written).collect();
+    assert_eq!(lines, vec![1, 0, 1], "marks, skips, attributes");
+    let file = std::fs::read_to_string(
+        c.archives
+            .join("prayers/2024/11/2024_11_26_prayer_at_1205.txt"),
+    )
+    .unwrap();
+    assert!(
+        file.ends_with(
+            "September 30 2025 at 10:00 - John Lee prayed this prayer\n\
+         September 30 2025 at 11:00 - John Lee set priority to 'high'\n"
+        ),
+        "{file}"
+    );
+    assert_second_run_is_a_no_op(&c);
+
+    let dir = tempfile::tempdir().unwrap();
+    let rebuilt = dir.path().join("rebuilt.db");
+    import_text_archives(
+        &c.archives,
+        &rebuilt,
+        &TextArchiveOptions {
+            time_zone: ArchiveTimeZone::Utc,
+            ..TextArchiveOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    let conn = Connection::open(&rebuilt).unwrap();
+    let marks: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM prayermark WHERE prayer_id = ?1 AND username = 'John Lee' \
+             AND created_at LIKE '2025-09-30 10:00%'",
+            [prayer],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(marks, 1);
+    let value: String = conn
+        .query_row(
+            "SELECT attribute_value FROM prayer_attributes WHERE prayer_id = ?1 \
+             AND attribute_name = 'priority'",
+            [prayer],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(value, "high");
+}
+
+/// An archive without ledgers (`s1-live`) gets none by default; `ledgers = always` writes
+/// them, and then they are healthy.
+#[test]
+fn ledgers_are_written_where_the_archive_keeps_them() {
+    let c = community("s1-live");
+    let report = heal(&c, false);
+    assert!(!report.changed_anything());
+    assert!(!c.archives.join("prayers/marks").exists());
+    let always = HealOptions {
+        ledgers: thywill_core::recovery::heal::LedgerPolicy::Always,
+        ..options(false)
+    };
+    let report = heal_archives(&c.db, &c.archives, &always, &NoProgress).unwrap();
+    let written: Vec<(bool, u64)> = report
+        .ledgers
+        .iter()
+        .map(|l| (l.healed, l.lines_written))
+        .collect();
+    assert_eq!(written, vec![(true, 9939), (true, 1494), (true, 312)]);
+    assert_eq!(report.prayers.healed, 0);
+    let again = heal_archives(&c.db, &c.archives, &always, &NoProgress).unwrap();
+    assert!(!again.changed_anything(), "{:?}", again.changes);
+    // Now that the folders exist, the default heals them too.
+    let auto = heal(&c, false);
+    assert!(auto.ledgers.iter().all(|l| l.healed && l.present == l.rows));
+}

@@ -1,0 +1,3 @@
+//! Sessions exported to `sessions_backup.json` and restored into real SQLite files.
+
+mod round_trip;

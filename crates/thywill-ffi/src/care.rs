@@ -1,0 +1,142 @@
+//! C bindings of archive care (`thywill_core::recovery`): heal, sync-users, validate.
+//! Each writes its report as JSON to `*out_json` (free with `thywill_string_free`); the
+//! settings come in one JSON options document (NULL for the defaults; unknown keys are
+//! `INVALID_INPUT`), read by serde into the core's option type.
+
+use std::ffi::{c_char, c_void};
+
+use thywill_core::recovery::heal::{heal_archives, HealOptions, HealReport};
+use thywill_core::recovery::sync_users::sync_users;
+use thywill_core::recovery::validate::{validate_archives, ValidateOptions};
+
+use crate::guard::{ffi_guard, FfiResult};
+use crate::progress::{thywill_progress_fn, CProgress};
+use crate::status::thywill_status;
+use crate::strings::{options_arg, out_ptr, path_arg, write_json};
+
+/// Writes a heal report and whether it changed (or, dry, would change) anything.
+///
+/// # Safety
+/// `out_changed` is NULL or valid for writes.
+unsafe fn finish_heal(
+    out: &mut *mut c_char,
+    out_changed: *mut bool,
+    report: &HealReport,
+) -> FfiResult {
+    // SAFETY: NULL or valid for writes per the contract.
+    if let Some(changed) = unsafe { out_changed.as_mut() } {
+        *changed = report.changed_anything();
+    }
+    write_json(out, report)
+}
+
+/// Writes the archive files and lines missing for the records of the database `db` into
+/// the archive at `archives`: prayer files with their activity (a stale file rewritten in
+/// place), registrations, marks/skips/attributes ledgers, invite usage. `options_json`
+/// (may be NULL): `{"dry_run": bool, "time_zone": "local" | "utc" | "±HH:MM",
+/// "path_prefix": "text_archives", "ledgers": "auto" | "always" | "never"}`. The report:
+/// `{"dry_run", "database", "archive_root", "prayers": {"total", "healed", "healthy",
+/// "files_created", "files_rewritten", "paths_updated", "activity_lines_written"}, "users":
+/// {...}, "ledgers": [...], "invite_usage": {...}, "changes": [{"kind", "record", "path",
+/// "detail"}], "notes": [...]}`. `*out_changed` (may be NULL): whether anything was (or,
+/// dry, would be) written.
+///
+/// # Safety
+/// `db` and `archives` are NUL-terminated strings, `options_json` is NULL or one;
+/// `out_json` is valid for writes; `out_changed` is NULL or valid for writes; `progress` is
+/// NULL or callable with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn thywill_heal_archives(
+    db: *const c_char,
+    archives: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+    out_changed: *mut bool,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let db = unsafe { path_arg(db, "db") }?;
+        let archives = unsafe { path_arg(archives, "archives") }?;
+        let options: HealOptions = unsafe { options_arg(options_json, "options_json") }?;
+        let report = heal_archives(
+            &db,
+            &archives,
+            &options,
+            &CProgress::new(progress, user_data),
+        )?;
+        unsafe { finish_heal(out, out_changed, &report) }
+    })
+}
+
+/// The registration lines alone (`sync-users`): the options and report of
+/// [`thywill_heal_archives`] (only the user counts are filled; `ledgers` is not used).
+///
+/// # Safety
+/// As [`thywill_heal_archives`].
+#[no_mangle]
+pub unsafe extern "C" fn thywill_sync_users(
+    db: *const c_char,
+    archives: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+    out_changed: *mut bool,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let db = unsafe { path_arg(db, "db") }?;
+        let archives = unsafe { path_arg(archives, "archives") }?;
+        let options: HealOptions = unsafe { options_arg(options_json, "options_json") }?;
+        let report = sync_users(
+            &db,
+            &archives,
+            &options,
+            &CProgress::new(progress, user_data),
+        )?;
+        unsafe { finish_heal(out, out_changed, &report) }
+    })
+}
+
+/// Checks the archive at `archives` and the database `db` against each other, read-only.
+/// `options_json` (may be NULL): `{"time_zone": ..., "path_prefix": ..., "ledgers": ...}` as
+/// for [`thywill_heal_archives`]. The report: `{"database", "archive_root", "counts",
+/// "check", "problems_by_kind": {kind: n}, "problems": [{"kind", "file", "line", "record",
+/// "detail", "healable"}], "notes"}`. `*out_problems` (may be NULL): whether any problem was
+/// found.
+///
+/// # Safety
+/// As [`thywill_heal_archives`], with `out_problems` for `out_changed`.
+#[no_mangle]
+pub unsafe extern "C" fn thywill_validate_archives(
+    db: *const c_char,
+    archives: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+    out_problems: *mut bool,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let db = unsafe { path_arg(db, "db") }?;
+        let archives = unsafe { path_arg(archives, "archives") }?;
+        let options: ValidateOptions = unsafe { options_arg(options_json, "options_json") }?;
+        let report = validate_archives(
+            &db,
+            &archives,
+            &options,
+            &CProgress::new(progress, user_data),
+        )?;
+        // SAFETY: NULL or valid for writes per the contract.
+        if let Some(problems) = unsafe { out_problems.as_mut() } {
+            *problems = !report.is_clean();
+        }
+        write_json(out, &report)
+    })
+}

@@ -1,0 +1,120 @@
+//! Python bindings of archive care (`thywill_core::recovery`): `heal_archives`,
+//! `sync_users` and `validate_archives`, each returning its report as plain dicts.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use thywill_core::db::ArchiveTimeZone;
+use thywill_core::recovery::heal::{self, HealOptions, LedgerPolicy};
+use thywill_core::recovery::sync_users::sync_users as sync_users_core;
+use thywill_core::recovery::validate::{self, ValidateOptions};
+use thywill_core::Error;
+
+use crate::convert::to_py;
+use crate::errors::to_py_err;
+use crate::progress::run;
+
+fn zone(text: &str) -> PyResult<ArchiveTimeZone> {
+    ArchiveTimeZone::parse(text).ok_or_else(|| {
+        to_py_err(Error::InvalidInput(format!(
+            "time_zone {text:?}: expected 'local', 'utc' or '±HH:MM'"
+        )))
+    })
+}
+
+fn ledgers(text: &str) -> PyResult<LedgerPolicy> {
+    match text {
+        "auto" => Ok(LedgerPolicy::Auto),
+        "always" => Ok(LedgerPolicy::Always),
+        "never" => Ok(LedgerPolicy::Never),
+        other => Err(to_py_err(Error::InvalidInput(format!(
+            "ledgers {other:?}: expected 'auto', 'always' or 'never'"
+        )))),
+    }
+}
+
+/// Writes the archive files and lines missing for the records of the database `db` into
+/// the archive at `archives` (prayer files with their activity, rewritten in place when
+/// stale; registrations; ledgers; invite usage). Returns the report as a dict; `dry_run`
+/// plans and reports without writing. Idempotent.
+#[pyfunction]
+#[pyo3(signature = (db, archives, *, dry_run=false, time_zone="local", path_prefix="text_archives", ledgers="auto", progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn heal_archives(
+    py: Python<'_>,
+    db: PathBuf,
+    archives: PathBuf,
+    dry_run: bool,
+    time_zone: &str,
+    path_prefix: &str,
+    ledgers: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let options = HealOptions {
+        dry_run,
+        time_zone: zone(time_zone)?,
+        path_prefix: path_prefix.to_string(),
+        ledgers: self::ledgers(ledgers)?,
+    };
+    let report = run(py, progress, |sink| {
+        heal::heal_archives(&db, &archives, &options, sink)
+    })?;
+    to_py(py, &report)
+}
+
+/// Appends the registration lines missing from the monthly users files of `archives`
+/// for the users of the database `db`. Returns the report as a dict (the heal report with
+/// only its user counts filled).
+#[pyfunction]
+#[pyo3(signature = (db, archives, *, dry_run=false, path_prefix="text_archives", progress=None))]
+fn sync_users(
+    py: Python<'_>,
+    db: PathBuf,
+    archives: PathBuf,
+    dry_run: bool,
+    path_prefix: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let options = HealOptions {
+        dry_run,
+        path_prefix: path_prefix.to_string(),
+        ..HealOptions::default()
+    };
+    let report = run(py, progress, |sink| {
+        sync_users_core(&db, &archives, &options, sink)
+    })?;
+    to_py(py, &report)
+}
+
+/// Checks the archive at `archives` and the database `db` against each other, read-only.
+/// Returns the report as a dict: `problems_by_kind`, located `problems`, `counts`, and the
+/// file `check`.
+#[pyfunction]
+#[pyo3(signature = (db, archives, *, time_zone="local", path_prefix="text_archives", ledgers="auto", progress=None))]
+fn validate_archives(
+    py: Python<'_>,
+    db: PathBuf,
+    archives: PathBuf,
+    time_zone: &str,
+    path_prefix: &str,
+    ledgers: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let options = ValidateOptions {
+        time_zone: zone(time_zone)?,
+        path_prefix: path_prefix.to_string(),
+        ledgers: self::ledgers(ledgers)?,
+    };
+    let report = run(py, progress, |sink| {
+        validate::validate_archives(&db, &archives, &options, sink)
+    })?;
+    to_py(py, &report)
+}
+
+/// Registers the archive-care functions.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(heal_archives, m)?)?;
+    m.add_function(wrap_pyfunction!(sync_users, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_archives, m)?)?;
+    Ok(())
+}
