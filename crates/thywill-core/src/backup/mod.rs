@@ -40,8 +40,8 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 pub use cleanup::{cleanup, CleanupAction, CleanupOptions, CleanupReport};
-pub use create::{create, CreateOptions, CreateReport};
 pub(crate) use create::online_backup;
+pub use create::{create, CreateOptions, CreateReport};
 pub use files::{
     read_manifest, sha256_file, Manifest, ManifestMember, MemberRole, SourceIdentity, SourceKind,
     Verification, MANIFEST_FORMAT,

@@ -55,6 +55,9 @@ impl TableSpec {
 /// [`NotCarried::what`] of a table whose rows the archives do not hold at all.
 pub const ROWS: &str = "rows";
 
+/// [`NotCarried::what`] of a table whose rows only an export-all file carries.
+pub const ROWS_WITHOUT_EXPORT: &str = "rows without an export-all file";
+
 const SECONDS: &str =
     "ThyWill's archive lines keep the minute; seconds and microseconds come back as 0";
 const NEW_ID: &str =
@@ -159,6 +162,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "authauditlog",
         not_carried: &[
+            NotCarried { what: ROWS_WITHOUT_EXPORT, reason: "ThyWill has no live writer for the audit log: only an export-all `authentication/auth_audit_logs.txt` carries it" },
             NotCarried { what: "id", reason: NEW_ID },
             NotCarried { what: "created_at seconds", reason: SECONDS },
         ],
@@ -175,6 +179,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "securitylog",
         not_carried: &[
+            NotCarried { what: "events whose user agent or details were None", reason: "ThyWill's writer fails on them after the header (rate_limit events), so they never reach the file" },
             NotCarried { what: "id", reason: NEW_ID },
             NotCarried { what: "created_at seconds", reason: SECONDS },
         ],
@@ -218,7 +223,7 @@ pub static TABLES: &[TableSpec] = &[
         from: "changelogentry",
         not_carried: &[NotCarried {
             what: ROWS,
-            reason: "the changelog is not in the text archives (ThyWill rebuilds it from git history)",
+            reason: "only an export-all `system/changelog_entries.txt` carries the changelog; ThyWill's live archives never do",
         }],
     },
     TableSpec {
@@ -232,10 +237,10 @@ pub static TABLES: &[TableSpec] = &[
             ("created_at", "substr(replace(created_at, 'T', ' '), 1, 16)"),
         ],
         from: "membership_application",
-        not_carried: &[NotCarried {
-            what: ROWS,
-            reason: "membership application files are readable (archive::membership) but no import phase brings them back yet",
-        }],
+        not_carried: &[
+            NotCarried { what: "a rejection's reason", reason: "no column holds it" },
+            NotCarried { what: "created_at seconds", reason: SECONDS },
+        ],
     },
     TableSpec {
         table: "role",
@@ -293,6 +298,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "notification_state",
         not_carried: &[
+            NotCarried { what: ROWS_WITHOUT_EXPORT, reason: "ThyWill's notification writer has no caller, so `auth/notifications/` stays empty: only an export-all `users/notification_states.txt` carries them" },
             NotCarried { what: "id", reason: NEW_ID },
             NotCarried { what: "read_at", reason: "the notification lines record the read as an event; its time is compared only through is_read" },
             NotCarried { what: "created_at seconds", reason: SECONDS },
@@ -340,6 +346,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "user_roles ur LEFT JOIN role r ON r.id = ur.role_id",
         not_carried: &[
+            NotCarried { what: "grants made in the admin UI or by the role command (moderators)", reason: "only deactivation, reactivation and system-token claims are archived" },
             NotCarried { what: "id, role_id", reason: "new ids; the grant names its role by name" },
             NotCarried { what: "granted_at, expires_at seconds", reason: SECONDS },
         ],

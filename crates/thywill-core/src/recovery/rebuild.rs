@@ -36,7 +36,6 @@ pub(crate) fn default_path_prefix() -> String {
 }
 
 /// ThyWill's `recovery_stats` keys, each with the import entity whose records it counts.
-/// The three entities no import phase has yet count 0 until one does.
 pub const RECOVERY_STATS: &[(&str, &str)] = &[
     ("users_recovered", "users"),
     ("prayers_recovered", "prayers"),

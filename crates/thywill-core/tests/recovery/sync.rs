@@ -159,7 +159,6 @@ fn a_missing_database_is_created_from_the_archives_and_a_missing_archive_folder_
     );
 
     let missing = community.dir.path().join("no-such-archive");
-    let error = sync_archives(&missing, &community.db(), &options(false), &NoProgress)
-        .unwrap_err();
+    let error = sync_archives(&missing, &community.db(), &options(false), &NoProgress).unwrap_err();
     assert_eq!(error.kind(), thywill_core::ErrorKind::NotFound);
 }
