@@ -78,23 +78,61 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// Prints when each phase starts (stderr) under `THYWILL_BENCH_PHASES`, for finding where
+/// the time goes.
+struct PhaseClock {
+    start: Instant,
+    last: std::sync::Mutex<String>,
+}
+
+impl thywill_core::progress::Progress for PhaseClock {
+    fn report(&self, event: &thywill_core::progress::ProgressEvent<'_>) -> bool {
+        if let Ok(mut last) = self.last.lock() {
+            let name = format!(
+                "{} {}",
+                event.phase,
+                if event.phase == "restore" {
+                    event.done
+                } else {
+                    0
+                }
+            );
+            if *last != name {
+                eprintln!("{:>8.4} s  {name}", self.start.elapsed().as_secs_f64());
+                *last = name;
+            }
+        }
+        true
+    }
+}
+
 /// Child mode: one operation, then its time, CPU and this process's peak memory.
 fn child(operation: &str, archives: &Path, db: &Path, backups: &Path) {
     let cpu_before = cpu_seconds();
     let start = Instant::now();
+    let clock = PhaseClock {
+        start,
+        last: std::sync::Mutex::new(String::new()),
+    };
+    let progress: &dyn thywill_core::progress::Progress =
+        if std::env::var_os("THYWILL_BENCH_PHASES").is_some() {
+            &clock
+        } else {
+            &NoProgress
+        };
     let rows = match operation {
         "test" => {
             let options = TestRecoveryOptions {
                 time_zone: ArchiveTimeZone::Utc,
                 ..TestRecoveryOptions::default()
             };
-            let report = test_recovery(archives, db, &options, &NoProgress).expect("test-recovery");
+            let report = test_recovery(archives, db, &options, progress).expect("test-recovery");
             report.predicted_rows.values().sum::<u64>()
         }
         _ => {
             let mut options = FullRecoveryOptions::new(backups);
             options.time_zone = ArchiveTimeZone::Utc;
-            let report = full_recovery(archives, db, &options, &NoProgress).expect("full-recovery");
+            let report = full_recovery(archives, db, &options, progress).expect("full-recovery");
             report.table_rows.values().sum::<u64>()
         }
     };
@@ -172,6 +210,24 @@ fn main() {
         .filter_map(|s| s.parse().ok())
         .collect();
     let work = tempfile::tempdir().expect("tempdir");
+    // Generate mode: one synthetic community and its import, kept (for profiling one run).
+    if let (Some(size), Some(out)) = (arg(&args, "--generate"), arg(&args, "--out")) {
+        let size: u64 = size.parse().expect("--generate takes a number of prayers");
+        let archives = synthetic::generate(Path::new(&out), size, 11, 0x7479_7769_6c6c);
+        let options = TextArchiveOptions {
+            time_zone: ArchiveTimeZone::Utc,
+            ..TextArchiveOptions::default()
+        };
+        import_text_archives(
+            &archives,
+            Path::new(&out).join("thywill.db"),
+            &options,
+            &NoProgress,
+        )
+        .expect("import");
+        println!("{}", archives.display());
+        return;
+    }
     for corpus in ["s1", "s1-live"] {
         let archives = fixtures().join(corpus).join("text_archives");
         let db = fixtures().join(corpus).join("thywill.db");

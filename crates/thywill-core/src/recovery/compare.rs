@@ -55,6 +55,9 @@ impl TableSpec {
 /// [`NotCarried::what`] of a table whose rows the archives do not hold at all.
 pub const ROWS: &str = "rows";
 
+/// [`NotCarried::what`] of a table whose rows only an export-all file carries.
+pub const ROWS_WITHOUT_EXPORT: &str = "rows without an export-all file";
+
 const SECONDS: &str =
     "ThyWill's archive lines keep the minute; seconds and microseconds come back as 0";
 const NEW_ID: &str =
@@ -159,6 +162,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "authauditlog",
         not_carried: &[
+            NotCarried { what: ROWS_WITHOUT_EXPORT, reason: "ThyWill has no live writer for the audit log: only an export-all `authentication/auth_audit_logs.txt` carries it" },
             NotCarried { what: "id", reason: NEW_ID },
             NotCarried { what: "created_at seconds", reason: SECONDS },
         ],
@@ -175,6 +179,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "securitylog",
         not_carried: &[
+            NotCarried { what: "events whose user agent or details were None", reason: "ThyWill's writer fails on them after the header (rate_limit events), so they never reach the file" },
             NotCarried { what: "id", reason: NEW_ID },
             NotCarried { what: "created_at seconds", reason: SECONDS },
         ],
@@ -218,7 +223,7 @@ pub static TABLES: &[TableSpec] = &[
         from: "changelogentry",
         not_carried: &[NotCarried {
             what: ROWS,
-            reason: "the changelog is not in the text archives (ThyWill rebuilds it from git history)",
+            reason: "only an export-all `system/changelog_entries.txt` carries the changelog; ThyWill's live archives never do",
         }],
     },
     TableSpec {
@@ -232,10 +237,10 @@ pub static TABLES: &[TableSpec] = &[
             ("created_at", "substr(replace(created_at, 'T', ' '), 1, 16)"),
         ],
         from: "membership_application",
-        not_carried: &[NotCarried {
-            what: ROWS,
-            reason: "membership application files are readable (archive::membership) but no import phase brings them back yet",
-        }],
+        not_carried: &[
+            NotCarried { what: "a rejection's reason", reason: "no column holds it" },
+            NotCarried { what: "created_at seconds", reason: SECONDS },
+        ],
     },
     TableSpec {
         table: "role",
@@ -293,6 +298,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "notification_state",
         not_carried: &[
+            NotCarried { what: ROWS_WITHOUT_EXPORT, reason: "ThyWill's notification writer has no caller, so `auth/notifications/` stays empty: only an export-all `users/notification_states.txt` carries them" },
             NotCarried { what: "id", reason: NEW_ID },
             NotCarried { what: "read_at", reason: "the notification lines record the read as an event; its time is compared only through is_read" },
             NotCarried { what: "created_at seconds", reason: SECONDS },
@@ -340,6 +346,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         from: "user_roles ur LEFT JOIN role r ON r.id = ur.role_id",
         not_carried: &[
+            NotCarried { what: "grants made in the admin UI or by the role command (moderators)", reason: "only deactivation, reactivation and system-token claims are archived" },
             NotCarried { what: "id, role_id", reason: "new ids; the grant names its role by name" },
             NotCarried { what: "granted_at, expires_at seconds", reason: SECONDS },
         ],
@@ -453,26 +460,32 @@ impl Comparison {
 pub fn compare_databases(live: &Path, rebuilt: &Path) -> Result<Comparison> {
     let live_conn = open_live_read_only(live)?;
     let rebuilt_conn = open_read_only(rebuilt)?;
-    compare_connections(&live_conn, live, &rebuilt_conn, rebuilt)
+    compare_connections(live_conn, live, rebuilt_conn, rebuilt)
 }
 
-/// [`compare_databases`] on open connections (each read in one transaction).
+/// [`compare_databases`] on open connections. Each side is read on its own thread, in one
+/// read transaction (one snapshot: the app may commit meanwhile), and streamed in batches
+/// to this one, which walks the two sorted streams side by side: the two sorts run at once.
 pub(crate) fn compare_connections(
-    live: &Connection,
+    live: Connection,
     live_path: &Path,
-    rebuilt: &Connection,
+    rebuilt: Connection,
     rebuilt_path: &Path,
 ) -> Result<Comparison> {
-    // One snapshot per side: the app may commit while the tables are read.
-    live.execute_batch("BEGIN")?;
-    rebuilt.execute_batch("BEGIN")?;
-    let result: Result<Vec<TableComparison>> = TABLES
-        .iter()
-        .map(|spec| compare_table(spec, live, rebuilt))
-        .collect();
-    let _ = live.execute_batch("COMMIT");
-    let _ = rebuilt.execute_batch("COMMIT");
-    let tables = result?;
+    let tables = std::thread::scope(|scope| -> Result<Vec<TableComparison>> {
+        let (live_tx, live_rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        let (rebuilt_tx, rebuilt_rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+        scope.spawn(move || read_side(&live, &live_tx));
+        scope.spawn(move || read_side(&rebuilt, &rebuilt_tx));
+        let mut live = SideStream::new(live_rx, "live database");
+        let mut rebuilt = SideStream::new(rebuilt_rx, "rebuilt database");
+        // On an error the receivers go away with the streams, and the readers stop at
+        // their next send.
+        TABLES
+            .iter()
+            .map(|spec| compare_table(spec, &mut live, &mut rebuilt))
+            .collect()
+    })?;
     Ok(Comparison {
         live: live_path.to_path_buf(),
         rebuilt: rebuilt_path.to_path_buf(),
@@ -481,6 +494,148 @@ pub(crate) fn compare_connections(
         added: tables.iter().map(|t| t.added).sum(),
         tables,
     })
+}
+
+/// Rows per batch a side reader sends.
+const ROWS_PER_BATCH: usize = 512;
+/// Batches a side reader may be ahead: memory stays bounded.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// What a side reader sends, for each table of [`TABLES`] in order: `Start`, its rows in
+/// sorted batches, `End`; or `Failed` and nothing more.
+enum Message {
+    /// The table's row count, or why it could not be queried (then no rows follow).
+    Start(u64, Option<String>),
+    Rows(Vec<Vec<String>>),
+    End,
+    Failed(Error),
+}
+
+/// Reads every table of one side, sorted, into `tx`. Stops when the receiver is gone.
+fn read_side(conn: &Connection, tx: &std::sync::mpsc::SyncSender<Message>) {
+    let outcome = (|| -> Result<()> {
+        conn.execute_batch("BEGIN")?;
+        for spec in TABLES {
+            let rows = row_count(conn, spec.table)?;
+            let mut stmt = match prepare_sorted(conn, spec, &sorted_query(spec)) {
+                Ok(stmt) => stmt,
+                Err(e) => {
+                    if tx.send(Message::Start(rows, Some(e.to_string()))).is_err()
+                        || tx.send(Message::End).is_err()
+                    {
+                        return Ok(());
+                    }
+                    continue;
+                }
+            };
+            if tx.send(Message::Start(rows, None)).is_err() {
+                return Ok(());
+            }
+            if let Some(stmt) = stmt.as_mut() {
+                let width = spec.fields.len();
+                let mut query = stmt.query([])?;
+                let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
+                while let Some(row) = query.next()? {
+                    let mut values = Vec::with_capacity(width);
+                    for i in 0..width {
+                        values.push(row.get::<_, String>(i)?);
+                    }
+                    batch.push(values);
+                    if batch.len() == ROWS_PER_BATCH {
+                        let full =
+                            std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
+                        if tx.send(Message::Rows(full)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                if !batch.is_empty() && tx.send(Message::Rows(batch)).is_err() {
+                    return Ok(());
+                }
+            }
+            if tx.send(Message::End).is_err() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    })();
+    let _ = conn.execute_batch("COMMIT");
+    if let Err(e) = outcome {
+        let _ = tx.send(Message::Failed(e));
+    }
+}
+
+/// The receiving end of one side's reader: the rows of the current table, in order.
+struct SideStream {
+    rx: std::sync::mpsc::Receiver<Message>,
+    side: &'static str,
+    batch: std::vec::IntoIter<Vec<String>>,
+    ended: bool,
+}
+
+impl SideStream {
+    fn new(rx: std::sync::mpsc::Receiver<Message>, side: &'static str) -> SideStream {
+        SideStream {
+            rx,
+            side,
+            batch: Vec::new().into_iter(),
+            ended: true,
+        }
+    }
+
+    fn receive(&self) -> Result<Message> {
+        match self.rx.recv() {
+            Ok(Message::Failed(e)) => Err(e),
+            Ok(message) => Ok(message),
+            Err(_) => Err(Error::Internal(format!(
+                "the reader of the {} stopped",
+                self.side
+            ))),
+        }
+    }
+
+    /// The next table's row count and query error.
+    fn start(&mut self) -> Result<(u64, Option<String>)> {
+        match self.receive()? {
+            Message::Start(rows, error) => {
+                self.ended = false;
+                self.batch = Vec::new().into_iter();
+                Ok((rows, error))
+            }
+            _ => Err(Error::Internal(format!(
+                "the reader of the {} is out of step",
+                self.side
+            ))),
+        }
+    }
+
+    /// The next row of the current table.
+    fn next(&mut self) -> Result<Option<Vec<String>>> {
+        loop {
+            if let Some(row) = self.batch.next() {
+                return Ok(Some(row));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            match self.receive()? {
+                Message::Rows(batch) => self.batch = batch.into_iter(),
+                Message::End => self.ended = true,
+                _ => {
+                    return Err(Error::Internal(format!(
+                        "the reader of the {} is out of step",
+                        self.side
+                    )))
+                }
+            }
+        }
+    }
+
+    /// Skips what is left of the current table.
+    fn finish(&mut self) -> Result<()> {
+        while self.next()?.is_some() {}
+        Ok(())
+    }
 }
 
 fn has_table(conn: &Connection, table: &str) -> Result<bool> {
@@ -499,28 +654,6 @@ fn row_count(conn: &Connection, table: &str) -> Result<u64> {
         r.get(0)
     })?;
     Ok(n.max(0) as u64)
-}
-
-/// The rows of one side, sorted, each as its fields' SQL literals.
-struct SortedRows<'c> {
-    rows: Option<rusqlite::Rows<'c>>,
-    width: usize,
-}
-
-impl SortedRows<'_> {
-    fn next(&mut self) -> Result<Option<Vec<String>>> {
-        let Some(rows) = self.rows.as_mut() else {
-            return Ok(None);
-        };
-        let Some(row) = rows.next()? else {
-            return Ok(None);
-        };
-        let mut values = Vec::with_capacity(self.width);
-        for i in 0..self.width {
-            values.push(row.get::<_, String>(i)?);
-        }
-        Ok(Some(values))
-    }
 }
 
 fn sorted_query(spec: &TableSpec) -> String {
@@ -555,13 +688,15 @@ fn prepare_sorted<'c>(
 
 fn compare_table(
     spec: &TableSpec,
-    live: &Connection,
-    rebuilt: &Connection,
+    a: &mut SideStream,
+    b: &mut SideStream,
 ) -> Result<TableComparison> {
+    let (live_rows, live_error) = a.start()?;
+    let (rebuilt_rows, rebuilt_error) = b.start()?;
     let mut out = TableComparison {
         table: spec.table.to_string(),
-        live_rows: row_count(live, spec.table)?,
-        rebuilt_rows: row_count(rebuilt, spec.table)?,
+        live_rows,
+        rebuilt_rows,
         come_back: 0,
         lost: 0,
         added: 0,
@@ -571,36 +706,16 @@ fn compare_table(
         differences_total: 0,
         error: None,
     };
-    let sql = sorted_query(spec);
-    let (mut live_stmt, mut rebuilt_stmt) = match (
-        prepare_sorted(live, spec, &sql),
-        prepare_sorted(rebuilt, spec, &sql),
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) => {
-            out.error = Some(format!("live database: {e}"));
-            return Ok(out);
-        }
-        (_, Err(e)) => {
-            out.error = Some(format!("rebuilt database: {e}"));
-            return Ok(out);
-        }
-    };
-    let width = spec.fields.len();
-    let mut a = SortedRows {
-        rows: match live_stmt.as_mut() {
-            Some(s) => Some(s.query([])?),
-            None => None,
-        },
-        width,
-    };
-    let mut b = SortedRows {
-        rows: match rebuilt_stmt.as_mut() {
-            Some(s) => Some(s.query([])?),
-            None => None,
-        },
-        width,
-    };
+    if let Some(e) = live_error {
+        out.error = Some(format!("live database: {e}"));
+    } else if let Some(e) = rebuilt_error {
+        out.error = Some(format!("rebuilt database: {e}"));
+    }
+    if out.error.is_some() {
+        a.finish()?;
+        b.finish()?;
+        return Ok(out);
+    }
     let mut lost_listed = Vec::new();
     let mut added_listed = Vec::new();
     let mut left = a.next()?;
@@ -718,14 +833,23 @@ pub fn open_live_read_only(path: &Path) -> Result<Connection> {
 mod tests {
     use super::*;
 
+    /// An in-memory database with ThyWill's tables.
+    fn database() -> Connection {
+        let conn = Connection::open_in_memory().expect("database");
+        // As ThyWill runs it (the marks here name no user row).
+        conn.execute_batch("PRAGMA foreign_keys = OFF")
+            .expect("pragma");
+        crate::db::schema::create_missing_objects(&conn).expect("schema");
+        conn
+    }
+
     #[test]
     fn rows_are_multisets_compared_to_the_minute() {
-        let live = crate::db::Database::in_memory().expect("live");
-        let rebuilt = crate::db::Database::in_memory().expect("rebuilt");
-        let insert = |db: &crate::db::Database, rows: &[(&str, &str, &str)]| {
+        let live = database();
+        let rebuilt = database();
+        let insert = |db: &Connection, rows: &[(&str, &str, &str)]| {
             for (i, (prayer, user, at)) in rows.iter().enumerate() {
-                db.connection()
-                    .execute(
+                db.execute(
                         "INSERT INTO prayermark (id, username, prayer_id, created_at) VALUES (?1, ?2, ?3, ?4)",
                         rusqlite::params![format!("m{i}"), user, prayer, at],
                     )
@@ -750,13 +874,8 @@ mod tests {
                 ("p3", "cy", "2025-01-03 08:00:00.000000"),
             ],
         );
-        let cmp = compare_connections(
-            live.connection(),
-            Path::new("live"),
-            rebuilt.connection(),
-            Path::new("rebuilt"),
-        )
-        .expect("compare");
+        let cmp = compare_connections(live, Path::new("live"), rebuilt, Path::new("rebuilt"))
+            .expect("compare");
         let marks = cmp.table("prayermark").expect("prayermark");
         assert_eq!(
             (
@@ -794,23 +913,17 @@ mod tests {
                 .filter(|(kind, _, _)| *kind == "table")
                 .count()
         );
-        let live = crate::db::Database::in_memory().expect("live");
-        let rebuilt = crate::db::Database::in_memory().expect("rebuilt");
+        let live = database();
+        let rebuilt = database();
         for i in 0..100 {
-            live.connection()
-                .execute(
+            live.execute(
                     "INSERT INTO prayermark (id, username, prayer_id, created_at) VALUES (?1, 'u', ?1, '2025-01-01 00:00:00')",
                     [format!("x{i}")],
                 )
                 .expect("insert");
         }
-        let cmp = compare_connections(
-            live.connection(),
-            Path::new("live"),
-            rebuilt.connection(),
-            Path::new("rebuilt"),
-        )
-        .expect("compare");
+        let cmp = compare_connections(live, Path::new("live"), rebuilt, Path::new("rebuilt"))
+            .expect("compare");
         let marks = cmp.table("prayermark").expect("prayermark");
         assert_eq!(marks.differences.len(), MAX_DIFFERENCES_PER_TABLE);
         assert_eq!(marks.differences_total, 100);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::db::ArchiveTimeZone;
+use crate::db::{ArchiveTimeZone, Database, OpenOptions};
 use crate::import::{ArchiveSource, ImportReport, TextArchiveOptions, TextArchivePlan, ZipLimits};
 use crate::progress::Progress;
 use crate::{Error, Result};
@@ -36,7 +36,6 @@ pub(crate) fn default_path_prefix() -> String {
 }
 
 /// ThyWill's `recovery_stats` keys, each with the import entity whose records it counts.
-/// The three entities no import phase has yet count 0 until one does.
 pub const RECOVERY_STATS: &[(&str, &str)] = &[
     ("users_recovered", "users"),
     ("prayers_recovered", "prayers"),
@@ -102,6 +101,33 @@ pub(crate) fn import_archives(
             report.entities.values().map(|c| c.failed).sum::<u64>()
         )));
     }
+    Ok(report)
+}
+
+/// Imports the archives into a new scratch database at `target` that nobody else will open
+/// and that is thrown away: it is filled without syncs and never made durable (no WAL
+/// switch, no fsync at the end), which a rebuild that is installed needs and this one
+/// does not.
+pub(crate) fn import_archives_into_scratch(
+    archive_dir: &Path,
+    target: &Path,
+    reading: &ArchiveReading,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    let source = ArchiveSource::open_with_limits(archive_dir, &reading.zip_limits)?;
+    let plan = TextArchivePlan::scan(source.root(), source.given())?;
+    let db = Database::open(
+        target,
+        &OpenOptions {
+            create_if_missing: true,
+            sync_new_file_on_close: true,
+            ..OpenOptions::default()
+        },
+    )?;
+    let mut report = plan.apply_to(&db, &reading.import_options(false), progress)?;
+    report.database = target.display().to_string();
+    // Dropped, not closed: `close` would switch the file to WAL and sync it.
+    drop(db);
     Ok(report)
 }
 

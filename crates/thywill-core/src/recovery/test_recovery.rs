@@ -97,7 +97,7 @@ pub fn test_recovery(
     };
     let rebuilt = scratch.path().join("rebuilt.db");
     let import =
-        rebuild::import_archives(archive_dir, &rebuilt, &options.reading(), false, progress)?;
+        rebuild::import_archives_into_scratch(archive_dir, &rebuilt, &options.reading(), progress)?;
     rebuild::check_rebuilt(&rebuilt)?;
     progress::report(progress, "compare", 0, Some(1))?;
     let comparison = compare_with_live(live_db, database_exists, &rebuilt)?;
@@ -147,7 +147,7 @@ pub(crate) fn compare_with_live(
     } else {
         rusqlite::Connection::open_in_memory()?
     };
-    compare::compare_connections(&live_conn, live_db, &rebuilt_conn, rebuilt)
+    compare::compare_connections(live_conn, live_db, rebuilt_conn, rebuilt)
 }
 
 /// A warning per table that would lose rows, naming what the text cannot carry.
