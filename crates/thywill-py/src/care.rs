@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use thywill_core::db::ArchiveTimeZone;
 use thywill_core::recovery::heal::{self, HealOptions, LedgerPolicy};
 use thywill_core::recovery::sync::{self as sync_core, SyncOptions};
 use thywill_core::recovery::sync_users::sync_users as sync_users_core;
@@ -13,15 +12,8 @@ use thywill_core::Error;
 
 use crate::convert::to_py;
 use crate::errors::to_py_err;
+use crate::import::zone;
 use crate::progress::run;
-
-fn zone(text: &str) -> PyResult<ArchiveTimeZone> {
-    ArchiveTimeZone::parse(text).ok_or_else(|| {
-        to_py_err(Error::InvalidInput(format!(
-            "time_zone {text:?}: expected 'local', 'utc' or '±HH:MM'"
-        )))
-    })
-}
 
 fn ledgers(text: &str) -> PyResult<LedgerPolicy> {
     match text {

@@ -9,6 +9,7 @@ use thywill_core::recovery::sync::{sync_archives, SyncOptions, SyncReport};
 use thywill_core::recovery::sync_users::sync_users;
 use thywill_core::recovery::validate::{validate_archives, ValidateOptions, ValidateReport};
 
+use super::import::parse_zone;
 use crate::context::{Context, Outcome};
 use crate::exit::CliError;
 
@@ -31,10 +32,6 @@ impl From<Ledgers> for LedgerPolicy {
             Ledgers::Never => LedgerPolicy::Never,
         }
     }
-}
-
-fn parse_zone(text: &str) -> Result<ArchiveTimeZone, String> {
-    ArchiveTimeZone::parse(text).ok_or_else(|| format!("{text:?}: expected local, utc or ±HH:MM"))
 }
 
 /// Options of `heal-archives` and `repair-archives`.

@@ -8,6 +8,7 @@ use clap::{ArgGroup, Args};
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::recovery::{reconstruct_from_archives, ReconstructOptions, ReconstructReport};
 
+use super::import::parse_zone;
 use crate::context::{Context, Outcome};
 use crate::exit::CliError;
 
@@ -31,10 +32,6 @@ pub struct ReconstructArgs {
     /// Judge sessions expired at this UTC time (YYYY-MM-DDTHH:MM:SS) [default: now].
     #[arg(long, value_parser = parse_time)]
     as_of: Option<NaiveDateTime>,
-}
-
-fn parse_zone(text: &str) -> Result<ArchiveTimeZone, String> {
-    ArchiveTimeZone::parse(text).ok_or_else(|| format!("{text:?}: expected local, utc or ±HH:MM"))
 }
 
 fn parse_time(text: &str) -> Result<NaiveDateTime, String> {
