@@ -4,6 +4,7 @@
 
 mod support;
 
+mod consistency;
 mod crash;
 mod fidelity;
 mod full;
