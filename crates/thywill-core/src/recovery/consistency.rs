@@ -709,9 +709,6 @@ fn compare_entity(
         differences: Vec::new(),
         differences_total: 0,
     };
-    if status == EntityStatus::NotInThisArchive {
-        return Ok(entity);
-    }
     let table_count = |conn: &Connection| -> Result<u64> {
         count(
             conn,
@@ -721,6 +718,9 @@ fn compare_entity(
     };
     entity.db_records = table_count(live)?;
     entity.archive_records = table_count(rebuilt)?;
+    if status == EntityStatus::NotInThisArchive {
+        return Ok(entity);
+    }
     let columns: Vec<String> = fields.iter().map(|(_, e)| format!("quote({e})")).collect();
     let order: Vec<String> = (1..=width).map(|i| i.to_string()).collect();
     // quote() makes every value text: SQLite's BINARY order is then the byte order the
