@@ -70,8 +70,11 @@ pub struct EntityRecovery {
     pub live_rows: u64,
     /// Of those, rows a rebuild from the archives has (on the fields the text carries).
     pub recoverable_rows: u64,
-    /// Rows that would be lost.
+    /// Rows that would be lost (not back with every carried field as it is).
     pub lost_rows: u64,
+    /// Of those, rows with no counterpart in the rebuild at all: a row that comes back
+    /// with other values counts as lost and as added, so this is lost less added.
+    pub missing_rows: u64,
     /// `recoverable_rows / live_rows`, 0 to 1; `None` for an empty table.
     pub share: Option<f64>,
     /// The text holds no row of this table at all (its loss is by design, not a defect).
@@ -117,7 +120,8 @@ pub struct BackupState {
 pub enum ArchiveCapability {
     /// Every row of every table the text can carry comes back.
     Complete,
-    /// Every user and prayer comes back (and there is at least one), some other rows not.
+    /// Every user and prayer comes back (and there is at least one), some rows or values
+    /// not.
     Core,
     /// Users or prayers would be lost, or the archive holds none.
     Limited,
@@ -143,9 +147,9 @@ pub enum ReadinessReasonKind {
     /// The archive folder is missing, could not be rebuilt, or holds no user and no prayer
     /// of a database that has them.
     ArchivesMissing,
-    /// Users or prayers would not come back from the archives.
+    /// Users or prayers would not come back from the archives at all.
     CoreRowsWouldBeLost,
-    /// Rows of other tables the text can carry would not come back.
+    /// Rows the text can carry would not come back, or come back with other values.
     RowsWouldBeLost,
     /// No verified backup, or the newest is older than the maximum age.
     NoRecentVerifiedBackup,
@@ -229,7 +233,7 @@ pub fn recovery_report(
                 .comparison
                 .tables
                 .iter()
-                .map(|t| entity(&t.table, t.live_rows, t.come_back))
+                .map(|t| entity(&t.table, t.live_rows, t.come_back, t.added))
                 .collect()
         }
         failed => {
@@ -252,20 +256,20 @@ pub fn recovery_report(
             };
             TABLES
                 .iter()
-                .map(|s| entity(s.table, counts.get(s.table).copied().unwrap_or(0), 0))
+                .map(|s| entity(s.table, counts.get(s.table).copied().unwrap_or(0), 0, 0))
                 .collect()
         }
     };
     let backups = backup_state(options, progress)?;
     let core_lost: Vec<&EntityRecovery> = entities
         .iter()
-        .filter(|e| (e.entity == "user" || e.entity == "prayer") && e.lost_rows > 0)
+        .filter(|e| (e.entity == "user" || e.entity == "prayer") && e.missing_rows > 0)
         .collect();
+    // Users and prayers that come back with some other values (flags the archive does not
+    // keep) are losses of the second kind.
     let others_lost: Vec<&EntityRecovery> = entities
         .iter()
-        .filter(|e| {
-            e.entity != "user" && e.entity != "prayer" && !e.never_carried && e.lost_rows > 0
-        })
+        .filter(|e| !e.never_carried && e.lost_rows > 0 && !core_lost.contains(e))
         .collect();
     let rebuilt_core = archive_records.get("users").copied().unwrap_or(0)
         + archive_records.get("prayers").copied().unwrap_or(0);
@@ -353,13 +357,15 @@ pub fn recovery_report(
     })
 }
 
-fn entity(table: &str, live_rows: u64, come_back: u64) -> EntityRecovery {
+fn entity(table: &str, live_rows: u64, come_back: u64, added: u64) -> EntityRecovery {
     let spec = compare::table_spec(table);
+    let lost_rows = live_rows.saturating_sub(come_back);
     EntityRecovery {
         entity: table.to_string(),
         live_rows,
         recoverable_rows: come_back,
-        lost_rows: live_rows.saturating_sub(come_back),
+        lost_rows,
+        missing_rows: lost_rows.saturating_sub(added),
         share: (live_rows > 0).then(|| come_back as f64 / live_rows as f64),
         never_carried: spec.is_some_and(|s| s.whole_table_not_carried()),
         not_carried: spec.map(|s| s.not_carried.to_vec()).unwrap_or_default(),

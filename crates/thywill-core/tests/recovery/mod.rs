@@ -10,5 +10,6 @@ mod fidelity;
 mod full;
 mod heal;
 mod reconstruct;
+mod report;
 mod test_recovery;
 mod validate;
