@@ -174,7 +174,7 @@ pub fn run_recovery_report(
     let report = recovery_report(&archives, &context.db, &options, &bar);
     bar.finish();
     let report = report?;
-    Ok(Outcome::new(&report, report_text(&report))?)
+    Outcome::new(&report, report_text(&report))
 }
 
 fn report_text(report: &RecoveryReport) -> String {
