@@ -48,11 +48,13 @@ from thywill_core._native import (
     parse_file,
     reconstruct_from_archives,
     recovery_full,
+    recovery_report,
     recovery_test,
     rerender_file,
     restore_sessions,
     sync_users,
     validate_archives,
+    validate_consistency,
 )
 
 __all__ = [
@@ -96,9 +98,11 @@ __all__ = [
     "parse_file",
     "reconstruct_from_archives",
     "recovery_full",
+    "recovery_report",
     "recovery_test",
     "rerender_file",
     "restore_sessions",
     "sync_users",
     "validate_archives",
+    "validate_consistency",
 ]
