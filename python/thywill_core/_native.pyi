@@ -442,7 +442,7 @@ def recovery_report(
     database: _Path,
     backups: _Path | None = None,
     *,
-    max_backup_age_hours: int = 48,
+    max_backup_age_hours: int | None = None,
     time_zone: str = "local",
     now: datetime | None = None,
     progress: _Progress | None = None,

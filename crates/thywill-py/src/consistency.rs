@@ -48,16 +48,17 @@ fn validate_consistency(
 /// `archive_dir` would bring back, what the text cannot carry, the newest verified backup
 /// in `backups` (default: `THYWILL_BACKUP_DIR`, else `backups/` beside the database), the
 /// archive's capability and one verdict (`ready`, `partial`, `not_ready`) with its reasons.
+/// A verified backup older than `max_backup_age_hours` (default 48) is not recent.
 /// Reads only. Returns `{"entities", "capability", "backups", "readiness", "reasons", ...}`.
 #[pyfunction]
-#[pyo3(signature = (archive_dir, database, backups=None, *, max_backup_age_hours=recovery::DEFAULT_MAX_BACKUP_AGE_HOURS, time_zone="local", now=None, progress=None))]
+#[pyo3(signature = (archive_dir, database, backups=None, *, max_backup_age_hours=None, time_zone="local", now=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn recovery_report(
     py: Python<'_>,
     archive_dir: PathBuf,
     database: PathBuf,
     backups: Option<PathBuf>,
-    max_backup_age_hours: u64,
+    max_backup_age_hours: Option<u64>,
     time_zone: &str,
     now: Option<NaiveDateTime>,
     progress: Option<Py<PyAny>>,
@@ -65,7 +66,9 @@ fn recovery_report(
     let root = backup::backup_root(backups.as_deref(), &|k| std::env::var_os(k), &database);
     let mut options = RecoveryReportOptions::new(root);
     options.time_zone = zone(time_zone)?;
-    options.max_backup_age_hours = max_backup_age_hours;
+    if let Some(hours) = max_backup_age_hours {
+        options.max_backup_age_hours = hours;
+    }
     if let Some(now) = now {
         options.now = now;
     }
