@@ -167,8 +167,8 @@ pub struct RecordDifference {
 pub enum EntityStatus {
     /// Compared and counted in the score.
     Scored,
-    /// Compared and listed, not scored: the importer does not yet bring back every row the
-    /// archives hold of this table (test-recovery lists them as lost).
+    /// Compared and listed, not scored: some rows of this table are never archived by
+    /// ThyWill or not brought back by the importer yet (test-recovery lists them as lost).
     Listed,
     /// Not compared: this archive does not keep the records (see `reason`).
     NotInThisArchive,
@@ -241,8 +241,9 @@ pub struct ConsistencyReport {
     pub duration_ms: u64,
 }
 
-/// Tables compared and listed but not scored: the importer does not yet bring back every
-/// row the archives hold of them.
+/// Tables compared and listed but not scored: ThyWill never archives some of their rows
+/// (grants made in the admin UI) or the importer does not bring them all back yet, so a
+/// ThyWill-written community would never score 100.
 const LISTED_ONLY: &[&str] = &[
     "securitylog",
     "notification_state",
@@ -675,7 +676,7 @@ fn compare_entity(
     if LISTED_ONLY.contains(&spec.table) {
         status = EntityStatus::Listed;
         reason = Some(
-            "the importer does not yet bring back every row of this table the archives hold (test-recovery lists them)"
+            "not scored: some of its rows are never archived by ThyWill (grants made in the admin UI) or not brought back by the importer yet; test-recovery lists them"
                 .to_string(),
         );
     }
