@@ -209,3 +209,30 @@ fn a_damaged_archive_loses_its_prayer() {
     take_backup(&community);
     assert_eq!(run(&community).readiness, Readiness::Partial);
 }
+
+/// Without the rows ThyWill's archives do not bring back (the auth audit log, notification
+/// state, grants made in the admin UI) and with a fresh verified backup: `ready`, `complete`.
+#[test]
+fn a_fully_archived_community_with_a_fresh_backup_is_ready() {
+    let community = Community::copy("s1");
+    let conn = rusqlite::Connection::open(community.db()).unwrap();
+    conn.execute_batch(
+        "DELETE FROM authauditlog; DELETE FROM notification_state;
+         DELETE FROM user_roles WHERE user_id IN ('Amara Adams', 'Grace R.') AND granted_by IS NULL
+           AND role_id IN (SELECT id FROM role WHERE name = 'moderator');",
+    )
+    .unwrap();
+    drop(conn);
+    let report = run(&community);
+    assert_eq!(report.capability, ArchiveCapability::Complete);
+    assert_eq!(
+        reasons(&report),
+        [ReadinessReasonKind::NoRecentVerifiedBackup]
+    );
+    assert_eq!(report.readiness, Readiness::Partial);
+    take_backup(&community);
+    let report = run(&community);
+    assert!(report.reasons.is_empty(), "{:?}", report.reasons);
+    assert_eq!(report.readiness, Readiness::Ready);
+    assert_eq!(report.recoverable_rows, report.live_rows);
+}
