@@ -415,6 +415,43 @@ thywill_status thywill_validate_archives(const char *db,
                                          char **out_json,
                                          bool *out_problems);
 
+// Compares the text archive folder `archive_dir` with `database` field by field per
+// entity and scores it with ThyWill's statistics. Reads only, unless `"fix": true` (then
+// heal-archives writes what the archives lack; nothing with `"dry_run": true`) and the
+// score is measured again. `options_json` (may be NULL): `{"fix": bool, "dry_run": bool,
+// "time_zone": "local" | "utc" | "±HH:MM", "path_prefix": "text_archives", "scratch_dir":
+// "/var/tmp"}`. Writes `{"stats": {"consistency_score", ...}, "band", "exit_code",
+// "entities", "validation", "fix", "score_after_fix", "issues", ...}` to `*out_json`.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_validate_consistency(const char *archive_dir,
+                                            const char *database,
+                                            const char *options_json,
+                                            thywill_progress_fn progress,
+                                            void *user_data,
+                                            char **out_json);
+
+// How ready `database` is for a disaster: per table the share the text archives
+// `archive_dir` would bring back, the newest verified backup in `backups` (may be NULL:
+// `THYWILL_BACKUP_DIR`, else `backups/` beside the database), the archive's capability and
+// one verdict. Reads only. `options_json` (may be NULL): `{"max_backup_age_hours": 48,
+// "now": "2025-01-01T02:00:00", "time_zone": "utc", "path_prefix": "...", "scratch_dir":
+// "..."}`. Writes `{"entities", "capability", "backups", "readiness": "ready" | "partial" |
+// "not_ready", "reasons", ...}` to `*out_json`.
+//
+// # Safety
+// String arguments are NULL (where allowed) or NUL-terminated; `out_json` is valid for
+// writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_recovery_report(const char *archive_dir,
+                                       const char *database,
+                                       const char *backups,
+                                       const char *options_json,
+                                       thywill_progress_fn progress,
+                                       void *user_data,
+                                       char **out_json);
+
 // Returns the message of the last failed call on this thread, or an empty
 // string when the last call succeeded.
 //

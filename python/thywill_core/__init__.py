@@ -48,12 +48,14 @@ from thywill_core._native import (
     parse_file,
     reconstruct_from_archives,
     recovery_full,
+    recovery_report,
     recovery_test,
     rerender_file,
     restore_sessions,
     sync_archives,
     sync_users,
     validate_archives,
+    validate_consistency,
 )
 
 __all__ = [
@@ -97,10 +99,12 @@ __all__ = [
     "parse_file",
     "reconstruct_from_archives",
     "recovery_full",
+    "recovery_report",
     "recovery_test",
     "rerender_file",
     "restore_sessions",
     "sync_archives",
     "sync_users",
     "validate_archives",
+    "validate_consistency",
 ]

@@ -58,12 +58,14 @@ __all__ = [
     "parse_file",
     "reconstruct_from_archives",
     "recovery_full",
+    "recovery_report",
     "recovery_test",
     "rerender_file",
     "restore_sessions",
     "sync_archives",
     "sync_users",
     "validate_archives",
+    "validate_consistency",
     "_plain_roundtrip",
     "_progress_probe",
     "_raise_core_error",
@@ -420,6 +422,28 @@ def recovery_full(
     wait: int | None = None,
     force: bool = False,
     safety_backup: bool = True,
+    time_zone: str = "local",
+    now: datetime | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+
+# coverage: validate-consistency, recovery-report
+def validate_consistency(
+    archive_dir: _Path,
+    database: _Path,
+    *,
+    fix: bool = False,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    scratch_dir: _Path | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def recovery_report(
+    archive_dir: _Path,
+    database: _Path,
+    backups: _Path | None = None,
+    *,
+    max_backup_age_hours: int | None = None,
     time_zone: str = "local",
     now: datetime | None = None,
     progress: _Progress | None = None,

@@ -118,6 +118,11 @@ enum Command {
     RepairArchives(commands::care::HealArgs),
     /// Repair users, inviters, grants, invite tokens and sessions from the text archives.
     ReconstructFromArchives(commands::recovery_reconstruct::ReconstructArgs),
+    /// Compare the text archives with the database field by field and score them
+    /// (exit 0 from 95, 1 from 85, 2 below).
+    ValidateConsistency(commands::recovery_report::ConsistencyArgs),
+    /// How much the archives and backups would bring back, and one readiness verdict.
+    RecoveryReport(commands::recovery_report::RecoveryReportArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -144,6 +149,12 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::ValidateArchives(args) => commands::care::run_validate(context, args),
         Command::ReconstructFromArchives(args) => {
             commands::recovery_reconstruct::run(context, args)
+        }
+        Command::ValidateConsistency(args) => {
+            commands::recovery_report::run_consistency(context, args)
+        }
+        Command::RecoveryReport(args) => {
+            commands::recovery_report::run_recovery_report(context, args)
         }
     }
 }

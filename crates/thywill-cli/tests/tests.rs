@@ -12,4 +12,5 @@ mod demo;
 mod import;
 mod recovery;
 mod recovery_reconstruct;
+mod recovery_report;
 mod sessions;

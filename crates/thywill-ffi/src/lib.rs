@@ -19,6 +19,7 @@
 pub mod archive;
 pub mod backup;
 pub mod care;
+pub mod consistency;
 pub mod guard;
 pub mod import;
 pub mod progress;

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 mod archive;
 mod backup;
 mod care;
+mod consistency;
 mod convert;
 mod errors;
 mod import;
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     archive::register(m)?;
     backup::register(m)?;
     care::register(m)?;
+    consistency::register(m)?;
     import::register(m)?;
     reconstruct::register(m)?;
     recovery::register(m)?;

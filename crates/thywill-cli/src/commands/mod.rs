@@ -9,4 +9,5 @@ pub mod demo;
 pub mod import;
 pub mod recovery;
 pub mod recovery_reconstruct;
+pub mod recovery_report;
 pub mod sessions;

@@ -15,22 +15,39 @@
 //! - [`sync`]: both directions, import then heal (`sync-archives`).
 //! - [`validate`]: archives and database checked against each other, read-only
 //!   (`validate-archives`).
+//!
+//! Both ways at once, read-only:
+//! - [`validate_consistency`]: archives against the database field by field, scored
+//!   (`validate-consistency`; with `fix`, heal writes what the archives lack).
+//! - [`recovery_report`]: per table the share the archives would bring back, the newest
+//!   verified backup, and one readiness verdict (`recovery-report`).
 
 pub mod compare;
+mod consistency;
 mod full_recovery;
 pub mod heal;
 mod rebuild;
 mod reconstruct;
+mod report;
 pub mod sync;
 pub mod sync_users;
 mod test_recovery;
 pub mod validate;
 
 pub use compare::{compare_databases, Comparison, TableComparison};
+pub use consistency::{
+    validate_consistency, ConsistencyOptions, ConsistencyReport, ConsistencyStats, DifferenceKind,
+    EntityConsistency, EntityStatus, RecordDifference, ScoreBand, MAX_DIFFERENCES_PER_ENTITY,
+};
 pub use full_recovery::{full_recovery, FullRecoveryOptions, FullRecoveryReport, RecoveryMode};
 pub use rebuild::{recovery_stats, RECOVERY_STATS};
 pub use reconstruct::{
     reconstruct_from_archives, reconstruct_in, ReconstructOptions, ReconstructReport,
     RelationshipCounts, SessionsDropped, Unresolved,
+};
+pub use report::{
+    recovery_report, ArchiveCapability, BackupState, EntityRecovery, NewestBackup, Readiness,
+    ReadinessReason, ReadinessReasonKind, RecoveryReport, RecoveryReportOptions,
+    DEFAULT_MAX_BACKUP_AGE_HOURS,
 };
 pub use test_recovery::{test_recovery, TestRecoveryOptions, TestRecoveryReport};
