@@ -4,7 +4,7 @@
 # nothing fails on time.
 #
 # Usage: scripts/bench-recovery.sh
-#   SIZES=10000,100000   synthetic community sizes in prayers ("" for the fixtures only)
+#   SIZES=10000,100000   synthetic community sizes in prayers (SIZES= for the fixtures only)
 #   RUNS=5               runs per measurement (median)
 #   PEER_RUNS=1          runs of each of ThyWill's commands (about 50 s each on s1)
 #   THYWILL_CHECKOUT=... PEER_VENV=...   a ThyWill checkout and the venv of ../shared/peer/setup.sh;
@@ -19,7 +19,7 @@ mkdir -p "$out"
 export THYWILL_FIXTURES="$fixtures"
 
 echo "==> thywill-core (release build, a child process per run)"
-cargo bench -q -p thywill-core --bench recovery -- --sizes "${SIZES:-10000,100000}" --runs "${RUNS:-5}" \
+cargo bench -q -p thywill-core --bench recovery -- --sizes "${SIZES-10000,100000}" --runs "${RUNS:-5}" \
   | tee "$out/ours.jsonl"
 
 peer_json=""
