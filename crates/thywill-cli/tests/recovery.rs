@@ -3,25 +3,7 @@
 use std::path::Path;
 use std::process::Output;
 
-fn community(corpus: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = crate::support::fixtures().join(corpus);
-    let status = std::process::Command::new("cp")
-        .args(["-r"])
-        .arg(fixture.join("text_archives"))
-        .arg(fixture.join("thywill.db"))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = std::process::Command::new("chmod")
-        .args(["-R", "u+w"])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dir
-}
+use crate::support::community_copy as community;
 
 fn thywill(dir: &Path, args: &[&str]) -> Output {
     crate::support::thywill_in(dir, args, &[])

@@ -65,3 +65,24 @@ pub fn fixtures() -> PathBuf {
             ))
         })
 }
+
+/// A writable copy of a fixture community (`text_archives/` and `thywill.db`) in a temp folder.
+pub fn community_copy(corpus: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixtures().join(corpus);
+    let status = std::process::Command::new("cp")
+        .args(["-r"])
+        .arg(fixture.join("text_archives"))
+        .arg(fixture.join("thywill.db"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = std::process::Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}

@@ -23,19 +23,6 @@ pub(crate) struct Community {
     pub(crate) corpus: &'static str,
 }
 
-fn copy_writable(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_writable(&entry.path(), &target);
-        } else {
-            std::fs::write(&target, std::fs::read(entry.path()).unwrap()).unwrap();
-        }
-    }
-}
-
 pub(crate) fn community(corpus: &'static str) -> Community {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("thywill.db");
@@ -45,7 +32,7 @@ pub(crate) fn community(corpus: &'static str) -> Community {
     )
     .unwrap();
     let archives = dir.path().join("text_archives");
-    copy_writable(&fixtures().join(corpus).join("text_archives"), &archives);
+    super::support::copy_tree(&fixtures().join(corpus).join("text_archives"), &archives);
     Community {
         _dir: dir,
         db,

@@ -37,21 +37,8 @@ fn copy_of(corpus: &str, dir: &Path) -> (PathBuf, PathBuf) {
     let db = dir.join("thywill.db");
     std::fs::copy(fixtures().join(corpus).join("thywill.db"), &db).unwrap();
     let archives = dir.join("text_archives");
-    copy_tree(&fixtures().join(corpus).join("text_archives"), &archives);
+    super::support::copy_tree(&fixtures().join(corpus).join("text_archives"), &archives);
     (db, archives)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The prayer whose author is renamed to a case variant, and the variant.
