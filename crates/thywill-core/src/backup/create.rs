@@ -491,8 +491,10 @@ fn copy_pages(
 /// Begins a read transaction on `src` unless one is open; returns whether it did.
 fn pin_snapshot(src: &Connection) -> Result<bool> {
     src.busy_timeout(std::time::Duration::from_secs(30))?;
-    // Reading the source through a memory map spares a read(2) and a copy per page.
-    src.query_row("PRAGMA mmap_size = 4294967296", [], |_| Ok(()))?;
+    // Reading the source through a memory map spares a read(2) and a copy per page; the
+    // map is bounded (64 MiB, beyond which pages are read as usual) because mapped pages
+    // count as the process's memory, which stays flat whatever the database's size.
+    src.query_row("PRAGMA mmap_size = 67108864", [], |_| Ok(()))?;
     // A read transaction pins the snapshot: the backup then never sees a concurrent commit.
     let own_transaction = src.is_autocommit();
     if own_transaction {

@@ -7,10 +7,10 @@
 //! are compared as multisets of those fields: N identical rows on one side need N on the
 //! other.
 //!
-//! Memory stays flat whatever the size: each side is read in one sorted query (SQLite
-//! sorts, spilling to its temp files) and the two streams are walked side by side.
+//! No sort: each side of a table is read once, on its own thread, and its rows counted per
+//! keyed 128-bit hash of the compared fields; only a table that differs is read again, to
+//! list its first differing rows (see [`compare_connections`]).
 
-use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
@@ -463,29 +463,31 @@ pub fn compare_databases(live: &Path, rebuilt: &Path) -> Result<Comparison> {
     compare_connections(live_conn, live, rebuilt_conn, rebuilt)
 }
 
-/// [`compare_databases`] on open connections. Each side is read on its own thread, in one
-/// read transaction (one snapshot: the app may commit meanwhile), and streamed in batches
-/// to this one, which walks the two sorted streams side by side: the two sorts run at once.
+/// [`compare_databases`] on open connections. Each side is read in one read transaction
+/// (one snapshot: the app may commit meanwhile); per table, the two sides are read at once
+/// on two threads.
+///
+/// A row is compared through a 128-bit keyed hash of its compared fields (two SipHash
+/// keys drawn at random per comparison, so no archive text can be crafted to collide
+/// with a row it is not), and each side becomes a count per hash: no sort, and memory in
+/// proportion to a table's distinct rows (16 bytes and a count each), never to its text.
+/// Only when a table differs is it read again, to list its first differing rows.
 pub(crate) fn compare_connections(
-    live: Connection,
+    mut live: Connection,
     live_path: &Path,
-    rebuilt: Connection,
+    mut rebuilt: Connection,
     rebuilt_path: &Path,
 ) -> Result<Comparison> {
-    let tables = std::thread::scope(|scope| -> Result<Vec<TableComparison>> {
-        let (live_tx, live_rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
-        let (rebuilt_tx, rebuilt_rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
-        scope.spawn(move || read_side(&live, &live_tx));
-        scope.spawn(move || read_side(&rebuilt, &rebuilt_tx));
-        let mut live = SideStream::new(live_rx, "live database");
-        let mut rebuilt = SideStream::new(rebuilt_rx, "rebuilt database");
-        // On an error the receivers go away with the streams, and the readers stop at
-        // their next send.
-        TABLES
-            .iter()
-            .map(|spec| compare_table(spec, &mut live, &mut rebuilt))
-            .collect()
-    })?;
+    let keys = RowKeys::new();
+    live.execute_batch("BEGIN")?;
+    rebuilt.execute_batch("BEGIN")?;
+    let tables: Result<Vec<TableComparison>> = TABLES
+        .iter()
+        .map(|spec| compare_table(spec, &keys, &mut live, &mut rebuilt))
+        .collect();
+    let _ = live.execute_batch("COMMIT");
+    let _ = rebuilt.execute_batch("COMMIT");
+    let tables = tables?;
     Ok(Comparison {
         live: live_path.to_path_buf(),
         rebuilt: rebuilt_path.to_path_buf(),
@@ -496,146 +498,316 @@ pub(crate) fn compare_connections(
     })
 }
 
-/// Rows per batch a side reader sends.
-const ROWS_PER_BATCH: usize = 512;
-/// Batches a side reader may be ahead: memory stays bounded.
-const BATCHES_IN_FLIGHT: usize = 8;
-
-/// What a side reader sends, for each table of [`TABLES`] in order: `Start`, its rows in
-/// sorted batches, `End`; or `Failed` and nothing more.
-enum Message {
-    /// The table's row count, or why it could not be queried (then no rows follow).
-    Start(u64, Option<String>),
-    Rows(Vec<Vec<String>>),
-    End,
-    Failed(Error),
+/// The two keyed hashers a row's 128-bit key is made of.
+struct RowKeys {
+    low: std::collections::hash_map::RandomState,
+    high: std::collections::hash_map::RandomState,
 }
 
-/// Reads every table of one side, sorted, into `tx`. Stops when the receiver is gone.
-fn read_side(conn: &Connection, tx: &std::sync::mpsc::SyncSender<Message>) {
-    let outcome = (|| -> Result<()> {
-        conn.execute_batch("BEGIN")?;
-        for spec in TABLES {
-            let rows = row_count(conn, spec.table)?;
-            let mut stmt = match prepare_sorted(conn, spec, &sorted_query(spec)) {
-                Ok(stmt) => stmt,
-                Err(e) => {
-                    if tx.send(Message::Start(rows, Some(e.to_string()))).is_err()
-                        || tx.send(Message::End).is_err()
-                    {
-                        return Ok(());
-                    }
-                    continue;
+impl RowKeys {
+    fn new() -> RowKeys {
+        RowKeys {
+            low: std::collections::hash_map::RandomState::new(),
+            high: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    /// The key of the first `width` columns of `row`: each value's storage class and
+    /// bytes, so `1`, `1.0`, `'1'` and NULL stay apart as `quote()` keeps them apart.
+    /// `scratch` holds the row's encoding (one hasher call per row, not per value).
+    fn of(
+        &self,
+        row: &rusqlite::Row<'_>,
+        width: usize,
+        scratch: &mut Vec<u8>,
+    ) -> rusqlite::Result<u128> {
+        use rusqlite::types::ValueRef;
+        use std::hash::BuildHasher;
+        scratch.clear();
+        for i in 0..width {
+            match row.get_ref(i)? {
+                ValueRef::Null => scratch.push(0),
+                ValueRef::Integer(v) => {
+                    scratch.push(1);
+                    scratch.extend_from_slice(&v.to_le_bytes());
                 }
-            };
-            if tx.send(Message::Start(rows, None)).is_err() {
-                return Ok(());
-            }
-            if let Some(stmt) = stmt.as_mut() {
-                let width = spec.fields.len();
-                let mut query = stmt.query([])?;
-                let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
-                while let Some(row) = query.next()? {
-                    let mut values = Vec::with_capacity(width);
-                    for i in 0..width {
-                        values.push(row.get::<_, String>(i)?);
-                    }
-                    batch.push(values);
-                    if batch.len() == ROWS_PER_BATCH {
-                        let full =
-                            std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
-                        if tx.send(Message::Rows(full)).is_err() {
-                            return Ok(());
-                        }
-                    }
+                ValueRef::Real(v) => {
+                    scratch.push(2);
+                    scratch.extend_from_slice(&v.to_bits().to_le_bytes());
                 }
-                if !batch.is_empty() && tx.send(Message::Rows(batch)).is_err() {
-                    return Ok(());
-                }
+                ValueRef::Text(bytes) => push_bytes(scratch, 3, bytes),
+                ValueRef::Blob(bytes) => push_bytes(scratch, 4, bytes),
             }
-            if tx.send(Message::End).is_err() {
-                return Ok(());
-            }
+        }
+        let low = self.low.hash_one(scratch.as_slice());
+        let high = self.high.hash_one(scratch.as_slice());
+        Ok(((high as u128) << 64) | low as u128)
+    }
+}
+
+/// A length-prefixed byte string of storage class `tag`.
+fn push_bytes(scratch: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    scratch.push(tag);
+    scratch.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    scratch.extend_from_slice(bytes);
+}
+
+/// A hasher for keys that are already keyed hashes: their low 64 bits.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
+    }
+}
+
+/// Rows per key (differing rows to list).
+type RowCounts = std::collections::HashMap<u128, u64, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// Keys held in memory per side before a sorted run of them goes to a temp file (4 MiB):
+/// what bounds the comparison's memory whatever the size of a table.
+/// (Small in unit tests, so that they merge spilled runs.)
+const KEYS_PER_RUN: usize = if cfg!(test) { 64 } else { 1 << 18 };
+/// Distinct differing keys remembered per side for listing differing rows; beyond, rows
+/// are only counted.
+const DIFFERING_KEYS_TRACKED: usize = 1 << 16;
+
+/// One side of one table: its row count and its rows' keys in sorted runs, or why it could
+/// not be read.
+enum SideRows {
+    Read { rows: u64, keys: SortedKeys },
+    Failed(String),
+}
+
+/// Reads one side of a table. A missing table reads as empty.
+fn read_side(conn: &Connection, spec: &TableSpec, keys: &RowKeys) -> Result<SideRows> {
+    let rows = row_count(conn, spec.table)?;
+    let mut sorted = SortedKeys::default();
+    if !has_table(conn, spec.table)? {
+        return Ok(SideRows::Read { rows, keys: sorted });
+    }
+    let mut stmt = match conn.prepare(&fields_query(spec, false)) {
+        Ok(stmt) => stmt,
+        Err(e) => return Ok(SideRows::Failed(e.to_string())),
+    };
+    let width = spec.fields.len();
+    let mut scratch = Vec::new();
+    let mut query = stmt.query([])?;
+    while let Some(row) = query.next()? {
+        sorted.push(keys.of(row, width, &mut scratch)?)?;
+    }
+    sorted.finish();
+    Ok(SideRows::Read { rows, keys: sorted })
+}
+
+/// Keys in sorted runs: the last in memory, earlier ones (only for tables of more than
+/// [`KEYS_PER_RUN`] rows) in an anonymous temp file that goes when it is closed.
+#[derive(Default)]
+struct SortedKeys {
+    memory: Vec<u128>,
+    spilled: Option<std::fs::File>,
+    /// The length in keys of each spilled run, in file order.
+    runs: Vec<usize>,
+}
+
+impl SortedKeys {
+    fn push(&mut self, key: u128) -> Result<()> {
+        self.memory.push(key);
+        if self.memory.len() == KEYS_PER_RUN {
+            self.spill()?;
         }
         Ok(())
-    })();
-    let _ = conn.execute_batch("COMMIT");
-    if let Err(e) = outcome {
-        let _ = tx.send(Message::Failed(e));
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        use std::io::Write;
+        self.memory.sort_unstable();
+        let file = match &mut self.spilled {
+            Some(file) => file,
+            None => self
+                .spilled
+                .insert(tempfile::tempfile().map_err(|e| Error::io(std::env::temp_dir(), e))?),
+        };
+        let mut out = std::io::BufWriter::new(file);
+        for key in &self.memory {
+            out.write_all(&key.to_le_bytes())
+                .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        }
+        out.flush()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        self.runs.push(self.memory.len());
+        self.memory.clear();
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        self.memory.sort_unstable();
+    }
+
+    /// The keys in order, the runs merged.
+    fn into_stream(self) -> Result<KeyStream> {
+        let mut sources = vec![KeySource::Memory(self.memory.into_iter())];
+        if let Some(file) = self.spilled {
+            let mut offset = 0u64;
+            for len in self.runs {
+                // Each run reads its own window of the one file.
+                let handle = file
+                    .try_clone()
+                    .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+                sources.push(KeySource::File {
+                    reader: std::io::BufReader::with_capacity(
+                        64 * 1024,
+                        FileWindow {
+                            file: handle,
+                            offset,
+                        },
+                    ),
+                    left: len,
+                });
+                offset += (len * 16) as u64;
+            }
+        }
+        let mut stream = KeyStream {
+            sources,
+            heads: std::collections::BinaryHeap::new(),
+        };
+        for i in 0..stream.sources.len() {
+            if let Some(key) = stream.sources[i].next()? {
+                stream.heads.push(std::cmp::Reverse((key, i)));
+            }
+        }
+        Ok(stream)
     }
 }
 
-/// The receiving end of one side's reader: the rows of the current table, in order.
-struct SideStream {
-    rx: std::sync::mpsc::Receiver<Message>,
-    side: &'static str,
-    batch: std::vec::IntoIter<Vec<String>>,
-    ended: bool,
+/// Reads a file from `offset` on with `pread`, so several readers share one file.
+struct FileWindow {
+    file: std::fs::File,
+    offset: u64,
 }
 
-impl SideStream {
-    fn new(rx: std::sync::mpsc::Receiver<Message>, side: &'static str) -> SideStream {
-        SideStream {
-            rx,
-            side,
-            batch: Vec::new().into_iter(),
-            ended: true,
+impl std::io::Read for FileWindow {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(&self.file, buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// One sorted run of keys.
+enum KeySource {
+    Memory(std::vec::IntoIter<u128>),
+    File {
+        reader: std::io::BufReader<FileWindow>,
+        left: usize,
+    },
+}
+
+impl KeySource {
+    fn next(&mut self) -> Result<Option<u128>> {
+        match self {
+            KeySource::Memory(keys) => Ok(keys.next()),
+            KeySource::File { reader, left } => {
+                if *left == 0 {
+                    return Ok(None);
+                }
+                let mut bytes = [0u8; 16];
+                std::io::Read::read_exact(reader, &mut bytes)
+                    .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+                *left -= 1;
+                Ok(Some(u128::from_le_bytes(bytes)))
+            }
         }
     }
+}
 
-    fn receive(&self) -> Result<Message> {
-        match self.rx.recv() {
-            Ok(Message::Failed(e)) => Err(e),
-            Ok(message) => Ok(message),
-            Err(_) => Err(Error::Internal(format!(
-                "the reader of the {} stopped",
-                self.side
-            ))),
+/// Sorted runs merged into one sorted stream.
+struct KeyStream {
+    sources: Vec<KeySource>,
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(u128, usize)>>,
+}
+
+impl KeyStream {
+    fn next(&mut self) -> Result<Option<u128>> {
+        let Some(std::cmp::Reverse((key, i))) = self.heads.pop() else {
+            return Ok(None);
+        };
+        if let Some(next) = self.sources[i].next()? {
+            self.heads.push(std::cmp::Reverse((next, i)));
         }
+        Ok(Some(key))
     }
+}
 
-    /// The next table's row count and query error.
-    fn start(&mut self) -> Result<(u64, Option<String>)> {
-        match self.receive()? {
-            Message::Start(rows, error) => {
-                self.ended = false;
-                self.batch = Vec::new().into_iter();
-                Ok((rows, error))
-            }
-            _ => Err(Error::Internal(format!(
-                "the reader of the {} is out of step",
-                self.side
-            ))),
-        }
+/// Counts a differing key for listing, as long as the tracked keys are within bounds.
+fn track(differing: &mut RowCounts, key: u128) {
+    if differing.len() < DIFFERING_KEYS_TRACKED {
+        *differing.entry(key).or_insert(0) += 1;
+    } else if let Some(n) = differing.get_mut(&key) {
+        *n += 1;
     }
+}
 
-    /// The next row of the current table.
-    fn next(&mut self) -> Result<Option<Vec<String>>> {
-        loop {
-            if let Some(row) = self.batch.next() {
-                return Ok(Some(row));
-            }
-            if self.ended {
-                return Ok(None);
-            }
-            match self.receive()? {
-                Message::Rows(batch) => self.batch = batch.into_iter(),
-                Message::End => self.ended = true,
-                _ => {
-                    return Err(Error::Internal(format!(
-                        "the reader of the {} is out of step",
-                        self.side
-                    )))
+/// `SELECT` of a table's compared fields; with `quoted`, followed by the same fields as
+/// SQL literals (`quote()`), which is how differences are listed.
+fn fields_query(spec: &TableSpec, quoted: bool) -> String {
+    let mut columns: Vec<String> = spec
+        .fields
+        .iter()
+        .map(|(_, expr)| expr.to_string())
+        .collect();
+    if quoted {
+        columns.extend(spec.fields.iter().map(|(_, expr)| format!("quote({expr})")));
+    }
+    format!("SELECT {} FROM {}", columns.join(", "), spec.from)
+}
+
+/// The first rows (in the table's order, at most `limit`) of one side whose keys are in
+/// `wanted`, each as often as `wanted` counts it, as SQL literals.
+fn list_rows(
+    conn: &Connection,
+    spec: &TableSpec,
+    keys: &RowKeys,
+    mut wanted: RowCounts,
+    limit: usize,
+) -> Result<Vec<Vec<String>>> {
+    let mut listed = Vec::new();
+    if limit == 0 || wanted.is_empty() || !has_table(conn, spec.table)? {
+        return Ok(listed);
+    }
+    let width = spec.fields.len();
+    let mut stmt = conn.prepare(&fields_query(spec, true))?;
+    let mut scratch = Vec::new();
+    let mut query = stmt.query([])?;
+    while let Some(row) = query.next()? {
+        let key = keys.of(row, width, &mut scratch)?;
+        if let Some(left) = wanted.get_mut(&key) {
+            if *left > 0 {
+                *left -= 1;
+                listed.push(
+                    (width..2 * width)
+                        .map(|i| row.get::<_, String>(i))
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                );
+                if listed.len() == limit {
+                    break;
                 }
             }
         }
     }
-
-    /// Skips what is left of the current table.
-    fn finish(&mut self) -> Result<()> {
-        while self.next()?.is_some() {}
-        Ok(())
-    }
+    listed.sort();
+    Ok(listed)
 }
 
 fn has_table(conn: &Connection, table: &str) -> Result<bool> {
@@ -656,47 +828,25 @@ fn row_count(conn: &Connection, table: &str) -> Result<u64> {
     Ok(n.max(0) as u64)
 }
 
-fn sorted_query(spec: &TableSpec) -> String {
-    let columns: Vec<String> = spec
-        .fields
-        .iter()
-        .map(|(_, expr)| format!("quote({expr})"))
-        .collect();
-    let order: Vec<String> = (1..=spec.fields.len()).map(|i| i.to_string()).collect();
-    // quote() makes every value text, so SQLite's BINARY order is Rust's byte order of
-    // the same strings: the merge below walks both sides in one order.
-    format!(
-        "SELECT {} FROM {} ORDER BY {}",
-        columns.join(", "),
-        spec.from,
-        order.join(", ")
-    )
-}
-
-/// The sorted query of a table on one side; `None` when the table is missing there (it
-/// reads as empty).
-fn prepare_sorted<'c>(
-    conn: &'c Connection,
-    spec: &TableSpec,
-    sql: &str,
-) -> Result<Option<rusqlite::Statement<'c>>> {
-    if !has_table(conn, spec.table)? {
-        return Ok(None);
-    }
-    Ok(Some(conn.prepare(sql)?))
-}
-
 fn compare_table(
     spec: &TableSpec,
-    a: &mut SideStream,
-    b: &mut SideStream,
+    keys: &RowKeys,
+    live: &mut Connection,
+    rebuilt: &mut Connection,
 ) -> Result<TableComparison> {
-    let (live_rows, live_error) = a.start()?;
-    let (rebuilt_rows, rebuilt_error) = b.start()?;
+    let (live_side, rebuilt_side) = std::thread::scope(|scope| {
+        let live_conn: &mut Connection = live;
+        let live_reader = scope.spawn(move || read_side(live_conn, spec, keys));
+        let rebuilt_side = read_side(rebuilt, spec, keys);
+        let live_side = live_reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the live database reader panicked".into())));
+        (live_side, rebuilt_side)
+    });
     let mut out = TableComparison {
         table: spec.table.to_string(),
-        live_rows,
-        rebuilt_rows,
+        live_rows: 0,
+        rebuilt_rows: 0,
         come_back: 0,
         lost: 0,
         added: 0,
@@ -706,70 +856,88 @@ fn compare_table(
         differences_total: 0,
         error: None,
     };
-    if let Some(e) = live_error {
-        out.error = Some(format!("live database: {e}"));
-    } else if let Some(e) = rebuilt_error {
-        out.error = Some(format!("rebuilt database: {e}"));
-    }
-    if out.error.is_some() {
-        a.finish()?;
-        b.finish()?;
-        return Ok(out);
-    }
-    let mut lost_listed = Vec::new();
-    let mut added_listed = Vec::new();
-    let mut left = a.next()?;
-    let mut right = b.next()?;
+    let (live_keys, rebuilt_keys) = match (live_side?, rebuilt_side?) {
+        (SideRows::Failed(e), _) => {
+            out.error = Some(format!("live database: {e}"));
+            return Ok(out);
+        }
+        (_, SideRows::Failed(e)) => {
+            out.error = Some(format!("rebuilt database: {e}"));
+            return Ok(out);
+        }
+        (SideRows::Read { rows: l, keys: lk }, SideRows::Read { rows: r, keys: rk }) => {
+            out.live_rows = l;
+            out.rebuilt_rows = r;
+            (lk, rk)
+        }
+    };
+    let mut lost_keys = RowCounts::default();
+    let mut added_keys = RowCounts::default();
+    let mut live_stream = live_keys.into_stream()?;
+    let mut rebuilt_stream = rebuilt_keys.into_stream()?;
+    let mut left = live_stream.next()?;
+    let mut right = rebuilt_stream.next()?;
     loop {
-        let order = match (&left, &right) {
+        let order = match (left, right) {
             (None, None) => break,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(l), Some(r)) => l.cmp(r),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(l), Some(r)) => l.cmp(&r),
         };
         match order {
-            Ordering::Equal => {
+            std::cmp::Ordering::Equal => {
                 out.come_back += 1;
-                left = a.next()?;
-                right = b.next()?;
+                left = live_stream.next()?;
+                right = rebuilt_stream.next()?;
             }
-            Ordering::Less => {
+            std::cmp::Ordering::Less => {
                 out.lost += 1;
-                if let Some(values) = left.take() {
-                    if lost_listed.len() < MAX_DIFFERENCES_PER_TABLE {
-                        lost_listed.push(values);
-                    }
+                if let Some(key) = left {
+                    track(&mut lost_keys, key);
                 }
-                left = a.next()?;
+                left = live_stream.next()?;
             }
-            Ordering::Greater => {
+            std::cmp::Ordering::Greater => {
                 out.added += 1;
-                if let Some(values) = right.take() {
-                    if added_listed.len() < MAX_DIFFERENCES_PER_TABLE {
-                        added_listed.push(values);
-                    }
+                if let Some(key) = right {
+                    track(&mut added_keys, key);
                 }
-                right = b.next()?;
+                right = rebuilt_stream.next()?;
             }
         }
     }
     out.differences_total = out.lost + out.added;
+    if out.differences_total == 0 {
+        return Ok(out);
+    }
     // Both kinds get a share of the bound, so a table that loses and gains shows both.
-    let lost_share = lost_listed
-        .len()
-        .min(MAX_DIFFERENCES_PER_TABLE - added_listed.len().min(MAX_DIFFERENCES_PER_TABLE / 2));
+    let added_listed = list_rows(
+        rebuilt,
+        spec,
+        keys,
+        added_keys,
+        MAX_DIFFERENCES_PER_TABLE.min(out.added as usize),
+    )?;
+    let lost_limit = (MAX_DIFFERENCES_PER_TABLE
+        - added_listed.len().min(MAX_DIFFERENCES_PER_TABLE / 2))
+    .min(out.lost as usize);
+    let lost_listed = list_rows(live, spec, keys, lost_keys, lost_limit)?;
+    let added_limit = MAX_DIFFERENCES_PER_TABLE - lost_listed.len();
     out.differences = lost_listed
         .into_iter()
-        .take(lost_share)
         .map(|values| RowDifference {
             side: Side::LiveOnly,
             values,
         })
-        .chain(added_listed.into_iter().map(|values| RowDifference {
-            side: Side::RebuiltOnly,
-            values,
-        }))
-        .take(MAX_DIFFERENCES_PER_TABLE)
+        .chain(
+            added_listed
+                .into_iter()
+                .take(added_limit)
+                .map(|values| RowDifference {
+                    side: Side::RebuiltOnly,
+                    values,
+                }),
+        )
         .collect();
     Ok(out)
 }
@@ -893,6 +1061,61 @@ mod tests {
         assert_eq!(marks.differences[1].side, Side::RebuiltOnly);
         assert_eq!(cmp.differing_tables(), ["prayermark"]);
         assert_eq!((cmp.lost, cmp.added), (1, 1));
+    }
+
+    #[test]
+    fn spilled_runs_merge_to_the_multiset_difference() {
+        let live = database();
+        let rebuilt = database();
+        let mark = |db: &Connection, id: String, user: u32, prayer: u32| {
+            db.execute(
+                "INSERT INTO prayermark (id, username, prayer_id, created_at) VALUES (?1, ?2, ?3, '2025-01-01 00:00:00')",
+                rusqlite::params![id, format!("u{user}"), format!("p{prayer}")],
+            )
+            .expect("insert");
+        };
+        // Rows repeat (i % 7 users over i % 13 prayers): multiset counts, many runs.
+        let mut expected: std::collections::HashMap<(u32, u32), i64> = Default::default();
+        for i in 0..1000u32 {
+            mark(&live, format!("l{i}"), i % 7, i % 13);
+            *expected.entry((i % 7, i % 13)).or_insert(0) += 1;
+        }
+        for i in 300..1450u32 {
+            mark(&rebuilt, format!("r{i}"), i % 7, i % 13 + (i / 1200) * 100);
+            *expected
+                .entry((i % 7, i % 13 + (i / 1200) * 100))
+                .or_insert(0) -= 1;
+        }
+        let lost: i64 = expected.values().filter(|n| **n > 0).sum();
+        let added: i64 = -expected.values().filter(|n| **n < 0).sum::<i64>();
+        assert!(lost > 0 && added > 0);
+        let cmp = compare_connections(live, Path::new("live"), rebuilt, Path::new("rebuilt"))
+            .expect("compare");
+        let marks = cmp.table("prayermark").expect("prayermark");
+        assert_eq!((marks.live_rows, marks.rebuilt_rows), (1000, 1150));
+        assert_eq!((marks.lost as i64, marks.added as i64), (lost, added));
+        assert_eq!(marks.come_back as i64, 1000 - lost);
+        assert_eq!(marks.differences.len(), MAX_DIFFERENCES_PER_TABLE);
+        // A listed difference really is on its side only as often as it is listed.
+        for d in &marks.differences {
+            let user: u32 = d.values[1]
+                .trim_matches(|c| c == '\'' || c == 'u')
+                .parse()
+                .unwrap();
+            let prayer: u32 = d.values[0]
+                .trim_matches(|c| c == '\'' || c == 'p')
+                .parse()
+                .unwrap();
+            let n = expected[&(user, prayer)];
+            assert!(
+                if d.side == Side::LiveOnly {
+                    n > 0
+                } else {
+                    n < 0
+                },
+                "{d:?}"
+            );
+        }
     }
 
     #[test]
