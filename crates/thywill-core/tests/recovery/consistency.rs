@@ -333,30 +333,10 @@ fn an_empty_archive_scores_poor() {
     assert_eq!((report.band, report.exit_code), (ScoreBand::Poor, 2));
 }
 
-/// `2025-04-17 18:15:02.1` as ThyWill's export writes times: `April 17 2025 at 18:15`.
+/// A stored time (`2025-04-17 18:15:02.1`) as ThyWill's export writes times (`TS_H`).
 fn human_time(stored: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let month: usize = stored[5..7].parse().unwrap();
-    format!(
-        "{} {} {} at {}",
-        MONTHS[month - 1],
-        &stored[8..10],
-        &stored[..4],
-        &stored[11..16]
-    )
+    let at = chrono::NaiveDateTime::parse_from_str(stored, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+    thywill_core::archive::timestamp::ts_h(&at)
 }
 
 fn strings(community: &Community, statement: &str) -> Vec<Vec<String>> {

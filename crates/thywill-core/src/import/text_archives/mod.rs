@@ -181,19 +181,7 @@ impl TextArchivePlan {
         let ids = IdGenerator::new();
         let selected = |phase: Phase| phases.is_empty() || phases.contains(&phase);
         let runner = PhaseRunner::begin(db.connection(), options.dry_run)?;
-        let mut run = ImportRun {
-            plan: self,
-            options,
-            ids: &ids,
-            report: &mut report,
-            progress,
-            users: HashSet::new(),
-            activity_tables_empty: false,
-            indexes_ready: false,
-            written: WrittenPrayers::with_budget(budget),
-            seen_prayers: HashSet::new(),
-            session_filter: None,
-        };
+        let mut run = ImportRun::new(self, options, &ids, &mut report, progress, budget, None);
         std::thread::scope(|scope| -> Result<()> {
             let read_ahead = read_ahead::start(
                 scope,
@@ -282,19 +270,16 @@ impl TextArchivePlan {
             options.dry_run,
         );
         let ids = IdGenerator::new();
-        let mut run = ImportRun {
-            plan: self,
+        // The prayers phase does not run here: nothing to remember for the ledgers.
+        let mut run = ImportRun::new(
+            self,
             options,
-            ids: &ids,
-            report: &mut report,
+            &ids,
+            &mut report,
             progress,
-            users: HashSet::new(),
-            activity_tables_empty: false,
-            indexes_ready: false,
-            written: WrittenPrayers::with_budget(0),
-            seen_prayers: HashSet::new(),
+            0,
             session_filter,
-        };
+        );
         run.load_users(conn)?;
         for phase in phases {
             match phase {
@@ -373,6 +358,32 @@ struct ImportRun<'r> {
 }
 
 impl<'r> ImportRun<'r> {
+    /// A run that has learnt nothing yet, remembering at most `budget` rows of the prayers
+    /// phase for the ledgers phase.
+    fn new(
+        plan: &'r TextArchivePlan,
+        options: &'r TextArchiveOptions,
+        ids: &'r IdGenerator,
+        report: &'r mut ImportReport,
+        progress: &'r dyn Progress,
+        budget: usize,
+        session_filter: Option<&'r SessionFilter>,
+    ) -> ImportRun<'r> {
+        ImportRun {
+            plan,
+            options,
+            ids,
+            report,
+            progress,
+            users: HashSet::new(),
+            activity_tables_empty: false,
+            indexes_ready: false,
+            written: WrittenPrayers::with_budget(budget),
+            seen_prayers: HashSet::new(),
+            session_filter,
+        }
+    }
+
     /// The planned files of `phase`, in order.
     fn files(&self, phase: Phase) -> &'r [PlannedFile] {
         self.plan.files_of(phase)
