@@ -5,7 +5,10 @@
 //! test-recovery uses) and each table is compared with the live one on the fields the text
 //! carries ([`super::compare::TABLES`]), pairing the rows of both sides by what identifies
 //! a record (a prayer's id, a user's name, a mark's prayer, user and minute): a record is
-//! equal, differs in some fields, or is on one side only. The archive paths and the
+//! equal, differs in some fields, or is on one side only. What the text cannot carry (a
+//! table no archive holds, a table only an export file holds when there is none, the
+//! security events and grants ThyWill never writes) is counted apart as not carried, with
+//! the reason, never as a difference. The archive paths and the
 //! archive files themselves are checked by [`super::validate::validate_archives`].
 //!
 //! With `fix`, `heal-archives` then writes what the archives lack (dry with `dry_run`) and
