@@ -464,8 +464,11 @@ const char *thywill_last_error_message(void);
 // bool, "time_zone": "local" | "utc" | "±HH:MM", "path_prefix": "text_archives",
 // "update_existing": bool (overwrite the text, generated prayer and project tag of existing
 // prayers from intact files), "zip_limits": {"max_bytes": N (default 4 GiB), "max_ratio": N
-// (default 100)}}`; absent keys take their defaults, unknown keys are `INVALID_INPUT`.
-// `progress` may be NULL.
+// (default 100)}, "phases": ["users", "prayers", ...]}`; absent keys take their defaults,
+// unknown keys are `INVALID_INPUT`. With `phases` only those phases run (in import order;
+// `[]` runs them all; a phase whose prerequisites are neither listed nor in the database is
+// `INVALID_INPUT` and nothing is written) and the report is `{"phases", "import" (the import
+// report), "recovery_stats" (ThyWill's counters)}`. `progress` may be NULL.
 //
 // # Safety
 // `source` and `db` are NUL-terminated strings, `options_json` is NULL or one; `out_json`

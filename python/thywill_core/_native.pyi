@@ -51,6 +51,9 @@ __all__ = [
     "heal_archives",
     "import_prayer_file",
     "import_prayers_json",
+    "import_phase_names",
+    "import_phase_prerequisites",
+    "import_text_archive_phases",
     "import_text_archives",
     "iter_activity",
     "iter_ledger",
@@ -363,6 +366,19 @@ def import_text_archives(
     max_zip_ratio: int | None = None,
     progress: _Progress | None = None,
 ) -> ImportReport: ...
+def import_text_archive_phases(
+    source: _Path,
+    db: _Path,
+    phases: list[str],
+    *,
+    dry_run: bool = False,
+    time_zone: str = "local",
+    path_prefix: str = "text_archives",
+    update_existing: bool = False,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def import_phase_names() -> list[str]: ...
+def import_phase_prerequisites() -> list[tuple[str, list[str]]]: ...
 def import_prayers_json(
     file: _Path, db: _Path, *, dry_run: bool = False, progress: _Progress | None = None
 ) -> ImportReport: ...

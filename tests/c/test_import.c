@@ -79,6 +79,28 @@ int main(int argc, char **argv) {
   CHECK(json != NULL && strstr(json, "\"prayer_marks\":{\"inserted\":0,") != NULL);
   thywill_string_free(json);
 
+  /* Some phases only: refused without their prerequisites, then run with ThyWill's counters. */
+  char db_phases[4096];
+  join(db_phases, sizeof db_phases, argv[2], "phases.db");
+  json = NULL;
+  CHECK_STATUS(thywill_import_text_archives(archives, db_phases, "{\"time_zone\": \"utc\", \"phases\": [\"ledgers\"]}",
+                                            NULL, NULL, &json, NULL),
+               THYWILL_STATUS_INVALID_INPUT);
+  CHECK_CONTAINS(thywill_last_error_message(), "the ledgers phase needs the prayers phase");
+  CHECK(!file_exists(db_phases));
+  CHECK_STATUS(thywill_import_text_archives(archives, db_phases, "{\"phases\": [\"marks\"]}", NULL, NULL, &json, NULL),
+               THYWILL_STATUS_INVALID_INPUT);
+  CHECK_STATUS(thywill_import_text_archives(archives, db_phases,
+                                            "{\"time_zone\": \"utc\", \"phases\": [\"prayers\", \"users\"]}", NULL,
+                                            NULL, &json, &failed),
+               THYWILL_STATUS_OK);
+  CHECK(!failed);
+  CHECK(json != NULL && strstr(json, "\"phases\":[\"users\",\"prayers\"]") != NULL);
+  CHECK(json != NULL && strstr(json, "\"users_recovered\":100") != NULL);
+  CHECK(json != NULL && strstr(json, "\"prayers\":{\"inserted\":1000") != NULL);
+  thywill_string_free(json);
+  json = NULL;
+
   /* Cancellation from the progress callback. */
   char db2[4096];
   join(db2, sizeof db2, argv[2], "cancelled.db");

@@ -177,3 +177,37 @@ def test_a_fifo_is_skipped_and_a_non_utf8_name_imports(tmp_path: Path) -> None:
     assert any("not valid UTF-8" in r for r in reasons)
     with pytest.raises(thywill_core.InvalidInputError, match="not a regular file"):
         thywill_core.parse_file(month / "2024_01_06_prayer_at_1000.txt")
+
+
+def test_text_archive_phases_one_at_a_time(corpus: Path, tmp_path: Path) -> None:
+    names = thywill_core.import_phase_names()
+    assert names[:4] == ["users", "user_attributes", "prayers", "ledgers"]
+    assert len(names) == 12
+    needs = dict(thywill_core.import_phase_prerequisites())
+    assert needs["ledgers"] == ["users", "prayers"]
+    assert needs["notifications"] == ["users", "auth"]
+    db = tmp_path / "thywill.db"
+    # Marks need their prayers: refused, nothing written.
+    with pytest.raises(thywill_core.InvalidInputError, match="the ledgers phase needs the prayers phase"):
+        thywill_core.import_text_archive_phases(corpus, db, ["ledgers"], time_zone="utc")
+    assert not db.exists()
+    with pytest.raises(thywill_core.InvalidInputError, match="unknown import phase"):
+        thywill_core.import_text_archive_phases(corpus, db, ["marks"], time_zone="utc")
+    dry = thywill_core.import_text_archive_phases(corpus, db, ["prayers", "users"], dry_run=True, time_zone="utc")
+    assert not db.exists()
+    report = thywill_core.import_text_archive_phases(corpus, db, ["prayers", "users"], time_zone="utc")
+    assert report["phases"] == ["users", "prayers"]
+    assert report["recovery_stats"] == dry["recovery_stats"]
+    assert report["recovery_stats"]["users_recovered"] == 100
+    assert report["recovery_stats"]["prayers_recovered"] == 1000
+    assert report["recovery_stats"]["prayer_skips_recovered"] == 0
+    assert report["import"]["entities"]["prayers"]["inserted"] == 1000
+    ledgers = thywill_core.import_text_archive_phases(corpus, db, ["ledgers"], time_zone="utc")
+    assert ledgers["recovery_stats"]["prayer_skips_recovered"] == count(db, "SELECT count(*) FROM prayerskip") > 0
+    # Phase by phase gives what one full import gives.
+    full = tmp_path / "full.db"
+    thywill_core.import_text_archives(corpus, full, time_zone="utc")
+    rest = [n for n in names if n not in ("users", "prayers", "ledgers")]
+    thywill_core.import_text_archive_phases(corpus, db, rest, time_zone="utc")
+    for table in ("user", "prayer", "prayermark", "prayerskip", "session", "invitetoken"):
+        assert count(db, f"SELECT count(*) FROM {table}") == count(full, f"SELECT count(*) FROM {table}"), table

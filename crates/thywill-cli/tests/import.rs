@@ -465,3 +465,56 @@ fn a_failed_single_import_or_a_missing_input_creates_no_database() {
     assert_eq!(out.status.code(), Some(3));
     assert!(!dir.path().join("thywill.db").exists());
 }
+
+#[test]
+fn text_archives_phase_by_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let archives = fixtures().join("s1").join("text_archives");
+    let db = dir.path().join("community.db");
+    let env = [
+        ("DATABASE_PATH", db.to_str().unwrap()),
+        ("TEXT_ARCHIVE_BASE_DIR", archives.to_str().unwrap()),
+    ];
+    let run = |phases: &[&str], json_out: bool| {
+        let mut args = vec!["import", "text-archives", "--time-zone", "utc"];
+        for p in phases {
+            args.extend(["--phase", p]);
+        }
+        if json_out {
+            args.push("--json");
+        }
+        thywill(dir.path(), &args, &env)
+    };
+    // Marks need their prayers: refused, nothing created.
+    let refused = run(&["ledgers"], false);
+    assert_eq!(refused.status.code(), Some(7));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the ledgers phase needs the prayers phase"),
+        "{stderr}"
+    );
+    assert!(!db.exists());
+    // An unknown phase is a usage error that lists the phases.
+    let unknown = run(&["marks"], false);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("membership_applications"));
+    // Given in any order, run in import order, with ThyWill's counters.
+    let first = run(&["prayers", "users"], true);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let report = json(&first);
+    assert_eq!(report["phases"], serde_json::json!(["users", "prayers"]));
+    assert_eq!(report["recovery_stats"]["users_recovered"], 100);
+    assert_eq!(report["recovery_stats"]["prayers_recovered"], 1000);
+    assert_eq!(report["import"]["entities"]["prayers"]["inserted"], 1000);
+    // Now the ledgers have their prayers.
+    let ledgers = run(&["ledgers"], false);
+    assert_eq!(ledgers.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&ledgers.stdout);
+    assert!(text.starts_with("phases: ledgers\n"), "{text}");
+    assert!(text.contains("Prayer Skips Recovered: "), "{text}");
+}

@@ -20,6 +20,9 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+use common::{arg, cpu_seconds, median, peak_rss_kb};
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -47,33 +50,6 @@ fn options() -> TextArchiveOptions {
         time_zone: ArchiveTimeZone::Utc,
         ..TextArchiveOptions::default()
     }
-}
-
-/// User + system CPU seconds of this process so far (`/proc/self/stat`, clock ticks of 1/100 s).
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            // Fields after the `(comm)`: utime and stime are the 12th and 13th.
-            let rest = s.rsplit_once(')')?.1;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let utime: f64 = fields.get(11)?.parse().ok()?;
-            let stime: f64 = fields.get(12)?.parse().ok()?;
-            Some((utime + stime) / 100.0)
-        })
-        .unwrap_or(f64::NAN)
-}
-
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Prints when each phase starts (stderr), for finding where the time goes.
@@ -115,17 +91,6 @@ fn timed_import(archives: &Path, db: &Path) -> (f64, ImportReport) {
 /// `sync(2)`: writes out every dirty page on the machine.
 fn sync_filesystems() {
     let _ = std::process::Command::new("sync").status();
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {

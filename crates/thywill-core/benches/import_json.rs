@@ -18,6 +18,9 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+use common::{arg, cpu_seconds, median};
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -52,18 +55,6 @@ fn batch(records: u64, authors: u64) -> String {
     serde_json::Value::Array(items).to_string()
 }
 
-/// This process's CPU time (user + system), which other jobs on a shared machine
-/// disturb less than the wall time.
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
-        return f64::NAN;
-    }
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
 /// One import: (wall seconds, CPU seconds, inserted, already present).
 fn import(json: &Path, db: &Path) -> (f64, f64, u64, u64) {
     let started = Instant::now();
@@ -80,17 +71,6 @@ fn remove_db(db: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
-fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {

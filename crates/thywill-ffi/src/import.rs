@@ -10,14 +10,14 @@
 use std::ffi::{c_char, c_void};
 
 use thywill_core::import::{
-    import_prayer_file, import_text_archives, ImportReport, JsonPrayersOptions, JsonPrayersPlan,
-    PrayerFileOptions, TextArchiveOptions,
+    import_prayer_file, import_text_archive_phases, import_text_archives, ImportReport,
+    JsonPrayersOptions, JsonPrayersPlan, Phase, PrayerFileOptions, TextArchiveOptions,
 };
 
 use crate::guard::{ffi_guard, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{options_arg, out_ptr, path_arg, write_json};
+use crate::strings::{options_arg, options_with_key, out_ptr, path_arg, write_json};
 
 /// Writes the report and the failed flag.
 ///
@@ -36,8 +36,11 @@ unsafe fn finish(out: &mut *mut c_char, out_failed: *mut bool, report: &ImportRe
 /// bool, "time_zone": "local" | "utc" | "±HH:MM", "path_prefix": "text_archives",
 /// "update_existing": bool (overwrite the text, generated prayer and project tag of existing
 /// prayers from intact files), "zip_limits": {"max_bytes": N (default 4 GiB), "max_ratio": N
-/// (default 100)}}`; absent keys take their defaults, unknown keys are `INVALID_INPUT`.
-/// `progress` may be NULL.
+/// (default 100)}, "phases": ["users", "prayers", ...]}`; absent keys take their defaults,
+/// unknown keys are `INVALID_INPUT`. With `phases` only those phases run (in import order;
+/// `[]` runs them all; a phase whose prerequisites are neither listed nor in the database is
+/// `INVALID_INPUT` and nothing is written) and the report is `{"phases", "import" (the import
+/// report), "recovery_stats" (ThyWill's counters)}`. `progress` may be NULL.
 ///
 /// # Safety
 /// `source` and `db` are NUL-terminated strings, `options_json` is NULL or one; `out_json`
@@ -58,10 +61,25 @@ pub unsafe extern "C" fn thywill_import_text_archives(
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let source = unsafe { path_arg(source, "source") }?;
         let db = unsafe { path_arg(db, "db") }?;
-        let options: TextArchiveOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report =
-            import_text_archives(&source, &db, &options, &CProgress::new(progress, user_data))?;
-        unsafe { finish(out, out_failed, &report) }
+        let (options, phases): (TextArchiveOptions, Option<Vec<Phase>>) = unsafe {
+            options_with_key(
+                options_json,
+                "options_json",
+                "phases",
+                "a list of phase names",
+            )
+        }?;
+        let progress = CProgress::new(progress, user_data);
+        let Some(phases) = phases else {
+            let report = import_text_archives(&source, &db, &options, &progress)?;
+            return unsafe { finish(out, out_failed, &report) };
+        };
+        let report = import_text_archive_phases(&source, &db, &phases, &options, &progress)?;
+        // SAFETY: NULL or valid for writes per the contract.
+        if let Some(failed) = unsafe { out_failed.as_mut() } {
+            *failed = report.import.has_failures();
+        }
+        write_json(out, &report)
     })
 }
 

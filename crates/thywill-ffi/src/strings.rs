@@ -104,21 +104,39 @@ pub unsafe fn options_with_remotes<T: DeserializeOwned>(
     argument: &str,
 ) -> FfiResult<(T, Vec<String>)> {
     // SAFETY: forwarded caller contract.
+    let (options, remotes) =
+        unsafe { options_with_key(ptr, argument, "remotes", "a list of remote strings") }?;
+    Ok((options, remotes.unwrap_or_default()))
+}
+
+/// Reads an options document whose `key` is for the front end (read as `K`, described as
+/// `what` in the error) and every other key for the core's option type `T`, as
+/// [`options_arg`] reads them. `None` when the document has no `key`.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+pub unsafe fn options_with_key<T: DeserializeOwned, K: DeserializeOwned>(
+    ptr: *const c_char,
+    argument: &str,
+    key: &str,
+    what: &str,
+) -> FfiResult<(T, Option<K>)> {
+    // SAFETY: forwarded caller contract.
     let text = unsafe { opt_str_arg(ptr, argument) }?.unwrap_or("{}");
     let mut document: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(text).map_err(|e| invalid_options(argument, &e))?;
-    let remotes = match document.remove("remotes") {
-        None => Vec::new(),
-        Some(value) => serde_json::from_value(value).map_err(|e| {
+    let extra = match document.remove(key) {
+        None => None,
+        Some(value) => Some(serde_json::from_value(value).map_err(|e| {
             FfiError::new(
                 thywill_status::InvalidInput,
-                format!("{argument}: \"remotes\" must be a list of remote strings: {e}"),
+                format!("{argument}: \"{key}\" must be {what}: {e}"),
             )
-        })?,
+        })?),
     };
     let options = serde_json::from_value(serde_json::Value::Object(document))
         .map_err(|e| invalid_options(argument, &e))?;
-    Ok((options, remotes))
+    Ok((options, extra))
 }
 
 fn invalid_options(argument: &str, error: &serde_json::Error) -> FfiError {

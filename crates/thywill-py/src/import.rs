@@ -206,6 +206,55 @@ fn import_text_archives(
     Ok(PyImportReport { inner })
 }
 
+/// Runs only the named `phases` of a text-archive import of `source` (a folder or a ZIP)
+/// into `db` (created when missing), in import order whatever the order given, as ThyWill's
+/// `CompleteSystemRecovery` runs its steps. A phase whose prerequisites are neither named
+/// nor already in the database raises `InvalidInputError` and nothing is written (see
+/// `import_phase_prerequisites`). Returns `{"phases", "import", "recovery_stats"}`: the
+/// phases run, the import report as a dict, and ThyWill's `recovery_stats` counters.
+#[pyfunction]
+#[pyo3(signature = (source, db, phases, *, dry_run=false, time_zone="local", path_prefix="text_archives", update_existing=false, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn import_text_archive_phases(
+    py: Python<'_>,
+    source: PathBuf,
+    db: PathBuf,
+    phases: Vec<String>,
+    dry_run: bool,
+    time_zone: &str,
+    path_prefix: &str,
+    update_existing: bool,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let phases = import::phases_named(&phases).map_err(to_py_err)?;
+    let options = TextArchiveOptions {
+        dry_run,
+        time_zone: zone(time_zone)?,
+        path_prefix: path_prefix.to_string(),
+        update_existing,
+        ..TextArchiveOptions::default()
+    };
+    let report = run(py, progress, |sink| {
+        import::import_text_archive_phases(&source, &db, &phases, &options, sink)
+    })?;
+    to_py(py, &report)
+}
+
+/// The phases of a text-archive import, in the order they run.
+#[pyfunction]
+fn import_phase_names() -> Vec<&'static str> {
+    import::phase_names()
+}
+
+/// Each phase of a text-archive import with every phase it needs first, in run order.
+#[pyfunction]
+fn import_phase_prerequisites() -> Vec<(&'static str, Vec<&'static str>)> {
+    import::Phase::ALL
+        .iter()
+        .map(|p| (p.name(), p.requires().iter().map(|r| r.name()).collect()))
+        .collect()
+}
+
 /// Imports a JSON array of prayers (`text`, `generated_prayer`, `author_name`,
 /// `project_tag`, `created_at`); one transaction, nothing imported if a record is bad.
 #[pyfunction]
@@ -252,6 +301,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyImportReport>()?;
     m.add_class::<PyEntityCounts>()?;
     m.add_function(wrap_pyfunction!(import_text_archives, m)?)?;
+    m.add_function(wrap_pyfunction!(import_text_archive_phases, m)?)?;
+    m.add_function(wrap_pyfunction!(import_phase_names, m)?)?;
+    m.add_function(wrap_pyfunction!(import_phase_prerequisites, m)?)?;
     m.add_function(wrap_pyfunction!(import_prayers_json, m)?)?;
     m.add_function(wrap_pyfunction!(import_prayer_file, m)?)?;
     Ok(())

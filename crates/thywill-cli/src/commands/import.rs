@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
-    import_prayer_file, import_text_archives, ImportReport, JsonPrayersOptions, JsonPrayersPlan,
-    PrayerFileOptions, TextArchiveOptions, ZipLimits,
+    import_prayer_file, import_text_archive_phases, import_text_archives, phase_names,
+    ImportReport, JsonPrayersOptions, JsonPrayersPlan, Phase, PhaseImportReport, PrayerFileOptions,
+    TextArchiveOptions, ZipLimits,
 };
 
 use crate::context::{Context, Outcome};
@@ -44,6 +45,11 @@ pub enum ImportCommand {
         /// Largest expansion ratio of a ZIP entry of more than 1 MiB.
         #[arg(long, value_name = "N", default_value_t = ZipLimits::default().max_ratio)]
         max_zip_ratio: u64,
+        /// Run only this phase (repeat for several; they run in import order). The report
+        /// then carries ThyWill's recovery_stats too. A phase whose prerequisites are
+        /// neither given nor in the database is refused.
+        #[arg(long = "phase", value_name = "NAME", value_parser = parse_phase)]
+        phases: Vec<Phase>,
     },
     /// Import one prayer file.
     Prayer {
@@ -59,6 +65,12 @@ pub enum ImportCommand {
         #[arg(long, default_value = "local", value_parser = parse_zone, allow_hyphen_values = true)]
         time_zone: ArchiveTimeZone,
     },
+}
+
+/// A phase of a text-archive import, by name.
+fn parse_phase(text: &str) -> Result<Phase, String> {
+    Phase::from_name(text)
+        .ok_or_else(|| format!("{text:?}: the phases are {}", phase_names().join(", ")))
 }
 
 pub(crate) fn parse_zone(text: &str) -> Result<ArchiveTimeZone, String> {
@@ -104,10 +116,10 @@ pub fn run(context: &Context, command: ImportCommand) -> Result<Outcome, CliErro
             update_existing,
             max_zip_bytes,
             max_zip_ratio,
-        } => import_text_archives(
-            source.unwrap_or_else(|| context.archives.clone()),
-            &context.db,
-            &TextArchiveOptions {
+            phases,
+        } => {
+            let source = source.unwrap_or_else(|| context.archives.clone());
+            let options = TextArchiveOptions {
                 dry_run,
                 time_zone,
                 update_existing,
@@ -116,9 +128,17 @@ pub fn run(context: &Context, command: ImportCommand) -> Result<Outcome, CliErro
                     max_ratio: max_zip_ratio,
                 },
                 ..TextArchiveOptions::default()
-            },
-            &bar,
-        ),
+            };
+            if !phases.is_empty() {
+                let report =
+                    import_text_archive_phases(source, &context.db, &phases, &options, &bar);
+                bar.finish();
+                let report = report?;
+                let failed = report.import.has_failures();
+                return Ok(Outcome::new(&report, phases_summary(&report))?.with_failures(failed));
+            }
+            import_text_archives(source, &context.db, &options, &bar)
+        }
         ImportCommand::Prayer {
             file,
             dry_run,
@@ -140,6 +160,16 @@ pub fn run(context: &Context, command: ImportCommand) -> Result<Outcome, CliErro
     let report = report?;
     let failed = report.has_failures();
     Ok(Outcome::new(&report, summary(&report))?.with_failures(failed))
+}
+
+/// The report of a run of some phases for people: the phases, the import's summary, then
+/// ThyWill's recovery counters.
+fn phases_summary(report: &PhaseImportReport) -> String {
+    let names: Vec<&str> = report.phases.iter().map(|p| p.name()).collect();
+    let mut text = format!("phases: {}\n", names.join(", "));
+    text.push_str(&summary(&report.import));
+    text.push_str(&super::recovery::stats_text(&report.recovery_stats));
+    text
 }
 
 /// The report for people: one line per entity, then every failure with its location.

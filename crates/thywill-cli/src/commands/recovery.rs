@@ -180,7 +180,8 @@ fn comparison_text(comparison: &Comparison, done: bool) -> String {
 }
 
 /// ThyWill's counters, in its Title Case, those above 0.
-fn stats_text(stats: &std::collections::BTreeMap<String, u64>) -> String {
+/// ThyWill's `recovery_stats` as its report prints them: `Title Case: N`, zeros left out.
+pub(crate) fn stats_text(stats: &std::collections::BTreeMap<String, u64>) -> String {
     let mut text = String::new();
     for (key, value) in stats {
         if *value == 0 {

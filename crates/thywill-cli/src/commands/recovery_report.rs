@@ -110,11 +110,16 @@ fn consistency_text(report: &ConsistencyReport, summary: bool) -> String {
         for e in &report.entities {
             let status = match e.status {
                 EntityStatus::Scored => "",
-                EntityStatus::Listed => " (not scored)",
                 EntityStatus::NotInThisArchive => " (not in this archive)",
+                EntityStatus::NotCarried => " (not carried by any archive)",
+            };
+            let not_carried = if e.not_carried > 0 {
+                format!("  not carried {:>5}", e.not_carried)
+            } else {
+                String::new()
             };
             text.push_str(&format!(
-                "  {:<22} compared {:>7}  equal {:>7}  differ {:>5}  only in db {:>5}  only in archives {:>5}{status}\n",
+                "  {:<22} compared {:>7}  equal {:>7}  differ {:>5}  only in db {:>5}  only in archives {:>5}{not_carried}{status}\n",
                 e.entity, e.compared, e.equal, e.differing, e.only_in_db, e.only_in_archives
             ));
             for d in &e.differences {

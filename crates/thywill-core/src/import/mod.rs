@@ -24,7 +24,8 @@ pub use report::{EntityCounts, ImportReport, RecordIssue, MAX_ISSUES_PER_FILE};
 pub use single::{import_prayer_file, PrayerFileOptions};
 pub use source::{ArchiveSource, ZipLimits};
 pub use text_archives::{
-    import_text_archives, Phase, PlannedFile, TextArchiveOptions, TextArchivePlan,
+    import_text_archive_phases, import_text_archives, phase_names, phases_named, Phase,
+    PhaseImportReport, PlannedFile, TextArchiveOptions, TextArchivePlan,
 };
 
 use std::path::Path;

@@ -5,7 +5,10 @@
 //! test-recovery uses) and each table is compared with the live one on the fields the text
 //! carries ([`super::compare::TABLES`]), pairing the rows of both sides by what identifies
 //! a record (a prayer's id, a user's name, a mark's prayer, user and minute): a record is
-//! equal, differs in some fields, or is on one side only. The archive paths and the
+//! equal, differs in some fields, or is on one side only. What the text cannot carry (a
+//! table no archive holds, a table only an export file holds when there is none, the
+//! security events and grants ThyWill never writes) is counted apart as not carried, with
+//! the reason, never as a difference. The archive paths and the
 //! archive files themselves are checked by [`super::validate::validate_archives`].
 //!
 //! With `fix`, `heal-archives` then writes what the archives lack (dry with `dry_run`) and
@@ -165,13 +168,15 @@ pub struct RecordDifference {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityStatus {
-    /// Compared and counted in the score.
+    /// Compared and counted in the score; database rows of a kind the text cannot carry
+    /// are counted apart ([`EntityConsistency::not_carried`]), not as differences.
     Scored,
-    /// Compared and listed, not scored: some rows of this table are never archived by
-    /// ThyWill or not brought back by the importer yet (test-recovery lists them as lost).
-    Listed,
-    /// Not compared: this archive does not keep the records (see `reason`).
+    /// Not compared: this archive does not keep the records (see `reason`), though an
+    /// archive of another shape does (a skips ledger, an export file).
     NotInThisArchive,
+    /// Not compared: no archive carries any row of this table (see `reason`); its rows
+    /// are counted in [`EntityConsistency::not_carried`].
+    NotCarried,
 }
 
 /// One entity (table) compared.
@@ -202,6 +207,9 @@ pub struct EntityConsistency {
     pub only_in_db: u64,
     /// Records only the archives hold.
     pub only_in_archives: u64,
+    /// Database records the text cannot carry (see `reason` and the table's
+    /// `not_carried` in [`super::compare::TABLES`]): neither compared nor scored.
+    pub not_carried: u64,
     /// The first differences (at most [`MAX_DIFFERENCES_PER_ENTITY`]).
     pub differences: Vec<RecordDifference>,
     /// All differences (`differing + only_in_db + only_in_archives`).
@@ -241,16 +249,28 @@ pub struct ConsistencyReport {
     pub duration_ms: u64,
 }
 
-/// Tables compared and listed but not scored: ThyWill never archives some of their rows
-/// (grants made in the admin UI) or the importer does not bring them all back yet, so a
-/// ThyWill-written community would never score 100.
-const LISTED_ONLY: &[&str] = &[
-    "securitylog",
-    "notification_state",
-    "authauditlog",
-    "user_roles",
-    "schema_migrations",
-];
+/// The roles whose grants ThyWill archives: a deactivation, a reactivation (the `user` role
+/// granted back) and a system-token claim (`admin`). Grants of other roles are made in the
+/// admin UI or by the role command, which write no archive line.
+const ARCHIVED_GRANT_ROLES: &[&str] = &["'deactivated'", "'user'", "'admin'"];
+
+/// Whether a record only the database holds is of a kind the text cannot carry (then it
+/// is counted in [`EntityConsistency::not_carried`], not as a difference). `values` are
+/// the table's compared fields as SQL literals, in [`TABLES`] order.
+fn cannot_be_carried(table: &str, values: &[String]) -> bool {
+    match table {
+        // event_type, user_id, ip_address, user_agent, details, created_at: ThyWill's
+        // writer fails on a None agent or details after writing the header.
+        "securitylog" => {
+            values.get(3).is_some_and(|v| v == "NULL") || values.get(4).is_some_and(|v| v == "NULL")
+        }
+        // user_id, role, ...
+        "user_roles" => values
+            .get(1)
+            .is_some_and(|role| !ARCHIVED_GRANT_ROLES.contains(&role.as_str())),
+        _ => false,
+    }
+}
 
 /// How many leading fields of a table identify a record; the others are its values. A
 /// table not named is keyed by all its fields (a record is equal or on one side only).
@@ -264,8 +284,11 @@ fn key_width(table: &str, width: usize) -> usize {
         | "role"
         | "changelogentry"
         | "schema_migrations" => 1,
-        "user_roles" => 2,
-        "prayermark" | "prayer_attributes" => 3,
+        // A grant by its user and role; an event by its kind and user, an audit entry by
+        // its request and action, a notification by its user, request and type: within
+        // such a group, rows left unmatched pair up as records whose fields differ.
+        "user_roles" | "securitylog" | "authauditlog" => 2,
+        "prayermark" | "prayer_attributes" | "notification_state" => 3,
         _ => width,
     };
     n.min(width)
@@ -275,15 +298,58 @@ fn key_width(table: &str, width: usize) -> usize {
 struct ArchiveKeeps {
     skips_ledger: bool,
     user_attributes: bool,
+    /// The export's `authentication/auth_audit_logs.txt`.
+    auth_audit_log: bool,
+    /// The export's `users/notification_states.txt`, or a notification file of
+    /// `auth/notifications/`.
+    notifications: bool,
 }
 
 impl ArchiveKeeps {
     fn of(root: &Path) -> ArchiveKeeps {
+        let notification_files = std::fs::read_dir(root.join("auth").join("notifications"))
+            .map(|entries| entries.filter_map(|e| e.ok()).any(|e| e.path().is_file()))
+            .unwrap_or(false);
         ArchiveKeeps {
             skips_ledger: root.join("prayers").join("skips").is_dir(),
             user_attributes: root.join("users").join("user_attributes.txt").is_file(),
+            auth_audit_log: root
+                .join("authentication")
+                .join("auth_audit_logs.txt")
+                .is_file(),
+            notifications: notification_files
+                || root.join("users").join("notification_states.txt").is_file(),
         }
     }
+
+    /// Why this archive keeps none of `table`'s records, when it keeps none.
+    fn lacks(&self, spec: &TableSpec) -> Option<String> {
+        let kept = match spec.table {
+            "prayerskip" => self.skips_ledger,
+            "authauditlog" => self.auth_audit_log,
+            "notification_state" => self.notifications,
+            _ => return None,
+        };
+        if kept {
+            return None;
+        }
+        Some(match spec.table {
+            "prayerskip" => "this archive keeps no skips ledger (prayers/skips/)".to_string(),
+            _ => format!(
+                "not in this archive: {}",
+                reason_of(spec, compare::ROWS_WITHOUT_EXPORT)
+            ),
+        })
+    }
+}
+
+/// The documented reason the text cannot carry `what` of a table.
+fn reason_of(spec: &TableSpec, what: &str) -> &'static str {
+    spec.not_carried
+        .iter()
+        .find(|n| n.what == what)
+        .map(|n| n.reason)
+        .unwrap_or("")
 }
 
 /// The user fields `users/user_attributes.txt` alone carries: the first four are the
@@ -372,7 +438,6 @@ fn measure(
     live_conn.execute_batch("BEGIN")?;
     let entities: Result<Vec<EntityConsistency>> = TABLES
         .iter()
-        .filter(|spec| !spec.whole_table_not_carried())
         .map(|spec| compare_entity(spec, &keeps, &live_conn, &rebuilt_conn))
         .collect();
     let stats = live_stats(&live_conn, &rebuilt_conn);
@@ -587,6 +652,14 @@ impl Tally<'_> {
         db: Option<Vec<String>>,
         archives: Option<Vec<String>>,
     ) {
+        if kind == DifferenceKind::OnlyInDb
+            && db
+                .as_deref()
+                .is_some_and(|values| cannot_be_carried(&self.entity.entity, values))
+        {
+            self.entity.not_carried += 1;
+            return;
+        }
         match kind {
             DifferenceKind::Differs => self.entity.differing += 1,
             DifferenceKind::OnlyInDb => self.entity.only_in_db += 1,
@@ -673,16 +746,21 @@ fn compare_entity(
     let mut width = spec.fields.len();
     let mut status = EntityStatus::Scored;
     let mut reason = None;
-    if LISTED_ONLY.contains(&spec.table) {
-        status = EntityStatus::Listed;
-        reason = Some(
-            "not scored: some of its rows are never archived by ThyWill (grants made in the admin UI) or not brought back by the importer yet; test-recovery lists them"
-                .to_string(),
-        );
-    }
-    if spec.table == "prayerskip" && !keeps.skips_ledger {
+    if spec.whole_table_not_carried() {
+        status = EntityStatus::NotCarried;
+        reason = Some(format!(
+            "not carried by any archive: {}",
+            reason_of(spec, compare::ROWS)
+        ));
+    } else if let Some(lacks) = keeps.lacks(spec) {
         status = EntityStatus::NotInThisArchive;
-        reason = Some("this archive keeps no skips ledger (prayers/skips/)".to_string());
+        reason = Some(lacks);
+    } else if matches!(spec.table, "securitylog" | "user_roles") {
+        // The table's first documented gap is the kind of row counted apart
+        // ([`cannot_be_carried`]).
+        if let Some(n) = spec.not_carried.first() {
+            reason = Some(format!("not carried: {}: {}", n.what, n.reason));
+        }
     }
     if spec.table == "user" && !keeps.user_attributes {
         width = width.min(USER_REGISTRATION_FIELDS);
@@ -707,6 +785,7 @@ fn compare_entity(
         differing: 0,
         only_in_db: 0,
         only_in_archives: 0,
+        not_carried: 0,
         differences: Vec::new(),
         differences_total: 0,
     };
@@ -719,8 +798,20 @@ fn compare_entity(
     };
     entity.db_records = table_count(live)?;
     entity.archive_records = table_count(rebuilt)?;
-    if status == EntityStatus::NotInThisArchive {
-        return Ok(entity);
+    match status {
+        EntityStatus::Scored => {}
+        EntityStatus::NotCarried => {
+            entity.not_carried = entity.db_records;
+            return Ok(entity);
+        }
+        EntityStatus::NotInThisArchive => {
+            // The export files are the only carriers of these tables: without them, no
+            // row is carried. A missing skips ledger is a choice of the archive's writer.
+            if spec.table != "prayerskip" {
+                entity.not_carried = entity.db_records;
+            }
+            return Ok(entity);
+        }
     }
     let columns: Vec<String> = fields.iter().map(|(_, e)| format!("quote({e})")).collect();
     let order: Vec<String> = (1..=width).map(|i| i.to_string()).collect();

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::support::fixtures;
+use crate::support::import::rows;
 use rusqlite::Connection;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{
@@ -163,27 +164,6 @@ fn log_archive(root: &Path) {
          USERNAME: Dan Roe\n\nESSAY/MOTIVATION:\nHello\n\nCONTACT INFO: dan@example.org\n\nSTATUS: pending\n\n\
          APPROVED by Ann Lee at 2025-01-10T11:00:00\nInvite token: 0123456789abcdef\n",
     );
-}
-
-fn rows(db: &Path, sql: &str) -> Vec<String> {
-    let conn = Connection::open(db).unwrap();
-    let mut stmt = conn.prepare(sql).unwrap();
-    let n = stmt.column_count();
-    let mut rows = stmt.query([]).unwrap();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().unwrap() {
-        let fields: Vec<String> = (0..n)
-            .map(|i| match row.get::<_, rusqlite::types::Value>(i).unwrap() {
-                rusqlite::types::Value::Null => "NULL".into(),
-                rusqlite::types::Value::Integer(v) => v.to_string(),
-                rusqlite::types::Value::Text(t) => t,
-                other => format!("{other:?}"),
-            })
-            .collect();
-        out.push(fields.join("|"));
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod fidelity;
 mod idempotency;
 mod json;
 mod names;
+mod phases;
 mod report_bounds;
 mod semantics;
 mod single;

@@ -148,3 +148,25 @@ pub fn extra_differences(original: &Path, rebuilt: &Path) -> Vec<String> {
     }
     out
 }
+
+/// The rows of `sql`, each as its values joined by `|` (NULL as `NULL`), sorted.
+pub fn rows(db: &Path, sql: &str) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap() {
+        let fields: Vec<String> = (0..n)
+            .map(|i| match row.get::<_, rusqlite::types::Value>(i).unwrap() {
+                rusqlite::types::Value::Null => "NULL".into(),
+                rusqlite::types::Value::Integer(v) => v.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            })
+            .collect();
+        out.push(fields.join("|"));
+    }
+    out.sort();
+    out
+}

@@ -30,6 +30,7 @@ mod invites;
 mod ledgers;
 mod membership;
 mod notifications;
+mod phases;
 mod plan;
 mod prayers;
 mod read_ahead;
@@ -41,6 +42,7 @@ mod user_attributes;
 mod users;
 mod written;
 
+pub use phases::{import_text_archive_phases, phase_names, phases_named, PhaseImportReport};
 pub use plan::{Phase, PlannedFile, TextArchivePlan};
 pub(crate) use prayers::{salvage, salvageable, time_from_file_name, truncation_failure};
 pub(crate) use records::{registrations, LedgerEntry, Registration};
@@ -118,8 +120,25 @@ impl TextArchivePlan {
         options: &TextArchiveOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
+        self.apply_phases(db_path, &[], options, progress)
+    }
+
+    /// [`TextArchivePlan::apply`] running only `phases` (empty: every phase), in the order
+    /// of [`Phase::ALL`] whatever the order given. Refused (invalid input, nothing written)
+    /// when a phase's prerequisites are neither among `phases` nor already in the database
+    /// ([`Phase::prerequisites`]).
+    pub fn apply_phases(
+        &self,
+        db_path: impl AsRef<Path>,
+        phases: &[Phase],
+        options: &TextArchiveOptions,
+        progress: &dyn Progress,
+    ) -> Result<ImportReport> {
         super::with_target(db_path.as_ref(), options.dry_run, |db| {
-            self.apply_to(db, options, progress)
+            let mut report =
+                self.apply_remembering(db, options, progress, WRITTEN_BUDGET, phases)?;
+            report.seal();
+            Ok(report)
         })
     }
 
@@ -130,19 +149,21 @@ impl TextArchivePlan {
         options: &TextArchiveOptions,
         progress: &dyn Progress,
     ) -> Result<ImportReport> {
-        let mut report = self.apply_remembering(db, options, progress, WRITTEN_BUDGET)?;
+        let mut report = self.apply_remembering(db, options, progress, WRITTEN_BUDGET, &[])?;
         report.seal();
         Ok(report)
     }
 
-    /// [`TextArchivePlan::apply_to`], remembering at most `budget` rows of the prayers
-    /// phase for the ledgers phase (tests vary it: the result must not depend on it).
+    /// [`TextArchivePlan::apply_to`] running `phases` (empty: all), remembering at most
+    /// `budget` rows of the prayers phase for the ledgers phase (tests vary it: the result
+    /// must not depend on it).
     fn apply_remembering(
         &self,
         db: &Database,
         options: &TextArchiveOptions,
         progress: &dyn Progress,
         budget: usize,
+        phases: &[Phase],
     ) -> Result<ImportReport> {
         let database = super::database_label(db);
         let mut report =
@@ -158,54 +179,71 @@ impl TextArchivePlan {
         }
         self.note_files_not_read(&mut report);
         let ids = IdGenerator::new();
+        let selected = |phase: Phase| phases.is_empty() || phases.contains(&phase);
         let runner = PhaseRunner::begin(db.connection(), options.dry_run)?;
-        let mut run = ImportRun {
-            plan: self,
-            options,
-            ids: &ids,
-            report: &mut report,
-            progress,
-            users: HashSet::new(),
-            activity_tables_empty: false,
-            indexes_ready: false,
-            written: WrittenPrayers::with_budget(budget),
-            seen_prayers: HashSet::new(),
-            session_filter: None,
-        };
+        let mut run = ImportRun::new(self, options, &ids, &mut report, progress, budget, None);
         std::thread::scope(|scope| -> Result<()> {
-            let read_ahead = read_ahead::start(scope, self, &ids);
+            let read_ahead = read_ahead::start(
+                scope,
+                self,
+                &ids,
+                selected(Phase::Prayers),
+                selected(Phase::Ledgers),
+            );
             let result = (|| -> Result<()> {
                 runner.phase(|conn| {
                     ensure_schema(conn, &ids)?;
+                    if !phases.is_empty() {
+                        self.check_prerequisites(conn, phases)?;
+                        // The users phase loads them itself; the others find the users
+                        // an earlier run left.
+                        run.load_users(conn)?;
+                    }
                     // On empty activity tables the prayer_id indexes wait until a lookup
                     // needs one: the prayers it creates need none, and the ledgers phase
                     // matches their lines against what the prayers phase remembers.
                     if !activity_tables_empty(conn)? {
                         run.need_lookup_indexes(conn)?;
                     }
-                    users::import(conn, &mut run)
+                    if selected(Phase::Users) {
+                        users::import(conn, &mut run)?;
+                    }
+                    Ok(())
                 })?;
-                runner.phase(|conn| user_attributes::import(conn, &mut run))?;
-                runner.phase(|conn| prayers::import(conn, &mut run, &read_ahead.prayers))?;
-                // After each large phase the new file's pages start on their way to disk
-                // while the next phase runs (a no-op for an existing database).
-                db.start_writeback();
-                runner.phase(|conn| ledgers::import(conn, &mut run, &read_ahead.ledgers))?;
-                db.start_writeback();
+                if selected(Phase::UserAttributes) {
+                    runner.phase(|conn| user_attributes::import(conn, &mut run))?;
+                }
+                if selected(Phase::Prayers) {
+                    runner.phase(|conn| prayers::import(conn, &mut run, &read_ahead.prayers))?;
+                    // After each large phase the new file's pages start on their way to
+                    // disk while the next phase runs (a no-op for an existing database).
+                    db.start_writeback();
+                }
+                if selected(Phase::Ledgers) {
+                    runner.phase(|conn| ledgers::import(conn, &mut run, &read_ahead.ledgers))?;
+                    db.start_writeback();
+                }
                 Ok(())
             })();
             // On an error the receivers go away first, so the reader stops at its next send.
             drop(read_ahead);
             result
         })?;
-        runner.phase(|conn| roles::import(conn, &mut run))?;
-        runner.phase(|conn| invites::import(conn, &mut run))?;
-        runner.phase(|conn| sessions::import(conn, &mut run))?;
-        runner.phase(|conn| auth::import(conn, &mut run))?;
-        runner.phase(|conn| security_events::import(conn, &mut run))?;
-        runner.phase(|conn| notifications::import(conn, &mut run))?;
-        runner.phase(|conn| auth_audit_logs::import(conn, &mut run))?;
-        runner.phase(|conn| membership::import(conn, &mut run))?;
+        let later: [(Phase, PhaseImport); 8] = [
+            (Phase::Roles, roles::import),
+            (Phase::Invites, invites::import),
+            (Phase::Sessions, sessions::import),
+            (Phase::Auth, auth::import),
+            (Phase::SecurityEvents, security_events::import),
+            (Phase::Notifications, notifications::import),
+            (Phase::AuthAuditLogs, auth_audit_logs::import),
+            (Phase::MembershipApplications, membership::import),
+        ];
+        for (phase, import) in later {
+            if selected(phase) {
+                runner.phase(|conn| import(conn, &mut run))?;
+            }
+        }
         runner.finish()?;
         let files = report.counts_mut(Entity::Files);
         files.skipped = (self.not_imported.len() + self.not_read.len()) as u64;
@@ -232,19 +270,16 @@ impl TextArchivePlan {
             options.dry_run,
         );
         let ids = IdGenerator::new();
-        let mut run = ImportRun {
-            plan: self,
+        // The prayers phase does not run here: nothing to remember for the ledgers.
+        let mut run = ImportRun::new(
+            self,
             options,
-            ids: &ids,
-            report: &mut report,
+            &ids,
+            &mut report,
             progress,
-            users: HashSet::new(),
-            activity_tables_empty: false,
-            indexes_ready: false,
-            written: WrittenPrayers::with_budget(0),
-            seen_prayers: HashSet::new(),
+            0,
             session_filter,
-        };
+        );
         run.load_users(conn)?;
         for phase in phases {
             match phase {
@@ -294,6 +329,9 @@ impl TextArchivePlan {
     }
 }
 
+/// A phase that needs nothing but the connection and the run.
+type PhaseImport = fn(&Connection, &mut ImportRun<'_>) -> Result<()>;
+
 /// One run of a text-archive import: what every phase reads (the plan, the options), what
 /// every phase writes to (the report), and what a phase learns for a later one.
 struct ImportRun<'r> {
@@ -320,6 +358,32 @@ struct ImportRun<'r> {
 }
 
 impl<'r> ImportRun<'r> {
+    /// A run that has learnt nothing yet, remembering at most `budget` rows of the prayers
+    /// phase for the ledgers phase.
+    fn new(
+        plan: &'r TextArchivePlan,
+        options: &'r TextArchiveOptions,
+        ids: &'r IdGenerator,
+        report: &'r mut ImportReport,
+        progress: &'r dyn Progress,
+        budget: usize,
+        session_filter: Option<&'r SessionFilter>,
+    ) -> ImportRun<'r> {
+        ImportRun {
+            plan,
+            options,
+            ids,
+            report,
+            progress,
+            users: HashSet::new(),
+            activity_tables_empty: false,
+            indexes_ready: false,
+            written: WrittenPrayers::with_budget(budget),
+            seen_prayers: HashSet::new(),
+            session_filter,
+        }
+    }
+
     /// The planned files of `phase`, in order.
     fn files(&self, phase: Phase) -> &'r [PlannedFile] {
         self.plan.files_of(phase)
@@ -462,7 +526,7 @@ mod tests {
             ..TextArchiveOptions::default()
         };
         let report = plan
-            .apply_remembering(&db, &options, &NoProgress, budget)
+            .apply_remembering(&db, &options, &NoProgress, budget, &[])
             .expect("import");
         let big_index = db
             .connection()

@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::archive::export::ExportDataKind;
 use crate::archive::fileops::{entry_type, EntryType};
 use crate::archive::kind::{detect_kind, FileKind};
 use crate::{Error, Result};
 
-/// The phases of an import, in order; each runs in one transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// The phases of an import, in order; each runs in one transaction. A phase serializes as
+/// its [`Phase::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// `users/YYYY_MM_users.txt`, two passes (users, then inviters).

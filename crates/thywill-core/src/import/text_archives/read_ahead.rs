@@ -84,20 +84,30 @@ pub(super) struct ReadAhead {
 }
 
 /// Starts the read-ahead thread of `plan` in `scope`. `ids` makes the ids of the rows
-/// planned ahead for each prayer file.
+/// planned ahead for each prayer file. Only the files of the phases that will run are read
+/// (`prayers`, `ledgers`): a phase left out would never take its batches.
 pub(super) fn start<'scope, 'env>(
     scope: &'scope Scope<'scope, 'env>,
     plan: &'env TextArchivePlan,
     ids: &'env IdGenerator,
+    prayers: bool,
+    ledgers: bool,
 ) -> ReadAhead {
-    let (prayer_tx, prayers) = sync_channel::<PrayerBatch>(PRAYER_BATCHES_AHEAD);
-    let (ledger_tx, ledgers) = sync_channel::<LedgerBatch>(LEDGER_BATCHES_AHEAD);
+    let (prayer_tx, prayer_rx) = sync_channel::<PrayerBatch>(PRAYER_BATCHES_AHEAD);
+    let (ledger_tx, ledger_rx) = sync_channel::<LedgerBatch>(LEDGER_BATCHES_AHEAD);
     scope.spawn(move || {
-        read_prayer_files(plan, ids, &prayer_tx);
+        if prayers {
+            read_prayer_files(plan, ids, &prayer_tx);
+        }
         drop(prayer_tx);
-        read_ledger_files(&plan.root, plan.files_of(Phase::Ledgers), &ledger_tx);
+        if ledgers {
+            read_ledger_files(&plan.root, plan.files_of(Phase::Ledgers), &ledger_tx);
+        }
     });
-    ReadAhead { prayers, ledgers }
+    ReadAhead {
+        prayers: prayer_rx,
+        ledgers: ledger_rx,
+    }
 }
 
 /// Reads and parses the prayer files of the plan's month folders in order and sends them
