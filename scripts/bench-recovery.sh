@@ -64,3 +64,39 @@ for r in ours:
     if r.get("bench") == "scaling" or "time_ratio" in r:
         print(json.dumps(r))
 PY
+
+# The floor under any rebuild of s1 into SQLite: SQLite itself copying s1's rows into a new
+# file, table to table inside one process (INSERT ... SELECT: no archive read, no parsing,
+# no per-row work outside SQLite), and reading both copies once, as a comparison must.
+echo "==> the floor: SQLite copying s1's rows into a new database and reading both (no archives)"
+python3 - "$fixtures/s1/thywill.db" "${RUNS:-5}" <<'PY'
+import os, sqlite3, statistics, sys, tempfile, time
+src, runs = sys.argv[1], int(sys.argv[2])
+def once():
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        c = sqlite3.connect(os.path.join(d, "copy.db"), isolation_level=None)
+        c.execute("PRAGMA synchronous=OFF")
+        c.execute("PRAGMA journal_mode=OFF")
+        c.execute("ATTACH ? AS s", (src,))
+        tables = [r[0] for r in c.execute("SELECT name FROM s.sqlite_master WHERE type='table'")]
+        schema = [r[0] for r in c.execute(
+            "SELECT sql FROM s.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'")]
+        c.execute("BEGIN")
+        for sql in schema:
+            c.execute(sql)
+        rows = sum(c.execute(f'INSERT INTO main."{t}" SELECT * FROM s."{t}"').rowcount for t in tables)
+        c.execute("COMMIT")
+        copied = time.perf_counter()
+        for t in tables:
+            for side in ("main", "s"):
+                c.execute(f'SELECT count(*) FROM (SELECT * FROM {side}."{t}")').fetchone()
+        c.close()
+        return rows, copied - start, time.perf_counter() - start
+results = [once() for _ in range(max(runs, 3))]
+rows = results[0][0]
+copy = statistics.median(r[1] for r in results)
+total = statistics.median(r[2] for r in results)
+print(f"s1: {rows} rows; SQLite's own copy {copy * 1000:.1f} ms, copy and both reads {total * 1000:.1f} ms "
+      f"(median of {len(results)}): a rebuild-and-compare of s1 cannot take less")
+PY
