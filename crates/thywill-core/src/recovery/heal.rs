@@ -25,6 +25,7 @@ use chrono::NaiveDateTime;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::heal_records;
 use crate::archive::fileops::{self, entry_type, EntryType};
 use crate::archive::layout::{self, pathlib_str, LedgerKind};
 use crate::archive::ledger::{self, LedgerRecord};
@@ -152,6 +153,36 @@ pub struct InviteUsageHealCounts {
     pub lines_written: u64,
 }
 
+/// One kind of record's counts in [`ArchivedRecordsHealCounts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecordHealCounts {
+    /// Rows in the database (for sessions: the live ones, not expired).
+    pub rows: u64,
+    /// Rows the archive holds.
+    pub present: u64,
+    /// Rows written (lines appended, or entries added to a snapshot file).
+    pub written: u64,
+}
+
+/// Counts of the records kept outside the prayer, user and ledger files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ArchivedRecordsHealCounts {
+    /// Roles in `roles/role_definitions.txt` (a snapshot file: healed where the archive
+    /// keeps it, see [`LedgerPolicy`]).
+    pub roles: RecordHealCounts,
+    /// Invite tokens: in `system/invite_tokens.txt` or named by an invite-usage line
+    /// (the snapshot is healed where the archive keeps it, see [`LedgerPolicy`]).
+    pub invite_tokens: RecordHealCounts,
+    /// Live sessions (not expired) in `sessions/YYYY_MM_sessions.txt`.
+    pub sessions: RecordHealCounts,
+    /// `authenticationrequest` rows in `auth/YYYY_MM_auth_requests.txt`.
+    pub auth_requests: RecordHealCounts,
+    /// `authapproval` rows in `auth/YYYY_MM_auth_approvals.txt`.
+    pub auth_approvals: RecordHealCounts,
+    /// `securitylog` rows in `auth/YYYY_MM_security_events.txt`.
+    pub security_events: RecordHealCounts,
+}
+
 /// What a [`HealChange`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -172,6 +203,15 @@ pub enum HealChangeKind {
     InviteUsageAppended,
     /// `users/user_attributes.txt` rewritten from the database.
     UserAttributesRewritten,
+    /// `roles/role_definitions.txt` written with the roles it lacked.
+    RoleDefinitionsWritten,
+    /// `system/invite_tokens.txt` written with the tokens the archive lacked.
+    InviteTokensWritten,
+    /// Session lines appended to one monthly sessions file.
+    SessionsAppended,
+    /// Lines appended to one monthly `auth/` file (requests, approvals or security
+    /// events; the record names which).
+    AuthLinesAppended,
 }
 
 /// One change heal made (or, in a dry run, would make).
@@ -205,6 +245,8 @@ pub struct HealReport {
     pub ledgers: Vec<LedgerHealCounts>,
     /// Invite usage.
     pub invite_usage: InviteUsageHealCounts,
+    /// Roles, invite tokens, sessions and the `auth/` files.
+    pub records: ArchivedRecordsHealCounts,
     /// Every change, in the order made.
     pub changes: Vec<HealChange>,
     /// Rows that could not be archived (an unreadable time, a name the format cannot
@@ -232,6 +274,27 @@ pub fn heal_archives(
         archive_root.as_ref(),
         options,
         Scope::All,
+        None,
+        progress,
+    )
+}
+
+/// [`heal_archives`] as if the time were `now_utc` (naive UTC): it decides which sessions
+/// are live and which invite tokens have expired, and stamps a snapshot file heal creates
+/// (in [`HealOptions::time_zone`]). For reproducible runs and tests.
+pub fn heal_archives_at(
+    db_path: impl AsRef<Path>,
+    archive_root: impl AsRef<Path>,
+    options: &HealOptions,
+    now_utc: NaiveDateTime,
+    progress: &dyn Progress,
+) -> Result<HealReport> {
+    run(
+        db_path.as_ref(),
+        archive_root.as_ref(),
+        options,
+        Scope::All,
+        Some(now_utc),
         progress,
     )
 }
@@ -248,6 +311,7 @@ pub(crate) fn run(
     archive_root: &Path,
     options: &HealOptions,
     scope: Scope,
+    now_utc: Option<NaiveDateTime>,
     progress: &dyn Progress,
 ) -> Result<HealReport> {
     // A dry run creates nothing: a missing root is planned as an empty archive.
@@ -257,7 +321,24 @@ pub(crate) fn run(
     let db = open_database(db_path, options.dry_run)?;
     let snapshot = Snapshot::read(db.connection(), scope)?;
     let scan = ArchiveScan::read(archive_root, scope, progress)?;
-    let plan = plan(&snapshot, &scan, archive_root, options, scope, progress)?;
+    let mut plan = plan(&snapshot, &scan, archive_root, options, scope, progress)?;
+    if scope == Scope::All {
+        let clock = clock(now_utc, &options.time_zone);
+        let claimed: HashSet<String> = snapshot
+            .invite_usage
+            .iter()
+            .map(|u| u.token.clone())
+            .collect();
+        let records = heal_records::plan_records(
+            db.connection(),
+            archive_root,
+            options,
+            scan.has_prayers_dir,
+            &claimed,
+            clock,
+        )?;
+        plan.add_records(records);
+    }
     let mut report = plan.report(db_path, archive_root, options.dry_run);
     report.notes.extend(snapshot.notes.iter().cloned());
     report.notes.extend(scan.notes.iter().cloned());
@@ -265,6 +346,26 @@ pub(crate) fn run(
         plan.apply(&db, archive_root, progress)?;
     }
     Ok(report)
+}
+
+/// The run's clock: `now_utc`, or the system clock; local time in the archive's zone.
+fn clock(now_utc: Option<NaiveDateTime>, zone: &ArchiveTimeZone) -> heal_records::Clock {
+    let utc = now_utc.unwrap_or_else(|| chrono::Utc::now().naive_utc());
+    let offset = match zone {
+        ArchiveTimeZone::Utc => 0,
+        ArchiveTimeZone::FixedOffsetSeconds(s) => *s,
+        ArchiveTimeZone::Local => {
+            use chrono::{Offset, TimeZone};
+            chrono::Local
+                .offset_from_utc_datetime(&utc)
+                .fix()
+                .local_minus_utc()
+        }
+    };
+    heal_records::Clock {
+        utc,
+        local: utc + chrono::Duration::seconds(i64::from(offset)),
+    }
 }
 
 pub(crate) fn open_database(db_path: &Path, read_only: bool) -> Result<Database> {
@@ -1339,6 +1440,11 @@ enum AppendAction {
         row: LedgerRow,
     },
     InviteUsage(UsageRow),
+    /// A line rendered by its kind's writer, with the header of a new file.
+    Rendered {
+        header: String,
+        line: String,
+    },
 }
 
 impl AppendAction {
@@ -1379,6 +1485,7 @@ impl AppendAction {
                     record.render_line(),
                 )
             }
+            AppendAction::Rendered { header, line } => (header.clone(), line.clone()),
         }
     }
 }
@@ -1393,12 +1500,13 @@ pub(crate) struct Plan {
     users: UserHealCounts,
     ledgers: Vec<LedgerHealCounts>,
     invite_usage: InviteUsageHealCounts,
+    records: ArchivedRecordsHealCounts,
     changes: Vec<HealChange>,
     notes: Vec<String>,
 }
 
 /// Whether the archive can hold a name in a one-line record.
-fn one_line(name: &str) -> bool {
+pub(crate) fn one_line(name: &str) -> bool {
     !name.contains(['\n', '\r'])
 }
 
@@ -1420,6 +1528,7 @@ fn plan(
         users: UserHealCounts::default(),
         ledgers: Vec::new(),
         invite_usage: InviteUsageHealCounts::default(),
+        records: ArchivedRecordsHealCounts::default(),
         changes: Vec::new(),
         notes: Vec::new(),
     };
@@ -1852,6 +1961,23 @@ fn naive(t: &PyDateTime) -> NaiveDateTime {
 }
 
 impl Plan {
+    /// Takes in the plan of the records kept outside the prayer, user and ledger files.
+    fn add_records(&mut self, records: heal_records::RecordsPlan) {
+        self.records = records.counts;
+        self.changes.extend(records.changes);
+        self.notes.extend(records.notes);
+        for (path, content) in records.rewrites {
+            self.files
+                .push((String::new(), FileWrite::Rewrite { path, content }));
+        }
+        for (path, header, line) in records.appends {
+            self.appends.push(Append {
+                path,
+                action: AppendAction::Rendered { header, line },
+            });
+        }
+    }
+
     fn report(&self, db_path: &Path, root: &Path, dry_run: bool) -> HealReport {
         let mut notes = self.notes.clone();
         notes.sort();
@@ -1864,6 +1990,7 @@ impl Plan {
             users: self.users.clone(),
             ledgers: self.ledgers.clone(),
             invite_usage: self.invite_usage.clone(),
+            records: self.records.clone(),
             changes: self.changes.clone(),
             notes,
         }

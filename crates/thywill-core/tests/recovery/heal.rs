@@ -9,7 +9,9 @@ use rusqlite::Connection;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{import_text_archives, TextArchiveOptions};
 use thywill_core::progress::NoProgress;
-use thywill_core::recovery::heal::{heal_archives, HealChangeKind, HealOptions, HealReport};
+use thywill_core::recovery::heal::{
+    heal_archives, heal_archives_at, HealChangeKind, HealOptions, HealReport,
+};
 use thywill_core::recovery::sync_users::sync_users;
 
 use crate::support::fixtures;
@@ -50,8 +52,17 @@ pub(crate) fn options(dry_run: bool) -> HealOptions {
     }
 }
 
+/// The time the fixtures were written (their snapshot files' stamp): heal runs as of
+/// then, so that their live sessions are live and a snapshot it creates has their stamp.
+pub(crate) fn as_of() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2025, 10, 1)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+}
+
 pub(crate) fn heal(c: &Community, dry_run: bool) -> HealReport {
-    heal_archives(&c.db, &c.archives, &options(dry_run), &NoProgress).unwrap()
+    heal_archives_at(&c.db, &c.archives, &options(dry_run), as_of(), &NoProgress).unwrap()
 }
 
 /// Every file under `root` with its bytes, by relative path.
