@@ -10,7 +10,7 @@
 //! `system/invite_tokens.txt`) rewritten whole, atomically, keeping the lines and the
 //! stamp they have.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDateTime;
@@ -434,9 +434,24 @@ fn plan_roles(
     }
     counts.written = missing.len() as u64;
     let file = match existing {
-        // The stamp and the lines the file has are kept; the missing roles follow.
+        // The stamp and the lines the file has are kept; each missing role goes before
+        // the first listed role the database orders after it, so that a line taken out
+        // comes back at its place.
         Some(mut file) => {
-            file.roles.extend(missing.iter().cloned());
+            let order: HashMap<&str, usize> = roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.definition.name.as_str(), i))
+                .collect();
+            for role in &missing {
+                let rank = order.get(role.name.as_str()).copied().unwrap_or(usize::MAX);
+                let position = file
+                    .roles
+                    .iter()
+                    .position(|r| order.get(r.name.as_str()).is_some_and(|&i| i > rank))
+                    .unwrap_or(file.roles.len());
+                file.roles.insert(position, role.clone());
+            }
             file.total = file.roles.len() as u64;
             file
         }

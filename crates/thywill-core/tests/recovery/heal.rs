@@ -121,11 +121,94 @@ fn round_trip_differences(c: &Community) -> Vec<String> {
     .unwrap();
     assert!(!report.has_failures(), "{:?}", report.failures);
     let with_skips = c.archives.join("prayers").join("skips").is_dir();
-    fidelity_differences(
-        &fixtures().join(c.corpus).join("thywill.db"),
-        &rebuilt,
-        with_skips,
-    )
+    let original = fixtures().join(c.corpus).join("thywill.db");
+    let mut differences = fidelity_differences(&original, &rebuilt, with_skips);
+    differences.extend(record_differences(&original, &rebuilt));
+    differences
+}
+
+/// The rows of `sql` in `db`, each as its columns' text, sorted.
+fn rows_of(db: &Path, sql: &str) -> Vec<Vec<String>> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    let mut out: Vec<Vec<String>> = stmt
+        .query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get::<_, rusqlite::types::Value>(i)? {
+                        rusqlite::types::Value::Null => "<NULL>".to_string(),
+                        rusqlite::types::Value::Integer(v) => v.to_string(),
+                        rusqlite::types::Value::Real(v) => v.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        rusqlite::types::Value::Blob(b) => format!("{b:?}"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The tables heal writes besides prayers, users and ledgers (roles, invite tokens, live
+/// sessions, authentication requests and approvals, security events), compared on the
+/// fields their archive lines carry; one entry per differing table.
+fn record_differences(original: &Path, rebuilt: &Path) -> Vec<String> {
+    let queries = [
+        (
+            "role",
+            "SELECT name, coalesce(description, ''), permissions, is_system_role FROM role",
+        ),
+        // A token archived only through its claim line comes back with an expiry the
+        // import estimates; the snapshot carries the expiry of every token heal adds.
+        (
+            "invitetoken",
+            "SELECT token, created_by_user, coalesce(used_by_user_id, '') FROM invitetoken",
+        ),
+        // Live sessions only (heal writes no expired session); the live line writes a
+        // `|` in the device as `_` (ThyWill's format, kept).
+        (
+            "session",
+            "SELECT id, username, substr(created_at, 1, 16), substr(expires_at, 1, 16), \
+             replace(coalesce(device_info, ''), '|', '_'), coalesce(ip_address, ''), \
+             is_fully_authenticated FROM session WHERE expires_at > '2025-10-01 09:00'",
+        ),
+        (
+            "authenticationrequest",
+            "SELECT user_id, replace(coalesce(device_info, ''), '|', '_'), \
+             coalesce(ip_address, ''), substr(created_at, 1, 16), substr(expires_at, 1, 16) \
+             FROM authenticationrequest",
+        ),
+        (
+            "authapproval",
+            "SELECT auth_request_id, approver_user_id, substr(created_at, 1, 16) \
+             FROM authapproval",
+        ),
+        (
+            "securitylog",
+            "SELECT event_type, user_id, ip_address, substr(created_at, 1, 16) \
+             FROM securitylog",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (table, sql) in queries {
+        let (a, b) = (rows_of(original, sql), rows_of(rebuilt, sql));
+        if a != b {
+            let lost: Vec<&Vec<String>> = a.iter().filter(|r| !b.contains(r)).collect();
+            let added: Vec<&Vec<String>> = b.iter().filter(|r| !a.contains(r)).collect();
+            out.push(format!(
+                "{table}: {} lost, {} added; lost {:?}, added {:?}",
+                lost.len(),
+                added.len(),
+                &lost[..lost.len().min(3)],
+                &added[..added.len().min(3)]
+            ));
+        }
+    }
+    out
 }
 
 fn fixture_tree(corpus: &str) -> BTreeMap<String, Vec<u8>> {
@@ -158,6 +241,23 @@ fn intact_fixtures_need_nothing() {
         assert_eq!(report.users.healthy, 100);
         assert_eq!(report.invite_usage.present, report.invite_usage.rows);
         assert_eq!(report.invite_usage.rows, 109);
+        let r = &report.records;
+        for (kind, counts) in [
+            ("roles", &r.roles),
+            ("invite tokens", &r.invite_tokens),
+            ("sessions", &r.sessions),
+            ("auth requests", &r.auth_requests),
+            ("auth approvals", &r.auth_approvals),
+            ("security events", &r.security_events),
+        ] {
+            assert_eq!(counts.present, counts.rows, "{corpus}: {kind}");
+            assert_eq!(counts.written, 0, "{corpus}: {kind}");
+        }
+        assert_eq!(
+            (r.roles.rows, r.invite_tokens.rows, r.sessions.rows),
+            (4, 119, 3)
+        );
+        assert_eq!((r.auth_requests.rows, r.auth_approvals.rows), (11, 14));
         for ledger in report.ledgers.iter().filter(|l| l.healed) {
             assert_eq!(ledger.present, ledger.rows, "{corpus}: {ledger:?}");
         }
@@ -191,6 +291,18 @@ fn deleted_tree_comes_back(corpus: &'static str) {
         "every prayer back at its own name"
     );
     assert_eq!(report.users.registrations_written, 100);
+    // Every role, the tokens no claim line names, the live sessions, every request and
+    // approval (the fixtures' security log is empty).
+    let records = &report.records;
+    let written = [
+        records.roles.written,
+        records.invite_tokens.written,
+        records.sessions.written,
+        records.auth_requests.written,
+        records.auth_approvals.written,
+        records.security_events.written,
+    ];
+    assert_eq!(written, [4, 10, 3, 11, 14, 0], "{records:#?}");
     let fixture = fixture_tree(corpus);
     let healed = tree(&c.archives);
     let mut compared = 0;
