@@ -156,6 +156,9 @@ pub struct InviteUsageHealCounts {
 /// One kind of record's counts in [`ArchivedRecordsHealCounts`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecordHealCounts {
+    /// Whether missing rows are written: always for the monthly files; for the snapshot
+    /// files where the archive keeps them (see [`LedgerPolicy`]).
+    pub healed: bool,
     /// Rows in the database (for sessions: the live ones, not expired).
     pub rows: u64,
     /// Rows the archive holds.

@@ -429,7 +429,8 @@ fn plan_roles(
             missing.push(role.definition.clone());
         }
     }
-    if missing.is_empty() || !snapshot_kept(options.ledgers, existing.is_some(), has_prayers_dir) {
+    counts.healed = snapshot_kept(options.ledgers, existing.is_some(), has_prayers_dir);
+    if missing.is_empty() || !counts.healed {
         return Ok(());
     }
     counts.written = missing.len() as u64;
@@ -519,7 +520,8 @@ fn plan_tokens(
             missing.push(token);
         }
     }
-    if missing.is_empty() || !snapshot_kept(options.ledgers, existing.is_some(), has_prayers_dir) {
+    counts.healed = snapshot_kept(options.ledgers, existing.is_some(), has_prayers_dir);
+    if missing.is_empty() || !counts.healed {
         return Ok(());
     }
     counts.written = missing.len() as u64;
@@ -583,6 +585,7 @@ fn plan_sessions(plan: &mut RecordsPlan, rows: &Rows, root: &Path, clock: Clock)
         }
     }
     let counts = &mut plan.counts.sessions;
+    counts.healed = true;
     let mut per_file: BTreeMap<String, u64> = BTreeMap::new();
     for session in rows.sessions.iter().filter(|s| s.expires_at > clock.utc) {
         counts.rows += 1;
@@ -653,6 +656,7 @@ fn auth_lines<R: PipeRecord, T>(
     row: impl Fn(&T) -> Option<(String, NaiveDateTime, R)>,
 ) -> Result<RecordHealCounts> {
     let mut counts = RecordHealCounts {
+        healed: true,
         rows: rows.len() as u64,
         ..RecordHealCounts::default()
     };

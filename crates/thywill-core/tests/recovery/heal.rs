@@ -250,9 +250,15 @@ fn intact_fixtures_need_nothing() {
             ("auth approvals", &r.auth_approvals),
             ("security events", &r.security_events),
         ] {
-            assert_eq!(counts.present, counts.rows, "{corpus}: {kind}");
+            if counts.healed {
+                assert_eq!(counts.present, counts.rows, "{corpus}: {kind}");
+            }
             assert_eq!(counts.written, 0, "{corpus}: {kind}");
         }
+        // s1-live keeps no role definitions nor token snapshot: they are left alone there.
+        assert_eq!(r.roles.healed, corpus == "s1", "{corpus}");
+        assert_eq!(r.invite_tokens.healed, corpus == "s1", "{corpus}");
+        assert!(r.sessions.healed && r.auth_requests.healed);
         assert_eq!(
             (r.roles.rows, r.invite_tokens.rows, r.sessions.rows),
             (4, 119, 3)
@@ -489,6 +495,120 @@ fn parts_removed_come_back_byte_for_byte() {
         );
     }
     assert_paths_name_own_files(&c);
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// A role definition, an invite token, the live sessions, an authentication request and
+/// approval removed, and a security-log row the archive never had: heal writes ThyWill's
+/// lines back at their places (the snapshot files rewritten whole, keeping their stamp;
+/// the monthly files appended).
+#[test]
+fn records_removed_come_back_byte_for_byte() {
+    let c = community("s1");
+    let a = &c.archives;
+    assert_eq!(
+        drop_lines(&a.join("roles/role_definitions.txt"), |_, l| l
+            .starts_with("moderator|")),
+        1
+    );
+    // The token's snapshot line and its link-creation line: nothing else names it.
+    let token = "7d9943b6c8ade296";
+    assert_eq!(
+        drop_lines(&a.join("system/invite_tokens.txt"), |_, l| l
+            .contains(token)),
+        1
+    );
+    let usage = "system/2025_09_invite_usage.txt";
+    assert_eq!(drop_lines(&a.join(usage), |_, l| l.contains(token)), 1);
+    // The three sessions live on the fixtures' day (the last three of their month).
+    assert_eq!(
+        drop_lines(&a.join("sessions/2025_09_sessions.txt"), |_, l| [
+            "025cebf764984223a62674a733ceba27",
+            "954c2d3e3671451bbeaae7f59280486d",
+            "ad4cdab56a6940e08deb8918de05472d"
+        ]
+        .iter()
+        .any(|id| l.contains(id))),
+        3
+    );
+    assert_eq!(
+        drop_lines(&a.join("auth/2025_01_auth_requests.txt"), |n, _| n == 4),
+        1
+    );
+    assert_eq!(
+        drop_lines(&a.join("auth/2025_01_auth_approvals.txt"), |n, _| n == 5),
+        1
+    );
+    // A security-log row (the fixtures' log is empty).
+    Connection::open(&c.db)
+        .unwrap()
+        .execute(
+            "INSERT INTO securitylog (id, event_type, user_id, ip_address, user_agent, \
+             details, created_at) VALUES ('e1', 'ip_change', 'Mateo', '10.0.0.1', \
+             'UA | x', 'old=1.2.3.4', '2025-09-30 12:00:00.000000')",
+            [],
+        )
+        .unwrap();
+    let damaged = tree(a);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    let r = &report.records;
+    let written = [
+        r.roles.written,
+        r.invite_tokens.written,
+        r.sessions.written,
+        r.auth_requests.written,
+        r.auth_approvals.written,
+        r.security_events.written,
+    ];
+    assert_eq!(written, [1, 1, 3, 1, 1, 1], "{r:#?}");
+    assert_eq!(report.prayers.healed, 0);
+    let kinds: Vec<HealChangeKind> = report.changes.iter().map(|ch| ch.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            HealChangeKind::RoleDefinitionsWritten,
+            HealChangeKind::InviteTokensWritten,
+            HealChangeKind::SessionsAppended,
+            HealChangeKind::AuthLinesAppended,
+            HealChangeKind::AuthLinesAppended,
+            HealChangeKind::AuthLinesAppended,
+        ]
+    );
+    let healed = tree(a);
+    let fixture = fixture_tree("s1");
+    assert_eq!(
+        healed.keys().collect::<Vec<_>>(),
+        fixture.keys().collect::<Vec<_>>()
+    );
+    let events = "auth/2025_09_security_events.txt";
+    for (path, bytes) in &healed {
+        let expected = if path == usage {
+            // A link creation has no row: its line stays missing.
+            damaged[path].clone()
+        } else if path == events {
+            let mut v = fixture[path].clone();
+            v.extend_from_slice(
+                b"2025-09-30T12:00:00|ip_change|Mateo|10.0.0.1|UA _ x|old=1.2.3.4\n",
+            );
+            v
+        } else {
+            fixture[path].clone()
+        };
+        assert_eq!(
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&expected),
+            "{path}"
+        );
+    }
     assert_second_run_is_a_no_op(&c);
 }
 
