@@ -26,6 +26,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::heal_records;
+use crate::archive::categorization::Categorization;
 use crate::archive::fileops::{self, entry_type, EntryType};
 use crate::archive::layout::{self, pathlib_str, LedgerKind};
 use crate::archive::ledger::{self, LedgerRecord};
@@ -40,6 +41,7 @@ use crate::db::encode::{minute_number, parse_datetime};
 use crate::db::{ArchiveTimeZone, Database, OpenOptions};
 use crate::progress::{self, Progress};
 use crate::pycompat::datetime::PyDateTime;
+use crate::pycompat::number::PyNumber;
 use crate::{Error, Result};
 
 /// Which monthly ledgers (`prayers/marks`, `prayers/skips`, `prayers/attributes`) heal
@@ -105,6 +107,10 @@ pub struct PrayerHealCounts {
     pub paths_updated: u64,
     /// Activity lines written (in new and in rewritten files).
     pub activity_lines_written: u64,
+    /// Categorization blocks written (in new and in rewritten files). Only in an archive
+    /// that has such blocks already: ThyWill writes them only with
+    /// `CATEGORIZATION_METADATA_EXPORT` on (off by default).
+    pub categorization_blocks_written: u64,
 }
 
 /// User counts of a [`HealReport`] (ThyWill's `Total users`, `Users healed`, `Users
@@ -399,6 +405,8 @@ pub(crate) struct DbPrayer {
     pub(crate) project_tag: Option<String>,
     pub(crate) created_at: NaiveDateTime,
     pub(crate) text_file_path: Option<String>,
+    /// The six categorization values, when the table has their columns.
+    pub(crate) categorization: Option<Categorization>,
 }
 
 #[derive(Debug, Clone)]
@@ -578,10 +586,27 @@ impl Snapshot {
             return Ok(s);
         }
         if table_exists(conn, "prayer")? {
-            let mut stmt = conn.prepare(
+            let columns = crate::db::table_columns(conn, "prayer")?;
+            let categorized = [
+                "safety_score",
+                "safety_flags",
+                "subject_category",
+                "specificity_type",
+                "categorization_method",
+                "specificity_confidence",
+            ]
+            .iter()
+            .all(|c| columns.iter().any(|have| have == c));
+            let category_columns = if categorized {
+                "safety_score, safety_flags, subject_category, specificity_type, \
+                 categorization_method, specificity_confidence"
+            } else {
+                "NULL, NULL, NULL, NULL, NULL, NULL"
+            };
+            let mut stmt = conn.prepare(&format!(
                 "SELECT id, author_username, text, generated_prayer, project_tag, created_at, \
-                 text_file_path FROM prayer ORDER BY created_at, rowid",
-            )?;
+                 text_file_path, {category_columns} FROM prayer ORDER BY created_at, rowid"
+            ))?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
@@ -596,6 +621,11 @@ impl Snapshot {
                     project_tag: r.get(4)?,
                     created_at,
                     text_file_path: r.get(6)?,
+                    categorization: if categorized {
+                        categorization_of(r)?
+                    } else {
+                        None
+                    },
                 });
             }
         }
@@ -843,6 +873,34 @@ impl Snapshot {
     }
 }
 
+/// The categorization values of a prayer row (columns 7 to 12), as ThyWill's writer
+/// renders its dict: the numbers as floats, the flags as a JSON list (`None` when the
+/// flags are not a JSON list of strings).
+fn categorization_of(r: &rusqlite::Row<'_>) -> Result<Option<Categorization>> {
+    let number = |v: Option<f64>, default: f64| PyNumber::Float(v.unwrap_or(default));
+    let flags: Option<String> = r.get(8)?;
+    let safety_flags = match flags.as_deref().map(serde_json::from_str::<Vec<String>>) {
+        None => Vec::new(),
+        Some(Ok(flags)) => flags,
+        Some(Err(_)) => return Ok(None),
+    };
+    let defaults = Categorization::writer_defaults();
+    Ok(Some(Categorization {
+        safety_score: number(r.get(7)?, 1.0),
+        safety_flags,
+        subject_category: r
+            .get::<_, Option<String>>(9)?
+            .unwrap_or(defaults.subject_category),
+        specificity_type: r
+            .get::<_, Option<String>>(10)?
+            .unwrap_or(defaults.specificity_type),
+        categorization_method: r
+            .get::<_, Option<String>>(11)?
+            .unwrap_or(defaults.categorization_method),
+        categorization_confidence: number(r.get(12)?, 0.0),
+    }))
+}
+
 fn time_of(
     notes: &mut Vec<String>,
     table: &str,
@@ -897,6 +955,9 @@ pub(crate) struct ArchiveScan {
     pub(crate) ledger_dirs: HashSet<LedgerKindKey>,
     /// `prayers/` exists.
     pub(crate) has_prayers_dir: bool,
+    /// Some prayer file has a categorization block (ThyWill wrote them: heal writes the
+    /// blocks the other files lack).
+    pub(crate) has_categorization_blocks: bool,
     /// Lines the parsers could not read, as located remarks.
     pub(crate) unreadable: Vec<(Location, String)>,
     pub(crate) notes: Vec<String>,
@@ -954,6 +1015,15 @@ pub(crate) const USER_ATTRIBUTES: &str = "users/user_attributes.txt";
 /// The 1-based number of the first line of `text` equal to `line` (0 when none is).
 pub(crate) fn line_of(text: &str, line: &str) -> usize {
     text.lines().position(|l| l == line).map_or(0, |i| i + 1)
+}
+
+/// Whether a prayer file's header (the lines before its first empty line) holds a
+/// categorization line.
+fn has_categorization_block(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .take_while(|l| !l.is_empty())
+        .any(|l| l.starts_with("Safety Score: "))
 }
 
 /// The id a prayer file's title line names (`Prayer {id} by {author}`).
@@ -1023,6 +1093,9 @@ impl ArchiveScan {
                     let rel = format!("prayers/{year}/{month}/{name}");
                     let bytes = fileops::read_listed_file(&path, via_link)?;
                     let id = title_id(&bytes);
+                    if !scan.has_categorization_blocks && has_categorization_block(&bytes) {
+                        scan.has_categorization_blocks = true;
+                    }
                     if let Some(id) = &id {
                         scan.files_by_id
                             .entry(id.clone())
@@ -1555,6 +1628,8 @@ fn plan_prayers(
     options: &HealOptions,
     progress: &dyn Progress,
 ) -> Result<()> {
+    // Categorization blocks are written where ThyWill wrote them (its export setting was on).
+    let blocks = scan.has_categorization_blocks && options.ledgers != LedgerPolicy::Never;
     // Names taken: every file there is, and every file this run will create.
     let mut reserved: HashSet<String> = scan.prayer_files.keys().cloned().collect();
     let total = snapshot.prayers.len() as u64;
@@ -1574,7 +1649,13 @@ fn plan_prayers(
         let mut healed = false;
         let target = match &state.file {
             Some(file) => {
-                if !state.missing.is_empty() {
+                let add_block = blocks
+                    && prayer.categorization.is_some()
+                    && state
+                        .parsed
+                        .as_ref()
+                        .is_some_and(|p| p.categorization.is_none());
+                if !state.missing.is_empty() || add_block {
                     let Some(parsed) = &state.parsed else {
                         continue;
                     };
@@ -1583,13 +1664,19 @@ fn plan_prayers(
                     // lost is lost again.
                     let content = if state.diagnostics.is_empty() {
                         let mut archive = parsed.clone();
+                        if add_block {
+                            archive.categorization = prayer.categorization.clone();
+                        }
                         archive.activities = state.merged_activities();
                         archive.render()
                     } else {
-                        let mut archive = db_archive(prayer);
+                        let mut archive = db_archive(prayer, blocks);
                         archive.activities = state.merged_activities();
                         archive.render_archive_first()
                     };
+                    if add_block {
+                        plan.prayers.categorization_blocks_written += 1;
+                    }
                     plan.files.push((
                         prayer.id.clone(),
                         FileWrite::Rewrite {
@@ -1603,7 +1690,14 @@ fn plan_prayers(
                         kind: HealChangeKind::PrayerFileRewritten,
                         record: prayer.id.clone(),
                         path: file.clone(),
-                        detail: format!("{} missing activity lines added", state.missing.len()),
+                        detail: if add_block {
+                            format!(
+                                "categorization block and {} missing activity lines added",
+                                state.missing.len()
+                            )
+                        } else {
+                            format!("{} missing activity lines added", state.missing.len())
+                        },
                     });
                     healed = true;
                 }
@@ -1623,7 +1717,10 @@ fn plan_prayers(
                     _ => next_free_name(&prayer.created_at, &reserved),
                 };
                 reserved.insert(path.clone());
-                let mut archive = db_archive(prayer);
+                let mut archive = db_archive(prayer, blocks);
+                if archive.categorization.is_some() {
+                    plan.prayers.categorization_blocks_written += 1;
+                }
                 archive.activities = state.expected.iter().map(|e| e.activity.clone()).collect();
                 plan.files.push((
                     prayer.id.clone(),
@@ -1681,8 +1778,9 @@ fn plan_prayers(
     Ok(())
 }
 
-/// A prayer's file as the database describes it, without activity lines.
-fn db_archive(prayer: &DbPrayer) -> PrayerArchive {
+/// A prayer's file as the database describes it, without activity lines; with its
+/// categorization block when `with_block`.
+fn db_archive(prayer: &DbPrayer, with_block: bool) -> PrayerArchive {
     let mut archive = PrayerArchive::new(
         prayer.id.clone(),
         prayer.author.clone(),
@@ -1691,6 +1789,9 @@ fn db_archive(prayer: &DbPrayer) -> PrayerArchive {
     );
     archive.project_tag = prayer.project_tag.clone();
     archive.generated_prayer = prayer.generated_prayer.clone();
+    if with_block {
+        archive.categorization = prayer.categorization.clone();
+    }
     archive
 }
 

@@ -612,6 +612,101 @@ fn records_removed_come_back_byte_for_byte() {
     assert_second_run_is_a_no_op(&c);
 }
 
+/// `text` with the categorization block `lines` put where ThyWill writes it: at the end
+/// of the header, before its first empty line.
+fn with_block(text: &str, lines: [&str; 6]) -> String {
+    let (head, rest) = text.split_once("\n\n").unwrap();
+    format!("{head}\n{}\n\n{rest}", lines.join("\n"))
+}
+
+/// An archive where ThyWill wrote a categorization block (its export setting on): heal
+/// writes the block into every prayer file that lacks it, in place, and into the files it
+/// creates; an archive without any block gets none (the intact and deleted-tree tests).
+#[test]
+fn categorization_blocks_are_written_where_the_archive_has_them() {
+    let c = community("s1");
+    let a = &c.archives;
+    let default_block = |method: &str| {
+        [
+            "Safety Score: 1.0".to_string(),
+            "Safety Flags: []".to_string(),
+            "Category: general".to_string(),
+            "Specificity: unknown".to_string(),
+            format!("Categorization Method: {method}"),
+            "Categorization Confidence: 0.0".to_string(),
+        ]
+    };
+    let conn = Connection::open(&c.db).unwrap();
+    conn.execute(
+        "UPDATE prayer SET safety_score = 0.75, safety_flags = '[\"self_harm\", \"x\"]', \
+         subject_category = 'health', specificity_type = 'specific', \
+         categorization_method = 'ai_full', specificity_confidence = 0.9 \
+         WHERE id = 'd4f60a4f488e422f9f145d0e33a4f045'",
+        [],
+    )
+    .unwrap();
+    let method_of = |id: &str| -> String {
+        conn.query_row(
+            "SELECT categorization_method FROM prayer WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // ThyWill's block in one file.
+    let marked = "prayers/2024/01/2024_01_20_prayer_at_2324.txt";
+    let fixture = fixture_tree("s1");
+    let text = |p: &str| String::from_utf8(fixture[p].clone()).unwrap();
+    let block = default_block("default");
+    let block: [&str; 6] = std::array::from_fn(|i| block[i].as_str());
+    std::fs::write(a.join(marked), with_block(&text(marked), block)).unwrap();
+    // A file deleted: created with its block.
+    let deleted = "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt";
+    std::fs::remove_file(a.join(deleted)).unwrap();
+    let damaged = tree(a);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    assert_eq!(report.prayers.categorization_blocks_written, 999);
+    assert_eq!(report.prayers.files_rewritten, 998);
+    assert_eq!(report.prayers.files_created, 1);
+    let healed = tree(a);
+    assert_eq!(healed.len(), fixture.len(), "no sibling file");
+    for (path, bytes) in &healed {
+        if !path.starts_with("prayers/20") {
+            assert_eq!(bytes, &fixture[path], "{path}");
+            continue;
+        }
+        let original = text(path);
+        let id = original.split(' ').nth(1).unwrap();
+        let expected = if id == "d4f60a4f488e422f9f145d0e33a4f045" {
+            with_block(
+                &original,
+                [
+                    "Safety Score: 0.75",
+                    "Safety Flags: [\"self_harm\", \"x\"]",
+                    "Category: health",
+                    "Specificity: specific",
+                    "Categorization Method: ai_full",
+                    "Categorization Confidence: 0.9",
+                ],
+            )
+        } else {
+            let block = default_block(&method_of(id));
+            with_block(&original, std::array::from_fn(|i| block[i].as_str()))
+        };
+        assert_eq!(String::from_utf8_lossy(bytes), expected, "{path}");
+    }
+    assert_second_run_is_a_no_op(&c);
+}
+
 /// Two prayers of one minute without stored paths: the dry run reserves the names as the
 /// run does, and they get the format's collision names in creation order.
 #[test]
