@@ -25,6 +25,7 @@ use chrono::NaiveDateTime;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::heal_activity::{self, ActivityEvent};
 use super::heal_records;
 use crate::archive::categorization::Categorization;
 use crate::archive::fileops::{self, entry_type, EntryType};
@@ -190,6 +191,9 @@ pub struct ArchivedRecordsHealCounts {
     pub auth_approvals: RecordHealCounts,
     /// `securitylog` rows in `auth/YYYY_MM_security_events.txt`.
     pub security_events: RecordHealCounts,
+    /// Lines of `activity/activity_YYYY_MM.txt`: one per prayer submitted, mark,
+    /// answered/archived/restored/flagged log row and registration.
+    pub activity_log: RecordHealCounts,
 }
 
 /// What a [`HealChange`] did.
@@ -221,6 +225,8 @@ pub enum HealChangeKind {
     /// Lines appended to one monthly `auth/` file (requests, approvals or security
     /// events; the record names which).
     AuthLinesAppended,
+    /// A monthly activity log written whole with the lines it lacked.
+    ActivityLogWritten,
 }
 
 /// One change heal made (or, in a dry run, would make).
@@ -347,6 +353,9 @@ pub(crate) fn run(
             clock,
         )?;
         plan.add_records(records);
+        let activity =
+            heal_activity::plan_activity(&snapshot.activity_events(), archive_root, options)?;
+        plan.add_activity(activity);
     }
     let mut report = plan.report(db_path, archive_root, options.dry_run);
     report.notes.extend(snapshot.notes.iter().cloned());
@@ -751,6 +760,72 @@ impl Snapshot {
             }
         }
         Ok(s)
+    }
+
+    /// The lines the database implies for the monthly activity log, in time order: a
+    /// prayer submitted, a mark, an answered/archived/restored/flagged log row, a
+    /// registration.
+    pub(crate) fn activity_events(&self) -> Vec<ActivityEvent> {
+        let mut events = Vec::new();
+        for user in &self.users {
+            events.push(ActivityEvent {
+                at: user.created_at,
+                rank: 0,
+                user: user.name.clone(),
+                action: match &user.invited_by {
+                    Some(inviter) => format!("registered via invitation from {inviter}"),
+                    None => "registered directly".into(),
+                },
+                tag: None,
+            });
+        }
+        for prayer in &self.prayers {
+            events.push(ActivityEvent {
+                at: prayer.created_at,
+                rank: 1,
+                user: prayer.author.clone(),
+                action: format!("submitted prayer {}", prayer.id),
+                tag: prayer.project_tag.clone(),
+            });
+        }
+        for (prayer_id, marks) in &self.marks {
+            for mark in marks {
+                events.push(ActivityEvent {
+                    at: mark.at,
+                    rank: 2,
+                    user: mark.user.clone(),
+                    action: format!("prayed for prayer {prayer_id}"),
+                    tag: None,
+                });
+            }
+        }
+        for (prayer_id, logs) in &self.logs {
+            for log in logs {
+                let set = log.new.as_deref() == Some("true");
+                let action = match log.action.as_str() {
+                    "answered" => format!("marked prayer {prayer_id} as answered"),
+                    "set_answered" if set => format!("marked prayer {prayer_id} as answered"),
+                    "archived" => format!("archived prayer {prayer_id}"),
+                    "set_archived" if set => format!("archived prayer {prayer_id}"),
+                    "restored" | "remove_archived" => format!("restored prayer {prayer_id}"),
+                    "flagged" => format!("flagged prayer {prayer_id}"),
+                    "set_flagged" if set => format!("flagged prayer {prayer_id}"),
+                    _ => continue,
+                };
+                events.push(ActivityEvent {
+                    at: log.at,
+                    rank: 3,
+                    user: log.user.clone(),
+                    action,
+                    tag: None,
+                });
+            }
+        }
+        // The maps iterate in no fixed order: ties are broken by the line's text.
+        events.sort_by(|a, b| {
+            (a.at, a.rank, &a.user, &a.action).cmp(&(b.at, b.rank, &b.user, &b.action))
+        });
+        events
     }
 
     /// The activity lines the database says a prayer's file should hold, in time order:
@@ -2065,6 +2140,17 @@ fn naive(t: &PyDateTime) -> NaiveDateTime {
 }
 
 impl Plan {
+    /// Takes in the plan of the monthly activity log.
+    fn add_activity(&mut self, activity: heal_activity::ActivityPlan) {
+        self.records.activity_log = activity.counts;
+        self.changes.extend(activity.changes);
+        self.notes.extend(activity.notes);
+        for (path, content) in activity.rewrites {
+            self.files
+                .push((String::new(), FileWrite::Rewrite { path, content }));
+        }
+    }
+
     /// Takes in the plan of the records kept outside the prayer, user and ledger files.
     fn add_records(&mut self, records: heal_records::RecordsPlan) {
         self.records = records.counts;

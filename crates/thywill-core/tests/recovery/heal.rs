@@ -249,6 +249,7 @@ fn intact_fixtures_need_nothing() {
             ("auth requests", &r.auth_requests),
             ("auth approvals", &r.auth_approvals),
             ("security events", &r.security_events),
+            ("activity log", &r.activity_log),
         ] {
             if counts.healed {
                 assert_eq!(counts.present, counts.rows, "{corpus}: {kind}");
@@ -340,6 +341,32 @@ fn deleted_tree_comes_back(corpus: &'static str) {
         })
         .count();
     assert_eq!(compared, 1000 + 22 + kept);
+    // The activity log: every line ThyWill wrote is back, by its text. The line of a mark
+    // made offline carries the time it reached the server, which no row holds: heal writes
+    // it at the mark's own time (so such a line may sit elsewhere in its month, or in the
+    // next month's file).
+    let activity_texts = |files: &BTreeMap<String, Vec<u8>>| {
+        let mut texts: Vec<String> = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("activity/"))
+            .flat_map(|(_, b)| {
+                String::from_utf8_lossy(b)
+                    .lines()
+                    .filter(|l| l.get(5..8) == Some(" - "))
+                    .map(|l| l[8..].to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        texts.sort();
+        texts
+    };
+    let texts = activity_texts(&healed);
+    assert_eq!(texts.len(), activity_texts(&fixture).len());
+    assert!(
+        texts == activity_texts(&fixture),
+        "{corpus}: activity lines differ"
+    );
+    assert_eq!(report.records.activity_log.written, texts.len() as u64);
     let differences = round_trip_differences(&c);
     assert!(differences.is_empty(), "{corpus}: {differences:#?}");
     assert_second_run_is_a_no_op(&c);
@@ -704,6 +731,51 @@ fn categorization_blocks_are_written_where_the_archive_has_them() {
         };
         assert_eq!(String::from_utf8_lossy(bytes), expected, "{path}");
     }
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// Activity-log lines removed (one, a whole day, a whole month): heal rewrites the month
+/// in place with the lines where ThyWill had them. (A month without offline marks: the line
+/// of a mark made offline carries the time it reached the server, which no row holds; heal
+/// writes it at the mark's own time.)
+#[test]
+fn activity_lines_removed_come_back_byte_for_byte() {
+    let c = community("s1");
+    let a = &c.archives;
+    // A line in the middle of a day, and the whole of May 2nd with its header.
+    assert_eq!(
+        drop_lines(&a.join("activity/activity_2024_05.txt"), |n, _| n == 7
+            || (13..=19).contains(&n)),
+        8
+    );
+    std::fs::remove_file(a.join("activity/activity_2023_12.txt")).unwrap();
+    let damaged = tree(a);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    let lines_of_month =
+        String::from_utf8(fixture_tree("s1")["activity/activity_2023_12.txt"].clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" - "))
+            .count() as u64;
+    assert_eq!(report.records.activity_log.written, 6 + lines_of_month);
+    let files: Vec<&str> = report.changes.iter().map(|ch| ch.path.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "activity/activity_2023_12.txt",
+            "activity/activity_2024_05.txt"
+        ]
+    );
+    assert_eq!(tree(a), fixture_tree("s1"));
     assert_second_run_is_a_no_op(&c);
 }
 
