@@ -191,6 +191,12 @@ pub struct ArchivedRecordsHealCounts {
     pub auth_approvals: RecordHealCounts,
     /// `securitylog` rows in `auth/YYYY_MM_security_events.txt`.
     pub security_events: RecordHealCounts,
+    /// Rows of export-all's `authentication/auth_audit_logs.txt` (written only into a file
+    /// the archive has: ThyWill has no live writer for the audit log).
+    pub auth_audit_log: RecordHealCounts,
+    /// Rows of export-all's `users/notification_states.txt` (written only into a file the
+    /// archive has).
+    pub notification_states: RecordHealCounts,
     /// Lines of `activity/activity_YYYY_MM.txt`: one per prayer submitted, mark,
     /// answered/archived/restored/flagged log row and registration.
     pub activity_log: RecordHealCounts,
@@ -227,6 +233,9 @@ pub enum HealChangeKind {
     AuthLinesAppended,
     /// A monthly activity log written whole with the lines it lacked.
     ActivityLogWritten,
+    /// An export-all data file (audit log, notification states) written whole with the rows
+    /// it lacked.
+    ExportFileWritten,
 }
 
 /// One change heal made (or, in a dry run, would make).

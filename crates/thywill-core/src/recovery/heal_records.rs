@@ -21,6 +21,9 @@ use super::heal::{
     MinuteMatcher, RecordHealCounts,
 };
 use crate::archive::auth::{AuthApprovalRecord, AuthRequestRecord, SecurityEventRecord};
+use crate::archive::export::{
+    ExportAuthAuditLog, ExportFile, ExportNotificationState, ExportRecord,
+};
 use crate::archive::fields::underscore_pipe;
 use crate::archive::fileops::{self, entry_type, EntryType};
 use crate::archive::pipe::{self, PipeFile, PipeHeader, PipeRecord};
@@ -92,6 +95,27 @@ struct Approval {
     created_at: NaiveDateTime,
 }
 
+struct AuditEntry {
+    request: String,
+    action: String,
+    actor: Option<String>,
+    actor_type: Option<String>,
+    details: Option<String>,
+    ip: Option<String>,
+    agent: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+struct Notification {
+    id: String,
+    user: String,
+    request: String,
+    notification_type: String,
+    is_read: bool,
+    created_at: NaiveDateTime,
+    read_at: Option<NaiveDateTime>,
+}
+
 struct SecurityEvent {
     event_type: String,
     user: Option<String>,
@@ -110,6 +134,8 @@ struct Rows {
     requests: Vec<AuthRequest>,
     approvals: Vec<Approval>,
     events: Vec<SecurityEvent>,
+    audit: Vec<AuditEntry>,
+    notifications: Vec<Notification>,
     notes: Vec<String>,
 }
 
@@ -301,6 +327,52 @@ impl Rows {
                 });
             }
         }
+        if table_exists(conn, "authauditlog")? {
+            let mut stmt = conn.prepare(
+                "SELECT id, auth_request_id, action, actor_user_id, actor_type, details, \
+                 ip_address, user_agent, created_at FROM authauditlog ORDER BY created_at, rowid",
+            )?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                let id: String = r.get(0)?;
+                let Some(created_at) = time(&mut rows.notes, "authauditlog", &id, r.get(8)?) else {
+                    continue;
+                };
+                rows.audit.push(AuditEntry {
+                    request: r.get(1)?,
+                    action: r.get(2)?,
+                    actor: r.get(3)?,
+                    actor_type: r.get(4)?,
+                    details: r.get(5)?,
+                    ip: r.get(6)?,
+                    agent: r.get(7)?,
+                    created_at,
+                });
+            }
+        }
+        if table_exists(conn, "notification_state")? {
+            let mut stmt = conn.prepare(
+                "SELECT id, user_id, auth_request_id, notification_type, is_read, created_at, \
+                 read_at FROM notification_state ORDER BY created_at, rowid",
+            )?;
+            let mut q = stmt.query([])?;
+            while let Some(r) = q.next()? {
+                let id: String = r.get(0)?;
+                let Some(created_at) = time(&mut rows.notes, "notification_state", &id, r.get(5)?)
+                else {
+                    continue;
+                };
+                rows.notifications.push(Notification {
+                    id,
+                    user: r.get(1)?,
+                    request: r.get(2)?,
+                    notification_type: r.get(3)?,
+                    is_read: r.get::<_, Option<bool>>(4)?.unwrap_or(false),
+                    created_at,
+                    read_at: optional_time(r.get(6)?),
+                });
+            }
+        }
         Ok(rows)
     }
 }
@@ -384,7 +456,169 @@ pub(crate) fn plan_records(
     )?;
     plan_sessions(&mut plan, &rows, root, clock)?;
     plan_auth(&mut plan, &rows, root, options)?;
+    plan_export_files(&mut plan, &rows, root, options)?;
     Ok(plan)
+}
+
+/// The export-only audit log and notification states: ThyWill's export writes them whole at
+/// one instant, and no live writer does, so heal adds the missing rows only to a file the
+/// archive already has (keeping its title, its stamp and its rows), each at its place in
+/// time order, and rewrites it whole, atomically.
+fn plan_export_files(
+    plan: &mut RecordsPlan,
+    rows: &Rows,
+    root: &Path,
+    options: &HealOptions,
+) -> Result<()> {
+    // The audit log: rows carry no id; matched by (request, action, actor, minute).
+    plan.counts.auth_audit_log = export_file::<ExportAuthAuditLog, AuditEntry>(
+        plan,
+        root,
+        options,
+        AUDIT_LOG,
+        &rows.audit,
+        |r| {
+            (
+                [
+                    r.auth_request_id.as_str(),
+                    &r.action,
+                    r.actor_user_id.as_deref().unwrap_or_default(),
+                ]
+                .join("\n"),
+                r.created_at.time,
+            )
+        },
+        |a| {
+            let row = ExportAuthAuditLog {
+                created_at: HumanTime::from_time(a.created_at),
+                auth_request_id: a.request.clone(),
+                action: a.action.clone(),
+                actor_user_id: a.actor.clone().filter(|s| !s.is_empty()),
+                actor_type: a.actor_type.clone().filter(|s| !s.is_empty()),
+                details: a.details.clone().unwrap_or_default(),
+                ip_address: a.ip.clone().filter(|s| !s.is_empty()),
+                user_agent: a.agent.clone().filter(|s| !s.is_empty()),
+            };
+            let key = [
+                row.auth_request_id.as_str(),
+                &row.action,
+                row.actor_user_id.as_deref().unwrap_or_default(),
+            ]
+            .join("\n");
+            (key, a.created_at, row)
+        },
+    )?;
+    // Notification states carry their id.
+    plan.counts.notification_states = export_file::<ExportNotificationState, Notification>(
+        plan,
+        root,
+        options,
+        NOTIFICATION_STATES,
+        &rows.notifications,
+        |r| (r.id.clone(), r.created_at.time),
+        |n| {
+            let row = ExportNotificationState {
+                id: n.id.clone(),
+                created_at: HumanTime::from_time(n.created_at),
+                user_id: n.user.clone(),
+                auth_request_id: n.request.clone(),
+                notification_type: n.notification_type.clone(),
+                is_read: n.is_read,
+                read_at: n.read_at.map(HumanTime::from_time),
+            };
+            (n.id.clone(), n.created_at, row)
+        },
+    )?;
+    Ok(())
+}
+
+/// `authentication/auth_audit_logs.txt`, relative to the archive root.
+pub(crate) const AUDIT_LOG: &str = "authentication/auth_audit_logs.txt";
+/// `users/notification_states.txt`, relative to the archive root.
+pub(crate) const NOTIFICATION_STATES: &str = "users/notification_states.txt";
+
+fn export_file<R: ExportRecord + Clone, T>(
+    plan: &mut RecordsPlan,
+    root: &Path,
+    options: &HealOptions,
+    relative: &str,
+    rows: &[T],
+    key_of_row: impl Fn(&R) -> (String, Option<NaiveDateTime>),
+    render: impl Fn(&T) -> (String, NaiveDateTime, R),
+) -> Result<RecordHealCounts> {
+    let path = root.join(relative);
+    let mut counts = RecordHealCounts {
+        healed: path.is_file() && options.ledgers != LedgerPolicy::Never,
+        rows: rows.len() as u64,
+        ..RecordHealCounts::default()
+    };
+    if !path.is_file() {
+        return Ok(counts);
+    }
+    let bytes = fileops::read_regular_file(&path)?;
+    let (mut file, diagnostics) = ExportFile::<R>::parse(&bytes, Some(Path::new(relative)));
+    let mut matcher = MinuteMatcher::new();
+    let mut times: Vec<Option<NaiveDateTime>> = Vec::new();
+    for (i, row) in file.rows.iter().enumerate() {
+        let (key, at) = key_of_row(row);
+        if let Some(at) = at {
+            matcher.add(key, &at, &options.time_zone, i);
+        }
+        times.push(at);
+    }
+    // Which database row each file row is (rows are read in time order).
+    let mut order: Vec<Option<usize>> = vec![None; file.rows.len()];
+    let mut missing: Vec<(usize, NaiveDateTime, R)> = Vec::new();
+    for (j, row) in rows.iter().enumerate() {
+        let (key, at, rendered) = render(row);
+        if let Some(i) = matcher.take(&key, &at) {
+            if let Some(slot) = order.get_mut(i) {
+                *slot = Some(j);
+            }
+            counts.present += 1;
+        } else if rendered.render_line().contains(['\n', '\r']) {
+            plan.notes.push(format!(
+                "{relative}: a row at {at} holds a line break the line cannot hold; not archived"
+            ));
+        } else {
+            missing.push((j, at, rendered));
+        }
+    }
+    if missing.is_empty() || !counts.healed {
+        return Ok(counts);
+    }
+    if !diagnostics.is_empty() || file.header.is_none() {
+        plan.notes.push(format!(
+            "{relative}: lines heal cannot read; its {} missing rows are not written",
+            missing.len()
+        ));
+        return Ok(counts);
+    }
+    counts.written = missing.len() as u64;
+    for (j, at, row) in missing {
+        // Before the first row the database orders after it (a row of no database row:
+        // before the first of a later minute).
+        let minute = crate::db::encode::minute_number(&at);
+        let position = order
+            .iter()
+            .zip(times.iter())
+            .position(|(o, t)| match o {
+                Some(o) => *o > j,
+                None => t.is_some_and(|t| crate::db::encode::minute_number(&t) > minute),
+            })
+            .unwrap_or(order.len());
+        order.insert(position, Some(j));
+        times.insert(position, Some(at));
+        file.rows.insert(position, row);
+    }
+    plan.changes.push(HealChange {
+        kind: HealChangeKind::ExportFileWritten,
+        record: relative.to_string(),
+        path: relative.to_string(),
+        detail: format!("{} missing rows added", counts.written),
+    });
+    plan.rewrites.push((relative.to_string(), file.render()));
+    Ok(counts)
 }
 
 fn plan_roles(

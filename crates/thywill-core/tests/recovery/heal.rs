@@ -779,6 +779,98 @@ fn activity_lines_removed_come_back_byte_for_byte() {
     assert_second_run_is_a_no_op(&c);
 }
 
+/// The export-only audit log and notification states: left alone where the archive has no
+/// export file; written into one it has (here: export files that lost their rows), every row
+/// at its place in time, so that a row taken out comes back where it was; an import then
+/// gives the rows back.
+#[test]
+fn export_only_files_are_healed_where_the_archive_has_them() {
+    let c = community("s1");
+    let report = heal(&c, true);
+    let r = &report.records;
+    assert!(!r.auth_audit_log.healed && !r.notification_states.healed);
+    assert_eq!(
+        (r.auth_audit_log.rows, r.notification_states.rows),
+        (16, 885)
+    );
+    let audit = "authentication/auth_audit_logs.txt";
+    let states = "users/notification_states.txt";
+    std::fs::create_dir_all(c.archives.join("authentication")).unwrap();
+    std::fs::write(
+        c.archives.join(audit),
+        "Authentication Audit Logs (exported November 26 2026 at 13:24)\n\
+         Format: created_at|auth_request_id|action|actor_user_id|actor_type|details|ip_address|user_agent\n\n\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.archives.join(states),
+        "User Notification States (exported November 26 2026 at 13:24)\n\
+         Format: id|created_at|user_id|auth_request_id|notification_type|is_read|read_at\n\n\n",
+    )
+    .unwrap();
+    let empty = tree(&c.archives);
+    let dry = heal(&c, true);
+    assert_eq!(tree(&c.archives), empty, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    let r = &report.records;
+    assert_eq!(
+        (r.auth_audit_log.written, r.notification_states.written),
+        (16, 885)
+    );
+    assert_second_run_is_a_no_op(&c);
+    let whole = tree(&c.archives);
+    // Rows taken out of the middle come back at their places.
+    assert_eq!(drop_lines(&c.archives.join(audit), |n, _| n == 8), 1);
+    assert_eq!(
+        drop_lines(&c.archives.join(states), |n, _| (100..103).contains(&n)),
+        3
+    );
+    let again = heal(&c, false);
+    assert_eq!(
+        (
+            again.records.auth_audit_log.written,
+            again.records.notification_states.written
+        ),
+        (1, 3)
+    );
+    let healed = tree(&c.archives);
+    for path in [audit, states] {
+        assert_eq!(
+            String::from_utf8_lossy(&healed[path]),
+            String::from_utf8_lossy(&whole[path]),
+            "{path}"
+        );
+    }
+    assert_eq!(healed, whole);
+    // An import of the healed archive gives the rows back.
+    let dir = tempfile::tempdir().unwrap();
+    let rebuilt = dir.path().join("rebuilt.db");
+    import_text_archives(
+        &c.archives,
+        &rebuilt,
+        &TextArchiveOptions {
+            time_zone: ArchiveTimeZone::Utc,
+            ..TextArchiveOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    for sql in [
+        "SELECT auth_request_id, action, coalesce(actor_user_id, ''), \
+         substr(created_at, 1, 16) FROM authauditlog",
+        "SELECT id, user_id, auth_request_id, notification_type, is_read FROM notification_state",
+    ] {
+        assert_eq!(rows_of(&c.db, sql), rows_of(&rebuilt, sql), "{sql}");
+    }
+}
+
 /// Two prayers of one minute without stored paths: the dry run reserves the names as the
 /// run does, and they get the format's collision names in creation order.
 #[test]
