@@ -362,8 +362,12 @@ pub(crate) fn run(
             clock,
         )?;
         plan.add_records(records);
-        let activity =
-            heal_activity::plan_activity(&snapshot.activity_events(), archive_root, options)?;
+        let activity = heal_activity::plan_activity(
+            &snapshot.activity_events(),
+            archive_root,
+            options,
+            scan.has_prayers_dir,
+        )?;
         plan.add_activity(activity);
     }
     let mut report = plan.report(db_path, archive_root, options.dry_run);

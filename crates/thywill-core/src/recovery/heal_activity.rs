@@ -16,7 +16,8 @@ use std::path::Path;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::heal::{
-    one_line, HealChange, HealChangeKind, HealOptions, MinuteMatcher, RecordHealCounts,
+    one_line, HealChange, HealChangeKind, HealOptions, LedgerPolicy, MinuteMatcher,
+    RecordHealCounts,
 };
 use crate::archive::activity::{self, minute_of, MonthlyActivity};
 use crate::archive::fileops::{self, entry_type, EntryType};
@@ -160,15 +161,26 @@ pub(crate) fn plan_activity(
     events: &[ActivityEvent],
     root: &Path,
     options: &HealOptions,
+    has_prayers_dir: bool,
 ) -> Result<ActivityPlan> {
+    // As the ledgers: an archive without `activity/` is not given one unless it is being
+    // rebuilt (no `prayers/` either) or `ledgers = always` says so.
+    let healed = match options.ledgers {
+        LedgerPolicy::Never => false,
+        LedgerPolicy::Always => true,
+        LedgerPolicy::Auto => root.join("activity").is_dir() || !has_prayers_dir,
+    };
     let mut plan = ActivityPlan {
         counts: RecordHealCounts {
-            healed: true,
+            healed,
             rows: events.len() as u64,
             ..RecordHealCounts::default()
         },
         ..ActivityPlan::default()
     };
+    if !healed {
+        return Ok(plan);
+    }
     let files = read_files(root)?;
     let mut matcher = MinuteMatcher::new();
     // Line number = (file, entry) packed into one index.

@@ -750,6 +750,14 @@ fn activity_lines_removed_come_back_byte_for_byte() {
     );
     std::fs::remove_file(a.join("activity/activity_2023_12.txt")).unwrap();
     let damaged = tree(a);
+    // `ledgers = never` leaves the activity log alone.
+    let never = HealOptions {
+        ledgers: thywill_core::recovery::heal::LedgerPolicy::Never,
+        ..options(true)
+    };
+    let untouched = heal_archives_at(&c.db, a, &never, as_of(), &NoProgress).unwrap();
+    assert!(!untouched.records.activity_log.healed);
+    assert_eq!(untouched.records.activity_log.written, 0);
     let dry = heal(&c, true);
     assert_eq!(tree(a), damaged, "a dry run writes nothing");
     let report = heal(&c, false);
