@@ -105,6 +105,17 @@ fn heal_dry_run_real_run_and_second_run() {
     let text = String::from_utf8_lossy(&again.stdout);
     assert!(text.contains("prayers already healthy: 1000"), "{text}");
     assert!(text.contains("users healed: 0"), "{text}");
+    // The activity log and the auth files are looked at too; nothing is missing there.
+    assert!(text.contains("activity log: "), "{text}");
+    assert!(
+        text.contains("auth requests: 11 rows, 11 archived"),
+        "{text}"
+    );
+    assert_eq!(real["records"]["activity_log"]["written"], 0);
+    assert_eq!(
+        real["records"]["activity_log"]["present"],
+        real["records"]["activity_log"]["rows"]
+    );
 }
 
 #[test]

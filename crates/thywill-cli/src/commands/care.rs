@@ -133,6 +133,29 @@ fn heal_text(report: &HealReport) -> String {
             report.invite_usage.lines_written
         ));
     }
+    if p.categorization_blocks_written > 0 {
+        text.push_str(&format!(
+            "categorization blocks {verb}written: {}\n",
+            p.categorization_blocks_written
+        ));
+    }
+    let r = &report.records;
+    for (name, counts) in [
+        ("roles", &r.roles),
+        ("invite tokens", &r.invite_tokens),
+        ("live sessions", &r.sessions),
+        ("auth requests", &r.auth_requests),
+        ("auth approvals", &r.auth_approvals),
+        ("security events", &r.security_events),
+        ("activity log", &r.activity_log),
+    ] {
+        if counts.healed && counts.rows > 0 {
+            text.push_str(&format!(
+                "{name}: {} rows, {} archived, {} {verb}written\n",
+                counts.rows, counts.present, counts.written
+            ));
+        }
+    }
     for note in &report.notes {
         text.push_str(&format!("note: {note}\n"));
     }

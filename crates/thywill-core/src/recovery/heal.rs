@@ -25,6 +25,9 @@ use chrono::NaiveDateTime;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::heal_activity::{self, ActivityEvent};
+use super::heal_records;
+use crate::archive::categorization::Categorization;
 use crate::archive::fileops::{self, entry_type, EntryType};
 use crate::archive::layout::{self, pathlib_str, LedgerKind};
 use crate::archive::ledger::{self, LedgerRecord};
@@ -39,6 +42,7 @@ use crate::db::encode::{minute_number, parse_datetime};
 use crate::db::{ArchiveTimeZone, Database, OpenOptions};
 use crate::progress::{self, Progress};
 use crate::pycompat::datetime::PyDateTime;
+use crate::pycompat::number::PyNumber;
 use crate::{Error, Result};
 
 /// Which monthly ledgers (`prayers/marks`, `prayers/skips`, `prayers/attributes`) heal
@@ -104,6 +108,10 @@ pub struct PrayerHealCounts {
     pub paths_updated: u64,
     /// Activity lines written (in new and in rewritten files).
     pub activity_lines_written: u64,
+    /// Categorization blocks written (in new and in rewritten files). Only in an archive
+    /// that has such blocks already: ThyWill writes them only with
+    /// `CATEGORIZATION_METADATA_EXPORT` on (off by default).
+    pub categorization_blocks_written: u64,
 }
 
 /// User counts of a [`HealReport`] (ThyWill's `Total users`, `Users healed`, `Users
@@ -152,6 +160,48 @@ pub struct InviteUsageHealCounts {
     pub lines_written: u64,
 }
 
+/// One kind of record's counts in [`ArchivedRecordsHealCounts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecordHealCounts {
+    /// Whether missing rows are written: always for the monthly files; for the snapshot
+    /// files where the archive keeps them (see [`LedgerPolicy`]).
+    pub healed: bool,
+    /// Rows in the database (for sessions: the live ones, not expired).
+    pub rows: u64,
+    /// Rows the archive holds.
+    pub present: u64,
+    /// Rows written (lines appended, or entries added to a snapshot file).
+    pub written: u64,
+}
+
+/// Counts of the records kept outside the prayer, user and ledger files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ArchivedRecordsHealCounts {
+    /// Roles in `roles/role_definitions.txt` (a snapshot file: healed where the archive
+    /// keeps it, see [`LedgerPolicy`]).
+    pub roles: RecordHealCounts,
+    /// Invite tokens: in `system/invite_tokens.txt` or named by an invite-usage line
+    /// (the snapshot is healed where the archive keeps it, see [`LedgerPolicy`]).
+    pub invite_tokens: RecordHealCounts,
+    /// Live sessions (not expired) in `sessions/YYYY_MM_sessions.txt`.
+    pub sessions: RecordHealCounts,
+    /// `authenticationrequest` rows in `auth/YYYY_MM_auth_requests.txt`.
+    pub auth_requests: RecordHealCounts,
+    /// `authapproval` rows in `auth/YYYY_MM_auth_approvals.txt`.
+    pub auth_approvals: RecordHealCounts,
+    /// `securitylog` rows in `auth/YYYY_MM_security_events.txt`.
+    pub security_events: RecordHealCounts,
+    /// Rows of export-all's `authentication/auth_audit_logs.txt` (written only into a file
+    /// the archive has: ThyWill has no live writer for the audit log).
+    pub auth_audit_log: RecordHealCounts,
+    /// Rows of export-all's `users/notification_states.txt` (written only into a file the
+    /// archive has).
+    pub notification_states: RecordHealCounts,
+    /// Lines of `activity/activity_YYYY_MM.txt`: one per prayer submitted, mark,
+    /// answered/archived/restored/flagged log row and registration.
+    pub activity_log: RecordHealCounts,
+}
+
 /// What a [`HealChange`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -172,6 +222,20 @@ pub enum HealChangeKind {
     InviteUsageAppended,
     /// `users/user_attributes.txt` rewritten from the database.
     UserAttributesRewritten,
+    /// `roles/role_definitions.txt` written with the roles it lacked.
+    RoleDefinitionsWritten,
+    /// `system/invite_tokens.txt` written with the tokens the archive lacked.
+    InviteTokensWritten,
+    /// Session lines appended to one monthly sessions file.
+    SessionsAppended,
+    /// Lines appended to one monthly `auth/` file (requests, approvals or security
+    /// events; the record names which).
+    AuthLinesAppended,
+    /// A monthly activity log written whole with the lines it lacked.
+    ActivityLogWritten,
+    /// An export-all data file (audit log, notification states) written whole with the rows
+    /// it lacked.
+    ExportFileWritten,
 }
 
 /// One change heal made (or, in a dry run, would make).
@@ -205,6 +269,8 @@ pub struct HealReport {
     pub ledgers: Vec<LedgerHealCounts>,
     /// Invite usage.
     pub invite_usage: InviteUsageHealCounts,
+    /// Roles, invite tokens, sessions and the `auth/` files.
+    pub records: ArchivedRecordsHealCounts,
     /// Every change, in the order made.
     pub changes: Vec<HealChange>,
     /// Rows that could not be archived (an unreadable time, a name the format cannot
@@ -232,6 +298,27 @@ pub fn heal_archives(
         archive_root.as_ref(),
         options,
         Scope::All,
+        None,
+        progress,
+    )
+}
+
+/// [`heal_archives`] as if the time were `now_utc` (naive UTC): it decides which sessions
+/// are live and which invite tokens have expired, and stamps a snapshot file heal creates
+/// (in [`HealOptions::time_zone`]). For reproducible runs and tests.
+pub fn heal_archives_at(
+    db_path: impl AsRef<Path>,
+    archive_root: impl AsRef<Path>,
+    options: &HealOptions,
+    now_utc: NaiveDateTime,
+    progress: &dyn Progress,
+) -> Result<HealReport> {
+    run(
+        db_path.as_ref(),
+        archive_root.as_ref(),
+        options,
+        Scope::All,
+        Some(now_utc),
         progress,
     )
 }
@@ -248,6 +335,7 @@ pub(crate) fn run(
     archive_root: &Path,
     options: &HealOptions,
     scope: Scope,
+    now_utc: Option<NaiveDateTime>,
     progress: &dyn Progress,
 ) -> Result<HealReport> {
     // A dry run creates nothing: a missing root is planned as an empty archive.
@@ -257,7 +345,31 @@ pub(crate) fn run(
     let db = open_database(db_path, options.dry_run)?;
     let snapshot = Snapshot::read(db.connection(), scope)?;
     let scan = ArchiveScan::read(archive_root, scope, progress)?;
-    let plan = plan(&snapshot, &scan, archive_root, options, scope, progress)?;
+    let mut plan = plan(&snapshot, &scan, archive_root, options, scope, progress)?;
+    if scope == Scope::All {
+        let clock = clock(now_utc, &options.time_zone);
+        let claimed: HashSet<String> = snapshot
+            .invite_usage
+            .iter()
+            .map(|u| u.token.clone())
+            .collect();
+        let records = heal_records::plan_records(
+            db.connection(),
+            archive_root,
+            options,
+            scan.has_prayers_dir,
+            &claimed,
+            clock,
+        )?;
+        plan.add_records(records);
+        let activity = heal_activity::plan_activity(
+            &snapshot.activity_events(),
+            archive_root,
+            options,
+            scan.has_prayers_dir,
+        )?;
+        plan.add_activity(activity);
+    }
     let mut report = plan.report(db_path, archive_root, options.dry_run);
     report.notes.extend(snapshot.notes.iter().cloned());
     report.notes.extend(scan.notes.iter().cloned());
@@ -265,6 +377,26 @@ pub(crate) fn run(
         plan.apply(&db, archive_root, progress)?;
     }
     Ok(report)
+}
+
+/// The run's clock: `now_utc`, or the system clock; local time in the archive's zone.
+fn clock(now_utc: Option<NaiveDateTime>, zone: &ArchiveTimeZone) -> heal_records::Clock {
+    let utc = now_utc.unwrap_or_else(|| chrono::Utc::now().naive_utc());
+    let offset = match zone {
+        ArchiveTimeZone::Utc => 0,
+        ArchiveTimeZone::FixedOffsetSeconds(s) => *s,
+        ArchiveTimeZone::Local => {
+            use chrono::{Offset, TimeZone};
+            chrono::Local
+                .offset_from_utc_datetime(&utc)
+                .fix()
+                .local_minus_utc()
+        }
+    };
+    heal_records::Clock {
+        utc,
+        local: utc + chrono::Duration::seconds(i64::from(offset)),
+    }
 }
 
 pub(crate) fn open_database(db_path: &Path, read_only: bool) -> Result<Database> {
@@ -295,6 +427,8 @@ pub(crate) struct DbPrayer {
     pub(crate) project_tag: Option<String>,
     pub(crate) created_at: NaiveDateTime,
     pub(crate) text_file_path: Option<String>,
+    /// The six categorization values, when the table has their columns.
+    pub(crate) categorization: Option<Categorization>,
 }
 
 #[derive(Debug, Clone)]
@@ -474,10 +608,27 @@ impl Snapshot {
             return Ok(s);
         }
         if table_exists(conn, "prayer")? {
-            let mut stmt = conn.prepare(
+            let columns = crate::db::table_columns(conn, "prayer")?;
+            let categorized = [
+                "safety_score",
+                "safety_flags",
+                "subject_category",
+                "specificity_type",
+                "categorization_method",
+                "specificity_confidence",
+            ]
+            .iter()
+            .all(|c| columns.iter().any(|have| have == c));
+            let category_columns = if categorized {
+                "safety_score, safety_flags, subject_category, specificity_type, \
+                 categorization_method, specificity_confidence"
+            } else {
+                "NULL, NULL, NULL, NULL, NULL, NULL"
+            };
+            let mut stmt = conn.prepare(&format!(
                 "SELECT id, author_username, text, generated_prayer, project_tag, created_at, \
-                 text_file_path FROM prayer ORDER BY created_at, rowid",
-            )?;
+                 text_file_path, {category_columns} FROM prayer ORDER BY created_at, rowid"
+            ))?;
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
@@ -492,6 +643,11 @@ impl Snapshot {
                     project_tag: r.get(4)?,
                     created_at,
                     text_file_path: r.get(6)?,
+                    categorization: if categorized {
+                        categorization_of(r)?
+                    } else {
+                        None
+                    },
                 });
             }
         }
@@ -619,6 +775,72 @@ impl Snapshot {
         Ok(s)
     }
 
+    /// The lines the database implies for the monthly activity log, in time order: a
+    /// prayer submitted, a mark, an answered/archived/restored/flagged log row, a
+    /// registration.
+    pub(crate) fn activity_events(&self) -> Vec<ActivityEvent> {
+        let mut events = Vec::new();
+        for user in &self.users {
+            events.push(ActivityEvent {
+                at: user.created_at,
+                rank: 0,
+                user: user.name.clone(),
+                action: match &user.invited_by {
+                    Some(inviter) => format!("registered via invitation from {inviter}"),
+                    None => "registered directly".into(),
+                },
+                tag: None,
+            });
+        }
+        for prayer in &self.prayers {
+            events.push(ActivityEvent {
+                at: prayer.created_at,
+                rank: 1,
+                user: prayer.author.clone(),
+                action: format!("submitted prayer {}", prayer.id),
+                tag: prayer.project_tag.clone(),
+            });
+        }
+        for (prayer_id, marks) in &self.marks {
+            for mark in marks {
+                events.push(ActivityEvent {
+                    at: mark.at,
+                    rank: 2,
+                    user: mark.user.clone(),
+                    action: format!("prayed for prayer {prayer_id}"),
+                    tag: None,
+                });
+            }
+        }
+        for (prayer_id, logs) in &self.logs {
+            for log in logs {
+                let set = log.new.as_deref() == Some("true");
+                let action = match log.action.as_str() {
+                    "answered" => format!("marked prayer {prayer_id} as answered"),
+                    "set_answered" if set => format!("marked prayer {prayer_id} as answered"),
+                    "archived" => format!("archived prayer {prayer_id}"),
+                    "set_archived" if set => format!("archived prayer {prayer_id}"),
+                    "restored" | "remove_archived" => format!("restored prayer {prayer_id}"),
+                    "flagged" => format!("flagged prayer {prayer_id}"),
+                    "set_flagged" if set => format!("flagged prayer {prayer_id}"),
+                    _ => continue,
+                };
+                events.push(ActivityEvent {
+                    at: log.at,
+                    rank: 3,
+                    user: log.user.clone(),
+                    action,
+                    tag: None,
+                });
+            }
+        }
+        // The maps iterate in no fixed order: ties are broken by the line's text.
+        events.sort_by(|a, b| {
+            (a.at, a.rank, &a.user, &a.action).cmp(&(b.at, b.rank, &b.user, &b.action))
+        });
+        events
+    }
+
     /// The activity lines the database says a prayer's file should hold, in time order:
     /// one per activity-log row (companion rows the app writes beside one line are folded
     /// into it), then a `prayed` line per mark and a `set` line per attribute that no log
@@ -739,6 +961,34 @@ impl Snapshot {
     }
 }
 
+/// The categorization values of a prayer row (columns 7 to 12), as ThyWill's writer
+/// renders its dict: the numbers as floats, the flags as a JSON list (`None` when the
+/// flags are not a JSON list of strings).
+fn categorization_of(r: &rusqlite::Row<'_>) -> Result<Option<Categorization>> {
+    let number = |v: Option<f64>, default: f64| PyNumber::Float(v.unwrap_or(default));
+    let flags: Option<String> = r.get(8)?;
+    let safety_flags = match flags.as_deref().map(serde_json::from_str::<Vec<String>>) {
+        None => Vec::new(),
+        Some(Ok(flags)) => flags,
+        Some(Err(_)) => return Ok(None),
+    };
+    let defaults = Categorization::writer_defaults();
+    Ok(Some(Categorization {
+        safety_score: number(r.get(7)?, 1.0),
+        safety_flags,
+        subject_category: r
+            .get::<_, Option<String>>(9)?
+            .unwrap_or(defaults.subject_category),
+        specificity_type: r
+            .get::<_, Option<String>>(10)?
+            .unwrap_or(defaults.specificity_type),
+        categorization_method: r
+            .get::<_, Option<String>>(11)?
+            .unwrap_or(defaults.categorization_method),
+        categorization_confidence: number(r.get(12)?, 0.0),
+    }))
+}
+
 fn time_of(
     notes: &mut Vec<String>,
     table: &str,
@@ -793,6 +1043,9 @@ pub(crate) struct ArchiveScan {
     pub(crate) ledger_dirs: HashSet<LedgerKindKey>,
     /// `prayers/` exists.
     pub(crate) has_prayers_dir: bool,
+    /// Some prayer file has a categorization block (ThyWill wrote them: heal writes the
+    /// blocks the other files lack).
+    pub(crate) has_categorization_blocks: bool,
     /// Lines the parsers could not read, as located remarks.
     pub(crate) unreadable: Vec<(Location, String)>,
     pub(crate) notes: Vec<String>,
@@ -850,6 +1103,15 @@ pub(crate) const USER_ATTRIBUTES: &str = "users/user_attributes.txt";
 /// The 1-based number of the first line of `text` equal to `line` (0 when none is).
 pub(crate) fn line_of(text: &str, line: &str) -> usize {
     text.lines().position(|l| l == line).map_or(0, |i| i + 1)
+}
+
+/// Whether a prayer file's header (the lines before its first empty line) holds a
+/// categorization line.
+fn has_categorization_block(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .take_while(|l| !l.is_empty())
+        .any(|l| l.starts_with("Safety Score: "))
 }
 
 /// The id a prayer file's title line names (`Prayer {id} by {author}`).
@@ -919,6 +1181,9 @@ impl ArchiveScan {
                     let rel = format!("prayers/{year}/{month}/{name}");
                     let bytes = fileops::read_listed_file(&path, via_link)?;
                     let id = title_id(&bytes);
+                    if !scan.has_categorization_blocks && has_categorization_block(&bytes) {
+                        scan.has_categorization_blocks = true;
+                    }
                     if let Some(id) = &id {
                         scan.files_by_id
                             .entry(id.clone())
@@ -1339,6 +1604,11 @@ enum AppendAction {
         row: LedgerRow,
     },
     InviteUsage(UsageRow),
+    /// A line rendered by its kind's writer, with the header of a new file.
+    Rendered {
+        header: String,
+        line: String,
+    },
 }
 
 impl AppendAction {
@@ -1379,6 +1649,7 @@ impl AppendAction {
                     record.render_line(),
                 )
             }
+            AppendAction::Rendered { header, line } => (header.clone(), line.clone()),
         }
     }
 }
@@ -1393,12 +1664,13 @@ pub(crate) struct Plan {
     users: UserHealCounts,
     ledgers: Vec<LedgerHealCounts>,
     invite_usage: InviteUsageHealCounts,
+    records: ArchivedRecordsHealCounts,
     changes: Vec<HealChange>,
     notes: Vec<String>,
 }
 
 /// Whether the archive can hold a name in a one-line record.
-fn one_line(name: &str) -> bool {
+pub(crate) fn one_line(name: &str) -> bool {
     !name.contains(['\n', '\r'])
 }
 
@@ -1420,6 +1692,7 @@ fn plan(
         users: UserHealCounts::default(),
         ledgers: Vec::new(),
         invite_usage: InviteUsageHealCounts::default(),
+        records: ArchivedRecordsHealCounts::default(),
         changes: Vec::new(),
         notes: Vec::new(),
     };
@@ -1443,6 +1716,8 @@ fn plan_prayers(
     options: &HealOptions,
     progress: &dyn Progress,
 ) -> Result<()> {
+    // Categorization blocks are written where ThyWill wrote them (its export setting was on).
+    let blocks = scan.has_categorization_blocks && options.ledgers != LedgerPolicy::Never;
     // Names taken: every file there is, and every file this run will create.
     let mut reserved: HashSet<String> = scan.prayer_files.keys().cloned().collect();
     let total = snapshot.prayers.len() as u64;
@@ -1462,7 +1737,13 @@ fn plan_prayers(
         let mut healed = false;
         let target = match &state.file {
             Some(file) => {
-                if !state.missing.is_empty() {
+                let add_block = blocks
+                    && prayer.categorization.is_some()
+                    && state
+                        .parsed
+                        .as_ref()
+                        .is_some_and(|p| p.categorization.is_none());
+                if !state.missing.is_empty() || add_block {
                     let Some(parsed) = &state.parsed else {
                         continue;
                     };
@@ -1471,13 +1752,19 @@ fn plan_prayers(
                     // lost is lost again.
                     let content = if state.diagnostics.is_empty() {
                         let mut archive = parsed.clone();
+                        if add_block {
+                            archive.categorization = prayer.categorization.clone();
+                        }
                         archive.activities = state.merged_activities();
                         archive.render()
                     } else {
-                        let mut archive = db_archive(prayer);
+                        let mut archive = db_archive(prayer, blocks);
                         archive.activities = state.merged_activities();
                         archive.render_archive_first()
                     };
+                    if add_block {
+                        plan.prayers.categorization_blocks_written += 1;
+                    }
                     plan.files.push((
                         prayer.id.clone(),
                         FileWrite::Rewrite {
@@ -1491,7 +1778,14 @@ fn plan_prayers(
                         kind: HealChangeKind::PrayerFileRewritten,
                         record: prayer.id.clone(),
                         path: file.clone(),
-                        detail: format!("{} missing activity lines added", state.missing.len()),
+                        detail: if add_block {
+                            format!(
+                                "categorization block and {} missing activity lines added",
+                                state.missing.len()
+                            )
+                        } else {
+                            format!("{} missing activity lines added", state.missing.len())
+                        },
                     });
                     healed = true;
                 }
@@ -1511,7 +1805,10 @@ fn plan_prayers(
                     _ => next_free_name(&prayer.created_at, &reserved),
                 };
                 reserved.insert(path.clone());
-                let mut archive = db_archive(prayer);
+                let mut archive = db_archive(prayer, blocks);
+                if archive.categorization.is_some() {
+                    plan.prayers.categorization_blocks_written += 1;
+                }
                 archive.activities = state.expected.iter().map(|e| e.activity.clone()).collect();
                 plan.files.push((
                     prayer.id.clone(),
@@ -1569,8 +1866,9 @@ fn plan_prayers(
     Ok(())
 }
 
-/// A prayer's file as the database describes it, without activity lines.
-fn db_archive(prayer: &DbPrayer) -> PrayerArchive {
+/// A prayer's file as the database describes it, without activity lines; with its
+/// categorization block when `with_block`.
+fn db_archive(prayer: &DbPrayer, with_block: bool) -> PrayerArchive {
     let mut archive = PrayerArchive::new(
         prayer.id.clone(),
         prayer.author.clone(),
@@ -1579,6 +1877,9 @@ fn db_archive(prayer: &DbPrayer) -> PrayerArchive {
     );
     archive.project_tag = prayer.project_tag.clone();
     archive.generated_prayer = prayer.generated_prayer.clone();
+    if with_block {
+        archive.categorization = prayer.categorization.clone();
+    }
     archive
 }
 
@@ -1852,6 +2153,34 @@ fn naive(t: &PyDateTime) -> NaiveDateTime {
 }
 
 impl Plan {
+    /// Takes in the plan of the monthly activity log.
+    fn add_activity(&mut self, activity: heal_activity::ActivityPlan) {
+        self.records.activity_log = activity.counts;
+        self.changes.extend(activity.changes);
+        self.notes.extend(activity.notes);
+        for (path, content) in activity.rewrites {
+            self.files
+                .push((String::new(), FileWrite::Rewrite { path, content }));
+        }
+    }
+
+    /// Takes in the plan of the records kept outside the prayer, user and ledger files.
+    fn add_records(&mut self, records: heal_records::RecordsPlan) {
+        self.records = records.counts;
+        self.changes.extend(records.changes);
+        self.notes.extend(records.notes);
+        for (path, content) in records.rewrites {
+            self.files
+                .push((String::new(), FileWrite::Rewrite { path, content }));
+        }
+        for (path, header, line) in records.appends {
+            self.appends.push(Append {
+                path,
+                action: AppendAction::Rendered { header, line },
+            });
+        }
+    }
+
     fn report(&self, db_path: &Path, root: &Path, dry_run: bool) -> HealReport {
         let mut notes = self.notes.clone();
         notes.sort();
@@ -1864,6 +2193,7 @@ impl Plan {
             users: self.users.clone(),
             ledgers: self.ledgers.clone(),
             invite_usage: self.invite_usage.clone(),
+            records: self.records.clone(),
             changes: self.changes.clone(),
             notes,
         }

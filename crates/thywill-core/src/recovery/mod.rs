@@ -26,6 +26,8 @@ pub mod compare;
 mod consistency;
 mod full_recovery;
 pub mod heal;
+mod heal_activity;
+mod heal_records;
 mod rebuild;
 mod reconstruct;
 mod report;

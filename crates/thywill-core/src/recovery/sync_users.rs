@@ -23,6 +23,7 @@ pub fn sync_users(
         archive_root.as_ref(),
         options,
         Scope::Registrations,
+        None,
         progress,
     )
 }

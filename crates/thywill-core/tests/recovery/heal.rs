@@ -9,7 +9,9 @@ use rusqlite::Connection;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{import_text_archives, TextArchiveOptions};
 use thywill_core::progress::NoProgress;
-use thywill_core::recovery::heal::{heal_archives, HealChangeKind, HealOptions, HealReport};
+use thywill_core::recovery::heal::{
+    heal_archives, heal_archives_at, HealChangeKind, HealOptions, HealReport,
+};
 use thywill_core::recovery::sync_users::sync_users;
 
 use crate::support::fixtures;
@@ -50,8 +52,17 @@ pub(crate) fn options(dry_run: bool) -> HealOptions {
     }
 }
 
+/// The time the fixtures were written (their snapshot files' stamp): heal runs as of
+/// then, so that their live sessions are live and a snapshot it creates has their stamp.
+pub(crate) fn as_of() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2025, 10, 1)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+}
+
 pub(crate) fn heal(c: &Community, dry_run: bool) -> HealReport {
-    heal_archives(&c.db, &c.archives, &options(dry_run), &NoProgress).unwrap()
+    heal_archives_at(&c.db, &c.archives, &options(dry_run), as_of(), &NoProgress).unwrap()
 }
 
 /// Every file under `root` with its bytes, by relative path.
@@ -110,11 +121,94 @@ fn round_trip_differences(c: &Community) -> Vec<String> {
     .unwrap();
     assert!(!report.has_failures(), "{:?}", report.failures);
     let with_skips = c.archives.join("prayers").join("skips").is_dir();
-    fidelity_differences(
-        &fixtures().join(c.corpus).join("thywill.db"),
-        &rebuilt,
-        with_skips,
-    )
+    let original = fixtures().join(c.corpus).join("thywill.db");
+    let mut differences = fidelity_differences(&original, &rebuilt, with_skips);
+    differences.extend(record_differences(&original, &rebuilt));
+    differences
+}
+
+/// The rows of `sql` in `db`, each as its columns' text, sorted.
+fn rows_of(db: &Path, sql: &str) -> Vec<Vec<String>> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    let n = stmt.column_count();
+    let mut out: Vec<Vec<String>> = stmt
+        .query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get::<_, rusqlite::types::Value>(i)? {
+                        rusqlite::types::Value::Null => "<NULL>".to_string(),
+                        rusqlite::types::Value::Integer(v) => v.to_string(),
+                        rusqlite::types::Value::Real(v) => v.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        rusqlite::types::Value::Blob(b) => format!("{b:?}"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The tables heal writes besides prayers, users and ledgers (roles, invite tokens, live
+/// sessions, authentication requests and approvals, security events), compared on the
+/// fields their archive lines carry; one entry per differing table.
+fn record_differences(original: &Path, rebuilt: &Path) -> Vec<String> {
+    let queries = [
+        (
+            "role",
+            "SELECT name, coalesce(description, ''), permissions, is_system_role FROM role",
+        ),
+        // A token archived only through its claim line comes back with an expiry the
+        // import estimates; the snapshot carries the expiry of every token heal adds.
+        (
+            "invitetoken",
+            "SELECT token, created_by_user, coalesce(used_by_user_id, '') FROM invitetoken",
+        ),
+        // Live sessions only (heal writes no expired session); the live line writes a
+        // `|` in the device as `_` (ThyWill's format, kept).
+        (
+            "session",
+            "SELECT id, username, substr(created_at, 1, 16), substr(expires_at, 1, 16), \
+             replace(coalesce(device_info, ''), '|', '_'), coalesce(ip_address, ''), \
+             is_fully_authenticated FROM session WHERE expires_at > '2025-10-01 09:00'",
+        ),
+        (
+            "authenticationrequest",
+            "SELECT user_id, replace(coalesce(device_info, ''), '|', '_'), \
+             coalesce(ip_address, ''), substr(created_at, 1, 16), substr(expires_at, 1, 16) \
+             FROM authenticationrequest",
+        ),
+        (
+            "authapproval",
+            "SELECT auth_request_id, approver_user_id, substr(created_at, 1, 16) \
+             FROM authapproval",
+        ),
+        (
+            "securitylog",
+            "SELECT event_type, user_id, ip_address, substr(created_at, 1, 16) \
+             FROM securitylog",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (table, sql) in queries {
+        let (a, b) = (rows_of(original, sql), rows_of(rebuilt, sql));
+        if a != b {
+            let lost: Vec<&Vec<String>> = a.iter().filter(|r| !b.contains(r)).collect();
+            let added: Vec<&Vec<String>> = b.iter().filter(|r| !a.contains(r)).collect();
+            out.push(format!(
+                "{table}: {} lost, {} added; lost {:?}, added {:?}",
+                lost.len(),
+                added.len(),
+                &lost[..lost.len().min(3)],
+                &added[..added.len().min(3)]
+            ));
+        }
+    }
+    out
 }
 
 fn fixture_tree(corpus: &str) -> BTreeMap<String, Vec<u8>> {
@@ -147,6 +241,30 @@ fn intact_fixtures_need_nothing() {
         assert_eq!(report.users.healthy, 100);
         assert_eq!(report.invite_usage.present, report.invite_usage.rows);
         assert_eq!(report.invite_usage.rows, 109);
+        let r = &report.records;
+        for (kind, counts) in [
+            ("roles", &r.roles),
+            ("invite tokens", &r.invite_tokens),
+            ("sessions", &r.sessions),
+            ("auth requests", &r.auth_requests),
+            ("auth approvals", &r.auth_approvals),
+            ("security events", &r.security_events),
+            ("activity log", &r.activity_log),
+        ] {
+            if counts.healed {
+                assert_eq!(counts.present, counts.rows, "{corpus}: {kind}");
+            }
+            assert_eq!(counts.written, 0, "{corpus}: {kind}");
+        }
+        // s1-live keeps no role definitions nor token snapshot: they are left alone there.
+        assert_eq!(r.roles.healed, corpus == "s1", "{corpus}");
+        assert_eq!(r.invite_tokens.healed, corpus == "s1", "{corpus}");
+        assert!(r.sessions.healed && r.auth_requests.healed);
+        assert_eq!(
+            (r.roles.rows, r.invite_tokens.rows, r.sessions.rows),
+            (4, 119, 3)
+        );
+        assert_eq!((r.auth_requests.rows, r.auth_approvals.rows), (11, 14));
         for ledger in report.ledgers.iter().filter(|l| l.healed) {
             assert_eq!(ledger.present, ledger.rows, "{corpus}: {ledger:?}");
         }
@@ -180,6 +298,18 @@ fn deleted_tree_comes_back(corpus: &'static str) {
         "every prayer back at its own name"
     );
     assert_eq!(report.users.registrations_written, 100);
+    // Every role, the tokens no claim line names, the live sessions, every request and
+    // approval (the fixtures' security log is empty).
+    let records = &report.records;
+    let written = [
+        records.roles.written,
+        records.invite_tokens.written,
+        records.sessions.written,
+        records.auth_requests.written,
+        records.auth_approvals.written,
+        records.security_events.written,
+    ];
+    assert_eq!(written, [4, 10, 3, 11, 14, 0], "{records:#?}");
     let fixture = fixture_tree(corpus);
     let healed = tree(&c.archives);
     let mut compared = 0;
@@ -211,6 +341,32 @@ fn deleted_tree_comes_back(corpus: &'static str) {
         })
         .count();
     assert_eq!(compared, 1000 + 22 + kept);
+    // The activity log: every line ThyWill wrote is back, by its text. The line of a mark
+    // made offline carries the time it reached the server, which no row holds: heal writes
+    // it at the mark's own time (so such a line may sit elsewhere in its month, or in the
+    // next month's file).
+    let activity_texts = |files: &BTreeMap<String, Vec<u8>>| {
+        let mut texts: Vec<String> = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("activity/"))
+            .flat_map(|(_, b)| {
+                String::from_utf8_lossy(b)
+                    .lines()
+                    .filter(|l| l.get(5..8) == Some(" - "))
+                    .map(|l| l[8..].to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        texts.sort();
+        texts
+    };
+    let texts = activity_texts(&healed);
+    assert_eq!(texts.len(), activity_texts(&fixture).len());
+    assert!(
+        texts == activity_texts(&fixture),
+        "{corpus}: activity lines differ"
+    );
+    assert_eq!(report.records.activity_log.written, texts.len() as u64);
     let differences = round_trip_differences(&c);
     assert!(differences.is_empty(), "{corpus}: {differences:#?}");
     assert_second_run_is_a_no_op(&c);
@@ -367,6 +523,360 @@ fn parts_removed_come_back_byte_for_byte() {
     }
     assert_paths_name_own_files(&c);
     assert_second_run_is_a_no_op(&c);
+}
+
+/// A role definition, an invite token, the live sessions, an authentication request and
+/// approval removed, and a security-log row the archive never had: heal writes ThyWill's
+/// lines back at their places (the snapshot files rewritten whole, keeping their stamp;
+/// the monthly files appended).
+#[test]
+fn records_removed_come_back_byte_for_byte() {
+    let c = community("s1");
+    let a = &c.archives;
+    assert_eq!(
+        drop_lines(&a.join("roles/role_definitions.txt"), |_, l| l
+            .starts_with("moderator|")),
+        1
+    );
+    // The token's snapshot line and its link-creation line: nothing else names it.
+    let token = "7d9943b6c8ade296";
+    assert_eq!(
+        drop_lines(&a.join("system/invite_tokens.txt"), |_, l| l
+            .contains(token)),
+        1
+    );
+    let usage = "system/2025_09_invite_usage.txt";
+    assert_eq!(drop_lines(&a.join(usage), |_, l| l.contains(token)), 1);
+    // The three sessions live on the fixtures' day (the last three of their month).
+    assert_eq!(
+        drop_lines(&a.join("sessions/2025_09_sessions.txt"), |_, l| [
+            "025cebf764984223a62674a733ceba27",
+            "954c2d3e3671451bbeaae7f59280486d",
+            "ad4cdab56a6940e08deb8918de05472d"
+        ]
+        .iter()
+        .any(|id| l.contains(id))),
+        3
+    );
+    assert_eq!(
+        drop_lines(&a.join("auth/2025_01_auth_requests.txt"), |n, _| n == 4),
+        1
+    );
+    assert_eq!(
+        drop_lines(&a.join("auth/2025_01_auth_approvals.txt"), |n, _| n == 5),
+        1
+    );
+    // A security-log row (the fixtures' log is empty).
+    Connection::open(&c.db)
+        .unwrap()
+        .execute(
+            "INSERT INTO securitylog (id, event_type, user_id, ip_address, user_agent, \
+             details, created_at) VALUES ('e1', 'ip_change', 'Mateo', '10.0.0.1', \
+             'UA | x', 'old=1.2.3.4', '2025-09-30 12:00:00.000000')",
+            [],
+        )
+        .unwrap();
+    let damaged = tree(a);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    let r = &report.records;
+    let written = [
+        r.roles.written,
+        r.invite_tokens.written,
+        r.sessions.written,
+        r.auth_requests.written,
+        r.auth_approvals.written,
+        r.security_events.written,
+    ];
+    assert_eq!(written, [1, 1, 3, 1, 1, 1], "{r:#?}");
+    assert_eq!(report.prayers.healed, 0);
+    let kinds: Vec<HealChangeKind> = report.changes.iter().map(|ch| ch.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            HealChangeKind::RoleDefinitionsWritten,
+            HealChangeKind::InviteTokensWritten,
+            HealChangeKind::SessionsAppended,
+            HealChangeKind::AuthLinesAppended,
+            HealChangeKind::AuthLinesAppended,
+            HealChangeKind::AuthLinesAppended,
+        ]
+    );
+    let healed = tree(a);
+    let fixture = fixture_tree("s1");
+    assert_eq!(
+        healed.keys().collect::<Vec<_>>(),
+        fixture.keys().collect::<Vec<_>>()
+    );
+    let events = "auth/2025_09_security_events.txt";
+    for (path, bytes) in &healed {
+        let expected = if path == usage {
+            // A link creation has no row: its line stays missing.
+            damaged[path].clone()
+        } else if path == events {
+            let mut v = fixture[path].clone();
+            v.extend_from_slice(
+                b"2025-09-30T12:00:00|ip_change|Mateo|10.0.0.1|UA _ x|old=1.2.3.4\n",
+            );
+            v
+        } else {
+            fixture[path].clone()
+        };
+        assert_eq!(
+            String::from_utf8_lossy(bytes),
+            String::from_utf8_lossy(&expected),
+            "{path}"
+        );
+    }
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// `text` with the categorization block `lines` put where ThyWill writes it: at the end
+/// of the header, before its first empty line.
+fn with_block(text: &str, lines: [&str; 6]) -> String {
+    let (head, rest) = text.split_once("\n\n").unwrap();
+    format!("{head}\n{}\n\n{rest}", lines.join("\n"))
+}
+
+/// An archive where ThyWill wrote a categorization block (its export setting on): heal
+/// writes the block into every prayer file that lacks it, in place, and into the files it
+/// creates; an archive without any block gets none (the intact and deleted-tree tests).
+#[test]
+fn categorization_blocks_are_written_where_the_archive_has_them() {
+    let c = community("s1");
+    let a = &c.archives;
+    let default_block = |method: &str| {
+        [
+            "Safety Score: 1.0".to_string(),
+            "Safety Flags: []".to_string(),
+            "Category: general".to_string(),
+            "Specificity: unknown".to_string(),
+            format!("Categorization Method: {method}"),
+            "Categorization Confidence: 0.0".to_string(),
+        ]
+    };
+    let conn = Connection::open(&c.db).unwrap();
+    conn.execute(
+        "UPDATE prayer SET safety_score = 0.75, safety_flags = '[\"self_harm\", \"x\"]', \
+         subject_category = 'health', specificity_type = 'specific', \
+         categorization_method = 'ai_full', specificity_confidence = 0.9 \
+         WHERE id = 'd4f60a4f488e422f9f145d0e33a4f045'",
+        [],
+    )
+    .unwrap();
+    let method_of = |id: &str| -> String {
+        conn.query_row(
+            "SELECT categorization_method FROM prayer WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // ThyWill's block in one file.
+    let marked = "prayers/2024/01/2024_01_20_prayer_at_2324.txt";
+    let fixture = fixture_tree("s1");
+    let text = |p: &str| String::from_utf8(fixture[p].clone()).unwrap();
+    let block = default_block("default");
+    let block: [&str; 6] = std::array::from_fn(|i| block[i].as_str());
+    std::fs::write(a.join(marked), with_block(&text(marked), block)).unwrap();
+    // A file deleted: created with its block.
+    let deleted = "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt";
+    std::fs::remove_file(a.join(deleted)).unwrap();
+    let damaged = tree(a);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    assert_eq!(report.prayers.categorization_blocks_written, 999);
+    assert_eq!(report.prayers.files_rewritten, 998);
+    assert_eq!(report.prayers.files_created, 1);
+    let healed = tree(a);
+    assert_eq!(healed.len(), fixture.len(), "no sibling file");
+    for (path, bytes) in &healed {
+        if !path.starts_with("prayers/20") {
+            assert_eq!(bytes, &fixture[path], "{path}");
+            continue;
+        }
+        let original = text(path);
+        let id = original.split(' ').nth(1).unwrap();
+        let expected = if id == "d4f60a4f488e422f9f145d0e33a4f045" {
+            with_block(
+                &original,
+                [
+                    "Safety Score: 0.75",
+                    "Safety Flags: [\"self_harm\", \"x\"]",
+                    "Category: health",
+                    "Specificity: specific",
+                    "Categorization Method: ai_full",
+                    "Categorization Confidence: 0.9",
+                ],
+            )
+        } else {
+            let block = default_block(&method_of(id));
+            with_block(&original, std::array::from_fn(|i| block[i].as_str()))
+        };
+        assert_eq!(String::from_utf8_lossy(bytes), expected, "{path}");
+    }
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// Activity-log lines removed (one, a whole day, a whole month): heal rewrites the month
+/// in place with the lines where ThyWill had them. (A month without offline marks: the line
+/// of a mark made offline carries the time it reached the server, which no row holds; heal
+/// writes it at the mark's own time.)
+#[test]
+fn activity_lines_removed_come_back_byte_for_byte() {
+    let c = community("s1");
+    let a = &c.archives;
+    // A line in the middle of a day, and the whole of May 2nd with its header.
+    assert_eq!(
+        drop_lines(&a.join("activity/activity_2024_05.txt"), |n, _| n == 7
+            || (13..=19).contains(&n)),
+        8
+    );
+    std::fs::remove_file(a.join("activity/activity_2023_12.txt")).unwrap();
+    let damaged = tree(a);
+    // `ledgers = never` leaves the activity log alone.
+    let never = HealOptions {
+        ledgers: thywill_core::recovery::heal::LedgerPolicy::Never,
+        ..options(true)
+    };
+    let untouched = heal_archives_at(&c.db, a, &never, as_of(), &NoProgress).unwrap();
+    assert!(!untouched.records.activity_log.healed);
+    assert_eq!(untouched.records.activity_log.written, 0);
+    let dry = heal(&c, true);
+    assert_eq!(tree(a), damaged, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    let lines_of_month =
+        String::from_utf8(fixture_tree("s1")["activity/activity_2023_12.txt"].clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" - "))
+            .count() as u64;
+    assert_eq!(report.records.activity_log.written, 6 + lines_of_month);
+    let files: Vec<&str> = report.changes.iter().map(|ch| ch.path.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "activity/activity_2023_12.txt",
+            "activity/activity_2024_05.txt"
+        ]
+    );
+    assert_eq!(tree(a), fixture_tree("s1"));
+    assert_second_run_is_a_no_op(&c);
+}
+
+/// The export-only audit log and notification states: left alone where the archive has no
+/// export file; written into one it has (here: export files that lost their rows), every row
+/// at its place in time, so that a row taken out comes back where it was; an import then
+/// gives the rows back.
+#[test]
+fn export_only_files_are_healed_where_the_archive_has_them() {
+    let c = community("s1");
+    let report = heal(&c, true);
+    let r = &report.records;
+    assert!(!r.auth_audit_log.healed && !r.notification_states.healed);
+    assert_eq!(
+        (r.auth_audit_log.rows, r.notification_states.rows),
+        (16, 885)
+    );
+    let audit = "authentication/auth_audit_logs.txt";
+    let states = "users/notification_states.txt";
+    std::fs::create_dir_all(c.archives.join("authentication")).unwrap();
+    std::fs::write(
+        c.archives.join(audit),
+        "Authentication Audit Logs (exported November 26 2026 at 13:24)\n\
+         Format: created_at|auth_request_id|action|actor_user_id|actor_type|details|ip_address|user_agent\n\n\n",
+    )
+    .unwrap();
+    std::fs::write(
+        c.archives.join(states),
+        "User Notification States (exported November 26 2026 at 13:24)\n\
+         Format: id|created_at|user_id|auth_request_id|notification_type|is_read|read_at\n\n\n",
+    )
+    .unwrap();
+    let empty = tree(&c.archives);
+    let dry = heal(&c, true);
+    assert_eq!(tree(&c.archives), empty, "a dry run writes nothing");
+    let report = heal(&c, false);
+    assert_eq!(
+        HealReport {
+            dry_run: true,
+            ..report.clone()
+        },
+        dry
+    );
+    let r = &report.records;
+    assert_eq!(
+        (r.auth_audit_log.written, r.notification_states.written),
+        (16, 885)
+    );
+    assert_second_run_is_a_no_op(&c);
+    let whole = tree(&c.archives);
+    // Rows taken out of the middle come back at their places.
+    assert_eq!(drop_lines(&c.archives.join(audit), |n, _| n == 8), 1);
+    assert_eq!(
+        drop_lines(&c.archives.join(states), |n, _| (100..103).contains(&n)),
+        3
+    );
+    let again = heal(&c, false);
+    assert_eq!(
+        (
+            again.records.auth_audit_log.written,
+            again.records.notification_states.written
+        ),
+        (1, 3)
+    );
+    let healed = tree(&c.archives);
+    for path in [audit, states] {
+        assert_eq!(
+            String::from_utf8_lossy(&healed[path]),
+            String::from_utf8_lossy(&whole[path]),
+            "{path}"
+        );
+    }
+    assert_eq!(healed, whole);
+    // An import of the healed archive gives the rows back.
+    let dir = tempfile::tempdir().unwrap();
+    let rebuilt = dir.path().join("rebuilt.db");
+    import_text_archives(
+        &c.archives,
+        &rebuilt,
+        &TextArchiveOptions {
+            time_zone: ArchiveTimeZone::Utc,
+            ..TextArchiveOptions::default()
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    for sql in [
+        "SELECT auth_request_id, action, coalesce(actor_user_id, ''), \
+         substr(created_at, 1, 16) FROM authauditlog",
+        "SELECT id, user_id, auth_request_id, notification_type, is_read FROM notification_state",
+    ] {
+        assert_eq!(rows_of(&c.db, sql), rows_of(&rebuilt, sql), "{sql}");
+    }
 }
 
 /// Two prayers of one minute without stored paths: the dry run reserves the names as the
