@@ -541,9 +541,10 @@ fn the_once_unscored_tables_are_scored_and_their_damage_located() {
         .iter()
         .any(|i| i == "1 securitylog records differ between database and archives"));
 
-    // heal writes none of these tables: a fix changes no archive file and the damage
-    // stays.
-    let before = tree_state(&community.archives());
+    // A fix heals what the database has and the archives lack: the altered security
+    // event, and the one whose None fields ThyWill's writer fails on (written as its
+    // str() writes them; the import reads them back as NULL). It never deletes an archive
+    // line, so rows deleted from the database stay "only in the archives".
     let fixed = run(
         &community,
         &ConsistencyOptions {
@@ -551,8 +552,26 @@ fn the_once_unscored_tables_are_scored_and_their_damage_located() {
             ..options()
         },
     );
-    assert!(!fixed.fix.as_ref().unwrap().changed_anything());
-    assert_eq!(fixed.score_after_fix, None);
-    assert_eq!(fixed.issues_scored, 8);
-    assert_eq!(tree_state(&community.archives()), before);
+    let fix = fixed.fix.as_ref().unwrap();
+    assert!(fix.changed_anything());
+    assert_eq!(fix.records.security_events.written, 2);
+    let events =
+        std::fs::read_to_string(community.archives().join("auth/2025_09_security_events.txt"))
+            .unwrap();
+    assert!(events.ends_with(
+        "2025-09-21T11:30:00|ip_change|Lydia1973|5.6.7.8|UA 2|altered\n\
+         2025-09-22T08:00:00|rate_limit|Mateo|1.2.3.4|None|None\n"
+    ));
+    for table in ["securitylog", "authauditlog", "notification_state", "user_roles"] {
+        assert_eq!(entity(&fixed, table).only_in_archives, 1, "{table}");
+    }
+    // A second fix has nothing left to write.
+    let again = run(
+        &community,
+        &ConsistencyOptions {
+            fix: true,
+            ..options()
+        },
+    );
+    assert!(!again.fix.as_ref().unwrap().changed_anything());
 }
