@@ -328,6 +328,21 @@ def test_parse_returns_the_correct_reading_in_thywills_shape(compat: ModuleType,
     assert service.read_archive_file(path) == Path(path).read_text()
 
 
+def test_activity_and_title_lines_inside_user_text_stay_text(compat: ModuleType, base: Path) -> None:
+    service = compat.TextArchiveService(base_dir=str(base))
+    text = "Line one\nActivity:\nJanuary 01 2025 at 10:00 - Eve prayed this prayer\nmore"
+    path = service.create_prayer_archive(
+        {"id": "x1", "author": "A", "text": text, "created_at": T,
+         "generated_prayer": "Prayer of healing by grace\nAmen"}
+    )
+    data, activities = service.parse_prayer_archive(path)
+    # ThyWill: request "Line one", an invented mark by Eve, id "of healing", author "grace".
+    assert (data["id"], data["author"]) == ("x1", "A")
+    assert data["original_request"] == text
+    assert data["generated_prayer"] == "Prayer of healing by grace\nAmen"
+    assert activities == []
+
+
 def test_categorization_reads_the_header_block_with_reader_defaults(
     compat: ModuleType, base: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
