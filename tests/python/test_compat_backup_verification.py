@@ -138,3 +138,31 @@ def test_main_exit_codes(backup: Path, tmp_path: Path) -> None:
     assert bad.returncode == 1
     assert bad.stdout.endswith("❌ Backup verification failed\n")
     assert _run(str(tmp_path / "nope.db")).returncode == 1
+
+
+def test_verifying_the_apps_open_database_leaves_the_apps_locks_alone(backup: Path) -> None:
+    # The app holds a write lock through Python's sqlite3; verifying that same file from the
+    # app's process must not drop it (a second SQLite library closing the file in-process
+    # would), so a third process must still be refused the write lock afterwards.
+    probe = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+        "try:\n    c.execute('BEGIN IMMEDIATE')\n    print('acquired')\n"
+        "except sqlite3.OperationalError:\n    print('locked')\n"
+    )
+
+    def third_process() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", probe, str(backup)], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    app = sqlite3.connect(backup, isolation_level=None)
+    try:
+        app.execute("BEGIN IMMEDIATE")
+        assert third_process() == "locked"
+        assert bv.verify_backup(str(backup))["database_integrity_ok"] is True
+        assert third_process() == "locked"
+    finally:
+        app.execute("ROLLBACK")
+        app.close()
+    assert third_process() == "acquired"

@@ -7,17 +7,22 @@ Swap it in with the one line that becomes the ThyWill module's body::
 ``python -m app_helpers.cli.backup_verification FILE`` then runs this module's ``main``
 (the swap happens while ``runpy`` imports the module). ``verify_backup`` returns ThyWill's
 dict (``file_exists``, ``checksum_verified``, ``checksum_file_found``,
-``database_integrity_ok``, ``errors``), filled from ``thywill_core.backup_verify``: the
-integrity check runs in-process (no ``sqlite3`` binary needed) and passes only on SQLite's
-exact ``ok``, not on any output containing the letters ``ok``.
+``database_integrity_ok``, ``errors``), filled from ``thywill_core.backup_verify``, which
+passes the integrity check only on SQLite's exact ``ok``, not on any output containing the
+letters ``ok``, and needs no ``sqlite3`` binary.
+
+The verify runs in a child Python process, as ThyWill's ran the ``sqlite3`` tool in one. In
+the app's own process it would be unsafe: the core links its own SQLite beside the one
+Python's ``sqlite3`` uses, and when one library closes a file the process's POSIX locks on
+it are dropped, including the app's locks if the app has that file open (the live database).
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from typing import Any, Dict
-
-from thywill_core import _native
 
 _RESULT_KEYS = (
     "file_exists",
@@ -38,11 +43,23 @@ def verify_backup(backup_file: str) -> Dict[str, Any]:
     Returns:
         Dict containing verification results
     """
-    # ThyWill never requires a checksum file: without one the check is skipped, not failed.
-    report = _native.backup_verify(backup_file, require_checksum=False)
-    results: Dict[str, Any] = {key: report[key] for key in _RESULT_KEYS}  # type: ignore[literal-required]
-    results["errors"] = list(report["errors"])
-    return results
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(backup_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"backup verification process failed: {child.stderr.strip()}")
+    report: Dict[str, Any] = json.loads(child.stdout)
+    return {key: report[key] for key in _RESULT_KEYS}
+
+
+# ThyWill never requires a checksum file: without one the check is skipped, not failed.
+_CHILD = (
+    "import json, sys, thywill_core; "
+    "print(json.dumps(thywill_core.backup_verify(sys.argv[1], require_checksum=False)))"
+)
 
 
 def print_verification_report(backup_file: str, results: Dict[str, Any]) -> None:
