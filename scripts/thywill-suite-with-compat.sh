@@ -12,6 +12,7 @@
 #                   one is built from this repository with `maturin build` ($MATURIN, default
 #                   `maturin`; e.g. MATURIN=".venv/bin/python -m maturin").
 # SUITE_MODULES     optional: space-separated compat modules to swap (default: all that exist).
+# KEEP_WORK=1       keep the temp folder (both trees, pytest logs and JUnit XML) for inspection.
 # Without pytest args it runs the archive-related tests and then the whole suite.
 set -euo pipefail
 
@@ -20,7 +21,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 python="$PEER_VENV/bin/python"
 work=$(mktemp -d "${TMPDIR:-/tmp}/thywill-compat.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+if [[ ${KEEP_WORK:-} == 1 ]]; then
+  echo "work folder kept: $work"
+else
+  trap 'rm -rf "$work"' EXIT
+fi
 
 # ThyWill module path -> compat module, for every compat module that exists.
 declare -A swaps=(
@@ -62,14 +67,18 @@ for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
 PY
 }
 
+# compare <suite> [<label> <regex>]: figures and changed tests, optionally for the tests of
+# <suite> whose id matches <regex> only.
 compare() {
-  local name=$1
-  "$python" - "$work/before-$name.tsv" "$work/after-$name.tsv" "$name" <<'PY'
+  local suite=$1
+  "$python" - "$work/before-$suite.tsv" "$work/after-$suite.tsv" "${2:-$suite}" "${3:-}" <<'PY'
+import re
 import sys
 
 def load(path):
     with open(path) as f:
-        return dict(line.rstrip("\n").split("\t") for line in f if line.strip())
+        rows = dict(line.rstrip("\n").split("\t") for line in f if line.strip())
+    return {t: o for t, o in rows.items() if re.match(sys.argv[4], t)}
 
 before, after, name = load(sys.argv[1]), load(sys.argv[2]), sys.argv[3]
 passing = lambda d: sum(1 for v in d.values() if v == "passed")
@@ -111,3 +120,7 @@ for suite in "${suites[@]}"; do
   run "after-$suite" "$work/after" "$work/site:$work/after" "${args[@]}"
   compare "$suite"
 done
+if [[ " ${suites[*]} " == *" all "* ]]; then
+  # The archive-related tests as the compat issue lists them, from the whole-suite run.
+  compare all archive-related 'tests\.(test_archive_|test_text_archive_comprehensive|test_importer_service|unit\.test_archive_download_service|unit\.test_archive_routes|integration\.|functional\.|unit\.test_single_prayer_import)'
+fi
