@@ -26,6 +26,7 @@ from thywill_core._native import (
     ThywillError,
     ThywillIOError,
     __version__,
+    append_line_locked,
     backup_cleanup,
     backup_create,
     backup_create_and_copy,
@@ -38,6 +39,7 @@ from thywill_core._native import (
     check_tree,
     export_sessions,
     file_kind,
+    first_free_prayer_file,
     heal_archives,
     import_phase_names,
     import_phase_prerequisites,
@@ -49,6 +51,8 @@ from thywill_core._native import (
     iter_ledger,
     iter_users,
     parse_file,
+    prayer_file_categorization,
+    prayer_file_thywill_shape,
     reconstruct_from_archives,
     recovery_full,
     recovery_report,
@@ -59,6 +63,7 @@ from thywill_core._native import (
     sync_users,
     validate_archives,
     validate_consistency,
+    write_file_atomic,
 )
 
 __all__ = [
@@ -80,6 +85,7 @@ __all__ = [
     "ThywillError",
     "ThywillIOError",
     "__version__",
+    "append_line_locked",
     "backup_cleanup",
     "backup_create",
     "backup_create_and_copy",
@@ -92,6 +98,7 @@ __all__ = [
     "check_tree",
     "export_sessions",
     "file_kind",
+    "first_free_prayer_file",
     "heal_archives",
     "import_phase_names",
     "import_phase_prerequisites",
@@ -103,6 +110,8 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "prayer_file_categorization",
+    "prayer_file_thywill_shape",
     "reconstruct_from_archives",
     "recovery_full",
     "recovery_report",
@@ -113,4 +122,5 @@ __all__ = [
     "sync_users",
     "validate_archives",
     "validate_consistency",
+    "write_file_atomic",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "ThywillError",
     "ThywillIOError",
     "__version__",
+    "append_line_locked",
     "backup_cleanup",
     "backup_create",
     "backup_create_and_copy",
@@ -48,6 +49,7 @@ __all__ = [
     "check_tree",
     "export_sessions",
     "file_kind",
+    "first_free_prayer_file",
     "heal_archives",
     "import_prayer_file",
     "import_prayers_json",
@@ -59,6 +61,8 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "prayer_file_categorization",
+    "prayer_file_thywill_shape",
     "reconstruct_from_archives",
     "recovery_full",
     "recovery_report",
@@ -69,6 +73,7 @@ __all__ = [
     "sync_users",
     "validate_archives",
     "validate_consistency",
+    "write_file_atomic",
     "_plain_roundtrip",
     "_progress_probe",
     "_raise_core_error",
@@ -160,6 +165,11 @@ def file_kind(path: _Path) -> str: ...
 def rerender_file(path: _Path) -> bytes: ...
 def parse_file(path: _Path) -> dict[str, Any]: ...
 def check_tree(root: _Path, progress: _Progress | None = None) -> dict[str, Any]: ...
+def prayer_file_thywill_shape(path: _Path) -> tuple[dict[str, Any], list[dict[str, Any]]]: ...
+def prayer_file_categorization(path: _Path | None = None) -> dict[str, Any]: ...
+def first_free_prayer_file(base_dir: _Path, created_at: datetime) -> str: ...
+def write_file_atomic(path: _Path, content: str) -> None: ...
+def append_line_locked(path: _Path, line: str) -> None: ...
 
 @final
 class ArchiveWriter:

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 use pyo3::prelude::*;
+use thywill_core::archive::categorization::Categorization;
 use thywill_core::archive::check;
 use thywill_core::archive::kind::{self, FileKind};
 use thywill_core::archive::parsed::{self, kind_name, kind_of_path};
-use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive};
+use thywill_core::archive::prayer::{self, ActivityAction, PrayerArchive, ThyWillPrayerData};
 use thywill_core::archive::writer::{ArchiveWriter, Clock};
 use thywill_core::archive::{activity, ledger, users, Diagnostic};
+use thywill_core::archive::{fileops, layout};
 use thywill_core::Error;
 
 use crate::convert::{from_py, to_py};
@@ -327,6 +329,70 @@ fn parse_file(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
     to_py(py, &parsed)
 }
 
+/// The correct reading of the prayer file at `path` in the shape of ThyWill's
+/// `TextArchiveService.parse_prayer_archive`: `(data, activities)`, absent keys left out
+/// of `data`. Raises `NotFoundError` for a missing file, as ThyWill's read raises.
+#[pyfunction]
+fn prayer_file_thywill_shape(py: Python<'_>, path: PathBuf) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+    let bytes = read_file(&path)?;
+    let mut data = py.detach(|| {
+        let (archive, _diagnostics) = prayer::parse_bytes(&bytes, Some(&path));
+        ThyWillPrayerData::from_archive(&archive)
+    });
+    let activities = std::mem::take(&mut data.activities);
+    let data = to_py(py, &data)?;
+    data.bind(py)
+        .cast::<pyo3::types::PyDict>()
+        .map_err(PyErr::from)?
+        .del_item("activities")?;
+    Ok((data, to_py(py, &activities)?))
+}
+
+/// The categorization block of the prayer file at `path` as ThyWill's
+/// `parse_prayer_archive_categorization` returns it (six keys), read from the header block
+/// only; the reader defaults (method `default_fallback`) when `path` is None or the file is
+/// missing, unreadable or has no block.
+#[pyfunction]
+#[pyo3(signature = (path=None))]
+fn prayer_file_categorization(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Py<PyAny>> {
+    let categorization = py.detach(|| {
+        path.and_then(|path| std::fs::read(&path).ok().map(|bytes| (path, bytes)))
+            .and_then(|(path, bytes)| prayer::parse_bytes(&bytes, Some(&path)).0.categorization)
+            .unwrap_or_else(Categorization::reader_defaults)
+    });
+    to_py(py, &categorization)
+}
+
+/// The first free prayer file name for a prayer created at `created_at` under `base_dir`
+/// (the same-minute collision rule), creating its folder; ThyWill's `generate_prayer_filename`.
+#[pyfunction]
+fn first_free_prayer_file(
+    py: Python<'_>,
+    base_dir: PathBuf,
+    created_at: NaiveDateTime,
+) -> PyResult<String> {
+    let path = run(py, None, |_| {
+        layout::first_free_prayer_file(&base_dir, &created_at)
+    })?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// Writes `content` (UTF-8) to `path` whole: a temp file in the same folder, fsync,
+/// rename over `path`, fsync of the folder. The folder must exist.
+#[pyfunction]
+fn write_file_atomic(py: Python<'_>, path: PathBuf, content: &str) -> PyResult<()> {
+    run(py, None, |_| {
+        fileops::atomic_write(&path, content.as_bytes())
+    })
+}
+
+/// Appends `line` plus LF to `path` under an exclusive `flock`, then fsyncs; creates the
+/// file but not its folder (as ThyWill's append does).
+#[pyfunction]
+fn append_line_locked(py: Python<'_>, path: PathBuf, line: &str) -> PyResult<()> {
+    run(py, None, |_| fileops::locked_append(&path, line))
+}
+
 /// Re-renders every file under `root`; returns the report (`files_checked`,
 /// `files_identical`, `files_skipped`, `problems`).
 #[pyfunction]
@@ -544,5 +610,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rerender_file, m)?)?;
     m.add_function(wrap_pyfunction!(parse_file, m)?)?;
     m.add_function(wrap_pyfunction!(check_tree, m)?)?;
+    m.add_function(wrap_pyfunction!(prayer_file_thywill_shape, m)?)?;
+    m.add_function(wrap_pyfunction!(prayer_file_categorization, m)?)?;
+    m.add_function(wrap_pyfunction!(write_file_atomic, m)?)?;
+    m.add_function(wrap_pyfunction!(first_free_prayer_file, m)?)?;
+    m.add_function(wrap_pyfunction!(append_line_locked, m)?)?;
     Ok(())
 }

@@ -7,8 +7,10 @@ use crate::pycompat::json::py_json_str_list;
 use crate::pycompat::number::PyNumber;
 use crate::pycompat::strings::py_strip;
 
-/// The six categorization values of a prayer.
+/// The six categorization values of a prayer. Keys missing when deserializing take the
+/// writer's defaults, as ThyWill's writer fills a partial categorization dict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default = "Categorization::writer_defaults")]
 pub struct Categorization {
     /// `Safety Score:`, written as Python's `str()` writes it: `1.0` for a float, `1`
     /// for an int (ThyWill writes whatever its dict holds).

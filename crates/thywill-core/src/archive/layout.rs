@@ -25,6 +25,22 @@ pub fn prayer_file_name(t: &NaiveDateTime, n: u32) -> String {
     }
 }
 
+/// The first name of the collision rule not yet taken for a prayer created at `t`, creating
+/// its folder (ThyWill's `generate_prayer_filename`). Only a hint: another writer may take
+/// the name before it is used; [`create_prayer_file`] reserves names atomically.
+pub fn first_free_prayer_file(base: &Path, t: &NaiveDateTime) -> Result<PathBuf> {
+    let dir = prayer_dir(base, t);
+    std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io(&dir, e))?;
+    let mut n = 1;
+    loop {
+        let p = dir.join(prayer_file_name(t, n));
+        if !p.exists() {
+            return Ok(p);
+        }
+        n += 1;
+    }
+}
+
 /// Creates the prayer file for `t` with `content` under the first free name of the
 /// collision rule, reserving the name atomically (two concurrent creators get different
 /// names), creating the folders. Returns the path.

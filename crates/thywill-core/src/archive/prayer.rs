@@ -769,28 +769,87 @@ pub struct ThyWillActivity {
     pub action: String,
 }
 
-/// The dict ThyWill's `TextArchiveService.parse_prayer_archive` returns (absent keys are `None`).
+/// The dict ThyWill's `TextArchiveService.parse_prayer_archive` returns: absent keys are
+/// `None` and left out when serialized, as ThyWill leaves them out of its dict.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ThyWillPrayerData {
     /// `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<ThyWillId>,
     /// `author` (text between the first and second ` by `).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// `submitted`, raw.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub submitted: Option<String>,
     /// `project_tag`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_tag: Option<String>,
     /// `target_audience`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_audience: Option<String>,
     /// `original_request`: non-empty, stripped, colon-free header-section lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_request: Option<String>,
     /// `generated_prayer` (with ThyWill's trailing `\n`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub generated_prayer: Option<String>,
     /// `activities`.
     pub activities: Vec<ThyWillActivity>,
 }
 
 impl ThyWillPrayerData {
+    /// The correct reading of a prayer file (`archive`, from [`parse`]) in the shape of
+    /// ThyWill's parser, for callers that index ThyWill's keys. It differs from
+    /// [`parse_thywill`] only where ThyWill's reader is wrong: the ID stays the string
+    /// written, the author is everything after the first ` by `, the request is the text
+    /// verbatim (colon and blank lines kept; absent when empty), header-looking lines of
+    /// the text are text, the generated prayer has no trailing `\n`, the user is the full
+    /// actor name and the action is the predicate after it (`unknown` for any other
+    /// predicate, as ThyWill's callers expect). A header-less fragment, or a file
+    /// without a readable title, is empty (ThyWill's "No prayer data found").
+    pub fn from_archive(archive: &PrayerArchive) -> Self {
+        if archive.fragment || archive.id.is_empty() {
+            return ThyWillPrayerData::default();
+        }
+        let activities = archive
+            .activities
+            .iter()
+            .map(|a| {
+                let line = a.render();
+                let raw_action = line
+                    .split_once(" - ")
+                    .map(|(_, rest)| rest.to_string())
+                    .unwrap_or_default();
+                let action = match &a.action {
+                    ActivityAction::Prayed => "prayed",
+                    ActivityAction::Answered => "answered",
+                    ActivityAction::Testimony { .. } => "testimony",
+                    ActivityAction::Archived => "archived",
+                    ActivityAction::Restored => "restored",
+                    ActivityAction::Flagged => "flagged",
+                    _ => "unknown",
+                };
+                ThyWillActivity {
+                    timestamp: a.timestamp.text.clone(),
+                    raw_action,
+                    user: a.actor.clone(),
+                    action: action.to_string(),
+                }
+            })
+            .collect();
+        ThyWillPrayerData {
+            id: Some(ThyWillId::Str(archive.id.clone())),
+            author: Some(archive.author.clone()),
+            submitted: Some(archive.submitted.text.clone()),
+            project_tag: archive.project_tag.clone(),
+            target_audience: archive.target_audience.clone(),
+            original_request: Some(archive.text.clone()).filter(|t| !t.is_empty()),
+            generated_prayer: archive.generated_prayer.clone(),
+            activities,
+        }
+    }
+
     /// True when ThyWill would report "No prayer data found" (the dict is empty).
     pub fn is_empty(&self) -> bool {
         self.id.is_none()
@@ -907,5 +966,38 @@ mod tests {
         let d = parse_thywill("Prayer 00123 by Stand by Me\n");
         assert_eq!(d.id, Some(ThyWillId::Int(123)));
         assert_eq!(d.author.as_deref(), Some("Stand"));
+    }
+
+    #[test]
+    fn thywill_shape_of_the_correct_parse_fixes_the_fixable_defects() {
+        let text = "Prayer 00123 by Stand by Me\nSubmitted July 06 2025 at 09:05\n\nDear God: help\n\n  indented  \nPrayer for my mom by the sea\n\nGenerated Prayer:\nLord\n\nAmen\n\nActivity:\nJuly 06 2025 at 09:05 - Bob Smith prayed this prayer\nJuly 06 2025 at 09:06 - Bob Smith added testimony: I prayed this prayer daily\nJuly 06 2025 at 09:07 - Ann set answered to 'yes'\n";
+        let (archive, _) = parse(text, None);
+        let d = ThyWillPrayerData::from_archive(&archive);
+        assert_eq!(d.id, Some(ThyWillId::Str("00123".into())));
+        assert_eq!(d.author.as_deref(), Some("Stand by Me"));
+        assert_eq!(
+            d.original_request.as_deref(),
+            Some("Dear God: help\n\n  indented  \nPrayer for my mom by the sea")
+        );
+        assert_eq!(d.generated_prayer.as_deref(), Some("Lord\n\nAmen"));
+        let acts: Vec<(&str, &str)> = d
+            .activities
+            .iter()
+            .map(|a| (a.user.as_str(), a.action.as_str()))
+            .collect();
+        assert_eq!(
+            acts,
+            [
+                ("Bob Smith", "prayed"),
+                ("Bob Smith", "testimony"),
+                ("Ann", "unknown")
+            ]
+        );
+        assert_eq!(
+            d.activities[1].raw_action,
+            "Bob Smith added testimony: I prayed this prayer daily"
+        );
+        let (fragment, _) = parse("July 06 2025 at 09:05 - Bob prayed this prayer\n", None);
+        assert!(ThyWillPrayerData::from_archive(&fragment).is_empty());
     }
 }
