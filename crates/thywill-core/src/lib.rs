@@ -7,6 +7,8 @@
 //! - [`import`]: text archives, JSON prayers and single prayer files into the database.
 //! - [`backup`]: database backups, verification, restore, retention and remote copies.
 //! - [`recovery`]: disaster recovery from the text archives (test and full recovery).
+//! - `fsutil` (internal): the deterministic ZIP writer and path confinement that backups,
+//!   import and downloads share.
 //! - [`pycompat`]: the Python formatting and parsing rules both depend on (`repr(float)`,
 //!   `json.dumps`, `isoformat`, `strptime`, `str.strip`, `int()`, `float()`).
 //!
@@ -19,6 +21,7 @@ pub mod archive;
 pub mod backup;
 pub mod db;
 pub mod error;
+pub(crate) mod fsutil;
 pub mod import;
 pub mod progress;
 pub mod pycompat;
