@@ -1,0 +1,382 @@
+//! The community ZIP and the listing of community archives.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::privacy::{is_activity_log, is_monthly_users_file, Privacy};
+use super::{open_database, write_err, DownloadZipReport, Excluded, PendingZip};
+use crate::fsutil::zip::regular_files_sorted;
+use crate::progress::{self, Progress};
+use crate::pycompat::datetime::py_isoformat;
+use crate::{Error, Result};
+
+/// The top folder of the community ZIP, as in ThyWill.
+pub(crate) const COMMUNITY_FOLDER: &str = "complete_site_archive";
+
+/// Options of [`create_full_community_zip`]. Deserializes from a JSON object of these
+/// fields, each optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommunityZipOptions {
+    /// Also copy who prayed for and skipped each prayer (the marks in prayer files and
+    /// activity logs, the marks and skips ledgers). Default false. Flagged prayers are
+    /// left out either way.
+    pub include_prayer_activity: bool,
+    /// Where to write the ZIP (default: `<archive root>/downloads/<its name>`).
+    pub out: Option<PathBuf>,
+    /// The local time of the export: the name, `README.txt`, `archive_metadata.json` and
+    /// every entry's timestamp (default: now). The same data and time give the same bytes.
+    pub now: Option<NaiveDateTime>,
+    /// Deflate level 0–9 (default: zlib's 6, as ThyWill's `zipfile`).
+    pub compression_level: Option<i64>,
+}
+
+/// What goes into the ZIP from one archive file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommunityFile {
+    Prayer,
+    Ledger,
+    ActivityLog,
+    Verbatim,
+}
+
+/// A community file: its entry name (relative to the top folder), its path, its kind.
+pub(crate) type Chosen = (String, PathBuf, CommunityFile);
+
+/// The community files of `root` with the entry names (relative, `/`-separated) they get,
+/// sorted, and how many files were left out whole.
+pub(crate) fn community_files(root: &Path, privacy: &Privacy) -> Result<(Vec<Chosen>, u64)> {
+    let mut chosen = Vec::new();
+    let mut left_out = 0u64;
+    for top in ["prayers", "users", "activity", "foundational_prayers"] {
+        let dir = root.join(top);
+        if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        for path in regular_files_sorted(&dir)? {
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let parts: Vec<&str> = rel.split('/').collect();
+            let kind = match parts.as_slice() {
+                ["prayers", year, month, name]
+                    if is_digits(year, 4) && is_digits(month, 2) && name.ends_with(".txt") =>
+                {
+                    Some(CommunityFile::Prayer)
+                }
+                ["prayers", "marks" | "skips", name] if name.ends_with(".txt") => privacy
+                    .includes_prayer_activity()
+                    .then_some(CommunityFile::Ledger),
+                ["users", name] if is_monthly_users_file(name) => Some(CommunityFile::Verbatim),
+                ["activity", name] if is_activity_log(name) => Some(CommunityFile::ActivityLog),
+                ["foundational_prayers", ..] => Some(CommunityFile::Verbatim),
+                _ => None,
+            };
+            match kind {
+                Some(kind) => chosen.push((rel, path, kind)),
+                None => left_out += 1,
+            }
+        }
+    }
+    chosen.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((chosen, left_out))
+}
+
+fn is_digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Copies one community file into `out` under the privacy rules; false when it is a
+/// flagged prayer (nothing written).
+pub(crate) fn copy_community_file(
+    path: &Path,
+    kind: CommunityFile,
+    privacy: &Privacy,
+    out: &mut impl Write,
+    excluded: &mut Excluded,
+    zip_path: &Path,
+) -> Result<()> {
+    if kind == CommunityFile::Verbatim {
+        let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        std::io::copy(&mut f, out).map_err(write_err(zip_path))?;
+        return Ok(());
+    }
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let w = write_err(zip_path);
+    match kind {
+        CommunityFile::Prayer => privacy.copy_community_prayer(&text, out, excluded),
+        CommunityFile::Ledger => privacy.copy_ledger(&text, out, excluded),
+        CommunityFile::ActivityLog => privacy.copy_activity_log(&text, out, excluded),
+        CommunityFile::Verbatim => Ok(()),
+    }
+    .map_err(w)
+}
+
+/// True when the prayer file at `path` belongs to a flagged prayer (read from its first
+/// line).
+pub(crate) fn is_flagged_prayer_file(path: &Path, privacy: &Privacy) -> Result<bool> {
+    use std::io::BufRead;
+    let f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut first = String::new();
+    std::io::BufReader::new(f)
+        .read_line(&mut first)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(Privacy::prayer_id_of(&first).is_some_and(|id| privacy.is_flagged(id)))
+}
+
+/// Writes the whole community's archive as ThyWill's `complete_site_archive_<YYYY_MM_DD_HHMM>.zip`
+/// (entries under `complete_site_archive/`: `README.txt`, `archive_metadata.json`,
+/// `prayers/`, `users/`, `activity/`, `foundational_prayers/`), under the privacy rules:
+/// no flagged prayers, and by default nobody's marks or skips. Entries are sorted and
+/// stamped with the export time; the ZIP is streamed to a temporary name and renamed.
+///
+/// Progress phase `files` (entries written).
+pub fn create_full_community_zip(
+    database: &Path,
+    archive_root: &Path,
+    options: &CommunityZipOptions,
+    progress: &dyn Progress,
+) -> Result<DownloadZipReport> {
+    let started = Instant::now();
+    if !archive_root.is_dir() {
+        return Err(Error::NotFound {
+            what: format!("archive folder {}", archive_root.display()),
+        });
+    }
+    let conn = open_database(database)?;
+    let privacy = Privacy::load(&conn, options.include_prayer_activity)?;
+    drop(conn);
+    let now = options
+        .now
+        .unwrap_or_else(|| chrono::Local::now().naive_local());
+    let file_name = format!("{COMMUNITY_FOLDER}_{}.zip", now.format("%Y_%m_%d_%H%M"));
+    let (files, left_out) = community_files(archive_root, &privacy)?;
+    let mut excluded = Excluded {
+        files: left_out,
+        ..Excluded::default()
+    };
+    let mut pending = PendingZip::start(
+        archive_root,
+        &file_name,
+        options.out.as_deref(),
+        &now,
+        options.compression_level,
+    )?;
+    let zip_path = pending_path(&options.out, archive_root, &file_name);
+    let mut generated: Vec<(String, Vec<u8>)> = vec![
+        ("README.txt".into(), readme(&now).into_bytes()),
+        ("archive_metadata.json".into(), metadata_json(&now)?),
+    ];
+    generated.sort();
+    let total = (files.len() + generated.len()) as u64;
+    let mut done = 0u64;
+    let mut generated = generated.into_iter().peekable();
+    for (rel, path, kind) in &files {
+        while let Some((name, _)) = generated.peek() {
+            if name.as_str() > rel.as_str() {
+                break;
+            }
+            if let Some((name, bytes)) = generated.next() {
+                pending
+                    .entry(format!("{COMMUNITY_FOLDER}/{name}"))?
+                    .write_all(&bytes)
+                    .map_err(write_err(&zip_path))?;
+                done += 1;
+            }
+        }
+        if *kind == CommunityFile::Prayer && is_flagged_prayer_file(path, &privacy)? {
+            excluded.flagged_prayer_files += 1;
+            continue;
+        }
+        let out = pending.entry(format!("{COMMUNITY_FOLDER}/{rel}"))?;
+        copy_community_file(path, *kind, &privacy, out, &mut excluded, &zip_path)?;
+        done += 1;
+        progress::report(progress, "files", done, Some(total))?;
+    }
+    for (name, bytes) in generated {
+        pending
+            .entry(format!("{COMMUNITY_FOLDER}/{name}"))?
+            .write_all(&bytes)
+            .map_err(write_err(&zip_path))?;
+    }
+    let (path, bytes, entries) = pending.commit()?;
+    Ok(DownloadZipReport {
+        path,
+        file_name,
+        entries,
+        bytes,
+        excluded,
+        skipped_paths: Vec::new(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// The ZIP's final path, for error messages.
+pub(crate) fn pending_path(out: &Option<PathBuf>, root: &Path, file_name: &str) -> PathBuf {
+    out.clone()
+        .unwrap_or_else(|| root.join(super::DOWNLOADS_FOLDER).join(file_name))
+}
+
+/// ThyWill's `README.txt`, generated at `now`.
+fn readme(now: &NaiveDateTime) -> String {
+    format!(
+        "{}{}",
+        include_str!("community_readme.txt"),
+        now.format("%B %d %Y at %H:%M")
+    )
+}
+
+/// ThyWill's `archive_metadata.json` (`json.dumps(..., indent=2)`), exported at `now`.
+fn metadata_json(now: &NaiveDateTime) -> Result<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Metadata<'a> {
+        export_date: String,
+        export_type: &'a str,
+        archive_structure: Structure<'a>,
+        format_info: FormatInfo<'a>,
+    }
+    #[derive(Serialize)]
+    struct Structure<'a> {
+        prayers: &'a str,
+        users: &'a str,
+        activity: &'a str,
+        foundational_prayers: &'a str,
+    }
+    #[derive(Serialize)]
+    struct FormatInfo<'a> {
+        encoding: &'a str,
+        timestamp_format: &'a str,
+        file_naming: &'a str,
+    }
+    let metadata = Metadata {
+        export_date: py_isoformat(now),
+        export_type: COMMUNITY_FOLDER,
+        archive_structure: Structure {
+            prayers: "All prayer requests and activities organized by year/month",
+            users: "Monthly user registration logs",
+            activity: "Monthly community activity summaries",
+            foundational_prayers: "Built-in community prayers",
+        },
+        format_info: FormatInfo {
+            encoding: "UTF-8",
+            timestamp_format: "Month DD YYYY at HH:MM",
+            file_naming: "YYYY_MM_DD_prayer_at_HHMM.txt",
+        },
+    };
+    serde_json::to_vec_pretty(&metadata)
+        .map_err(|e| Error::Internal(format!("archive metadata serialisation: {e}")))
+}
+
+/// One community archive file or folder, as ThyWill's listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommunityArchive {
+    /// `prayers`, `users` or `activity`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `YYYY-MM` for prayer folders, `YYYY_MM` for the monthly files.
+    pub period: String,
+    /// The path relative to the archive root (ThyWill showed the server's path).
+    pub path: String,
+    /// Files in it (`*.txt` of a prayer folder, entries of a ZIP, 1 for a file).
+    pub file_count: u64,
+    /// True for a compressed (ZIP) monthly archive.
+    pub compressed: bool,
+}
+
+/// The listing, as ThyWill's route returns it (`{"archives": [...]}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommunityArchiveList {
+    /// Sorted by period, newest first (a stable sort on the text, so `2025_06` files come
+    /// before the `2025-06` prayer folder, as in ThyWill).
+    pub archives: Vec<CommunityArchive>,
+}
+
+/// Lists the community archives of `archive_root` as ThyWill does: the prayer month folders
+/// (and `_prayers.zip` months), the monthly registration files and the monthly activity
+/// logs, with paths relative to the root. Only what the community ZIP carries is listed.
+pub fn list_community_archives(archive_root: &Path) -> Result<CommunityArchiveList> {
+    let mut archives = Vec::new();
+    let entries = |dir: &Path| -> Result<Vec<(String, fs::FileType)>> {
+        let mut v = Vec::new();
+        if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+            return Ok(v);
+        }
+        for e in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let e = e.map_err(|e| Error::io(dir, e))?;
+            let t = e.file_type().map_err(|err| Error::io(e.path(), err))?;
+            v.push((e.file_name().to_string_lossy().into_owned(), t));
+        }
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(v)
+    };
+    let prayers = archive_root.join("prayers");
+    for (year, t) in entries(&prayers)? {
+        if !t.is_dir() || year.is_empty() || !year.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let year_dir = prayers.join(&year);
+        for (month, t) in entries(&year_dir)? {
+            if t.is_dir() && !month.is_empty() && month.bytes().all(|b| b.is_ascii_digit()) {
+                let count = entries(&year_dir.join(&month))?
+                    .iter()
+                    .filter(|(n, t)| t.is_file() && n.ends_with(".txt"))
+                    .count() as u64;
+                if count > 0 {
+                    archives.push(CommunityArchive {
+                        kind: "prayers".into(),
+                        period: format!("{year}-{month:0>2}"),
+                        path: format!("prayers/{year}/{month}"),
+                        file_count: count,
+                        compressed: false,
+                    });
+                }
+            } else if t.is_file() && month.ends_with("_prayers.zip") {
+                archives.push(CommunityArchive {
+                    kind: "prayers".into(),
+                    period: format!("{year}-{}", month.replace("_prayers.zip", "")),
+                    path: format!("prayers/{year}/{month}"),
+                    file_count: zip_entry_count(&year_dir.join(&month)),
+                    compressed: true,
+                });
+            }
+        }
+    }
+    for (name, t) in entries(&archive_root.join("users"))? {
+        if t.is_file() && is_monthly_users_file(&name) {
+            archives.push(CommunityArchive {
+                kind: "users".into(),
+                period: name.trim_end_matches(".txt").replace("_users", ""),
+                path: format!("users/{name}"),
+                file_count: 1,
+                compressed: false,
+            });
+        }
+    }
+    for (name, t) in entries(&archive_root.join("activity"))? {
+        if t.is_file() && is_activity_log(&name) {
+            archives.push(CommunityArchive {
+                kind: "activity".into(),
+                period: name.trim_end_matches(".txt").replace("activity_", ""),
+                path: format!("activity/{name}"),
+                file_count: 1,
+                compressed: false,
+            });
+        }
+    }
+    archives.sort_by(|a, b| b.period.cmp(&a.period));
+    Ok(CommunityArchiveList { archives })
+}
+
+fn zip_entry_count(path: &Path) -> u64 {
+    fs::File::open(path)
+        .ok()
+        .and_then(|f| zip::ZipArchive::new(f).ok())
+        .map_or(0, |z| z.len() as u64)
+}
