@@ -37,7 +37,7 @@ pub use metadata::{
     get_user_archive_metadata, ActivityInfo, ArchiveStatistics, DateRange, MetadataOptions,
     PrayerInfo, UserArchiveMetadata, UserInfo,
 };
-pub use prayer_file::{prayer_archive_file, PrayerArchiveFile, PrayerFileOptions};
+pub use prayer_file::{prayer_archive_file, PrayerArchiveFile, PrayerArchiveFileOptions};
 pub use user::{create_user_archive_zip, UserZipOptions};
 
 /// The folder under the archive root that ZIPs are written to, as in ThyWill.

@@ -14,7 +14,7 @@ use crate::{Error, Result};
 /// each optional.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct PrayerFileOptions {
+pub struct PrayerArchiveFileOptions {
     /// Serve a flagged prayer's file too (for its author or a moderator; the caller
     /// decides). Default false: a flagged prayer's file is refused.
     pub include_flagged: bool,
@@ -22,9 +22,9 @@ pub struct PrayerFileOptions {
     pub path_prefix: String,
 }
 
-impl Default for PrayerFileOptions {
+impl Default for PrayerArchiveFileOptions {
     fn default() -> Self {
-        PrayerFileOptions {
+        PrayerArchiveFileOptions {
             include_flagged: false,
             path_prefix: default_path_prefix(),
         }
@@ -51,7 +51,7 @@ pub fn prayer_archive_file(
     database: &Path,
     archive_root: &Path,
     prayer_id: &str,
-    options: &PrayerFileOptions,
+    options: &PrayerArchiveFileOptions,
 ) -> Result<PrayerArchiveFile> {
     let conn = open_database(database)?;
     let row: Option<(String, Option<String>)> = conn

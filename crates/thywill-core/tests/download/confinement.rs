@@ -1,7 +1,7 @@
 use std::os::unix::fs::symlink;
 
 use thywill_core::download::{
-    create_user_archive_zip, prayer_archive_file, PrayerFileOptions, UserZipOptions,
+    create_user_archive_zip, prayer_archive_file, PrayerArchiveFileOptions, UserZipOptions,
 };
 use thywill_core::progress::NoProgress;
 use thywill_core::ErrorKind;
@@ -26,7 +26,13 @@ fn set_path(c: &Community, id: &str, path: &str) {
 fn a_prayers_file_is_served_from_inside_the_archive_root_only() {
     let c = Community::s1();
     let id = first_prayer(&c);
-    let ok = prayer_archive_file(&c.db(), &c.root(), &id, &PrayerFileOptions::default()).unwrap();
+    let ok = prayer_archive_file(
+        &c.db(),
+        &c.root(),
+        &id,
+        &PrayerArchiveFileOptions::default(),
+    )
+    .unwrap();
     assert!(ok.path.starts_with(c.root().canonicalize().unwrap()));
     assert!(ok.file_name.starts_with(&format!("prayer_{id}_")));
     assert_eq!(ok.size, std::fs::metadata(&ok.path).unwrap().len());
@@ -45,22 +51,38 @@ fn a_prayers_file_is_served_from_inside_the_archive_root_only() {
         outside.to_str().unwrap(),
     ] {
         set_path(&c, &id, stored);
-        let e = prayer_archive_file(&c.db(), &c.root(), &id, &PrayerFileOptions::default())
-            .unwrap_err();
+        let e = prayer_archive_file(
+            &c.db(),
+            &c.root(),
+            &id,
+            &PrayerArchiveFileOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Permission, "{stored}: {e}");
     }
     // An absolute path inside the root (ThyWill with an absolute base folder) is served.
     set_path(&c, &id, &absolute_inside);
-    prayer_archive_file(&c.db(), &c.root(), &id, &PrayerFileOptions::default()).unwrap();
+    prayer_archive_file(
+        &c.db(),
+        &c.root(),
+        &id,
+        &PrayerArchiveFileOptions::default(),
+    )
+    .unwrap();
     set_path(&c, &id, "text_archives/prayers/2099/01/missing.txt");
-    let e =
-        prayer_archive_file(&c.db(), &c.root(), &id, &PrayerFileOptions::default()).unwrap_err();
+    let e = prayer_archive_file(
+        &c.db(),
+        &c.root(),
+        &id,
+        &PrayerArchiveFileOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     let e = prayer_archive_file(
         &c.db(),
         &c.root(),
         "no-such-prayer",
-        &PrayerFileOptions::default(),
+        &PrayerArchiveFileOptions::default(),
     )
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
@@ -72,16 +94,21 @@ fn a_flagged_prayers_file_is_served_only_when_the_caller_allows_it() {
     let id = c
         .strings("SELECT id FROM prayer WHERE flagged ORDER BY id LIMIT 1")
         .remove(0);
-    let e =
-        prayer_archive_file(&c.db(), &c.root(), &id, &PrayerFileOptions::default()).unwrap_err();
+    let e = prayer_archive_file(
+        &c.db(),
+        &c.root(),
+        &id,
+        &PrayerArchiveFileOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Permission);
     prayer_archive_file(
         &c.db(),
         &c.root(),
         &id,
-        &PrayerFileOptions {
+        &PrayerArchiveFileOptions {
             include_flagged: true,
-            ..PrayerFileOptions::default()
+            ..PrayerArchiveFileOptions::default()
         },
     )
     .unwrap();
