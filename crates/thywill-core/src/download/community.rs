@@ -92,43 +92,45 @@ fn is_digits(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Copies one community file into `out` under the privacy rules; false when it is a
-/// flagged prayer (nothing written).
-pub(crate) fn copy_community_file(
+/// Writes one community file as the entry `entry` under the privacy rules, filtered in
+/// `buffer` (reused across files); a flagged prayer's file is counted and not written.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_community_file(
+    pending: &mut PendingZip,
+    entry: String,
     path: &Path,
     kind: CommunityFile,
     privacy: &Privacy,
-    out: &mut impl Write,
+    buffer: &mut Vec<u8>,
     excluded: &mut Excluded,
     zip_path: &Path,
 ) -> Result<()> {
     if kind == CommunityFile::Verbatim {
         let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let out = pending.entry(entry)?;
         std::io::copy(&mut f, out).map_err(write_err(zip_path))?;
         return Ok(());
     }
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = String::from_utf8_lossy(&bytes);
-    let w = write_err(zip_path);
+    if kind == CommunityFile::Prayer
+        && Privacy::prayer_id_of(&text).is_some_and(|id| privacy.is_flagged(id))
+    {
+        excluded.flagged_prayer_files += 1;
+        return Ok(());
+    }
+    buffer.clear();
     match kind {
-        CommunityFile::Prayer => privacy.copy_community_prayer(&text, out, excluded),
-        CommunityFile::Ledger => privacy.copy_ledger(&text, out, excluded),
-        CommunityFile::ActivityLog => privacy.copy_activity_log(&text, out, excluded),
+        CommunityFile::Prayer => privacy.copy_community_prayer(&text, buffer, excluded),
+        CommunityFile::Ledger => privacy.copy_ledger(&text, buffer, excluded),
+        CommunityFile::ActivityLog => privacy.copy_activity_log(&text, buffer, excluded),
         CommunityFile::Verbatim => Ok(()),
     }
-    .map_err(w)
-}
-
-/// True when the prayer file at `path` belongs to a flagged prayer (read from its first
-/// line).
-pub(crate) fn is_flagged_prayer_file(path: &Path, privacy: &Privacy) -> Result<bool> {
-    use std::io::BufRead;
-    let f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut first = String::new();
-    std::io::BufReader::new(f)
-        .read_line(&mut first)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(Privacy::prayer_id_of(&first).is_some_and(|id| privacy.is_flagged(id)))
+    .map_err(write_err(zip_path))?;
+    pending
+        .entry(entry)?
+        .write_all(buffer)
+        .map_err(write_err(zip_path))
 }
 
 /// Writes the whole community's archive as ThyWill's `complete_site_archive_<YYYY_MM_DD_HHMM>.zip`
@@ -176,6 +178,7 @@ pub fn create_full_community_zip(
     ];
     generated.sort();
     let total = (files.len() + generated.len()) as u64;
+    let mut buffer = Vec::with_capacity(64 * 1024);
     let mut done = 0u64;
     let mut generated = generated.into_iter().peekable();
     for (rel, path, kind) in &files {
@@ -191,12 +194,16 @@ pub fn create_full_community_zip(
                 done += 1;
             }
         }
-        if *kind == CommunityFile::Prayer && is_flagged_prayer_file(path, &privacy)? {
-            excluded.flagged_prayer_files += 1;
-            continue;
-        }
-        let out = pending.entry(format!("{COMMUNITY_FOLDER}/{rel}"))?;
-        copy_community_file(path, *kind, &privacy, out, &mut excluded, &zip_path)?;
+        write_community_file(
+            &mut pending,
+            format!("{COMMUNITY_FOLDER}/{rel}"),
+            path,
+            *kind,
+            &privacy,
+            &mut buffer,
+            &mut excluded,
+            &zip_path,
+        )?;
         done += 1;
         progress::report(progress, "files", done, Some(total))?;
     }

@@ -11,9 +11,7 @@ use chrono::NaiveDateTime;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 
-use super::community::{
-    community_files, copy_community_file, is_flagged_prayer_file, pending_path, CommunityFile,
-};
+use super::community::{community_files, pending_path, write_community_file, CommunityFile};
 use super::privacy::Privacy;
 use super::{
     default_path_prefix, name_part, open_database, resolve_stored_file, write_err,
@@ -265,6 +263,7 @@ pub fn create_user_archive_zip(
     )?;
     let zip_path = pending_path(&options.out, archive_root, &file_name);
     let total = planned.len() as u64;
+    let mut buffer = Vec::new();
     for (i, (entry, source)) in planned.into_iter().enumerate() {
         match source {
             Source::Bytes(bytes) => pending
@@ -278,13 +277,16 @@ pub fn create_user_archive_zip(
                 Privacy::copy_own_prayer(&text, out, &mut excluded)
                     .map_err(write_err(&zip_path))?;
             }
-            Source::Community(path, kind) => {
-                if kind == CommunityFile::Prayer && is_flagged_prayer_file(&path, &privacy)? {
-                    continue;
-                }
-                let out = pending.entry(entry)?;
-                copy_community_file(&path, kind, &privacy, out, &mut excluded, &zip_path)?;
-            }
+            Source::Community(path, kind) => write_community_file(
+                &mut pending,
+                entry,
+                &path,
+                kind,
+                &privacy,
+                &mut buffer,
+                &mut excluded,
+                &zip_path,
+            )?,
         }
         progress::report(progress, "files", i as u64 + 1, Some(total))?;
     }
