@@ -64,7 +64,7 @@ pub struct OldDownload {
 /// Removes the download ZIPs in `<archive root>/downloads/` older than the limit: only
 /// regular files named as downloads name them (`<name>_archive_YYYY_MM_DD.zip`,
 /// `complete_site_archive_YYYY_MM_DD_HHMM.zip`) or left by an interrupted download
-/// (`.<name>.zip.download-<pid>.tmp`); symbolic links and anything else are left alone. A dry run
+/// (`.<name>.zip.download-<sequence>-<pid>.tmp`); symbolic links and anything else are left alone. A dry run
 /// reports the same list and removes nothing; a second run finds nothing left.
 pub fn cleanup_old_downloads(
     archive_root: &Path,
@@ -133,8 +133,12 @@ fn is_download_name(name: &str) -> bool {
             .rsplit_once(".zip.download-")
             .is_some_and(|(zip, tail)| {
                 is_download_name(&format!("{zip}.zip"))
-                    && tail.strip_suffix(".tmp").is_some_and(|pid| {
-                        !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+                    && tail.strip_suffix(".tmp").is_some_and(|numbers| {
+                        // `<sequence>-<pid>`
+                        numbers.split('-').count() == 2
+                            && numbers
+                                .split('-')
+                                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
                     })
             });
     }
@@ -173,6 +177,9 @@ mod tests {
             "complete_site_archive_2025_06_15_1030.zip"
         ));
         assert!(is_download_name(
+            ".Alice_archive_2025_06_15.zip.download-0-42.tmp"
+        ));
+        assert!(!is_download_name(
             ".Alice_archive_2025_06_15.zip.download-42.tmp"
         ));
         assert!(!is_download_name("_archive_2025_06_15.zip"));

@@ -15,6 +15,7 @@ mod user;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -182,8 +183,13 @@ impl PendingZip {
                 child_of(&dir, file_name)?
             }
         };
-        let temp = temp_path_for(&dest, "download");
-        let _ = std::fs::remove_file(&temp);
+        // Unique per call: two downloads of one name in one process (a threaded web server)
+        // must not share a temporary file.
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let temp = temp_path_for(
+            &dest,
+            &format!("download-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed)),
+        );
         let zip = ZipOut::create(&temp, level)?;
         Ok(PendingZip {
             zip: Some(zip),

@@ -22,7 +22,10 @@ fn cleanup_removes_only_old_zips_of_ours_and_the_dry_run_lists_them() {
     std::fs::create_dir_all(&dir).unwrap();
     aged(&dir.join("Alice_archive_2025_06_13.zip"), 30);
     aged(&dir.join("complete_site_archive_2025_06_13_1030.zip"), 25);
-    aged(&dir.join(".Bob_archive_2025_06_13.zip.download-77.tmp"), 48);
+    aged(
+        &dir.join(".Bob_archive_2025_06_13.zip.download-3-77.tmp"),
+        48,
+    );
     aged(&dir.join("Alice_archive_2025_06_15.zip"), 1);
     aged(&dir.join("notes.zip"), 100);
     aged(&dir.join("keep.txt"), 100);
@@ -46,7 +49,7 @@ fn cleanup_removes_only_old_zips_of_ours_and_the_dry_run_lists_them() {
     assert_eq!(
         listed,
         [
-            ".Bob_archive_2025_06_13.zip.download-77.tmp",
+            ".Bob_archive_2025_06_13.zip.download-3-77.tmp",
             "Alice_archive_2025_06_13.zip",
             "complete_site_archive_2025_06_13_1030.zip"
         ]
