@@ -13,7 +13,6 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use chrono::NaiveDateTime;
 use rusqlite::Connection;
 
 use super::Excluded;
@@ -133,8 +132,7 @@ impl Privacy {
                 if let Some(h) = heading.take() {
                     out.write_all(h.as_bytes())?;
                 }
-                if NaiveDateTime::parse_from_str(&format!("{bare} 00:00"), "%B %d %Y %H:%M").is_ok()
-                {
+                if is_human_day(bare) {
                     heading = Some(line);
                 } else {
                     out.write_all(line.as_bytes())?;
@@ -225,7 +223,7 @@ fn activity_kind(line: &str) -> LineKind {
     let Some((stamp, rest)) = line.split_once(" - ") else {
         return LineKind::Other;
     };
-    if NaiveDateTime::parse_from_str(stamp, "%B %d %Y at %H:%M").is_err() {
+    if !is_human_stamp(stamp) {
         return LineKind::Other;
     }
     if rest.ends_with(" prayed this prayer") {
@@ -237,6 +235,49 @@ fn activity_kind(line: &str) -> LineKind {
     } else {
         LineKind::Other
     }
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// `Month DD YYYY` (an activity log's day heading), checked by hand: this runs for every
+/// line of every file, where a general date parser costs more than the rest of the copy.
+fn is_human_day(s: &str) -> bool {
+    let Some((month, rest)) = s.split_once(' ') else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    MONTHS.contains(&month)
+        && b.len() == 7
+        && b.get(..2).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+        && b.get(2) == Some(&b' ')
+        && b.get(3..).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+}
+
+/// `Month DD YYYY at HH:MM` (a prayer file's activity stamp).
+fn is_human_stamp(s: &str) -> bool {
+    let Some((day, time)) = s.split_once(" at ") else {
+        return false;
+    };
+    let t = time.as_bytes();
+    is_human_day(day)
+        && t.len() == 5
+        && t.get(2) == Some(&b':')
+        && [0, 1, 3, 4]
+            .iter()
+            .all(|&i| t.get(i).is_some_and(u8::is_ascii_digit))
 }
 
 /// An activity log's entry line: `HH:MM - ...`.
@@ -312,6 +353,15 @@ mod tests {
         assert!(text.ends_with("Activity:\nMarch 04 2024 at 06:42 - John archived this prayer\n"));
         assert_eq!(ex.lines, 2);
         assert_eq!(Privacy::prayer_id_of(file), Some("aa"));
+    }
+
+    #[test]
+    fn stamps() {
+        assert!(is_human_stamp("March 02 2024 at 06:42"));
+        assert!(!is_human_stamp("Marc 02 2024 at 06:42"));
+        assert!(!is_human_stamp("March 02 2024 at 6:42"));
+        assert!(is_human_day("December 13 2023"));
+        assert!(!is_human_day("Activity for March 2024"));
     }
 
     #[test]

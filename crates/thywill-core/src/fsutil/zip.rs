@@ -20,14 +20,24 @@ pub(crate) struct ZipOut {
 }
 
 impl ZipOut {
-    /// Creates `dest` (which must not exist; mode 0600) for deflated entries at
-    /// `level` (`None`: zlib's default, 6, what Python's `zipfile` uses).
+    /// Creates `dest` (which must not exist; mode 0600) for entries deflated at `level`
+    /// (`None`: zlib's default, 6, what Python's `zipfile` uses; 0: stored).
     pub(crate) fn create(dest: &Path, level: Option<i64>) -> Result<ZipOut> {
+        let options = match level {
+            None | Some(1..=9) => zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(level),
+            // Level 0 is "no compression", which ZIP spells as stored entries.
+            Some(0) => zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored),
+            Some(other) => {
+                return Err(Error::InvalidInput(format!(
+                    "compression level {other}: expected 0 (stored) to 9"
+                )))
+            }
+        }
+        .large_file(true);
         let out = create_private_file(dest)?;
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(level)
-            .large_file(true);
         Ok(ZipOut {
             zip: zip::ZipWriter::new(BufWriter::with_capacity(1 << 16, out)),
             dest: dest.to_path_buf(),
