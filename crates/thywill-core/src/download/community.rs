@@ -3,6 +3,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -10,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::privacy::{is_activity_log, is_monthly_users_file, Privacy};
 use super::{open_database, write_err, DownloadZipReport, Excluded, PendingZip};
-use crate::fsutil::zip::regular_files_sorted;
+use crate::backup::files::parent_dir;
+use crate::fsutil::zip::{regular_files_sorted, zip_time, ZipOut};
 use crate::progress::{self, Progress};
 use crate::pycompat::datetime::py_isoformat;
 use crate::{Error, Result};
@@ -92,24 +94,28 @@ fn is_digits(s: &str, n: usize) -> bool {
     s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Writes one community file as the entry `entry` under the privacy rules, filtered in
-/// `buffer` (reused across files); a flagged prayer's file is counted and not written.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn write_community_file(
-    pending: &mut PendingZip,
-    entry: String,
+/// One community file prepared under the privacy rules.
+pub(crate) enum Prepared {
+    /// A flagged prayer's file: not written.
+    Skipped,
+    /// The filtered text is in the buffer.
+    Filtered,
+    /// A file copied as it is.
+    Verbatim(fs::File),
+}
+
+/// Prepares one community file under the privacy rules, filtering into `buffer` (reused
+/// across files); a flagged prayer's file is counted and skipped.
+pub(crate) fn prepare_community_file(
     path: &Path,
     kind: CommunityFile,
     privacy: &Privacy,
     buffer: &mut Vec<u8>,
     excluded: &mut Excluded,
-    zip_path: &Path,
-) -> Result<()> {
+) -> Result<Prepared> {
     if kind == CommunityFile::Verbatim {
-        let mut f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let out = pending.entry(entry)?;
-        std::io::copy(&mut f, out).map_err(write_err(zip_path))?;
-        return Ok(());
+        let f = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        return Ok(Prepared::Verbatim(f));
     }
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
     let text = String::from_utf8_lossy(&bytes);
@@ -117,7 +123,7 @@ pub(crate) fn write_community_file(
         && Privacy::prayer_id_of(&text).is_some_and(|id| privacy.is_flagged(id))
     {
         excluded.flagged_prayer_files += 1;
-        return Ok(());
+        return Ok(Prepared::Skipped);
     }
     buffer.clear();
     match kind {
@@ -126,11 +132,69 @@ pub(crate) fn write_community_file(
         CommunityFile::ActivityLog => privacy.copy_activity_log(&text, buffer, excluded),
         CommunityFile::Verbatim => Ok(()),
     }
-    .map_err(write_err(zip_path))?;
-    pending
-        .entry(entry)?
-        .write_all(buffer)
-        .map_err(write_err(zip_path))
+    .map_err(|e| Error::io(path, e))?;
+    Ok(Prepared::Filtered)
+}
+
+/// What one entry of the community ZIP holds.
+enum Item<'a> {
+    /// `README.txt`, `archive_metadata.json`.
+    Generated(Vec<u8>),
+    /// A community file.
+    File(&'a Path, CommunityFile),
+}
+
+/// Everything one thread needs to write its share of the entries.
+struct Writing<'a> {
+    privacy: &'a Privacy,
+    time: Option<zip::DateTime>,
+    zip_path: &'a Path,
+    cancelled: &'a AtomicBool,
+}
+
+impl Writing<'_> {
+    /// Writes `items` into `zip` in order; returns the names written. Progress, when given,
+    /// counts from `done` of `total`.
+    fn write(
+        &self,
+        items: &[(String, Item<'_>)],
+        zip: &mut ZipOut,
+        excluded: &mut Excluded,
+        progress: Option<(&dyn Progress, u64)>,
+    ) -> Result<Vec<String>> {
+        let mut buffer = Vec::with_capacity(64 * 1024);
+        let mut names = Vec::with_capacity(items.len());
+        for (i, (name, item)) in items.iter().enumerate() {
+            if self.cancelled.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            match item {
+                Item::Generated(bytes) => zip
+                    .start(name, self.time)?
+                    .write_all(bytes)
+                    .map_err(write_err(self.zip_path))?,
+                Item::File(path, kind) => {
+                    match prepare_community_file(path, *kind, self.privacy, &mut buffer, excluded)?
+                    {
+                        Prepared::Skipped => continue,
+                        Prepared::Filtered => zip
+                            .start(name, self.time)?
+                            .write_all(&buffer)
+                            .map_err(write_err(self.zip_path))?,
+                        Prepared::Verbatim(mut f) => {
+                            let out = zip.start(name, self.time)?;
+                            std::io::copy(&mut f, out).map_err(write_err(self.zip_path))?;
+                        }
+                    }
+                }
+            }
+            names.push(name.clone());
+            if let Some((progress, total)) = progress {
+                progress::report(progress, "files", i as u64 + 1, Some(total))?;
+            }
+        }
+        Ok(names)
+    }
 }
 
 /// Writes the whole community's archive as ThyWill's `complete_site_archive_<YYYY_MM_DD_HHMM>.zip`
@@ -172,47 +236,67 @@ pub fn create_full_community_zip(
         options.compression_level,
     )?;
     let zip_path = pending_path(&options.out, archive_root, &file_name);
-    let mut generated: Vec<(String, Vec<u8>)> = vec![
-        ("README.txt".into(), readme(&now).into_bytes()),
-        ("archive_metadata.json".into(), metadata_json(&now)?),
-    ];
-    generated.sort();
-    let total = (files.len() + generated.len()) as u64;
-    let mut buffer = Vec::with_capacity(64 * 1024);
-    let mut done = 0u64;
-    let mut generated = generated.into_iter().peekable();
-    for (rel, path, kind) in &files {
-        while let Some((name, _)) = generated.peek() {
-            if name.as_str() > rel.as_str() {
-                break;
-            }
-            if let Some((name, bytes)) = generated.next() {
-                pending
-                    .entry(format!("{COMMUNITY_FOLDER}/{name}"))?
-                    .write_all(&bytes)
-                    .map_err(write_err(&zip_path))?;
-                done += 1;
-            }
+    let mut items: Vec<(String, Item<'_>)> = files
+        .iter()
+        .map(|(rel, path, kind)| {
+            (
+                format!("{COMMUNITY_FOLDER}/{rel}"),
+                Item::File(path.as_path(), *kind),
+            )
+        })
+        .collect();
+    items.push((
+        format!("{COMMUNITY_FOLDER}/README.txt"),
+        Item::Generated(readme(&now).into_bytes()),
+    ));
+    items.push((
+        format!("{COMMUNITY_FOLDER}/archive_metadata.json"),
+        Item::Generated(metadata_json(&now)?),
+    ));
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = items.len() as u64;
+
+    // Deflating is most of the work: the second half of the entries is written into a
+    // temporary part on a second thread while this one writes the first half, then appended
+    // as it is. The split is by count, never by the machine, so the bytes stay the same.
+    let (first, second) = items.split_at(items.len() / 2);
+    let cancelled = AtomicBool::new(false);
+    let writing = Writing {
+        privacy: &privacy,
+        time: zip_time(&now),
+        zip_path: &zip_path,
+        cancelled: &cancelled,
+    };
+    let folder = parent_dir(&zip_path);
+    let part_file = tempfile::tempfile_in(&folder).map_err(|e| Error::io(&folder, e))?;
+    let part = pending.zip_mut()?.part(part_file);
+    let (first_written, second_written) = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            let mut part = part;
+            let mut excluded = Excluded::default();
+            let names = writing.write(second, &mut part, &mut excluded, None)?;
+            Ok::<_, Error>((part.finish_part()?, names, excluded))
+        });
+        let first_written = pending
+            .zip_mut()
+            .and_then(|zip| writing.write(first, zip, &mut excluded, Some((progress, total))));
+        if first_written.is_err() {
+            cancelled.store(true, Ordering::Relaxed);
         }
-        write_community_file(
-            &mut pending,
-            format!("{COMMUNITY_FOLDER}/{rel}"),
-            path,
-            *kind,
-            &privacy,
-            &mut buffer,
-            &mut excluded,
-            &zip_path,
-        )?;
-        done += 1;
-        progress::report(progress, "files", done, Some(total))?;
-    }
-    for (name, bytes) in generated {
-        pending
-            .entry(format!("{COMMUNITY_FOLDER}/{name}"))?
-            .write_all(&bytes)
-            .map_err(write_err(&zip_path))?;
-    }
+        let second_written = worker.join().unwrap_or_else(|_| {
+            Err(Error::Internal(
+                "the download's second writer panicked".into(),
+            ))
+        });
+        (first_written, second_written)
+    });
+    pending.record(first_written?);
+    let (part_file, names, part_excluded) = second_written?;
+    pending.zip_mut()?.append(part_file)?;
+    pending.record(names);
+    excluded.flagged_prayer_files += part_excluded.flagged_prayer_files;
+    excluded.lines += part_excluded.lines;
+    progress::report(progress, "files", total, Some(total))?;
     let (path, bytes, entries) = pending.commit()?;
     Ok(DownloadZipReport {
         path,

@@ -211,6 +211,19 @@ impl PendingZip {
         Ok(out)
     }
 
+    /// The writer itself, for callers that write entries their own way; they
+    /// [`Self::record`] the names.
+    pub(crate) fn zip_mut(&mut self) -> Result<&mut ZipOut> {
+        self.zip
+            .as_mut()
+            .ok_or_else(|| Error::Internal("ZIP already finished".into()))
+    }
+
+    /// Records entries written through [`Self::zip_mut`].
+    pub(crate) fn record(&mut self, names: Vec<String>) {
+        self.entries.extend(names);
+    }
+
     /// Finishes the ZIP and renames it into place; returns its path and size.
     pub(crate) fn commit(mut self) -> Result<(PathBuf, u64, Vec<String>)> {
         let zip = self

@@ -11,7 +11,9 @@ use chrono::NaiveDateTime;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 
-use super::community::{community_files, pending_path, write_community_file, CommunityFile};
+use super::community::{
+    community_files, pending_path, prepare_community_file, CommunityFile, Prepared,
+};
 use super::privacy::Privacy;
 use super::{
     default_path_prefix, name_part, open_database, resolve_stored_file, write_err,
@@ -277,16 +279,19 @@ pub fn create_user_archive_zip(
                 Privacy::copy_own_prayer(&text, out, &mut excluded)
                     .map_err(write_err(&zip_path))?;
             }
-            Source::Community(path, kind) => write_community_file(
-                &mut pending,
-                entry,
-                &path,
-                kind,
-                &privacy,
-                &mut buffer,
-                &mut excluded,
-                &zip_path,
-            )?,
+            Source::Community(path, kind) => {
+                match prepare_community_file(&path, kind, &privacy, &mut buffer, &mut excluded)? {
+                    Prepared::Skipped => {}
+                    Prepared::Filtered => pending
+                        .entry(entry)?
+                        .write_all(&buffer)
+                        .map_err(write_err(&zip_path))?,
+                    Prepared::Verbatim(mut f) => {
+                        let out = pending.entry(entry)?;
+                        std::io::copy(&mut f, out).map_err(write_err(&zip_path))?;
+                    }
+                }
+            }
         }
         progress::report(progress, "files", i as u64 + 1, Some(total))?;
     }

@@ -45,6 +45,37 @@ impl ZipOut {
         })
     }
 
+    /// A ZIP with `self`'s entry options written into `file` (a temporary part that
+    /// [`Self::append`] adds to `self` later); errors name `self`'s file.
+    pub(crate) fn part(&self, file: File) -> ZipOut {
+        ZipOut {
+            zip: zip::ZipWriter::new(BufWriter::with_capacity(1 << 16, file)),
+            dest: self.dest.clone(),
+            options: self.options,
+        }
+    }
+
+    /// Writes the central directory of a part and returns its file (not synced: a part is
+    /// temporary).
+    pub(crate) fn finish_part(self) -> Result<File> {
+        let writer = self
+            .zip
+            .finish()
+            .map_err(|e| Error::io(&self.dest, io::Error::other(e)))?;
+        writer
+            .into_inner()
+            .map_err(|e| Error::io(&self.dest, e.into_error()))
+    }
+
+    /// Appends every entry of the finished part `part` as it is (no second compression).
+    pub(crate) fn append(&mut self, part: File) -> Result<()> {
+        let archive =
+            zip::ZipArchive::new(part).map_err(|e| Error::io(&self.dest, io::Error::other(e)))?;
+        self.zip
+            .merge_archive(archive)
+            .map_err(|e| Error::io(&self.dest, io::Error::other(e)))
+    }
+
     /// Starts the entry `name` stamped `time` (no stamp: the ZIP format's 1980-01-01);
     /// its bytes are then written to the returned writer.
     pub(crate) fn start(
