@@ -452,6 +452,84 @@ thywill_status thywill_recovery_report(const char *archive_dir,
                                        void *user_data,
                                        char **out_json);
 
+// Writes the archive ZIP of the user `name` (display name) from `db` and the archive
+// folder `archives`. `options_json` (may be NULL): `{"include_community": bool (default
+// true), "out": path (default <archives>/downloads/<name>_archive_<date>.zip), "now":
+// "2025-06-15T10:30:00" (local; name, entry times), "compression_level": 0-9,
+// "path_prefix": "text_archives"}`. Report: `{"path", "file_name", "entries", "bytes",
+// "excluded": {"flagged_prayer_files", "lines", "files"}, "skipped_paths": [{"owner",
+// "stored", "reason"}], "duration_ms"}`. `progress` may be NULL.
+//
+// # Safety
+// `db`, `archives` and `name` are NUL-terminated strings, `options_json` is NULL or one;
+// `out_json` is valid for writes; `progress` is NULL or callable with `user_data`.
+thywill_status thywill_download_user(const char *db,
+                                     const char *archives,
+                                     const char *name,
+                                     const char *options_json,
+                                     thywill_progress_fn progress,
+                                     void *user_data,
+                                     char **out_json);
+
+// Writes the community ZIP: no flagged prayers and, unless asked, nobody's marks or
+// skips. `options_json` (may be NULL): `{"include_prayer_activity": bool, "out": path,
+// "now": "…", "compression_level": 0-9}`. Report as [`thywill_download_user`]'s.
+//
+// # Safety
+// As [`thywill_download_user`], without `name`.
+thywill_status thywill_download_community(const char *db,
+                                          const char *archives,
+                                          const char *options_json,
+                                          thywill_progress_fn progress,
+                                          void *user_data,
+                                          char **out_json);
+
+// The archive metadata of the user `name`, in ThyWill's shape: `{"user", "prayers",
+// "activities", "archive_statistics"}`, paths relative to `archives`. `options_json` (may
+// be NULL): `{"path_prefix": "text_archives"}`.
+//
+// # Safety
+// `db`, `archives` and `name` are NUL-terminated strings, `options_json` is NULL or one;
+// `out_json` is valid for writes.
+thywill_status thywill_download_user_metadata(const char *db,
+                                              const char *archives,
+                                              const char *name,
+                                              const char *options_json,
+                                              char **out_json);
+
+// The community archives of `archives`: `{"archives": [{"type", "period", "path",
+// "file_count", "compressed"}]}`, newest first, paths relative to `archives`.
+//
+// # Safety
+// `archives` is a NUL-terminated string; `out_json` is valid for writes.
+thywill_status thywill_download_list_community(const char *archives, char **out_json);
+
+// Where the archive file of the prayer `prayer_id` is: `{"prayer_id", "path" (resolved,
+// inside `archives`), "file_name", "size"}`. `THYWILL_STATUS_PERMISSION` when the stored
+// path leaves the archive folder or the prayer is flagged; `options_json` (may be NULL):
+// `{"include_flagged": bool, "path_prefix": "text_archives"}`.
+//
+// # Safety
+// `db`, `archives` and `prayer_id` are NUL-terminated strings, `options_json` is NULL or
+// one; `out_json` is valid for writes.
+thywill_status thywill_download_prayer_file(const char *db,
+                                            const char *archives,
+                                            const char *prayer_id,
+                                            const char *options_json,
+                                            char **out_json);
+
+// Removes download ZIPs of ours older than the limit from `<archives>/downloads/`.
+// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool}`.
+// Report: `{"downloads_dir", "dry_run", "max_age_seconds", "removed": [{"path", "bytes",
+// "age_seconds"}], "removed_bytes", "kept", "ignored"}`.
+//
+// # Safety
+// `archives` is a NUL-terminated string, `options_json` is NULL or one; `out_json` is
+// valid for writes.
+thywill_status thywill_download_cleanup(const char *archives,
+                                        const char *options_json,
+                                        char **out_json);
+
 // Returns the message of the last failed call on this thread, or an empty
 // string when the last call succeeded.
 //

@@ -98,6 +98,12 @@ enum Command {
     /// Rebuild the database from the text archives and swap it in (after a safety
     /// backup), or with --merge import into the existing database.
     FullRecovery(commands::recovery::FullRecoveryArgs),
+    /// Write a user's or the community's archive ZIP (docs/downloads.md).
+    #[command(subcommand)]
+    Download(commands::download::DownloadCommand),
+    /// Manage written downloads: remove old ones.
+    #[command(subcommand)]
+    Downloads(commands::download::DownloadsCommand),
     /// Write the active sessions to a JSON file (default sessions_backup.json), mode 0600.
     ExportSessions(commands::sessions::ExportArgs),
     /// Put the sessions of an export-sessions file back into the database.
@@ -139,6 +145,8 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::Import(command) => commands::import::run(context, command),
         Command::TestRecovery(args) => commands::recovery::run_test_recovery(context, args),
         Command::FullRecovery(args) => commands::recovery::run_full_recovery(context, args),
+        Command::Download(command) => commands::download::run(context, command),
+        Command::Downloads(command) => commands::download::run_downloads(context, command),
         Command::ExportSessions(args) => commands::sessions::run_export(context, args),
         Command::RestoreSessions(args) => commands::sessions::run_restore(context, args),
         Command::HealArchives(args) | Command::RepairArchives(args) => {

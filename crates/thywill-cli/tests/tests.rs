@@ -9,6 +9,7 @@ mod care;
 mod cli;
 mod cli_errors;
 mod demo;
+mod download;
 mod import;
 mod recovery;
 mod recovery_reconstruct;

@@ -6,7 +6,11 @@
 //! - [`db`]: ThyWill's SQLite database (schema, value encodings, live-safe access).
 //! - [`import`]: text archives, JSON prayers and single prayer files into the database.
 //! - [`backup`]: database backups, verification, restore, retention and remote copies.
+//! - [`download`]: users' and the community's archive ZIPs, metadata, listing, one
+//!   prayer's file, cleanup of old downloads, under written privacy rules.
 //! - [`recovery`]: disaster recovery from the text archives (test and full recovery).
+//! - `fsutil` (internal): the deterministic ZIP writer and path confinement that backups,
+//!   import and downloads share.
 //! - [`pycompat`]: the Python formatting and parsing rules both depend on (`repr(float)`,
 //!   `json.dumps`, `isoformat`, `strptime`, `str.strip`, `int()`, `float()`).
 //!
@@ -18,7 +22,9 @@
 pub mod archive;
 pub mod backup;
 pub mod db;
+pub mod download;
 pub mod error;
+pub(crate) mod fsutil;
 pub mod import;
 pub mod progress;
 pub mod pycompat;

@@ -8,6 +8,7 @@ mod support;
 mod archive;
 mod backup;
 mod db;
+mod download;
 mod import;
 mod recovery;
 mod sessions;

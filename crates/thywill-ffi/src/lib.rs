@@ -20,6 +20,7 @@ pub mod archive;
 pub mod backup;
 pub mod care;
 pub mod consistency;
+pub mod download;
 pub mod guard;
 pub mod import;
 pub mod progress;

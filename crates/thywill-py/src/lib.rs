@@ -15,6 +15,7 @@ mod backup;
 mod care;
 mod consistency;
 mod convert;
+mod download;
 mod errors;
 mod import;
 mod progress;
@@ -38,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     backup::register(m)?;
     care::register(m)?;
     consistency::register(m)?;
+    download::register(m)?;
     import::register(m)?;
     reconstruct::register(m)?;
     recovery::register(m)?;

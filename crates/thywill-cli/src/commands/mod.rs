@@ -6,6 +6,7 @@ pub mod backup;
 pub mod care;
 pub mod config;
 pub mod demo;
+pub mod download;
 pub mod import;
 pub mod recovery;
 pub mod recovery_reconstruct;

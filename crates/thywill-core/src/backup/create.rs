@@ -1,7 +1,7 @@
 //! `create`: a consistent backup set of a live WAL database.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,10 +11,10 @@ use rusqlite::{backup::StepResult, Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
 use super::files::{
-    self, available_space, create_private_dir, create_private_file, fsync_dir, fsync_file,
-    make_private, rename_durably, sha256_file, sidecar_line, sidecar_path, temp_path_for,
-    write_atomically, Manifest, ManifestMember, MemberRole, SourceIdentity, SourceKind,
-    Verification, MANIFEST_FORMAT,
+    self, available_space, create_private_dir, create_private_file, fsync_file, make_private,
+    rename_durably, sha256_file, sidecar_line, sidecar_path, temp_path_for, write_atomically,
+    Manifest, ManifestMember, MemberRole, SourceIdentity, SourceKind, Verification,
+    MANIFEST_FORMAT,
 };
 use super::{BackupKind, SetName, Tier};
 use crate::db::table_row_counts;
@@ -245,7 +245,7 @@ pub(crate) fn create_unlocked(
             let file = format!("{}.text_archives.zip", set.stem());
             let tmp = temp_path_for(&dir.join(&file), "backup");
             temps.push(tmp.clone());
-            zip_folder(archives, &tmp, "text_archives", progress)?;
+            crate::fsutil::zip::zip_folder(archives, &tmp, "text_archives", progress)?;
             let (sha256, size) = sha256_file(&tmp, progress)?;
             members.push(ManifestMember {
                 role: MemberRole::TextArchives,
@@ -582,66 +582,4 @@ fn dir_size(dir: &Path) -> u64 {
         }
     }
     total
-}
-
-/// Zips the regular files under `dir` (symlinks are skipped: they could pull in anything) into
-/// the new file `dest`, entries named `<prefix>/<relative path>` in sorted order, then fsyncs.
-fn zip_folder(dir: &Path, dest: &Path, prefix: &str, progress: &dyn Progress) -> Result<()> {
-    let mut files_found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).map_err(|e| Error::io(&d, e))? {
-            let entry = entry.map_err(|e| Error::io(&d, e))?;
-            let t = entry.file_type().map_err(|e| Error::io(entry.path(), e))?;
-            if t.is_dir() {
-                stack.push(entry.path());
-            } else if t.is_file() {
-                files_found.push(entry.path());
-            }
-        }
-    }
-    files_found.sort();
-    let out = create_private_file(dest)?;
-    let mut zip = zip::ZipWriter::new(io::BufWriter::new(out));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
-    let total = files_found.len() as u64;
-    for (i, path) in files_found.iter().enumerate() {
-        let rel = path.strip_prefix(dir).unwrap_or(path);
-        let name = format!("{prefix}/{}", rel.to_string_lossy().replace('\\', "/"));
-        let mtime = fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .map(|t| chrono::DateTime::<chrono::Local>::from(t).naive_local())
-            .and_then(|t| {
-                use chrono::{Datelike, Timelike};
-                zip::DateTime::from_date_and_time(
-                    u16::try_from(t.year()).ok()?,
-                    t.month() as u8,
-                    t.day() as u8,
-                    t.hour() as u8,
-                    t.minute() as u8,
-                    t.second() as u8,
-                )
-                .ok()
-            });
-        let opts = match mtime {
-            Some(t) => options.last_modified_time(t),
-            None => options,
-        };
-        zip.start_file(name, opts)
-            .map_err(|e| Error::io(dest, io::Error::other(e)))?;
-        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
-        io::copy(&mut f, &mut zip).map_err(|e| Error::io(path, e))?;
-        progress::report(progress, "archives", i as u64 + 1, Some(total))?;
-    }
-    let writer = zip
-        .finish()
-        .map_err(|e| Error::io(dest, io::Error::other(e)))?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| Error::io(dest, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(dest, e))?;
-    fsync_dir(&files::parent_dir(dest))
 }

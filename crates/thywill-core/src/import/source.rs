@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
@@ -128,7 +128,7 @@ impl ArchiveSource {
         for index in 0..zip.len() {
             let entry = zip.by_index_raw(index).map_err(|e| zip_error(path, e))?;
             let name = entry.name().map_err(|e| zip_error(path, e))?.to_string();
-            let relative = confined_path(&name).ok_or_else(|| {
+            let relative = crate::fsutil::confine::confined_relative(&name).ok_or_else(|| {
                 refuse(format!(
                     "entry {name:?} is an absolute path or leaves the extraction folder"
                 ))
@@ -312,23 +312,6 @@ fn zip_error(path: &Path, e: zip::result::ZipError) -> Error {
     Error::InvalidInput(format!("{}: damaged ZIP: {e}", path.display()))
 }
 
-/// The entry name as a relative path of normal components, or `None` when it is
-/// absolute, has a drive/root, or uses `..`.
-fn confined_path(name: &str) -> Option<PathBuf> {
-    if name.contains('\0') || name.starts_with('/') || name.starts_with('\\') {
-        return None;
-    }
-    let mut out = PathBuf::new();
-    for component in Path::new(&name.replace('\\', "/")).components() {
-        match component {
-            Component::Normal(part) => out.push(part),
-            Component::CurDir => {}
-            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
-        }
-    }
-    Some(out)
-}
-
 /// The archive root inside an extracted ZIP: the top folder itself when it holds
 /// archive folders, else its single sub-folder (ThyWill's community ZIP has one,
 /// `complete_site_archive/`), else a `text_archives/` folder.
@@ -360,20 +343,4 @@ fn find_archive_root(top: &Path) -> Result<PathBuf> {
         return Ok(dirs.remove(0));
     }
     Ok(top.to_path_buf())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn confinement_rejects_escapes() {
-        assert_eq!(confined_path("a/b.txt"), Some(PathBuf::from("a/b.txt")));
-        assert_eq!(confined_path("./a/./b.txt"), Some(PathBuf::from("a/b.txt")));
-        assert_eq!(confined_path("../x"), None);
-        assert_eq!(confined_path("a/../../x"), None);
-        assert_eq!(confined_path("/etc/passwd"), None);
-        assert_eq!(confined_path("\\evil"), None);
-        assert_eq!(confined_path("a\\..\\..\\x"), None);
-    }
 }
