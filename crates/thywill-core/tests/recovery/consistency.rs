@@ -555,14 +555,22 @@ fn the_once_unscored_tables_are_scored_and_their_damage_located() {
     let fix = fixed.fix.as_ref().unwrap();
     assert!(fix.changed_anything());
     assert_eq!(fix.records.security_events.written, 2);
-    let events =
-        std::fs::read_to_string(community.archives().join("auth/2025_09_security_events.txt"))
-            .unwrap();
+    let events = std::fs::read_to_string(
+        community
+            .archives()
+            .join("auth/2025_09_security_events.txt"),
+    )
+    .unwrap();
     assert!(events.ends_with(
         "2025-09-21T11:30:00|ip_change|Lydia1973|5.6.7.8|UA 2|altered\n\
          2025-09-22T08:00:00|rate_limit|Mateo|1.2.3.4|None|None\n"
     ));
-    for table in ["securitylog", "authauditlog", "notification_state", "user_roles"] {
+    for table in [
+        "securitylog",
+        "authauditlog",
+        "notification_state",
+        "user_roles",
+    ] {
         assert_eq!(entity(&fixed, table).only_in_archives, 1, "{table}");
     }
     // A second fix has nothing left to write.
