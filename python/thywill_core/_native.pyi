@@ -409,6 +409,45 @@ def restore_sessions(
     progress: _Progress | None = None,
 ) -> dict[str, Any]: ...
 
+# download
+def download_user(
+    db: _Path,
+    archive_dir: _Path,
+    name: str,
+    *,
+    out: _Path | None = None,
+    include_community: bool = True,
+    now: str | None = None,
+    compression_level: int | None = None,
+    path_prefix: str = "text_archives",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def download_community(
+    db: _Path,
+    archive_dir: _Path,
+    *,
+    out: _Path | None = None,
+    include_prayer_activity: bool = False,
+    now: str | None = None,
+    compression_level: int | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def download_user_metadata(
+    db: _Path, archive_dir: _Path, name: str, *, path_prefix: str = "text_archives"
+) -> dict[str, Any]: ...
+def download_list_community(archive_dir: _Path) -> dict[str, Any]: ...
+def download_prayer_file(
+    db: _Path,
+    archive_dir: _Path,
+    prayer_id: str,
+    *,
+    include_flagged: bool = False,
+    path_prefix: str = "text_archives",
+) -> dict[str, Any]: ...
+def download_cleanup(
+    archive_dir: _Path, *, max_age_seconds: int = 86400, dry_run: bool = False
+) -> dict[str, Any]: ...
+
 # recovery
 def recovery_test(
     archive_dir: _Path,

@@ -4,6 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
@@ -137,27 +138,27 @@ pub(crate) fn prepare_community_file(
 }
 
 /// What one entry of the community ZIP holds.
-enum Item<'a> {
+enum Item {
     /// `README.txt`, `archive_metadata.json`.
     Generated(Vec<u8>),
     /// A community file.
-    File(&'a Path, CommunityFile),
+    File(PathBuf, CommunityFile),
 }
 
 /// Everything one thread needs to write its share of the entries.
-struct Writing<'a> {
-    privacy: &'a Privacy,
+struct Writing {
+    privacy: Privacy,
     time: Option<zip::DateTime>,
-    zip_path: &'a Path,
-    cancelled: &'a AtomicBool,
+    zip_path: PathBuf,
+    cancelled: AtomicBool,
 }
 
-impl Writing<'_> {
+impl Writing {
     /// Writes `items` into `zip` in order; returns the names written. Progress, when given,
     /// counts from `done` of `total`.
     fn write(
         &self,
-        items: &[(String, Item<'_>)],
+        items: &[(String, Item)],
         zip: &mut ZipOut,
         excluded: &mut Excluded,
         progress: Option<(&dyn Progress, u64)>,
@@ -172,18 +173,18 @@ impl Writing<'_> {
                 Item::Generated(bytes) => zip
                     .start(name, self.time)?
                     .write_all(bytes)
-                    .map_err(write_err(self.zip_path))?,
+                    .map_err(write_err(&self.zip_path))?,
                 Item::File(path, kind) => {
-                    match prepare_community_file(path, *kind, self.privacy, &mut buffer, excluded)?
+                    match prepare_community_file(path, *kind, &self.privacy, &mut buffer, excluded)?
                     {
                         Prepared::Skipped => continue,
                         Prepared::Filtered => zip
                             .start(name, self.time)?
                             .write_all(&buffer)
-                            .map_err(write_err(self.zip_path))?,
+                            .map_err(write_err(&self.zip_path))?,
                         Prepared::Verbatim(mut f) => {
                             let out = zip.start(name, self.time)?;
-                            std::io::copy(&mut f, out).map_err(write_err(self.zip_path))?;
+                            std::io::copy(&mut f, out).map_err(write_err(&self.zip_path))?;
                         }
                     }
                 }
@@ -236,14 +237,9 @@ pub fn create_full_community_zip(
         options.compression_level,
     )?;
     let zip_path = pending_path(&options.out, archive_root, &file_name);
-    let mut items: Vec<(String, Item<'_>)> = files
-        .iter()
-        .map(|(rel, path, kind)| {
-            (
-                format!("{COMMUNITY_FOLDER}/{rel}"),
-                Item::File(path.as_path(), *kind),
-            )
-        })
+    let mut items: Vec<(String, Item)> = files
+        .into_iter()
+        .map(|(rel, path, kind)| (format!("{COMMUNITY_FOLDER}/{rel}"), Item::File(path, kind)))
         .collect();
     items.push((
         format!("{COMMUNITY_FOLDER}/README.txt"),
@@ -258,37 +254,38 @@ pub fn create_full_community_zip(
 
     // Deflating is most of the work: the second half of the entries is written into a
     // temporary part on a second thread while this one writes the first half, then appended
-    // as it is. The split is by count, never by the machine, so the bytes stay the same.
-    let (first, second) = items.split_at(items.len() / 2);
-    let cancelled = AtomicBool::new(false);
-    let writing = Writing {
-        privacy: &privacy,
+    // as it is. The split is by count, never by the machine, so the bytes stay the same. A
+    // plain thread rather than a scope, which would leave thread state behind on a C
+    // caller's thread.
+    let second = items.split_off(items.len() / 2);
+    let first = items;
+    let writing = Arc::new(Writing {
+        privacy,
         time: zip_time(&now),
-        zip_path: &zip_path,
-        cancelled: &cancelled,
-    };
+        zip_path: zip_path.clone(),
+        cancelled: AtomicBool::new(false),
+    });
     let folder = parent_dir(&zip_path);
     let part_file = tempfile::tempfile_in(&folder).map_err(|e| Error::io(&folder, e))?;
-    let part = pending.zip_mut()?.part(part_file);
-    let (first_written, second_written) = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| {
-            let mut part = part;
+    let mut part = pending.zip_mut()?.part(part_file);
+    let worker = {
+        let writing = Arc::clone(&writing);
+        std::thread::spawn(move || {
             let mut excluded = Excluded::default();
-            let names = writing.write(second, &mut part, &mut excluded, None)?;
+            let names = writing.write(&second, &mut part, &mut excluded, None)?;
             Ok::<_, Error>((part.finish_part()?, names, excluded))
-        });
-        let first_written = pending
-            .zip_mut()
-            .and_then(|zip| writing.write(first, zip, &mut excluded, Some((progress, total))));
-        if first_written.is_err() {
-            cancelled.store(true, Ordering::Relaxed);
-        }
-        let second_written = worker.join().unwrap_or_else(|_| {
-            Err(Error::Internal(
-                "the download's second writer panicked".into(),
-            ))
-        });
-        (first_written, second_written)
+        })
+    };
+    let first_written = pending
+        .zip_mut()
+        .and_then(|zip| writing.write(&first, zip, &mut excluded, Some((progress, total))));
+    if first_written.is_err() {
+        writing.cancelled.store(true, Ordering::Relaxed);
+    }
+    let second_written = worker.join().unwrap_or_else(|_| {
+        Err(Error::Internal(
+            "the download's second writer panicked".into(),
+        ))
     });
     pending.record(first_written?);
     let (part_file, names, part_excluded) = second_written?;
