@@ -222,7 +222,7 @@ def compare_zip(theirs: bytes, ours: bytes, flagged: set[str], registration_of: 
             if a == b:
                 same.append(name)
                 continue
-            removed = Counter()
+            removed: Counter[str] = Counter()
             added = 0
             for d in difflib.ndiff(a.splitlines(), b.splitlines()):
                 if d.startswith("- "):
@@ -334,7 +334,7 @@ def main() -> int:
                     row["zip"] = z
                     problems += [f"{rec['step']}: {p}" for p in zip_unexplained(z)]
                     reasons = Counter(z["only_theirs"].values())
-                    lines = Counter()
+                    lines: Counter[str] = Counter()
                     for c in z["changed"].values():
                         lines.update(c["lines_removed"])
                     notes.append(
@@ -374,11 +374,11 @@ def main() -> int:
     for row in rows:
         for d in row.get("json_differences", []):
             print(f"{row['step']}: {d}")
-        z = row.get("zip")
-        if z:
-            for n, why in z["only_theirs"].items():
+        zipped = row.get("zip")
+        if zipped:
+            for n, why in zipped["only_theirs"].items():
                 print(f"{row['step']}: only in ThyWill's ZIP: {n} ({why})")
-            for n, c in z["changed"].items():
+            for n, c in zipped["changed"].items():
                 if c["lines_added"] or "UNEXPLAINED" in c["lines_removed"]:
                     print(f"{row['step']}: {n}: {c}")
     if a.json:

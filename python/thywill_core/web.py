@@ -64,9 +64,9 @@ def display_name_of(principal: Any) -> str:
 
 
 def content_disposition(file_name: str) -> str:
-    """``attachment`` with the name quoted (ThyWill sent it bare, so a name with a space or
-    ``;`` was cut short by browsers and a non-Latin-1 name failed the response), plus the
-    UTF-8 form (RFC 6266) when the name is not plain ASCII."""
+    """``attachment`` with the name quoted, plus the UTF-8 form (RFC 6266) when the name is
+    not plain ASCII. ThyWill sent the name bare: a space made it an invalid token, ``;`` cut
+    it short, and a name outside Latin-1 could not be encoded at all (a 500)."""
     fallback = "".join(
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
         for c in unicodedata.normalize("NFC", file_name)
