@@ -36,13 +36,13 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 import thywill_core
 
@@ -51,6 +51,7 @@ __all__ = ["archive_router", "content_disposition", "display_name_of"]
 _log = logging.getLogger(__name__)
 
 _Path = str | os.PathLike[str]
+_CHUNK = 1 << 20
 
 
 def display_name_of(principal: Any) -> str:
@@ -75,6 +76,40 @@ def content_disposition(file_name: str) -> str:
     if fallback != file_name:
         header += f"; filename*=UTF-8''{quote(file_name, safe='')}"
     return header
+
+
+def _open_file_response(
+    path: str, media_type: str, file_name: str, not_found: str
+) -> StreamingResponse:
+    """The file, opened now and streamed from that open file.
+
+    Serving by path (``FileResponse``) would read its size, then open the path again when
+    the answer starts. Meanwhile another request can rename a new ZIP of the same name into
+    place (a user's ZIP with and without the community part share one name), so the length
+    sent would not match the bytes. An open file keeps the bytes it was opened with.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the generator below)
+        size = os.fstat(handle.fileno()).st_size
+    except FileNotFoundError:
+        raise HTTPException(status_code=404, detail=not_found) from None
+    except OSError as error:
+        _log.error("archive download failed: %s", error)
+        raise HTTPException(status_code=500, detail="Archive download failed") from None
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": content_disposition(file_name),
+            "Content-Length": str(size),
+        },
+    )
 
 
 def _http_error(error: thywill_core.ThywillError, not_found: str) -> NoReturn:
@@ -128,18 +163,16 @@ def archive_router(
     def now() -> str | None:
         return clock().strftime("%Y-%m-%dT%H:%M:%S") if clock is not None else None
 
-    def zip_response(report: dict[str, Any]) -> FileResponse:
-        return FileResponse(
-            path=report["path"],
-            media_type="application/zip",
-            headers={"Content-Disposition": content_disposition(report["file_name"])},
+    def zip_response(report: dict[str, Any]) -> StreamingResponse:
+        return _open_file_response(
+            report["path"], "application/zip", report["file_name"], "Archive not found"
         )
 
     def check_own_or_admin(principal: Any, user_id: str) -> None:
         if user_name(principal) != user_id and not is_admin(principal):
             raise HTTPException(status_code=403, detail="Access denied")
 
-    def community_zip() -> FileResponse:
+    def community_zip() -> StreamingResponse:
         try:
             report = thywill_core.download_community(
                 db_path, archive_dir, include_prayer_activity=include_prayer_activity, now=now()
@@ -154,7 +187,7 @@ def archive_router(
     @router.get(prefix + "/user/{user_id}/download")
     def download_user_archive(
         user_id: str, include_community: bool = True, principal: Any = full_auth
-    ) -> FileResponse:
+    ) -> StreamingResponse:
         """The user's archive ZIP: their own, or anyone's for an admin."""
         check_own_or_admin(principal, user_id)
         try:
@@ -190,12 +223,12 @@ def archive_router(
             _http_error(error, "Archive not found")
 
     @router.get(prefix + "/community/download")
-    def download_community_archive(principal: Any = full_auth) -> FileResponse:
+    def download_community_archive(principal: Any = full_auth) -> StreamingResponse:
         """The community ZIP, for every member (transparency, as in ThyWill)."""
         return community_zip()
 
     @router.get(prefix + "/prayer/{prayer_id}/file")
-    def get_prayer_archive_file(prayer_id: str, principal: Any = full_auth) -> FileResponse:
+    def get_prayer_archive_file(prayer_id: str, principal: Any = full_auth) -> StreamingResponse:
         """One prayer's archive file; a flagged prayer's only for an admin."""
         try:
             served = thywill_core.download_prayer_file(
@@ -207,10 +240,11 @@ def archive_router(
             )
         except thywill_core.ThywillError as error:
             _http_error(error, "Prayer archive file not found")
-        return FileResponse(
-            path=served["path"],
-            media_type="text/plain; charset=utf-8",
-            headers={"Content-Disposition": content_disposition(served["file_name"])},
+        return _open_file_response(
+            served["path"],
+            "text/plain; charset=utf-8",
+            served["file_name"],
+            "Prayer archive file not found",
         )
 
     @router.delete(prefix + "/downloads/cleanup")
@@ -236,7 +270,7 @@ def archive_router(
     if export_path is not None:
 
         @router.get(export_path)
-        def export_text_archive(principal: Any = full_auth) -> FileResponse:
+        def export_text_archive(principal: Any = full_auth) -> StreamingResponse:
             """The community ZIP, as the export page offers it (full authentication)."""
             return community_zip()
 

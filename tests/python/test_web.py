@@ -161,6 +161,7 @@ def test_member_downloads_their_own_archive(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/zip"
     assert r.headers["content-disposition"] == 'attachment; filename="John Lee_archive_2025_06_15.zip"'
+    assert r.headers["content-length"] == str(len(r.content))
     names = zip_names(r.content)
     assert names == sorted(names) and all(n.startswith("John Lee_text_archive/") for n in names)
     assert "John Lee_text_archive/personal/registration.txt" in names
@@ -169,6 +170,31 @@ def test_member_downloads_their_own_archive(client: TestClient) -> None:
     assert own.status_code == 200
     assert not any("/community/" in n for n in zip_names(own.content))
     assert any("/prayers/prayer_" in n for n in zip_names(own.content))
+
+
+def test_an_answer_sends_the_file_it_opened_even_if_a_new_one_is_renamed_over_it(
+    tmp_path: Path,
+) -> None:
+    # A user's ZIPs with and without the community part share one name: a second request
+    # renames its ZIP over the first while the first answer is on its way.
+    from thywill_core.web import _open_file_response
+
+    path = tmp_path / "Ann_archive_2025_06_15.zip"
+    path.write_bytes(b"first ZIP " * 1000)
+    app = FastAPI()
+
+    @app.get("/z")
+    def z() -> Any:
+        response = _open_file_response(str(path), "application/zip", path.name, "gone")
+        (tmp_path / "new").write_bytes(b"second")
+        os.replace(tmp_path / "new", path)
+        return response
+
+    with TestClient(app) as c:
+        r = c.get("/z")
+    assert r.content == b"first ZIP " * 1000
+    assert r.headers["content-length"] == str(len(r.content))
+    assert path.read_bytes() == b"second"
 
 
 def test_member_metadata_is_theirs_and_shows_no_server_paths(
