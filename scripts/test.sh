@@ -25,7 +25,10 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check \
-  "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "moto[server]==5.2.5"
+  "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "moto[server]==5.2.5" \
+  "fastapi==0.120.0" "httpx==0.28.1"
+# fastapi and httpx: the web extra (thywill_core.web), at the versions ThyWill runs; its
+# tests (tests/python/test_web.py) and mypy --strict need them.
 # The S3 backup tests start moto's S3 server on loopback (they fail without it under CI=true).
 export MOTO_SERVER="$root/.venv/bin/moto_server"
 
