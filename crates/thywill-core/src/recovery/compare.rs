@@ -467,11 +467,12 @@ pub fn compare_databases(live: &Path, rebuilt: &Path) -> Result<Comparison> {
 /// (one snapshot: the app may commit meanwhile); per table, the two sides are read at once
 /// on two threads.
 ///
-/// A row is compared through a 128-bit keyed hash of its compared fields (two SipHash
-/// keys drawn at random per comparison, so no archive text can be crafted to collide
-/// with a row it is not), and each side becomes a count per hash: no sort, and memory in
-/// proportion to a table's distinct rows (16 bytes and a count each), never to its text.
-/// Only when a table differs is it read again, to list its first differing rows.
+/// A row is compared through a 128-bit key: two of std's SipHash hashers, keyed at random
+/// per comparison, over its compared fields, so no archive text can be crafted to collide
+/// with a row it is not. Each side's keys are sorted in runs of [`KEYS_PER_RUN`] (spilled
+/// to an anonymous temp file beyond the first) and the two sides' runs merged: no SQL sort,
+/// no row text held, memory bounded whatever the size. Only a table that differs is read
+/// again, to list its first differing rows.
 pub(crate) fn compare_connections(
     mut live: Connection,
     live_path: &Path,
