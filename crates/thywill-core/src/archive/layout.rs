@@ -27,7 +27,7 @@ pub fn prayer_file_name(t: &NaiveDateTime, n: u32) -> String {
 
 /// The first name of the collision rule not yet taken for a prayer created at `t`, creating
 /// its folder (ThyWill's `generate_prayer_filename`). Only a hint: another writer may take
-/// the name before it is used; [`create_prayer_file`] reserves names atomically.
+/// the name before it is used; `create_prayer_file` reserves names atomically.
 pub fn first_free_prayer_file(base: &Path, t: &NaiveDateTime) -> Result<PathBuf> {
     let dir = prayer_dir(base, t);
     std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io(&dir, e))?;

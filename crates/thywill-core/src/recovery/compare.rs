@@ -9,7 +9,7 @@
 //!
 //! No sort: each side of a table is read once, on its own thread, and its rows counted per
 //! keyed 128-bit hash of the compared fields; only a table that differs is read again, to
-//! list its first differing rows (see [`compare_connections`]).
+//! list its first differing rows.
 
 use std::path::{Path, PathBuf};
 

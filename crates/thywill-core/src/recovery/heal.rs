@@ -14,7 +14,7 @@
 //! - a user whose registration line no monthly file holds gets the line appended;
 //! - marks, skips and attributes missing from the monthly ledgers get their lines.
 //!
-//! The work is planned first ([`plan`]), then applied; a dry run reports the plan. The
+//! The work is planned first, then applied; a dry run reports the plan. The
 //! database is only read, in one short read transaction, except for the stored paths
 //! that change, written at the end in one short write transaction.
 
