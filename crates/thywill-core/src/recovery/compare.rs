@@ -7,8 +7,9 @@
 //! are compared as multisets of those fields: N identical rows on one side need N on the
 //! other.
 //!
-//! No sort: each side of a table is read once, on its own thread, and its rows counted per
-//! keyed 128-bit hash of the compared fields; only a table that differs is read again, to
+//! No SQL sort and no row text held: each side of a table is read once, on its own thread,
+//! each row reduced to a keyed 128-bit hash of the compared fields; the hashes are sorted
+//! in bounded runs and the two sides merged. Only a table that differs is read again, to
 //! list its first differing rows.
 
 use std::path::{Path, PathBuf};
