@@ -137,6 +137,9 @@ pub(crate) fn prepare_community_file(
     Ok(Prepared::Filtered)
 }
 
+/// Entries per part of the community ZIP: what one part's writer holds in memory.
+const PART_ENTRIES: usize = 4096;
+
 /// What one entry of the community ZIP holds.
 enum Item {
     /// `README.txt`, `archive_metadata.json`.
@@ -161,7 +164,7 @@ impl Writing {
         items: &[(String, Item)],
         zip: &mut ZipOut,
         excluded: &mut Excluded,
-        progress: Option<(&dyn Progress, u64)>,
+        progress: Option<(&dyn Progress, u64, u64)>,
     ) -> Result<Vec<String>> {
         let mut buffer = Vec::with_capacity(64 * 1024);
         let mut names = Vec::with_capacity(items.len());
@@ -190,8 +193,8 @@ impl Writing {
                 }
             }
             names.push(name.clone());
-            if let Some((progress, total)) = progress {
-                progress::report(progress, "files", i as u64 + 1, Some(total))?;
+            if let Some((progress, done, total)) = progress {
+                progress::report(progress, "files", done + i as u64 + 1, Some(total))?;
             }
         }
         Ok(names)
@@ -229,7 +232,7 @@ pub fn create_full_community_zip(
         files: left_out,
         ..Excluded::default()
     };
-    let mut pending = PendingZip::start(
+    let mut pending = PendingZip::start_stitched(
         archive_root,
         &file_name,
         options.out.as_deref(),
@@ -251,14 +254,15 @@ pub fn create_full_community_zip(
     ));
     items.sort_by(|a, b| a.0.cmp(&b.0));
     let total = items.len() as u64;
+    let items = Arc::new(items);
 
-    // Deflating is most of the work: the second half of the entries is written into a
-    // temporary part on a second thread while this one writes the first half, then appended
-    // as it is. The split is by count, never by the machine, so the bytes stay the same. A
-    // plain thread rather than a scope, which would leave thread state behind on a C
-    // caller's thread.
-    let second = items.split_off(items.len() / 2);
-    let first = items;
+    // The entries are written in parts of at most PART_ENTRIES, each a small ZIP of its
+    // own in a temporary file, then stitched into the download in order: a ZIP writer
+    // keeps every entry's directory record in memory, a part's only its own. Deflating is
+    // most of the work, so two parts are written at a time, the second on another thread.
+    // The parts are cut by count, never by the machine, and the stitched bytes are those
+    // of one writer anyway. A plain thread rather than a scope, which would leave thread
+    // state behind on a C caller's thread.
     let writing = Arc::new(Writing {
         privacy,
         time: zip_time(&now),
@@ -266,33 +270,60 @@ pub fn create_full_community_zip(
         cancelled: AtomicBool::new(false),
     });
     let folder = parent_dir(&zip_path);
-    let part_file = tempfile::tempfile_in(&folder).map_err(|e| Error::io(&folder, e))?;
-    let mut part = pending.zip_mut()?.part(part_file);
-    let worker = {
-        let writing = Arc::clone(&writing);
-        std::thread::spawn(move || {
-            let mut excluded = Excluded::default();
-            let names = writing.write(&second, &mut part, &mut excluded, None)?;
-            Ok::<_, Error>((part.finish_part()?, names, excluded))
-        })
+    let new_part = |pending: &mut PendingZip| -> Result<ZipOut> {
+        let file = tempfile::tempfile_in(&folder).map_err(|e| Error::io(&folder, e))?;
+        Ok(pending.stitched_mut()?.part(file))
     };
-    let first_written = pending
-        .zip_mut()
-        .and_then(|zip| writing.write(&first, zip, &mut excluded, Some((progress, total))));
-    if first_written.is_err() {
-        writing.cancelled.store(true, Ordering::Relaxed);
+    let mut start = 0usize;
+    while start < items.len() {
+        let middle = (start + PART_ENTRIES).min(items.len());
+        let end = (middle + PART_ENTRIES).min(items.len());
+        let mut first_part = new_part(&mut pending)?;
+        let worker = if middle < end {
+            let mut part = new_part(&mut pending)?;
+            let writing = Arc::clone(&writing);
+            let items = Arc::clone(&items);
+            Some(std::thread::spawn(move || {
+                let mut excluded = Excluded::default();
+                let slice = items.get(middle..end).unwrap_or_default();
+                let names = writing.write(slice, &mut part, &mut excluded, None)?;
+                Ok::<_, Error>((part.finish_part()?, names, excluded))
+            }))
+        } else {
+            None
+        };
+        let slice = items.get(start..middle).unwrap_or_default();
+        let first_written = writing
+            .write(
+                slice,
+                &mut first_part,
+                &mut excluded,
+                Some((progress, start as u64, total)),
+            )
+            .and_then(|names| Ok((first_part.finish_part()?, names)));
+        if first_written.is_err() {
+            writing.cancelled.store(true, Ordering::Relaxed);
+        }
+        let second_written = worker.map(|w| {
+            w.join().unwrap_or_else(|_| {
+                Err(Error::Internal(
+                    "the download's second writer panicked".into(),
+                ))
+            })
+        });
+        let (file, names) = first_written?;
+        pending.stitched_mut()?.append(file)?;
+        pending.record(names);
+        if let Some(second) = second_written {
+            let (file, names, part_excluded) = second?;
+            pending.stitched_mut()?.append(file)?;
+            pending.record(names);
+            excluded.flagged_prayer_files += part_excluded.flagged_prayer_files;
+            excluded.lines += part_excluded.lines;
+        }
+        progress::report(progress, "files", end as u64, Some(total))?;
+        start = end;
     }
-    let second_written = worker.join().unwrap_or_else(|_| {
-        Err(Error::Internal(
-            "the download's second writer panicked".into(),
-        ))
-    });
-    pending.record(first_written?);
-    let (part_file, names, part_excluded) = second_written?;
-    pending.zip_mut()?.append(part_file)?;
-    pending.record(names);
-    excluded.flagged_prayer_files += part_excluded.flagged_prayer_files;
-    excluded.lines += part_excluded.lines;
     progress::report(progress, "files", total, Some(total))?;
     let (path, bytes, entries) = pending.commit()?;
     Ok(DownloadZipReport {
