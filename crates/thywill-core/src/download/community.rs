@@ -144,30 +144,34 @@ const PART_ENTRIES: usize = 4096;
 enum Item {
     /// `README.txt`, `archive_metadata.json`.
     Generated(Vec<u8>),
-    /// A community file.
-    File(PathBuf, CommunityFile),
+    /// A community file, at the archive root joined with the entry name without its top
+    /// folder (not stored: one path per entry is memory that grows with the archive).
+    File(CommunityFile),
 }
 
 /// Everything one thread needs to write its share of the entries.
 struct Writing {
     privacy: Privacy,
+    root: PathBuf,
     time: Option<zip::DateTime>,
     zip_path: PathBuf,
     cancelled: AtomicBool,
 }
 
 impl Writing {
-    /// Writes `items` into `zip` in order; returns the names written. Progress, when given,
-    /// counts from `done` of `total`.
+    /// Writes `items` (those from index `done` on) into `zip` in order; returns the indexes
+    /// of the items left out (flagged prayers). Progress, when given, counts from `done` of
+    /// `total`.
     fn write(
         &self,
         items: &[(String, Item)],
+        done: usize,
         zip: &mut ZipOut,
         excluded: &mut Excluded,
-        progress: Option<(&dyn Progress, u64, u64)>,
-    ) -> Result<Vec<String>> {
+        progress: Option<(&dyn Progress, u64)>,
+    ) -> Result<Vec<usize>> {
         let mut buffer = Vec::with_capacity(64 * 1024);
-        let mut names = Vec::with_capacity(items.len());
+        let mut skipped = Vec::new();
         for (i, (name, item)) in items.iter().enumerate() {
             if self.cancelled.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled);
@@ -177,10 +181,23 @@ impl Writing {
                     .start(name, self.time)?
                     .write_all(bytes)
                     .map_err(write_err(&self.zip_path))?,
-                Item::File(path, kind) => {
-                    match prepare_community_file(path, *kind, &self.privacy, &mut buffer, excluded)?
-                    {
-                        Prepared::Skipped => continue,
+                Item::File(kind) => {
+                    let rel = name
+                        .strip_prefix(COMMUNITY_FOLDER)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .ok_or_else(|| Error::Internal(format!("entry name {name}")))?;
+                    let path = self.root.join(rel);
+                    match prepare_community_file(
+                        &path,
+                        *kind,
+                        &self.privacy,
+                        &mut buffer,
+                        excluded,
+                    )? {
+                        Prepared::Skipped => {
+                            skipped.push(done + i);
+                            continue;
+                        }
                         Prepared::Filtered => zip
                             .start(name, self.time)?
                             .write_all(&buffer)
@@ -192,12 +209,11 @@ impl Writing {
                     }
                 }
             }
-            names.push(name.clone());
-            if let Some((progress, done, total)) = progress {
-                progress::report(progress, "files", done + i as u64 + 1, Some(total))?;
+            if let Some((progress, total)) = progress {
+                progress::report(progress, "files", (done + i) as u64 + 1, Some(total))?;
             }
         }
-        Ok(names)
+        Ok(skipped)
     }
 }
 
@@ -242,7 +258,7 @@ pub fn create_full_community_zip(
     let zip_path = pending_path(&options.out, archive_root, &file_name);
     let mut items: Vec<(String, Item)> = files
         .into_iter()
-        .map(|(rel, path, kind)| (format!("{COMMUNITY_FOLDER}/{rel}"), Item::File(path, kind)))
+        .map(|(rel, _, kind)| (format!("{COMMUNITY_FOLDER}/{rel}"), Item::File(kind)))
         .collect();
     items.push((
         format!("{COMMUNITY_FOLDER}/README.txt"),
@@ -265,6 +281,7 @@ pub fn create_full_community_zip(
     // state behind on a C caller's thread.
     let writing = Arc::new(Writing {
         privacy,
+        root: archive_root.to_path_buf(),
         time: zip_time(&now),
         zip_path: zip_path.clone(),
         cancelled: AtomicBool::new(false),
@@ -274,6 +291,9 @@ pub fn create_full_community_zip(
         let file = tempfile::tempfile_in(&folder).map_err(|e| Error::io(&folder, e))?;
         Ok(pending.stitched_mut()?.part(file))
     };
+    // The entries' names are the items' names less those left out; they are taken from the
+    // items at the end rather than copied as they are written.
+    let mut left_out_items: Vec<usize> = Vec::new();
     let mut start = 0usize;
     while start < items.len() {
         let middle = (start + PART_ENTRIES).min(items.len());
@@ -286,8 +306,8 @@ pub fn create_full_community_zip(
             Some(std::thread::spawn(move || {
                 let mut excluded = Excluded::default();
                 let slice = items.get(middle..end).unwrap_or_default();
-                let names = writing.write(slice, &mut part, &mut excluded, None)?;
-                Ok::<_, Error>((part.finish_part()?, names, excluded))
+                let skipped = writing.write(slice, middle, &mut part, &mut excluded, None)?;
+                Ok::<_, Error>((part.finish_part()?, skipped, excluded))
             }))
         } else {
             None
@@ -296,11 +316,12 @@ pub fn create_full_community_zip(
         let first_written = writing
             .write(
                 slice,
+                start,
                 &mut first_part,
                 &mut excluded,
-                Some((progress, start as u64, total)),
+                Some((progress, total)),
             )
-            .and_then(|names| Ok((first_part.finish_part()?, names)));
+            .and_then(|skipped| Ok((first_part.finish_part()?, skipped)));
         if first_written.is_err() {
             writing.cancelled.store(true, Ordering::Relaxed);
         }
@@ -311,19 +332,30 @@ pub fn create_full_community_zip(
                 ))
             })
         });
-        let (file, names) = first_written?;
+        let (file, skipped) = first_written?;
         pending.stitched_mut()?.append(file)?;
-        pending.record(names);
+        left_out_items.extend(skipped);
         if let Some(second) = second_written {
-            let (file, names, part_excluded) = second?;
+            let (file, skipped, part_excluded) = second?;
             pending.stitched_mut()?.append(file)?;
-            pending.record(names);
+            left_out_items.extend(skipped);
             excluded.flagged_prayer_files += part_excluded.flagged_prayer_files;
             excluded.lines += part_excluded.lines;
         }
         progress::report(progress, "files", end as u64, Some(total))?;
         start = end;
     }
+    let items = Arc::try_unwrap(items)
+        .map_err(|_| Error::Internal("the download's items are still shared".into()))?;
+    let mut left_out_items = left_out_items.into_iter().peekable();
+    pending.record(
+        items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| left_out_items.next_if_eq(i).is_none())
+            .map(|(_, (name, _))| name)
+            .collect(),
+    );
     progress::report(progress, "files", total, Some(total))?;
     let (path, bytes, entries) = pending.commit()?;
     Ok(DownloadZipReport {
