@@ -504,10 +504,13 @@ thywill_status thywill_download_user_metadata(const char *db,
 // `archives` is a NUL-terminated string; `out_json` is valid for writes.
 thywill_status thywill_download_list_community(const char *archives, char **out_json);
 
-// Where the archive file of the prayer `prayer_id` is: `{"prayer_id", "path" (resolved,
-// inside `archives`), "file_name", "size"}`. `THYWILL_STATUS_PERMISSION` when the stored
-// path leaves the archive folder or the prayer is flagged; `options_json` (may be NULL):
-// `{"include_flagged": bool, "path_prefix": "text_archives"}`.
+// The archive file of the prayer `prayer_id`: `{"prayer_id", "path" (resolved, inside
+// `archives`), "file_name", "size", "content", "excluded_lines"}`; serve "content" when it
+// is not null (the file without who flagged, unflagged or skipped the prayer), else the
+// file at "path". `THYWILL_STATUS_PERMISSION` when the stored path leaves the archive
+// folder or the prayer is flagged; `options_json` (may be NULL): `{"include_flagged":
+// bool, "include_moderation": bool (the file as it is, for a moderator), "path_prefix":
+// "text_archives"}`.
 //
 // # Safety
 // `db`, `archives` and `prayer_id` are NUL-terminated strings, `options_json` is NULL or

@@ -468,6 +468,7 @@ def download_prayer_file(
     prayer_id: str,
     *,
     include_flagged: bool = False,
+    include_moderation: bool = False,
     path_prefix: str = "text_archives",
 ) -> dict[str, Any]: ...
 def download_cleanup(

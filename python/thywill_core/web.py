@@ -229,17 +229,30 @@ def archive_router(
 
     @router.get(prefix + "/prayer/{prayer_id}/file")
     def get_prayer_archive_file(prayer_id: str, principal: Any = full_auth) -> StreamingResponse:
-        """One prayer's archive file; a flagged prayer's only for an admin."""
+        """One prayer's archive file; a flagged prayer's, and who flagged, unflagged or
+        skipped one, only for an admin."""
+        admin = is_admin(principal)
         try:
             served = thywill_core.download_prayer_file(
                 db_path,
                 archive_dir,
                 prayer_id,
-                include_flagged=is_admin(principal),
+                include_flagged=admin,
+                include_moderation=admin,
                 path_prefix=path_prefix,
             )
         except thywill_core.ThywillError as error:
             _http_error(error, "Prayer archive file not found")
+        if served["content"] is not None:
+            body = served["content"].encode("utf-8")
+            return StreamingResponse(
+                iter([body]),
+                media_type="text/plain; charset=utf-8",
+                headers={
+                    "Content-Disposition": content_disposition(served["file_name"]),
+                    "Content-Length": str(len(body)),
+                },
+            )
         return _open_file_response(
             served["path"],
             "text/plain; charset=utf-8",

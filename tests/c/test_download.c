@@ -1,5 +1,5 @@
 /* Downloads: the community ZIP, a user's ZIP, metadata, the listing, one prayer's file
- * (served, refused outside the archive folder, unknown) and cleanup, on s1's database with
+ * (served, without who flagged it unless for a moderator, unknown) and cleanup, on s1's database with
  * a small archive tree (two months of registrations, December 2023's prayers and activity),
  * and the error paths (NULL, unknown option, unknown user).
  * argv[1] = fixtures dir (read only), argv[2] = scratch dir. */
@@ -111,6 +111,29 @@ int main(int argc, char **argv) {
                                             NULL, &json),
                THYWILL_STATUS_OK);
   CHECK_CONTAINS(json, "\"file_name\":\"prayer_24588c05c6a244f1b75bb6470a7430a5_2023_12_13.txt\"");
+  CHECK_CONTAINS(json, "\"content\":null,\"excluded_lines\":0");
+  thywill_string_free(json);
+  json = NULL;
+
+  /* Flagged, then unflagged: who did it is left out of the content unless for a moderator. */
+  join(to, sizeof to, argv[2], "text_archives/prayers/2023/12/2023_12_13_prayer_at_0630.txt");
+  FILE *prayer = fopen(to, "ab");
+  CHECK(prayer != NULL);
+  fputs("December 22 2023 at 10:00 - Ruth flagged this prayer\n"
+        "December 23 2023 at 10:00 - Admin unflagged this prayer\n",
+        prayer);
+  CHECK(fclose(prayer) == 0);
+  CHECK_STATUS(thywill_download_prayer_file(db, archives, "24588c05c6a244f1b75bb6470a7430a5",
+                                            NULL, &json),
+               THYWILL_STATUS_OK);
+  CHECK_CONTAINS(json, "Levi prayed this prayer\\n\",\"excluded_lines\":2");
+  CHECK(strstr(json, "flagged this prayer") == NULL);
+  thywill_string_free(json);
+  json = NULL;
+  CHECK_STATUS(thywill_download_prayer_file(db, archives, "24588c05c6a244f1b75bb6470a7430a5",
+                                            "{\"include_moderation\": true}", &json),
+               THYWILL_STATUS_OK);
+  CHECK_CONTAINS(json, "\"content\":null,\"excluded_lines\":0");
   thywill_string_free(json);
   json = NULL;
   CHECK_STATUS(thywill_download_prayer_file(db, archives, "no-such-prayer", NULL, &json),

@@ -314,6 +314,33 @@ def test_a_prayer_file_is_served_as_text(client: TestClient, community: Path) ->
     assert r.content.startswith(f"Prayer {pid} by ".encode())
 
 
+def test_who_flagged_an_unflagged_prayer_is_served_only_to_an_admin(
+    client: TestClient, community: Path
+) -> None:
+    pid = any_prayer(community)
+    path = Path(
+        thywill_core.download_prayer_file(
+            community / "thywill.db", community / "text_archives", pid
+        )["path"]
+    )
+    original = path.read_bytes()
+    flag = b"March 03 2024 at 06:42 - Ruth flagged this prayer\n"
+    mark = b"March 04 2024 at 06:42 - Ann prayed this prayer\n"
+    unflag = b"March 05 2024 at 06:42 - Admin unflagged this prayer\n"
+    path.write_bytes(original + flag + mark + unflag)
+
+    r = get(client, "member", f"/api/archive/prayer/{pid}/file")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/plain; charset=utf-8"
+    assert r.headers["content-disposition"].startswith(f'attachment; filename="prayer_{pid}_')
+    assert r.content == original + mark
+    assert r.headers["content-length"] == str(len(original + mark))
+
+    r = get(client, "admin", f"/api/archive/prayer/{pid}/file")
+    assert r.status_code == 200
+    assert r.content == original + flag + mark + unflag
+
+
 def test_flagged_and_unknown_prayers_are_404_for_members(
     client: TestClient, community: Path
 ) -> None:

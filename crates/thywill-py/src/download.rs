@@ -120,23 +120,27 @@ fn download_list_community(py: Python<'_>, archive_dir: PathBuf) -> PyResult<Py<
     to_py(py, &report)
 }
 
-/// Where the archive file of the prayer `prayer_id` is (keys `prayer_id`, `path`,
-/// `file_name`, `size`). Raises `AccessDeniedError` when its stored path leaves the archive
-/// folder or the prayer is flagged (unless `include_flagged`), `NotFoundError` when there
-/// is no such prayer or file.
+/// The archive file of the prayer `prayer_id` (keys `prayer_id`, `path`, `file_name`,
+/// `size`, `content`, `excluded_lines`): serve `content` when it is not None (the file
+/// without who flagged, unflagged or skipped the prayer), else the file at `path`;
+/// `include_moderation` serves the file as it is (for a moderator). Raises
+/// `AccessDeniedError` when its stored path leaves the archive folder or the prayer is
+/// flagged (unless `include_flagged`), `NotFoundError` when there is no such prayer or file.
 #[pyfunction]
 #[pyo3(signature = (db, archive_dir, prayer_id, *, include_flagged=false,
-    path_prefix="text_archives"))]
+    include_moderation=false, path_prefix="text_archives"))]
 fn download_prayer_file(
     py: Python<'_>,
     db: PathBuf,
     archive_dir: PathBuf,
     prayer_id: String,
     include_flagged: bool,
+    include_moderation: bool,
     path_prefix: &str,
 ) -> PyResult<Py<PyAny>> {
     let options = PrayerArchiveFileOptions {
         include_flagged,
+        include_moderation,
         path_prefix: path_prefix.to_string(),
     };
     let report = run(py, None, move |_| {

@@ -137,34 +137,41 @@ pub(crate) fn prepare_community_file(
     Ok(Prepared::Filtered)
 }
 
+/// Entries per part of the community ZIP: what one part's writer holds in memory.
+const PART_ENTRIES: usize = 4096;
+
 /// What one entry of the community ZIP holds.
 enum Item {
     /// `README.txt`, `archive_metadata.json`.
     Generated(Vec<u8>),
-    /// A community file.
-    File(PathBuf, CommunityFile),
+    /// A community file, at the archive root joined with the entry name without its top
+    /// folder (not stored: one path per entry is memory that grows with the archive).
+    File(CommunityFile),
 }
 
 /// Everything one thread needs to write its share of the entries.
 struct Writing {
     privacy: Privacy,
+    root: PathBuf,
     time: Option<zip::DateTime>,
     zip_path: PathBuf,
     cancelled: AtomicBool,
 }
 
 impl Writing {
-    /// Writes `items` into `zip` in order; returns the names written. Progress, when given,
-    /// counts from `done` of `total`.
+    /// Writes `items` (those from index `done` on) into `zip` in order; returns the indexes
+    /// of the items left out (flagged prayers). Progress, when given, counts from `done` of
+    /// `total`.
     fn write(
         &self,
         items: &[(String, Item)],
+        done: usize,
         zip: &mut ZipOut,
         excluded: &mut Excluded,
         progress: Option<(&dyn Progress, u64)>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<usize>> {
         let mut buffer = Vec::with_capacity(64 * 1024);
-        let mut names = Vec::with_capacity(items.len());
+        let mut skipped = Vec::new();
         for (i, (name, item)) in items.iter().enumerate() {
             if self.cancelled.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled);
@@ -174,10 +181,23 @@ impl Writing {
                     .start(name, self.time)?
                     .write_all(bytes)
                     .map_err(write_err(&self.zip_path))?,
-                Item::File(path, kind) => {
-                    match prepare_community_file(path, *kind, &self.privacy, &mut buffer, excluded)?
-                    {
-                        Prepared::Skipped => continue,
+                Item::File(kind) => {
+                    let rel = name
+                        .strip_prefix(COMMUNITY_FOLDER)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .ok_or_else(|| Error::Internal(format!("entry name {name}")))?;
+                    let path = self.root.join(rel);
+                    match prepare_community_file(
+                        &path,
+                        *kind,
+                        &self.privacy,
+                        &mut buffer,
+                        excluded,
+                    )? {
+                        Prepared::Skipped => {
+                            skipped.push(done + i);
+                            continue;
+                        }
                         Prepared::Filtered => zip
                             .start(name, self.time)?
                             .write_all(&buffer)
@@ -189,12 +209,11 @@ impl Writing {
                     }
                 }
             }
-            names.push(name.clone());
             if let Some((progress, total)) = progress {
-                progress::report(progress, "files", i as u64 + 1, Some(total))?;
+                progress::report(progress, "files", (done + i) as u64 + 1, Some(total))?;
             }
         }
-        Ok(names)
+        Ok(skipped)
     }
 }
 
@@ -229,7 +248,7 @@ pub fn create_full_community_zip(
         files: left_out,
         ..Excluded::default()
     };
-    let mut pending = PendingZip::start(
+    let mut pending = PendingZip::start_stitched(
         archive_root,
         &file_name,
         options.out.as_deref(),
@@ -239,7 +258,7 @@ pub fn create_full_community_zip(
     let zip_path = pending_path(&options.out, archive_root, &file_name);
     let mut items: Vec<(String, Item)> = files
         .into_iter()
-        .map(|(rel, path, kind)| (format!("{COMMUNITY_FOLDER}/{rel}"), Item::File(path, kind)))
+        .map(|(rel, _, kind)| (format!("{COMMUNITY_FOLDER}/{rel}"), Item::File(kind)))
         .collect();
     items.push((
         format!("{COMMUNITY_FOLDER}/README.txt"),
@@ -251,48 +270,92 @@ pub fn create_full_community_zip(
     ));
     items.sort_by(|a, b| a.0.cmp(&b.0));
     let total = items.len() as u64;
+    let items = Arc::new(items);
 
-    // Deflating is most of the work: the second half of the entries is written into a
-    // temporary part on a second thread while this one writes the first half, then appended
-    // as it is. The split is by count, never by the machine, so the bytes stay the same. A
-    // plain thread rather than a scope, which would leave thread state behind on a C
-    // caller's thread.
-    let second = items.split_off(items.len() / 2);
-    let first = items;
+    // The entries are written in parts of at most PART_ENTRIES, each a small ZIP of its
+    // own in a temporary file, then stitched into the download in order: a ZIP writer
+    // keeps every entry's directory record in memory, a part's only its own. Deflating is
+    // most of the work, so two parts are written at a time, the second on another thread.
+    // The parts are cut by count, never by the machine, and the stitched bytes are those
+    // of one writer anyway. A plain thread rather than a scope, which would leave thread
+    // state behind on a C caller's thread.
     let writing = Arc::new(Writing {
         privacy,
+        root: archive_root.to_path_buf(),
         time: zip_time(&now),
         zip_path: zip_path.clone(),
         cancelled: AtomicBool::new(false),
     });
     let folder = parent_dir(&zip_path);
-    let part_file = tempfile::tempfile_in(&folder).map_err(|e| Error::io(&folder, e))?;
-    let mut part = pending.zip_mut()?.part(part_file);
-    let worker = {
-        let writing = Arc::clone(&writing);
-        std::thread::spawn(move || {
-            let mut excluded = Excluded::default();
-            let names = writing.write(&second, &mut part, &mut excluded, None)?;
-            Ok::<_, Error>((part.finish_part()?, names, excluded))
-        })
+    let new_part = |pending: &mut PendingZip| -> Result<ZipOut> {
+        let file = tempfile::tempfile_in(&folder).map_err(|e| Error::io(&folder, e))?;
+        Ok(pending.stitched_mut()?.part(file))
     };
-    let first_written = pending
-        .zip_mut()
-        .and_then(|zip| writing.write(&first, zip, &mut excluded, Some((progress, total))));
-    if first_written.is_err() {
-        writing.cancelled.store(true, Ordering::Relaxed);
+    // The entries' names are the items' names less those left out; they are taken from the
+    // items at the end rather than copied as they are written.
+    let mut left_out_items: Vec<usize> = Vec::new();
+    let mut start = 0usize;
+    while start < items.len() {
+        let middle = (start + PART_ENTRIES).min(items.len());
+        let end = (middle + PART_ENTRIES).min(items.len());
+        let mut first_part = new_part(&mut pending)?;
+        let worker = if middle < end {
+            let mut part = new_part(&mut pending)?;
+            let writing = Arc::clone(&writing);
+            let items = Arc::clone(&items);
+            Some(std::thread::spawn(move || {
+                let mut excluded = Excluded::default();
+                let slice = items.get(middle..end).unwrap_or_default();
+                let skipped = writing.write(slice, middle, &mut part, &mut excluded, None)?;
+                Ok::<_, Error>((part.finish_part()?, skipped, excluded))
+            }))
+        } else {
+            None
+        };
+        let slice = items.get(start..middle).unwrap_or_default();
+        let first_written = writing
+            .write(
+                slice,
+                start,
+                &mut first_part,
+                &mut excluded,
+                Some((progress, total)),
+            )
+            .and_then(|skipped| Ok((first_part.finish_part()?, skipped)));
+        if first_written.is_err() {
+            writing.cancelled.store(true, Ordering::Relaxed);
+        }
+        let second_written = worker.map(|w| {
+            w.join().unwrap_or_else(|_| {
+                Err(Error::Internal(
+                    "the download's second writer panicked".into(),
+                ))
+            })
+        });
+        let (file, skipped) = first_written?;
+        pending.stitched_mut()?.append(file)?;
+        left_out_items.extend(skipped);
+        if let Some(second) = second_written {
+            let (file, skipped, part_excluded) = second?;
+            pending.stitched_mut()?.append(file)?;
+            left_out_items.extend(skipped);
+            excluded.flagged_prayer_files += part_excluded.flagged_prayer_files;
+            excluded.lines += part_excluded.lines;
+        }
+        progress::report(progress, "files", end as u64, Some(total))?;
+        start = end;
     }
-    let second_written = worker.join().unwrap_or_else(|_| {
-        Err(Error::Internal(
-            "the download's second writer panicked".into(),
-        ))
-    });
-    pending.record(first_written?);
-    let (part_file, names, part_excluded) = second_written?;
-    pending.zip_mut()?.append(part_file)?;
-    pending.record(names);
-    excluded.flagged_prayer_files += part_excluded.flagged_prayer_files;
-    excluded.lines += part_excluded.lines;
+    let items = Arc::try_unwrap(items)
+        .map_err(|_| Error::Internal("the download's items are still shared".into()))?;
+    let mut left_out_items = left_out_items.into_iter().peekable();
+    pending.record(
+        items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| left_out_items.next_if_eq(i).is_none())
+            .map(|(_, (name, _))| name)
+            .collect(),
+    );
     progress::report(progress, "files", total, Some(total))?;
     let (path, bytes, entries) = pending.commit()?;
     Ok(DownloadZipReport {

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::backup::files::{create_private_dir, rename_durably, temp_path_for};
 use crate::fsutil::confine::{child_of, confined_relative, resolve_within, safe_file_name};
-use crate::fsutil::zip::{zip_time, ZipOut};
+use crate::fsutil::zip::{zip_time, StitchedZip, ZipOut};
 use crate::{Error, Result};
 
 pub use cleanup::{
@@ -159,6 +159,8 @@ pub(crate) fn resolve_stored_file(root: &Path, stored: &str, prefix: &str) -> Re
 /// renames it into place, dropping it uncommitted removes it.
 pub(crate) struct PendingZip {
     pub(crate) zip: Option<ZipOut>,
+    /// Instead of `zip`, for a ZIP assembled from parts ([`Self::start_stitched`]).
+    stitched: Option<StitchedZip>,
     temp: PathBuf,
     dest: PathBuf,
     pub(crate) entries: Vec<String>,
@@ -175,6 +177,40 @@ impl PendingZip {
         now: &NaiveDateTime,
         level: Option<i64>,
     ) -> Result<PendingZip> {
+        let (temp, dest) = Self::place(root, file_name, out)?;
+        let zip = ZipOut::create(&temp, level)?;
+        Ok(PendingZip {
+            zip: Some(zip),
+            stitched: None,
+            temp,
+            dest,
+            entries: Vec::new(),
+            time: zip_time(now),
+        })
+    }
+
+    /// Like [`Self::start`], for a ZIP assembled from parts: [`Self::stitched_mut`].
+    pub(crate) fn start_stitched(
+        root: &Path,
+        file_name: &str,
+        out: Option<&Path>,
+        now: &NaiveDateTime,
+        level: Option<i64>,
+    ) -> Result<PendingZip> {
+        let (temp, dest) = Self::place(root, file_name, out)?;
+        let stitched = StitchedZip::create(&temp, level)?;
+        Ok(PendingZip {
+            zip: None,
+            stitched: Some(stitched),
+            temp,
+            dest,
+            entries: Vec::new(),
+            time: zip_time(now),
+        })
+    }
+
+    /// The temporary and the final path of the ZIP `file_name`.
+    fn place(root: &Path, file_name: &str, out: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
         let dest = match out {
             Some(out) => out.to_path_buf(),
             None => {
@@ -190,14 +226,7 @@ impl PendingZip {
             &dest,
             &format!("download-{}", SEQUENCE.fetch_add(1, Ordering::Relaxed)),
         );
-        let zip = ZipOut::create(&temp, level)?;
-        Ok(PendingZip {
-            zip: Some(zip),
-            temp,
-            dest,
-            entries: Vec::new(),
-            time: zip_time(now),
-        })
+        Ok((temp, dest))
     }
 
     /// Starts an entry; its bytes go to the returned writer.
@@ -211,26 +240,25 @@ impl PendingZip {
         Ok(out)
     }
 
-    /// The writer itself, for callers that write entries their own way; they
-    /// [`Self::record`] the names.
-    pub(crate) fn zip_mut(&mut self) -> Result<&mut ZipOut> {
-        self.zip
+    /// The ZIP assembled from parts (see [`Self::start_stitched`]).
+    pub(crate) fn stitched_mut(&mut self) -> Result<&mut StitchedZip> {
+        self.stitched
             .as_mut()
             .ok_or_else(|| Error::Internal("ZIP already finished".into()))
     }
 
-    /// Records entries written through [`Self::zip_mut`].
+    /// Records entries written through [`Self::stitched_mut`].
     pub(crate) fn record(&mut self, names: Vec<String>) {
         self.entries.extend(names);
     }
 
     /// Finishes the ZIP and renames it into place; returns its path and size.
     pub(crate) fn commit(mut self) -> Result<(PathBuf, u64, Vec<String>)> {
-        let zip = self
-            .zip
-            .take()
-            .ok_or_else(|| Error::Internal("ZIP already finished".into()))?;
-        zip.finish()?;
+        match (self.zip.take(), self.stitched.take()) {
+            (Some(zip), _) => zip.finish()?,
+            (None, Some(stitched)) => stitched.finish()?,
+            (None, None) => return Err(Error::Internal("ZIP already finished".into())),
+        }
         rename_durably(&self.temp, &self.dest)?;
         let bytes = std::fs::metadata(&self.dest)
             .map_err(|e| Error::io(&self.dest, e))?
@@ -241,8 +269,9 @@ impl PendingZip {
 
 impl Drop for PendingZip {
     fn drop(&mut self) {
-        if self.zip.is_some() {
+        if self.zip.is_some() || self.stitched.is_some() {
             self.zip = None;
+            self.stitched = None;
             let _ = std::fs::remove_file(&self.temp);
         }
     }

@@ -6,7 +6,7 @@ use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use super::privacy::Privacy;
-use super::{default_path_prefix, name_part, open_database, resolve_stored_file};
+use super::{default_path_prefix, name_part, open_database, resolve_stored_file, Excluded};
 use crate::db::encode::parse_datetime;
 use crate::{Error, Result};
 
@@ -18,6 +18,10 @@ pub struct PrayerArchiveFileOptions {
     /// Serve a flagged prayer's file too (for its author or a moderator; the caller
     /// decides). Default false: a flagged prayer's file is refused.
     pub include_flagged: bool,
+    /// Serve the file as it is, with who flagged, unflagged or skipped the prayer (for a
+    /// moderator; the caller decides). Default false: those lines are left out, as in
+    /// every ZIP (a prayer flagged and later unflagged is served to members).
+    pub include_moderation: bool,
     /// What stored relative paths start with (default `text_archives`).
     pub path_prefix: String,
 }
@@ -26,12 +30,14 @@ impl Default for PrayerArchiveFileOptions {
     fn default() -> Self {
         PrayerArchiveFileOptions {
             include_flagged: false,
+            include_moderation: false,
             path_prefix: default_path_prefix(),
         }
     }
 }
 
-/// Where a prayer's archive file is, ready to be streamed.
+/// A prayer's archive file, ready to be served: `content` when the privacy rules left
+/// lines out, else the file at `path` as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PrayerArchiveFile {
     /// The prayer.
@@ -40,13 +46,21 @@ pub struct PrayerArchiveFile {
     pub path: PathBuf,
     /// ThyWill's download name, `prayer_<id>_<YYYY_MM_DD>.txt`.
     pub file_name: String,
-    /// Its size in bytes.
+    /// The size in bytes of what is served (`content` when present, else the file).
     pub size: u64,
+    /// What to serve instead of the file when lines were left out (who flagged, unflagged
+    /// or skipped the prayer); `None` when the file is served as it is.
+    pub content: Option<String>,
+    /// Lines of the file left out of `content`.
+    pub excluded_lines: u64,
 }
 
 /// The archive file of the prayer `prayer_id`. Not found: no such prayer, no stored path,
 /// no file. Permission: the stored path leaves the archive root (absolute elsewhere, `..`,
-/// a symbolic link out), or the prayer is flagged and `include_flagged` is off.
+/// a symbolic link out), or the prayer is flagged and `include_flagged` is off. Unless
+/// `include_moderation` is on, the file's activity lines of flags, unflags and skips are
+/// left out by the rule of a user's own prayer files in their ZIP (marks stay: the
+/// community view shows them).
 pub fn prayer_archive_file(
     database: &Path,
     archive_root: &Path,
@@ -80,14 +94,31 @@ pub fn prayer_archive_file(
             what: format!("archive file of prayer {prayer_id} (none is recorded)"),
         })?;
     let path = resolve_stored_file(archive_root, &stored, &options.path_prefix)?;
-    let size = std::fs::metadata(&path)
+    let mut size = std::fs::metadata(&path)
         .map_err(|e| Error::io(&path, e))?
         .len();
+    let mut content = None;
+    let mut excluded = Excluded::default();
+    if !options.include_moderation {
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut kept = Vec::with_capacity(bytes.len());
+        Privacy::copy_own_prayer(&text, &mut kept, &mut excluded)
+            .map_err(|e| Error::io(&path, e))?;
+        if excluded.lines > 0 {
+            let kept = String::from_utf8(kept)
+                .map_err(|e| Error::Internal(format!("filtered prayer file: {e}")))?;
+            size = kept.len() as u64;
+            content = Some(kept);
+        }
+    }
     let date = parse_datetime(&created_at)?.format("%Y_%m_%d");
     Ok(PrayerArchiveFile {
         prayer_id: prayer_id.to_string(),
         path,
         file_name: format!("prayer_{}_{date}.txt", name_part(prayer_id)),
         size,
+        content,
+        excluded_lines: excluded.lines,
     })
 }

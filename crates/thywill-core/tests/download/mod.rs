@@ -4,6 +4,7 @@
 mod cleanup;
 mod community;
 mod confinement;
+mod prayer_file;
 mod thywill;
 mod user;
 
