@@ -523,7 +523,7 @@ impl LedgerKindKey {
     }
 }
 
-fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+pub(super) fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
         [name],
@@ -575,7 +575,9 @@ impl Snapshot {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let name: String = r.get(0)?;
-                let Some(created_at) = time_of(&mut s.notes, "user", &name, r.get(1)?) else {
+                let Some(created_at) =
+                    time_of(&mut s.notes, "user", "created_at", &name, r.get(1)?)
+                else {
                     continue;
                 };
                 let joined_directly: bool = r.get(4)?;
@@ -632,7 +634,9 @@ impl Snapshot {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let id: String = r.get(0)?;
-                let Some(created_at) = time_of(&mut s.notes, "prayer", &id, r.get(5)?) else {
+                let Some(created_at) =
+                    time_of(&mut s.notes, "prayer", "created_at", &id, r.get(5)?)
+                else {
                     continue;
                 };
                 s.prayers.push(DbPrayer {
@@ -659,8 +663,13 @@ impl Snapshot {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let prayer_id: String = r.get(0)?;
-                let Some(at) = time_of(&mut s.notes, "prayer_activity_log", &prayer_id, r.get(5)?)
-                else {
+                let Some(at) = time_of(
+                    &mut s.notes,
+                    "prayer_activity_log",
+                    "created_at",
+                    &prayer_id,
+                    r.get(5)?,
+                ) else {
                     continue;
                 };
                 s.logs.entry(prayer_id).or_default().push(DbLog {
@@ -680,7 +689,13 @@ impl Snapshot {
             while let Some(r) = rows.next()? {
                 let prayer_id: String = r.get(0)?;
                 let user: String = r.get(1)?;
-                let Some(at) = time_of(&mut s.notes, "prayermark", &prayer_id, r.get(2)?) else {
+                let Some(at) = time_of(
+                    &mut s.notes,
+                    "prayermark",
+                    "created_at",
+                    &prayer_id,
+                    r.get(2)?,
+                ) else {
                     continue;
                 };
                 ledger.push(LedgerRow {
@@ -704,7 +719,13 @@ impl Snapshot {
             let mut ledger = Vec::new();
             while let Some(r) = rows.next()? {
                 let prayer_id: String = r.get(0)?;
-                let Some(at) = time_of(&mut s.notes, "prayerskip", &prayer_id, r.get(2)?) else {
+                let Some(at) = time_of(
+                    &mut s.notes,
+                    "prayerskip",
+                    "created_at",
+                    &prayer_id,
+                    r.get(2)?,
+                ) else {
                     continue;
                 };
                 ledger.push(LedgerRow {
@@ -726,8 +747,13 @@ impl Snapshot {
             let mut ledger = Vec::new();
             while let Some(r) = rows.next()? {
                 let prayer_id: String = r.get(0)?;
-                let Some(at) = time_of(&mut s.notes, "prayer_attributes", &prayer_id, r.get(4)?)
-                else {
+                let Some(at) = time_of(
+                    &mut s.notes,
+                    "prayer_attributes",
+                    "created_at",
+                    &prayer_id,
+                    r.get(4)?,
+                ) else {
                     continue;
                 };
                 let attribute = DbAttribute {
@@ -760,8 +786,13 @@ impl Snapshot {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 let token: String = r.get(0)?;
-                let Some(at) = time_of(&mut s.notes, "invite_token_usage", &token, r.get(2)?)
-                else {
+                let Some(at) = time_of(
+                    &mut s.notes,
+                    "invite_token_usage",
+                    "created_at",
+                    &token,
+                    r.get(2)?,
+                ) else {
                     continue;
                 };
                 s.invite_usage.push(UsageRow {
@@ -989,9 +1020,12 @@ fn categorization_of(r: &rusqlite::Row<'_>) -> Result<Option<Categorization>> {
     }))
 }
 
-fn time_of(
+/// The time of a row's `column`, or a note that the row is not archived because the time
+/// cannot be read.
+pub(super) fn time_of(
     notes: &mut Vec<String>,
     table: &str,
+    column: &str,
     key: &str,
     text: Option<String>,
 ) -> Option<NaiveDateTime> {
@@ -999,7 +1033,7 @@ fn time_of(
         Some(Ok(t)) => Some(t),
         _ => {
             notes.push(format!(
-                "{table} {key}: unreadable created_at {text:?}; not archived"
+                "{table} {key}: unreadable {column} {text:?}; not archived"
             ));
             None
         }

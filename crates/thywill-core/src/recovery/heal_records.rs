@@ -17,8 +17,8 @@ use chrono::NaiveDateTime;
 use rusqlite::Connection;
 
 use super::heal::{
-    one_line, ArchivedRecordsHealCounts, HealChange, HealChangeKind, HealOptions, LedgerPolicy,
-    MinuteMatcher, RecordHealCounts,
+    one_line, table_exists, time_of, ArchivedRecordsHealCounts, HealChange, HealChangeKind,
+    HealOptions, LedgerPolicy, MinuteMatcher, RecordHealCounts,
 };
 use crate::archive::auth::{AuthApprovalRecord, AuthRequestRecord, SecurityEventRecord};
 use crate::archive::export::{
@@ -139,32 +139,6 @@ struct Rows {
     notes: Vec<String>,
 }
 
-fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-        [name],
-        |r| r.get(0),
-    )?;
-    Ok(n > 0)
-}
-
-fn time(
-    notes: &mut Vec<String>,
-    table: &str,
-    key: &str,
-    text: Option<String>,
-) -> Option<NaiveDateTime> {
-    match text.as_deref().map(parse_datetime) {
-        Some(Ok(t)) => Some(t),
-        _ => {
-            notes.push(format!(
-                "{table} {key}: unreadable time {text:?}; not archived"
-            ));
-            None
-        }
-    }
-}
-
 fn optional_time(text: Option<String>) -> Option<NaiveDateTime> {
     text.as_deref().and_then(|t| parse_datetime(t).ok())
 }
@@ -248,10 +222,14 @@ impl Rows {
             let mut q = stmt.query([])?;
             while let Some(r) = q.next()? {
                 let id: String = r.get(0)?;
-                let Some(created_at) = time(&mut rows.notes, "session", &id, r.get(2)?) else {
+                let Some(created_at) =
+                    time_of(&mut rows.notes, "session", "created_at", &id, r.get(2)?)
+                else {
                     continue;
                 };
-                let Some(expires_at) = time(&mut rows.notes, "session", &id, r.get(3)?) else {
+                let Some(expires_at) =
+                    time_of(&mut rows.notes, "session", "expires_at", &id, r.get(3)?)
+                else {
                     continue;
                 };
                 rows.sessions.push(Session {
@@ -273,9 +251,13 @@ impl Rows {
             let mut q = stmt.query([])?;
             while let Some(r) = q.next()? {
                 let id: String = r.get(0)?;
-                let Some(created_at) =
-                    time(&mut rows.notes, "authenticationrequest", &id, r.get(5)?)
-                else {
+                let Some(created_at) = time_of(
+                    &mut rows.notes,
+                    "authenticationrequest",
+                    "created_at",
+                    &id,
+                    r.get(5)?,
+                ) else {
                     continue;
                 };
                 rows.requests.push(AuthRequest {
@@ -296,7 +278,13 @@ impl Rows {
             let mut q = stmt.query([])?;
             while let Some(r) = q.next()? {
                 let id: String = r.get(0)?;
-                let Some(created_at) = time(&mut rows.notes, "authapproval", &id, r.get(3)?) else {
+                let Some(created_at) = time_of(
+                    &mut rows.notes,
+                    "authapproval",
+                    "created_at",
+                    &id,
+                    r.get(3)?,
+                ) else {
                     continue;
                 };
                 rows.approvals.push(Approval {
@@ -314,7 +302,9 @@ impl Rows {
             let mut q = stmt.query([])?;
             while let Some(r) = q.next()? {
                 let id: String = r.get(0)?;
-                let Some(created_at) = time(&mut rows.notes, "securitylog", &id, r.get(6)?) else {
+                let Some(created_at) =
+                    time_of(&mut rows.notes, "securitylog", "created_at", &id, r.get(6)?)
+                else {
                     continue;
                 };
                 rows.events.push(SecurityEvent {
@@ -335,7 +325,13 @@ impl Rows {
             let mut q = stmt.query([])?;
             while let Some(r) = q.next()? {
                 let id: String = r.get(0)?;
-                let Some(created_at) = time(&mut rows.notes, "authauditlog", &id, r.get(8)?) else {
+                let Some(created_at) = time_of(
+                    &mut rows.notes,
+                    "authauditlog",
+                    "created_at",
+                    &id,
+                    r.get(8)?,
+                ) else {
                     continue;
                 };
                 rows.audit.push(AuditEntry {
@@ -358,8 +354,13 @@ impl Rows {
             let mut q = stmt.query([])?;
             while let Some(r) = q.next()? {
                 let id: String = r.get(0)?;
-                let Some(created_at) = time(&mut rows.notes, "notification_state", &id, r.get(5)?)
-                else {
+                let Some(created_at) = time_of(
+                    &mut rows.notes,
+                    "notification_state",
+                    "created_at",
+                    &id,
+                    r.get(5)?,
+                ) else {
                     continue;
                 };
                 rows.notifications.push(Notification {
