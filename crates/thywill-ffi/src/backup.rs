@@ -29,7 +29,10 @@ fn env(key: &str) -> Option<std::ffi::OsString> {
 ///
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
-unsafe fn optional_path(ptr: *const c_char, argument: &str) -> FfiResult<Option<PathBuf>> {
+pub(crate) unsafe fn optional_path(
+    ptr: *const c_char,
+    argument: &str,
+) -> FfiResult<Option<PathBuf>> {
     // SAFETY: forwarded caller contract.
     Ok(unsafe { opt_str_arg(ptr, argument) }?.map(PathBuf::from))
 }
@@ -45,7 +48,9 @@ fn refs(targets: &[Box<dyn RemoteTarget>]) -> Vec<&dyn RemoteTarget> {
     targets.iter().map(|t| t.as_ref()).collect()
 }
 
-fn root_for(database: &Path, backups: Option<PathBuf>) -> PathBuf {
+/// The backup root of a `backups` argument (NULL: the environment's or the default beside
+/// the database).
+pub(crate) fn root_for(database: &Path, backups: Option<PathBuf>) -> PathBuf {
     backup::backup_root(backups.as_deref(), &env, database)
 }
 

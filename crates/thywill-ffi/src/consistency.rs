@@ -5,13 +5,13 @@
 
 use std::ffi::{c_char, c_void};
 
-use thywill_core::backup;
 use thywill_core::recovery::{self, ConsistencyOptions, RecoveryReportOptions};
 
+use crate::backup::{optional_path, root_for};
 use crate::guard::ffi_guard;
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{opt_str_arg, options_arg, out_ptr, path_arg, write_json};
+use crate::strings::{options_arg, out_ptr, path_arg, write_json};
 
 /// Compares the text archive folder `archive_dir` with `database` field by field per
 /// entity and scores it with ThyWill's statistics. Reads only, unless `"fix": true` (then
@@ -75,11 +75,10 @@ pub unsafe extern "C" fn thywill_recovery_report(
         let out = unsafe { out_ptr(out_json, "out_json") }?;
         let archive_dir = unsafe { path_arg(archive_dir, "archive_dir") }?;
         let database = unsafe { path_arg(database, "database") }?;
-        let backups = unsafe { opt_str_arg(backups, "backups") }?.map(std::path::PathBuf::from);
+        let backups = unsafe { optional_path(backups, "backups") }?;
         let mut options: RecoveryReportOptions =
             unsafe { options_arg(options_json, "options_json") }?;
-        options.backup_root =
-            backup::backup_root(backups.as_deref(), &|k| std::env::var_os(k), &database);
+        options.backup_root = root_for(&database, backups);
         let report = recovery::recovery_report(
             &archive_dir,
             &database,
