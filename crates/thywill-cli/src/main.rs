@@ -17,6 +17,7 @@ mod progress;
 
 use context::{Context, Outcome};
 use exit::CliError;
+use thywill_core::backup::Tier;
 
 /// mimalloc: an import's writer thread frees what its reader thread allocated, which
 /// glibc's allocator serialises on the reader's arena lock (about 7% of an import's
@@ -75,6 +76,15 @@ enum Command {
     Archive(commands::archive::ArchiveCommand),
     /// Back up the database (hourly, daily or weekly; default daily).
     Backup(commands::backup::BackupArgs),
+    /// Scheduled hourly backup, as ThyWill's `backup_management.sh hourly`: back up, then
+    /// apply retention without asking.
+    Hourly(commands::backup::ScheduledArgs),
+    /// Scheduled daily backup, as ThyWill's `backup_management.sh daily`: back up, then
+    /// apply retention without asking.
+    Daily(commands::backup::ScheduledArgs),
+    /// Scheduled weekly backup, as ThyWill's `backup_management.sh weekly`: back up, then
+    /// apply retention without asking.
+    Weekly(commands::backup::ScheduledArgs),
     /// Verify a backup: checksums, integrity check, ThyWill's tables.
     Verify(commands::backup::VerifyArgs),
     /// List the backups of every tier, local and on remotes.
@@ -135,6 +145,9 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
     match command {
         Command::Archive(command) => commands::archive::run(context, command),
         Command::Backup(args) => commands::backup::run_backup(context, args),
+        Command::Hourly(args) => commands::backup::run_scheduled(context, Tier::Hourly, args),
+        Command::Daily(args) => commands::backup::run_scheduled(context, Tier::Daily, args),
+        Command::Weekly(args) => commands::backup::run_scheduled(context, Tier::Weekly, args),
         Command::Verify(args) => commands::backup::run_verify(context, args),
         Command::List(args) => commands::backup::run_list(context, args),
         Command::Restore(args) => commands::backup::run_restore(context, args, false),

@@ -604,3 +604,62 @@ fn an_unwritable_database_folder_is_a_permission_error_that_names_it() {
     assert!(stderr.contains("not writable"), "{stderr}");
     std::fs::set_permissions(&live, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// ThyWill's crontab runs `backup_management.sh hourly|daily|weekly` with stdin not a
+/// terminal; its script backs up, then applies retention. The same words here do the same,
+/// with no confirmation to answer, and delete only what is past its window.
+#[test]
+fn scheduled_backups_back_up_then_apply_retention_without_asking() {
+    let dir = community();
+    let expired = "backups/hourly/thywill_hourly_20200101_020000.db";
+    let recent = format!(
+        "backups/hourly/thywill_hourly_{}.db",
+        (chrono::Local::now() - chrono::Duration::hours(1)).format("%Y%m%d_%H%M%S")
+    );
+    std::fs::create_dir_all(dir.path().join("backups/hourly")).unwrap();
+    for name in [expired, recent.as_str()] {
+        std::fs::copy(fixture_db(), dir.path().join(name)).unwrap();
+    }
+
+    for tier in ["hourly", "daily", "weekly"] {
+        let out = thywill(dir.path(), &["--json", tier]);
+        assert_eq!(out.status.code(), Some(0), "{tier}: {out:?}");
+        let report = json(&out);
+        let made = report["backup"]["backup"]["path"].as_str().unwrap();
+        assert!(
+            made.contains(&format!("backups/{tier}/thywill_{tier}_")),
+            "{made}"
+        );
+        assert!(dir.path().join(made).exists(), "{made}");
+        assert_eq!(report["cleanup"]["dry_run"], false, "{report}");
+        let deleted = if tier == "hourly" { 1 } else { 0 };
+        assert_eq!(
+            report["cleanup"]["deleted_sets"], deleted,
+            "{tier}: {report}"
+        );
+    }
+    assert!(!dir.path().join(expired).exists());
+    assert!(dir.path().join(&recent).exists());
+
+    // Set names have a resolution of one second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let text = String::from_utf8(thywill(dir.path(), &["daily"]).stdout).unwrap();
+    assert!(text.starts_with("Backup created: "), "{text}");
+    assert!(text.contains("0 set(s) deleted"), "{text}");
+    assert!(!text.contains("keep "), "kept sets are not listed: {text}");
+}
+
+/// A scheduled backup that cannot be made deletes nothing.
+#[test]
+fn a_failed_scheduled_backup_applies_no_retention() {
+    let dir = community();
+    let first = backup(dir.path(), "hourly");
+    let expired = "backups/hourly/thywill_hourly_20200101_020000.db";
+    std::fs::copy(dir.path().join(&first), dir.path().join(expired)).unwrap();
+    let out = thywill(
+        dir.path(),
+        &["--db", "missing.db", "--backups", "backups", "hourly"],
+    );
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert!(dir.path().join(expired).exists());
+}

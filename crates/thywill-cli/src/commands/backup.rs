@@ -1,4 +1,5 @@
-//! `thywill backup | verify | list | restore | restore-safe | cleanup`: database backups.
+//! `thywill backup | hourly | daily | weekly | verify | list | restore | restore-safe |
+//! cleanup`: database backups.
 
 use std::path::PathBuf;
 
@@ -79,6 +80,14 @@ pub struct BackupArgs {
     /// Which tier: hourly, daily or weekly.
     #[arg(default_value = "daily", value_parser = ["hourly", "daily", "weekly"])]
     tier: String,
+    #[command(flatten)]
+    set: SetArgs,
+}
+
+/// What goes into a backup set and where copies go, shared by `thywill backup` and the
+/// scheduled `thywill hourly | daily | weekly`.
+#[derive(Args, Debug)]
+pub struct SetArgs {
     /// Add the text archives (--archives) to the set as one ZIP.
     #[arg(long)]
     with_archives: bool,
@@ -99,7 +108,70 @@ pub struct BackupArgs {
 /// failed.
 pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliError> {
     let tier: Tier = args.tier.parse()?;
-    let targets = args.remote.open()?;
+    let targets = args.set.remote.open()?;
+    let (report, text) = create_set(context, tier, &args.set, &targets)?;
+    let failed = report.has_failures();
+    Ok(Outcome::new(&report, text)?.with_failures(failed))
+}
+
+/// Options of the scheduled `thywill hourly | daily | weekly`.
+#[derive(Args, Debug)]
+pub struct ScheduledArgs {
+    #[command(flatten)]
+    set: SetArgs,
+    #[command(flatten)]
+    retention: RetentionArgs,
+}
+
+/// The report of a scheduled backup: the set made, then the retention applied.
+#[derive(serde::Serialize)]
+struct ScheduledReport<'a> {
+    backup: &'a backup::CreateAndCopyReport,
+    cleanup: &'a backup::CleanupReport,
+}
+
+/// `thywill hourly | daily | weekly`: what ThyWill's `backup_management.sh` does for the
+/// same word, so a crontab line keeps working: a backup of that tier, then the retention
+/// windows applied to every tier without asking (the scheduled job is the consent; the
+/// windows keep the newest sets). The retention runs only after the set is made; exit 1
+/// when a copy or a remote deletion failed.
+pub fn run_scheduled(
+    context: &Context,
+    tier: Tier,
+    args: ScheduledArgs,
+) -> Result<Outcome, CliError> {
+    let policy = args.retention.policy()?;
+    let targets = args.set.remote.open()?;
+    let (created, mut text) = create_set(context, tier, &args.set, &targets)?;
+    let options = CleanupOptions {
+        policy,
+        dry_run: false,
+        database: Some(context.db.clone()),
+        ..CleanupOptions::new(&context.backups)
+    };
+    let bar = context.progress();
+    let cleaned = backup::cleanup(&options, &refs(&targets), &bar);
+    bar.finish();
+    let cleaned = cleaned?;
+    text.push_str(&cleanup_text(&cleaned, false));
+    for failure in &cleaned.remote_failures {
+        print_error(&format!("FAILED on {}: {}", failure.target, failure.error));
+    }
+    let failed = created.has_failures() || !cleaned.remote_failures.is_empty();
+    let report = ScheduledReport {
+        backup: &created,
+        cleanup: &cleaned,
+    };
+    Ok(Outcome::new(&report, text)?.with_failures(failed))
+}
+
+/// Makes one backup set of `tier` and copies it to `targets`: the report and its text.
+fn create_set(
+    context: &Context,
+    tier: Tier,
+    args: &SetArgs,
+    targets: &[Box<dyn RemoteTarget>],
+) -> Result<(backup::CreateAndCopyReport, String), CliError> {
     let mut options = CreateOptions::new(&context.db, &context.backups, tier);
     options.integrity_check = !args.no_check;
     if args.with_archives {
@@ -125,7 +197,7 @@ pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliErr
         options.email_database = Some(email);
     }
     let bar = context.progress();
-    let report = backup::create_and_copy(&options, &refs(&targets), &bar);
+    let report = backup::create_and_copy(&options, &refs(targets), &bar);
     bar.finish();
     let report = report?;
     let created = &report.backup;
@@ -162,8 +234,7 @@ pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliErr
             failure.target, failure.error
         ));
     }
-    let failed = report.has_failures();
-    Ok(Outcome::new(&report, text)?.with_failures(failed))
+    Ok((report, text))
 }
 
 /// Options of `thywill verify`.
@@ -442,12 +513,22 @@ fn restore_text(context: &Context, report: &RestoreReport, source: &str) -> Stri
     text
 }
 
-/// Options of `thywill cleanup`. The windows' defaults are the core's.
+/// Options of `thywill cleanup`.
 #[derive(Args, Debug)]
 pub struct CleanupArgs {
     /// List what would be deleted and why; delete nothing.
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    retention: RetentionArgs,
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
+/// The retention windows, shared by `thywill cleanup` and the scheduled backups. The
+/// defaults are the core's (ThyWill's 48 hours, 30 days, 12 weeks).
+#[derive(Args, Debug)]
+pub struct RetentionArgs {
     /// Hourly retention window, in hours.
     #[arg(long, default_value_t = RetentionPolicy::default().hourly_hours())]
     hourly_hours: i64,
@@ -463,15 +544,19 @@ pub struct CleanupArgs {
     /// ...and how many of the newest are always kept.
     #[arg(long, default_value_t = RetentionPolicy::default().pre_restore_keep_last() as i64)]
     pre_restore_keep: i64,
-    #[command(flatten)]
-    remote: RemoteArgs,
+}
+
+impl RetentionArgs {
+    fn policy(&self) -> Result<RetentionPolicy, CliError> {
+        RetentionPolicy::new(self.hourly_hours, self.daily_days, self.weekly_weeks)
+            .and_then(|p| p.with_pre_restore(self.pre_restore_days, self.pre_restore_keep))
+            .map_err(command_line_value)
+    }
 }
 
 /// `thywill cleanup [--dry-run]`.
 pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliError> {
-    let policy = RetentionPolicy::new(args.hourly_hours, args.daily_days, args.weekly_weeks)
-        .and_then(|p| p.with_pre_restore(args.pre_restore_days, args.pre_restore_keep))
-        .map_err(command_line_value)?;
+    let policy = args.retention.policy()?;
     let targets = args.remote.open()?;
     let options = CleanupOptions {
         policy,
@@ -504,6 +589,16 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         bar.finish();
         report?
     };
+    let text = cleanup_text(&report, true);
+    for failure in &report.remote_failures {
+        print_error(&format!("FAILED on {}: {}", failure.target, failure.error));
+    }
+    let failed = !report.remote_failures.is_empty();
+    Ok(Outcome::new(&report, text)?.with_failures(failed))
+}
+
+/// A cleanup's text: every set's verdict when `every_set`, else only what was deleted.
+fn cleanup_text(report: &backup::CleanupReport, every_set: bool) -> String {
     let mut text = String::new();
     for stale in &report.removed_stale_files {
         text.push_str(&format!(
@@ -517,6 +612,9 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         ));
     }
     for action in &report.actions {
+        if !every_set && action.action == Action::Keep {
+            continue;
+        }
         let place = match &action.location {
             Location::Local => String::new(),
             Location::Remote { target } => format!(" on {target}"),
@@ -541,9 +639,5 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         },
         size(report.freed_bytes)
     ));
-    for failure in &report.remote_failures {
-        print_error(&format!("FAILED on {}: {}", failure.target, failure.error));
-    }
-    let failed = !report.remote_failures.is_empty();
-    Ok(Outcome::new(&report, text)?.with_failures(failed))
+    text
 }
