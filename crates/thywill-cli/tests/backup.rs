@@ -663,3 +663,73 @@ fn a_failed_scheduled_backup_applies_no_retention() {
     assert_ne!(out.status.code(), Some(0), "{out:?}");
     assert!(dir.path().join(expired).exists());
 }
+
+/// ThyWill's `deployment/backup_management.sh` with the one-line body of
+/// `docs/migrating-from-thywill.md`, run from another folder as cron runs it: each of its
+/// forms works on the project root's database and `backups/`.
+#[test]
+fn the_one_line_backup_management_script_runs_every_form() {
+    let project = community();
+    let deployment = project.path().join("deployment");
+    std::fs::create_dir(&deployment).unwrap();
+    let script = deployment.join("backup_management.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/bash\nexec thywill --db \"$(dirname \"$(dirname \"$(realpath \"$0\")\")\")/thywill.db\" \"$@\"\n",
+    )
+    .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_thywill")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .current_dir(elsewhere.path())
+            .env("PATH", &path)
+            .env_remove("DATABASE_PATH")
+            .env_remove("TEXT_ARCHIVE_BASE_DIR")
+            .env_remove("THYWILL_BACKUP_DIR")
+            .env_remove("THYWILL_BACKUP_REMOTES")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["--json", "daily"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let made = json(&out)["backup"]["backup"]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        Path::new(&made).starts_with(project.path().join("backups/daily")),
+        "{made}"
+    );
+    let listed = String::from_utf8(run(&["list"]).stdout).unwrap();
+    let stem = Path::new(&made).file_stem().unwrap().to_str().unwrap();
+    assert!(listed.contains(stem), "{listed}");
+    assert_eq!(run(&["verify", &made]).status.code(), Some(0));
+    let expired = project
+        .path()
+        .join("backups/daily/thywill_daily_20200101_020000.db");
+    std::fs::copy(&made, &expired).unwrap();
+    assert_eq!(
+        run(&["cleanup"]).status.code(),
+        Some(2),
+        "no terminal, no --yes"
+    );
+    assert!(expired.exists());
+    assert_eq!(run(&["cleanup", "--yes"]).status.code(), Some(0));
+    assert!(!expired.exists());
+    let out = run(&["restore", &made, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(std::fs::read_dir(elsewhere.path())
+        .unwrap()
+        .next()
+        .is_none());
+}
