@@ -33,8 +33,8 @@ VARYING = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2})?"), "<iso>"),
     (re.compile(rf"(?:{MONTHS}) \d{{2}} \d{{4}}(?: at \d{{2}}:\d{{2}})?"), "<date>"),
     (re.compile(rf"(?:{MONTHS}) \d{{4}}"), "<month>"),
-    (re.compile(r"\b[0-9a-f]{32}\b"), "<id>"),
-    (re.compile(r"\b[0-9a-f]{16}\b"), "<token>"),
+    (re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])"), "<id>"),
+    (re.compile(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])"), "<token>"),
     (re.compile(r"^\d{2}:\d{2}(?= - )", re.M), "<hm>"),
 ]
 VARYING_NAME = [
