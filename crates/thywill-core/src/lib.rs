@@ -8,6 +8,7 @@
 //! - [`backup`]: database backups, verification, restore, retention and remote copies.
 //! - [`download`]: users' and the community's archive ZIPs, metadata, listing, one
 //!   prayer's file, cleanup of old downloads, under written privacy rules.
+//! - [`audit`]: the audit trail, one JSON line per operation on user data.
 //! - [`recovery`]: disaster recovery from the text archives (test and full recovery).
 //! - `fsutil` (internal): the deterministic ZIP writer and path confinement that backups,
 //!   import and downloads share.
@@ -20,6 +21,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod archive;
+pub mod audit;
 pub mod backup;
 pub mod db;
 pub mod download;
