@@ -13,6 +13,8 @@ use crate::progress::TerminalProgress;
 pub const DB_VARIABLE: &str = "DATABASE_PATH";
 /// The variable `--archives` defaults to.
 pub const ARCHIVES_VARIABLE: &str = "TEXT_ARCHIVE_BASE_DIR";
+/// The variable `--audit-log` defaults to.
+pub const AUDIT_VARIABLE: &str = "THYWILL_AUDIT_LOG";
 /// The variable `--backups` defaults to.
 pub const BACKUPS_VARIABLE: &str = "THYWILL_BACKUP_DIR";
 
@@ -46,6 +48,8 @@ pub struct Context {
     pub archives: PathBuf,
     /// Where database backups go.
     pub backups: PathBuf,
+    /// `--audit-log`: a file, `off`, or unset (beside the database).
+    pub audit_log: Option<PathBuf>,
     /// Print a JSON report on stdout instead of text.
     pub json: bool,
     /// Answer yes to every confirmation.
@@ -55,6 +59,33 @@ pub struct Context {
 }
 
 impl Context {
+    /// Where the core records this run's operations: every line of a run goes to one log,
+    /// beside `--db` unless `--audit-log` says otherwise (also for an operation that has no
+    /// database of its own, such as verifying a backup file).
+    pub fn audit_setting(&self) -> thywill_core::audit::AuditSetting {
+        use thywill_core::audit::AuditSetting;
+        match self.audit_log() {
+            Some(path) => AuditSetting::At(path),
+            None => AuditSetting::Off,
+        }
+    }
+
+    /// The audit log of this run; `None` when it is off.
+    pub fn audit_log(&self) -> Option<PathBuf> {
+        match &self.audit_log {
+            Some(path) if path.as_os_str() == "off" => None,
+            Some(path) => Some(path.clone()),
+            None => {
+                let folder = self.db.parent().filter(|p| !p.as_os_str().is_empty());
+                Some(
+                    folder
+                        .unwrap_or(std::path::Path::new("."))
+                        .join(thywill_core::audit::AUDIT_FILE_NAME),
+                )
+            }
+        }
+    }
+
     /// A progress sink: a bar on stderr when it is a terminal, otherwise silent.
     pub fn progress(&self) -> TerminalProgress {
         TerminalProgress::new(!self.quiet && !self.json && std::io::stderr().is_terminal())

@@ -50,6 +50,9 @@ struct Cli {
     /// Where database backups go [default: backups/ beside the database].
     #[arg(long, global = true, env = context::BACKUPS_VARIABLE, value_parser = any_path())]
     backups: Option<PathBuf>,
+    /// The audit log: a file, or `off` [default: thywill-audit.jsonl beside the database].
+    #[arg(long, global = true, env = context::AUDIT_VARIABLE, value_parser = any_path())]
+    audit_log: Option<PathBuf>,
     /// Print a machine-readable JSON report on stdout.
     #[arg(long, global = true)]
     json: bool,
@@ -139,6 +142,8 @@ enum Command {
     ValidateConsistency(commands::recovery_report::ConsistencyArgs),
     /// How much the archives and backups would bring back, and one readiness verdict.
     RecoveryReport(commands::recovery_report::RecoveryReportArgs),
+    /// Show the audit trail: one line per operation on user data (docs/audit.md).
+    Audit(commands::audit::AuditArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -177,6 +182,7 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
         Command::RecoveryReport(args) => {
             commands::recovery_report::run_recovery_report(context, args)
         }
+        Command::Audit(args) => commands::audit::run(context, args),
     }
 }
 
@@ -184,10 +190,17 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     let json = json_requested(&args);
     let code = match parse(&args) {
-        Ok((context, command)) => match run(&context, command) {
-            Ok(outcome) => print_outcome(&context, &outcome),
-            Err(error) => print_error(&error, &format!("thywill: error: {error}\n"), json),
-        },
+        Ok((context, command)) => {
+            thywill_core::audit::configure(context.audit_setting());
+            let code = match run(&context, command) {
+                Ok(outcome) => print_outcome(&context, &outcome),
+                Err(error) => print_error(&error, &format!("thywill: error: {error}\n"), json),
+            };
+            for failure in thywill_core::audit::take_append_failures() {
+                output::stderr_line(&format!("thywill: warning: {failure}"));
+            }
+            code
+        }
         Err(Failure::Clap(error)) => print_clap_error(&error, json),
         Err(Failure::Cli(error)) => {
             print_error(&error, &format!("thywill: error: {error}\n"), json)
@@ -227,10 +240,18 @@ fn parse(args: &[OsString]) -> Result<(Context, Command), Failure> {
             .parent()
             .map_or_else(|| PathBuf::from("backups"), |dir| dir.join("backups")),
     };
+    let audit_log = match cli.audit_log {
+        Some(path) => Some(
+            context::setting(&matches, "audit_log", context::AUDIT_VARIABLE, path)
+                .map_err(Failure::Cli)?,
+        ),
+        None => None,
+    };
     let context = Context {
         db,
         archives,
         backups,
+        audit_log,
         json: cli.json,
         yes: cli.yes,
         quiet: cli.quiet,

@@ -13,8 +13,9 @@ pub fn thywill(args: &[&str]) -> Output {
 }
 
 /// The settings variables a test must not inherit from the machine it runs on.
-const SETTINGS: [&str; 5] = [
+const SETTINGS: [&str; 6] = [
     "DATABASE_PATH",
+    "THYWILL_AUDIT_LOG",
     "TEXT_ARCHIVE_BASE_DIR",
     "THYWILL_BACKUP_DIR",
     "THYWILL_BACKUP_REMOTES",

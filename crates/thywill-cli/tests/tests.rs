@@ -4,6 +4,7 @@
 mod support;
 
 mod archive;
+mod audit;
 mod backup;
 mod care;
 mod cli;

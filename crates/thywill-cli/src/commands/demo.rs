@@ -302,6 +302,12 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             (temp.path().to_path_buf(), false)
         }
     };
+    if context.audit_log.is_none() {
+        // The demo's operations are on its own community: their lines stay in its folder.
+        thywill_core::audit::configure(thywill_core::audit::AuditSetting::At(
+            dir.join(thywill_core::audit::AUDIT_FILE_NAME),
+        ));
+    }
     let base = dir.join("text_archives");
     let written = write_community(&base)?;
 

@@ -2,6 +2,7 @@
 //! `run(&Context, ...) -> Result<Outcome, CliError>` function.
 
 pub mod archive;
+pub mod audit;
 pub mod backup;
 pub mod care;
 pub mod config;

@@ -16,7 +16,7 @@
 //! its mode was widened. An audit append never changes an operation's result: a failure to
 //! append is kept for the front end to show ([`take_append_failures`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -56,6 +56,9 @@ static APPEND_FAILURES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 thread_local! {
     static ACTING_USER: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// How many recorded operations are running on this thread: an operation that another
+    /// one runs (full recovery's safety backup, sync's import) is part of the outer line.
+    static RECORDING_DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Sets where this process's audit lines go.
@@ -204,10 +207,19 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// Starts recording `operation` on `anchor` (its database, or the folder it works on).
+    /// Inside another recorded operation on this thread it records nothing.
     pub(crate) fn begin(anchor: &Path, operation: &'static str, mut arguments: Value) -> Self {
+        let outermost = RECORDING_DEPTH.with(|depth| {
+            depth.set(depth.get() + 1);
+            depth.get() == 1
+        });
         redact(&mut arguments);
         Recorder {
-            log: log_path_for(anchor),
+            log: if outermost {
+                log_path_for(anchor)
+            } else {
+                None
+            },
             operation,
             arguments,
             started: Instant::now(),
@@ -261,6 +273,7 @@ impl Drop for Recorder {
         if !self.written {
             self.write(AuditResult::Interrupted, None, Value::Null);
         }
+        RECORDING_DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
     }
 }
 

@@ -1,5 +1,7 @@
 //! `cleanup`: retention applied to the sets in a backup root and on remotes.
 
+use crate::audit;
+use serde_json::json;
 use std::fs;
 use std::path::PathBuf;
 
@@ -102,6 +104,36 @@ pub struct CleanupReport {
 /// Applies retention to the local root and to each remote (each judged on its own sets).
 /// With `dry_run` it only reports what would go and why.
 pub fn cleanup(
+    options: &CleanupOptions,
+    remotes: &[&dyn RemoteTarget],
+    progress: &dyn Progress,
+) -> Result<CleanupReport> {
+    audit::recorded(
+        options.database.as_deref().unwrap_or(&options.backup_root),
+        "backup.cleanup",
+        audit::arguments([
+            ("backup_root", json!(options.backup_root)),
+            ("database", json!(options.database)),
+            ("policy", json!(options.policy)),
+            ("dry_run", json!(options.dry_run)),
+            (
+                "remotes",
+                json!(remotes.iter().map(|r| r.describe()).collect::<Vec<_>>()),
+            ),
+        ]),
+        |report: &CleanupReport| {
+            json!({
+                "dry_run": report.dry_run,
+                "deleted_sets": report.deleted_sets,
+                "freed_bytes": report.freed_bytes,
+                "remote_failures": report.remote_failures.len(),
+            })
+        },
+        || cleanup_unrecorded(options, remotes, progress),
+    )
+}
+
+fn cleanup_unrecorded(
     options: &CleanupOptions,
     remotes: &[&dyn RemoteTarget],
     progress: &dyn Progress,

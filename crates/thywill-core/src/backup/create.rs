@@ -1,5 +1,7 @@
 //! `create`: a consistent backup set of a live WAL database.
 
+use crate::audit;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -120,6 +122,28 @@ pub struct CreateReport {
 ///
 /// Progress phases: `backup` (pages), `hash` (bytes), `archives` (files), `email` (pages).
 pub fn create(options: &CreateOptions, progress: &dyn Progress) -> Result<CreateReport> {
+    audit::recorded(
+        &options.database,
+        "backup.create",
+        create_arguments(options),
+        |report: &CreateReport| json!({"sets": 1, "members": report.members.len(), "bytes": report.members.iter().map(|m| m.size).sum::<u64>()}),
+        || create_unrecorded(options, progress),
+    )
+}
+
+/// The audit arguments of a backup.
+pub(crate) fn create_arguments(options: &CreateOptions) -> serde_json::Value {
+    audit::arguments([
+        ("database", json!(options.database)),
+        ("backup_root", json!(options.backup_root)),
+        ("kind", json!(options.kind)),
+        ("text_archives", json!(options.text_archives)),
+        ("email_database", json!(options.email_database)),
+        ("integrity_check", json!(options.integrity_check)),
+    ])
+}
+
+fn create_unrecorded(options: &CreateOptions, progress: &dyn Progress) -> Result<CreateReport> {
     let _lock = super::restore::RootLock::acquire(&options.backup_root)?;
     let removed = super::stale::remove(super::stale::leftovers(&options.backup_root, None))?;
     let mut report = create_unlocked(options, progress)?;

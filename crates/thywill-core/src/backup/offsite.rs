@@ -3,6 +3,8 @@
 //! restore a set from a remote: fetch it into a staging folder, verify it, restore it and
 //! remove the staging folder whatever happened ([`restore_from_remote`]).
 
+use crate::audit;
+use serde_json::json;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,30 @@ impl CreateAndCopyReport {
 /// so that set is never taken for a good one. Progress phases: [`create`]'s, then the
 /// remotes' uploads.
 pub fn create_and_copy(
+    options: &CreateOptions,
+    remotes: &[&dyn RemoteTarget],
+    progress: &dyn Progress,
+) -> Result<CreateAndCopyReport> {
+    let mut arguments = super::create::create_arguments(options);
+    arguments["remotes"] = json!(remotes.iter().map(|r| r.describe()).collect::<Vec<_>>());
+    audit::recorded(
+        &options.database,
+        "backup.create",
+        arguments,
+        |report: &CreateAndCopyReport| {
+            json!({
+                "sets": 1,
+                "members": report.backup.members.len(),
+                "bytes": report.backup.members.iter().map(|m| m.size).sum::<u64>(),
+                "remote_copies": report.remotes.len(),
+                "remote_failures": report.remote_failures.len(),
+            })
+        },
+        || create_and_copy_unrecorded(options, remotes, progress),
+    )
+}
+
+fn create_and_copy_unrecorded(
     options: &CreateOptions,
     remotes: &[&dyn RemoteTarget],
     progress: &dyn Progress,
@@ -107,6 +133,24 @@ pub struct RestoreFromRemoteReport {
 ///
 /// [`restore`]: super::restore()
 pub fn restore_from_remote(
+    remote: &dyn RemoteTarget,
+    name: &SetName,
+    options: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<RestoreFromRemoteReport> {
+    let mut arguments = super::restore::restore_arguments(options);
+    arguments["remote"] = json!(remote.describe());
+    arguments["name"] = json!(name.stem());
+    audit::recorded(
+        &options.database,
+        "backup.restore",
+        arguments,
+        |report: &RestoreFromRemoteReport| super::restore::restore_counts(&report.restore),
+        || restore_from_remote_unrecorded(remote, name, options, progress),
+    )
+}
+
+fn restore_from_remote_unrecorded(
     remote: &dyn RemoteTarget,
     name: &SetName,
     options: &RestoreOptions,

@@ -5,6 +5,8 @@
 //! is checkpointed into the main file before its `-wal`/`-shm` are removed; the temp file is
 //! renamed over the live path and the folder fsynced.
 
+use crate::audit;
+use serde_json::json;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -216,6 +218,43 @@ pub(crate) fn report_step(progress: &dyn Progress, n: u64) -> Result<()> {
 /// phases: `restore` (steps), `wait` (seconds waited for other processes), `hash`, `backup`,
 /// `copy`.
 pub fn restore(
+    source: &Path,
+    options: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<RestoreReport> {
+    let mut arguments = restore_arguments(options);
+    arguments["source"] = json!(source);
+    audit::recorded(
+        &options.database,
+        "backup.restore",
+        arguments,
+        restore_counts,
+        || restore_unrecorded(source, options, progress),
+    )
+}
+
+/// The audit arguments of a restore.
+pub(crate) fn restore_arguments(options: &RestoreOptions) -> serde_json::Value {
+    audit::arguments([
+        ("database", json!(options.database)),
+        ("backup_root", json!(options.backup_root)),
+        ("mode", json!(options.mode)),
+        ("lock", json!(format!("{:?}", options.lock))),
+        ("dry_run", json!(options.dry_run)),
+        ("safety_backup", json!(options.safety_backup)),
+    ])
+}
+
+/// The audit counts of a restore.
+pub(crate) fn restore_counts(report: &RestoreReport) -> serde_json::Value {
+    json!({
+        "dry_run": report.dry_run,
+        "restored": !report.dry_run,
+        "safety_backup": report.safety_backup.as_ref().map(|b| &b.path),
+    })
+}
+
+fn restore_unrecorded(
     source: &Path,
     options: &RestoreOptions,
     progress: &dyn Progress,

@@ -1,5 +1,7 @@
 //! `verify`: is this file an intact ThyWill backup?
 
+use crate::audit;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -178,6 +180,30 @@ pub(crate) fn open_immutable(path: &Path) -> Result<Connection> {
 /// ThyWill's tables present. Never fails for a bad backup: the verdict is in the report
 /// (see [`VerifyReport::to_error`]); errors are for the verifier itself failing.
 pub fn verify(
+    path: &Path,
+    options: &VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<VerifyReport> {
+    audit::recorded(
+        path,
+        "backup.verify",
+        audit::arguments([
+            ("backup", json!(path)),
+            ("require_checksum", json!(options.require_checksum)),
+            ("full_integrity_check", json!(options.full_integrity_check)),
+        ]),
+        |report: &VerifyReport| {
+            json!({
+                "passed": report.errors.is_empty(),
+                "errors": report.errors.len(),
+                "warnings": report.warnings.len(),
+            })
+        },
+        || verify_unrecorded(path, options, progress),
+    )
+}
+
+fn verify_unrecorded(
     path: &Path,
     options: &VerifyOptions,
     progress: &dyn Progress,

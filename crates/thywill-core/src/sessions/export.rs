@@ -1,6 +1,8 @@
 //! `thywill export-sessions`: the active sessions of a database, written to ThyWill's
 //! `sessions_backup.json` shape atomically with mode 0600.
 
+use crate::audit;
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
@@ -54,6 +56,31 @@ pub struct ExportedSession {
 
 /// Exports the sessions of the database at `db` to `out` (replaced atomically, mode 0600).
 pub fn export_sessions(
+    db: impl AsRef<Path>,
+    out: impl AsRef<Path>,
+    options: &ExportSessionsOptions,
+    progress: &dyn Progress,
+) -> Result<SessionsExport> {
+    let (db, out) = (db.as_ref(), out.as_ref());
+    audit::recorded(
+        db,
+        "sessions.export",
+        audit::arguments([
+            ("database", json!(db)),
+            ("file", json!(out)),
+            ("include_expired", json!(options.include_expired)),
+        ]),
+        |report: &SessionsExport| {
+            json!({
+                "sessions": report.total_sessions,
+                "expired_skipped": report.expired_skipped,
+            })
+        },
+        || export_sessions_unrecorded(db, out, options, progress),
+    )
+}
+
+fn export_sessions_unrecorded(
     db: impl AsRef<Path>,
     out: impl AsRef<Path>,
     options: &ExportSessionsOptions,

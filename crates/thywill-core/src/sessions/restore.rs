@@ -1,6 +1,8 @@
 //! `thywill restore-sessions FILE`: the sessions of a `sessions_backup.json` back into a
 //! database, in one transaction.
 
+use crate::audit;
+use serde_json::json;
 use std::path::Path;
 
 use chrono::NaiveDateTime;
@@ -76,6 +78,33 @@ impl SessionsRestoreReport {
 /// one transaction; a session whose id exists is left alone, an expired one skipped, one
 /// whose user no longer exists reported and skipped. Idempotent.
 pub fn restore_sessions(
+    db: impl AsRef<Path>,
+    file: impl AsRef<Path>,
+    options: &RestoreSessionsOptions,
+    progress: &dyn Progress,
+) -> Result<SessionsRestoreReport> {
+    let (db, file) = (db.as_ref(), file.as_ref());
+    audit::recorded(
+        db,
+        "sessions.restore",
+        audit::arguments([
+            ("database", json!(db)),
+            ("file", json!(file)),
+            ("dry_run", json!(options.dry_run)),
+        ]),
+        |report: &SessionsRestoreReport| {
+            json!({
+                "dry_run": report.dry_run,
+                "total": report.total,
+                "restored": report.restored,
+                "already_present": report.already_present,
+            })
+        },
+        || restore_sessions_unrecorded(db, file, options, progress),
+    )
+}
+
+fn restore_sessions_unrecorded(
     db: impl AsRef<Path>,
     file: impl AsRef<Path>,
     options: &RestoreSessionsOptions,
