@@ -24,6 +24,8 @@ import subprocess
 import sys
 from typing import Any, Dict
 
+from thywill_core.compat._cli import run_main_if_swapped_in
+
 _RESULT_KEYS = (
     "file_exists",
     "checksum_verified",
@@ -126,3 +128,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+else:
+    run_main_if_swapped_in(__name__, main)
