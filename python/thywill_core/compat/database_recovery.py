@@ -251,6 +251,8 @@ class CompleteSystemRecovery:
             ),
         )
         with app_database(engine) as db_path:
+            if not Path(db_path).exists():
+                return  # no database yet (a dry run creates none): nothing is orphaned
             # Python's own sqlite3, the library the app's engine uses, read-only.
             connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
             try:
