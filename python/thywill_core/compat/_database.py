@@ -36,7 +36,7 @@ def database_file_of(engine: Any) -> Optional[str]:
     database = getattr(getattr(engine, "url", None), "database", None)
     if database in (None, "", ":memory:") or str(database).startswith("file::memory:"):
         return None
-    return os.fspath(database)
+    return str(os.fspath(database))
 
 
 @contextmanager

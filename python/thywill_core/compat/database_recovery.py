@@ -34,7 +34,7 @@ try:
     from models import engine  # type: ignore[import-not-found]
 except ImportError:
     # Outside the app there is no engine until a caller sets (or patches) one.
-    engine: Any = None
+    engine = None
 
 # ThyWill's steps and the core's import phases that do their work.
 CORE_DATA_PHASES = ["users", "user_attributes", "prayers"]
@@ -282,6 +282,13 @@ class CompleteSystemRecovery:
                 self.recovery_stats["warnings"].append(f"Missing core directory: {dir_name}")
 
         logger.info("Archive structure validation complete")
+
+    def _recover_authentication_requests(self, session: Any = None) -> Dict[str, Any]:
+        """Test-friendly method to recover authentication requests and return stats"""
+        # The auth phase: requests and approvals of `auth/`. ThyWill read a root-level
+        # `authentication_requests.txt` here, a file none of its writers makes; it is not read.
+        self._run_phases(["auth"], dry_run=False)
+        return self.recovery_stats
 
     def _merge_stats(self, other_stats: Dict[str, Any]) -> None:
         """Merge statistics from another import operation"""

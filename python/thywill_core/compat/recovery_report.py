@@ -335,7 +335,7 @@ def print_recovery_report(report: Dict[str, Any]) -> None:
     print('📋 Use "thywill validate-archives" for detailed validation')
 
 
-def main():
+def main() -> None:
     """Main entry point when run as a standalone script."""
     try:
         report = generate_recovery_report()

@@ -35,7 +35,7 @@ try:
     from models import engine  # type: ignore[import-not-found]
 except ImportError:
     # Outside the app there is no engine until a caller sets (or patches) one.
-    engine: Any = None
+    engine = None
 
 # The core's import phases that read what ThyWill's importer reads.
 IMPORT_PHASES = ["users", "user_attributes", "prayers"]
