@@ -260,39 +260,59 @@ def test_structure_warnings_and_lazy_services(tmp_path: Path) -> None:
     assert not (root / "prayers").exists()  # nothing created by the check
 
 
-def test_each_phase_method_counts_its_own_records(
+def test_each_phase_method_runs_what_it_needs_and_a_dry_run_reports_the_real_run(
     corpus: Path, memory_engine: Any, uses_engine: Any
 ) -> None:
     uses_engine(memory_engine)
-    recovery = dr.CompleteSystemRecovery(str(corpus))
-    recovery.import_authentication_data(dry_run=True)
-    assert recovery.recovery_stats["auth_requests_recovered"] == 11
-    assert recovery.recovery_stats["auth_approvals_recovered"] == 14
-    # The users the requests name are imported inside the dry run, not counted for it.
-    assert recovery.recovery_stats["users_recovered"] == 0
-    assert recovery.recovery_stats["errors"] == []
+    for method, own in [
+        ("import_authentication_data", {"auth_requests_recovered": 11, "auth_approvals_recovered": 14}),
+        ("import_enhanced_prayer_data", {"prayer_skips_recovered": 1500}),
+        ("import_role_system", {"role_assignments_recovered": 2}),
+    ]:
+        with memory_engine.begin() as connection:
+            for (table,) in connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            ).fetchall():
+                connection.exec_driver_sql(f'DROP TABLE "{table}"')
+        dry = dr.CompleteSystemRecovery(str(corpus))
+        getattr(dry, method)(dry_run=True)
+        assert {k: dry.recovery_stats[k] for k in own} == own, method
+        # The users (and for the ledgers the prayers) it needs come in the same run.
+        assert dry.recovery_stats["users_recovered"] == 100, method
+        assert dry.recovery_stats["errors"] == [], method
+        with memory_engine.connect() as connection:
+            assert connection.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'user'"
+            ).scalar() == 0, method
 
-    recovery.import_enhanced_prayer_data(dry_run=True)
-    assert recovery.recovery_stats["prayer_skips_recovered"] == 1500
-    # The marks the prayer files brought are not counted again from the ledger.
-    assert recovery.recovery_stats["prayer_marks_recovered"] == 0
+        real = dr.CompleteSystemRecovery(str(corpus))
+        getattr(real, method)(dry_run=False)
+        assert real.recovery_stats == dry.recovery_stats, method
+        assert _count(memory_engine, "user") == 100
 
-    recovery.import_system_state(dry_run=True)
-    assert recovery.recovery_stats["invite_tokens_recovered"] > 0
-    assert recovery.recovery_stats["sessions_recovered"] > 0
-    with memory_engine.connect() as connection:
-        assert connection.exec_driver_sql(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'prayer'"
-        ).scalar() == 0
+        again = dr.CompleteSystemRecovery(str(corpus))
+        getattr(again, method)(dry_run=False)
+        assert again.recovery_stats["users_recovered"] == 0, method
+        assert all(again.recovery_stats[k] == 0 for k in own), method
 
-    # A real phase run imports what it needs first, and counts it.
-    real = dr.CompleteSystemRecovery(str(corpus))
-    real.import_role_system(dry_run=False)
-    assert real.recovery_stats["users_recovered"] == 100
-    # The role log's grants; the system-token admins come with the invites phase.
-    assert real.recovery_stats["role_assignments_recovered"] == 2
-    assert _count(memory_engine, "user_roles") == 2
+    # Only the ledgers need the prayers.
     assert _count(memory_engine, "prayer") == 0
+
+
+def test_without_role_definitions_the_default_roles_are_recovered(
+    tmp_path: Path, memory_engine: Any, uses_engine: Any
+) -> None:
+    uses_engine(memory_engine)
+    root = tmp_path / "archives"
+    root.mkdir()
+    recovery = dr.CompleteSystemRecovery(str(root))
+    recovery.import_role_system(dry_run=True)
+    # ThyWill: "admin" and "user" (2, counted in a dry run whatever the database had).
+    assert recovery.recovery_stats["roles_recovered"] == 3
+    recovery.import_role_system(dry_run=False)
+    with memory_engine.connect() as connection:
+        names = [r[0] for r in connection.exec_driver_sql("SELECT name FROM role ORDER BY name")]
+    assert names == ["admin", "moderator", "user"]
 
 
 def test_missing_archive_folders_give_thywills_warnings(

@@ -12,8 +12,9 @@ app's database (``engine``, read from this module's globals at each call, handed
 
 The counters count rows inserted, in a dry run too (the same run, rolled back), so a second
 run reports 0 where ThyWill repeated its line counts. A phase method runs the phases its own
-needs first (``import_phase_prerequisites``): ``import_authentication_data`` also imports the
-users its requests name; in a dry run the counters are those of the method's own phases.
+need first (``import_phase_prerequisites``) in the same run and counts what they add:
+``import_enhanced_prayer_data`` on an empty database also imports the users and prayers its
+ledgers name.
 What else differs from ThyWill is listed in ``docs/migrating-from-thywill.md``.
 """
 
@@ -127,30 +128,19 @@ class CompleteSystemRecovery:
             )
         return report
 
-    def _merge_report(self, report: Dict[str, Any], minus: Optional[Dict[str, Any]] = None) -> None:
+    def _merge_report(self, report: Dict[str, Any]) -> None:
         stats = report["recovery_stats"]
-        base = minus["recovery_stats"] if minus else {}
         for key in _STAT_KEYS:
-            self.recovery_stats[key] += max(0, stats.get(key, 0) - base.get(key, 0))
-        seen = {_issue_text(f) for f in minus["import"]["failures"]} if minus else set()
-        for failure in report["import"]["failures"]:
-            text = _issue_text(failure)
-            if text not in seen:
-                self.recovery_stats["errors"].append(text)
+            self.recovery_stats[key] += stats.get(key, 0)
+        self.recovery_stats["errors"].extend(
+            _issue_text(f) for f in report["import"]["failures"]
+        )
 
     def _run_phases(self, phases: List[str], dry_run: bool) -> None:
-        """Runs ``phases`` after the phases they need, and adds what they did to the stats."""
-        needed = _with_prerequisites(phases)
-        before = [p for p in needed if p not in phases]
-        if not before:
-            self._merge_report(self._import(needed, dry_run))
-        elif dry_run:
-            # Nothing of a dry run stays: the phases needed first run again inside it, and
-            # the counters are the difference the method's own phases make.
-            self._merge_report(self._import(needed, True), minus=self._import(before, True))
-        else:
-            self._merge_report(self._import(before, False))
-            self._merge_report(self._import(list(phases), False))
+        """Runs ``phases`` after the phases they need (one run, each phase its own
+        transaction), and adds what the run did to the stats: a dry run reports the real
+        run's numbers."""
+        self._merge_report(self._import(_with_prerequisites(phases), dry_run))
 
     # ── ThyWill's steps ──────────────────────────────────────────────────
 
