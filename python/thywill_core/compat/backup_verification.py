@@ -5,7 +5,8 @@ Swap it in with the one line that becomes the ThyWill module's body::
     import sys; from thywill_core.compat import backup_verification as _m; sys.modules[__name__] = _m
 
 ``python -m app_helpers.cli.backup_verification FILE`` then runs this module's ``main``
-(the swap happens while ``runpy`` imports the module). ``verify_backup`` returns ThyWill's
+(``runpy`` runs the swap line as ``__main__``; this module, imported by it, calls ``main``:
+``compat._cli``). ``verify_backup`` returns ThyWill's
 dict (``file_exists``, ``checksum_verified``, ``checksum_file_found``,
 ``database_integrity_ok``, ``errors``), filled from ``thywill_core.backup_verify``, which
 passes the integrity check only on SQLite's exact ``ok``, not on any output containing the
