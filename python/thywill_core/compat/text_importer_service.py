@@ -202,11 +202,8 @@ class TextImporterService:
 
         repair_results: Dict[str, Any] = {"prayers_repaired": 0, "users_repaired": 0, "errors": []}
         prefix = _stored_prefix(archive_dir)
-        try:
-            report = self._validation(archive_dir)
-        except Exception as e:
-            repair_results["errors"].append(f"Failed to repair archive references: {e}")
-            return repair_results
+        # A database that cannot be read raises, as ThyWill's query did.
+        report = self._validation(archive_dir)
         # The core names, for each prayer without a stored path, the file whose title names
         # it; only the path is set here, as ThyWill's repair does (no file is written).
         repairs: List[tuple[str, str]] = [
