@@ -31,6 +31,10 @@ fi
 declare -A swaps=(
   [app_helpers/services/text_archive_service.py]=text_archive_service
   [app_helpers/cli/backup_verification.py]=backup_verification
+  [app_helpers/services/text_importer_service.py]=text_importer_service
+  [app_helpers/services/database_recovery.py]=database_recovery
+  [app_helpers/cli/archive_validation.py]=archive_validation
+  [app_helpers/cli/recovery_report.py]=recovery_report
 )
 
 # Our package, unpacked onto a PYTHONPATH folder (a wheel is a zip of its install tree).

@@ -17,8 +17,17 @@ A star import (``from thywill_core.compat.text_archive_service import *``) is no
 supported: it copies the names into ThyWill's module, so patches applied there never reach
 the code here and silently do nothing.
 
-Modules: ``text_archive_service`` (``app_helpers/services/text_archive_service.py``) and
-``backup_verification`` (``app_helpers/cli/backup_verification.py``). See
-``docs/migrating-from-thywill.md`` for what each one changes in behaviour.
-"""
+Modules (ThyWill's file each replaces):
 
+- ``text_archive_service`` (``app_helpers/services/text_archive_service.py``)
+- ``text_importer_service`` (``app_helpers/services/text_importer_service.py``)
+- ``database_recovery`` (``app_helpers/services/database_recovery.py``)
+- ``backup_verification`` (``app_helpers/cli/backup_verification.py``)
+- ``archive_validation`` (``app_helpers/cli/archive_validation.py``)
+- ``recovery_report`` (``app_helpers/cli/recovery_report.py``)
+
+A CLI module swapped in this way still runs as ThyWill's did with
+``python -m app_helpers.cli.<name>``: ``runpy`` runs the swap line as ``__main__``, and the
+compat module, imported by it, calls its ``main`` (``_cli.run_main_if_swapped_in``). See
+``docs/migrating-from-thywill.md`` for what each module changes in behaviour.
+"""

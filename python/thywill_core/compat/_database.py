@@ -36,7 +36,7 @@ def database_file_of(engine: Any) -> Optional[str]:
     database = getattr(getattr(engine, "url", None), "database", None)
     if database in (None, "", ":memory:") or str(database).startswith("file::memory:"):
         return None
-    return os.fspath(database)
+    return str(os.fspath(database))
 
 
 @contextmanager
@@ -55,9 +55,20 @@ def app_database(engine: Any, *, writes: bool = False) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="thywill-memdb-") as folder:
         copy = os.path.join(folder, "memory.db")
         with open(copy, "wb") as out:
-            out.write(connection.serialize())
+            # SQLite cannot serialize a database without a page (nothing created yet);
+            # its file is the empty file.
+            if connection.execute("PRAGMA page_count").fetchone()[0]:
+                out.write(connection.serialize())
         yield copy
         if writes:
+            # The core may have left the copy in WAL mode; an in-memory database cannot
+            # read a WAL-mode image ("unable to open database file"), so the copy goes back
+            # to a rollback journal (checkpointing whatever a WAL still holds) first.
+            settle = sqlite3.connect(copy)
+            try:
+                settle.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                settle.close()
             with open(copy, "rb") as changed:
                 connection.deserialize(changed.read())
 

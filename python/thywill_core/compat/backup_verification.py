@@ -5,7 +5,8 @@ Swap it in with the one line that becomes the ThyWill module's body::
     import sys; from thywill_core.compat import backup_verification as _m; sys.modules[__name__] = _m
 
 ``python -m app_helpers.cli.backup_verification FILE`` then runs this module's ``main``
-(the swap happens while ``runpy`` imports the module). ``verify_backup`` returns ThyWill's
+(``runpy`` runs the swap line as ``__main__``; this module, imported by it, calls ``main``:
+``compat._cli``). ``verify_backup`` returns ThyWill's
 dict (``file_exists``, ``checksum_verified``, ``checksum_file_found``,
 ``database_integrity_ok``, ``errors``), filled from ``thywill_core.backup_verify``, which
 passes the integrity check only on SQLite's exact ``ok``, not on any output containing the
@@ -23,6 +24,8 @@ import json
 import subprocess
 import sys
 from typing import Any, Dict
+
+from thywill_core.compat._cli import run_main_if_swapped_in
 
 _RESULT_KEYS = (
     "file_exists",
@@ -126,3 +129,5 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+else:
+    run_main_if_swapped_in(__name__, main)

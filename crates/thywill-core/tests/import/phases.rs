@@ -215,3 +215,48 @@ fn the_phase_names_are_listed_and_read_back() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("\"marks\""), "{err}");
 }
+
+#[test]
+fn the_roles_phase_of_an_archive_without_role_definitions_gives_the_default_roles() {
+    // ThyWill's recovery makes the default roles when the archive defines none; a database
+    // whose role table lost them gets them back, and one that has them counts them present.
+    let archives = tempfile::tempdir().unwrap();
+    std::fs::create_dir(archives.path().join("roles")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("thywill.db");
+    let phases = phases_named(&["roles"]).unwrap();
+    let first =
+        import_text_archive_phases(archives.path(), &db, &phases, &options(false), &NoProgress)
+            .unwrap();
+    // A new database starts with them (the schema's creation); they count as recovered.
+    assert_eq!(first.import.counts("roles").inserted, 0);
+    assert_eq!(first.import.counts("roles").already_present, 3);
+    assert_eq!(first.recovery_stats["roles_recovered"], 3);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("DELETE FROM role WHERE name IN ('admin', 'user')", [])
+        .unwrap();
+    drop(conn);
+    let dry =
+        import_text_archive_phases(archives.path(), &db, &phases, &options(true), &NoProgress)
+            .unwrap();
+    assert_eq!(dry.import.counts("roles").inserted, 2);
+    assert_eq!(dry.import.counts("roles").already_present, 1);
+    assert_eq!(rows(&db, "SELECT count(*) FROM role"), ["1"]);
+    let real =
+        import_text_archive_phases(archives.path(), &db, &phases, &options(false), &NoProgress)
+            .unwrap();
+    assert_eq!(
+        serde_json::to_value(&dry.import.entities).unwrap(),
+        serde_json::to_value(&real.import.entities).unwrap()
+    );
+    assert_eq!(
+        rows(&db, "SELECT name, is_system_role FROM role ORDER BY name"),
+        ["admin|1", "moderator|1", "user|1"]
+    );
+    let again =
+        import_text_archive_phases(archives.path(), &db, &phases, &options(false), &NoProgress)
+            .unwrap();
+    assert_eq!(again.import.counts("roles").inserted, 0);
+    assert_eq!(rows(&db, "SELECT count(*) FROM role"), ["3"]);
+}

@@ -1,6 +1,7 @@
 //! The roles phase: `roles/role_definitions.txt` (roles, matched by name) and
 //! `roles/YYYY_MM_role_assignments.txt` (grants and their removal, matched by user, role
-//! and minute).
+//! and minute). An archive without `role_definitions.txt` gets `db init`'s default roles
+//! (inserted when absent, counted as present otherwise), as ThyWill's recovery does.
 //!
 //! Like every phase after the ledgers, it creates no user: a row naming an unknown user is
 //! still written, as ThyWill's unenforced foreign keys allow, but no `user` row is
@@ -26,6 +27,22 @@ use crate::Result;
 /// `roles/role_definitions.txt` and `roles/YYYY_MM_role_assignments.txt`.
 pub(super) fn import(conn: &Connection, run: &mut ImportRun<'_>) -> Result<()> {
     let now = chrono::Utc::now().naive_utc();
+    if run
+        .files_of_kind(Phase::Roles, FileKind::RoleDefinitions)
+        .next()
+        .is_none()
+    {
+        // Without definitions the roles are `db init`'s, as ThyWill's recovery makes them
+        // when the archive has none: grants and system-token claims name them.
+        for role in DEFAULT_ROLES {
+            let counts = if ensure_role(conn, run.ids, role, &now)? == 1 {
+                &mut run.report.counts_mut(Entity::Roles).inserted
+            } else {
+                &mut run.report.counts_mut(Entity::Roles).already_present
+            };
+            *counts += 1;
+        }
+    }
     for file in run.files_of_kind(Phase::Roles, FileKind::RoleDefinitions) {
         let relative = &file.relative;
         let bytes = run.read(file)?;
