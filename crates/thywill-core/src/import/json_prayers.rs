@@ -46,7 +46,7 @@ pub struct JsonPrayer {
 }
 
 /// Options of [`JsonPrayersPlan::apply`]. Deserializes from `{"dry_run": bool}` (optional).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JsonPrayersOptions {
     /// Do everything in a transaction that is rolled back.
@@ -238,6 +238,26 @@ impl JsonPrayersPlan {
 
 /// Reads `json_path` and imports it into `db_path` (see [`JsonPrayersPlan`]).
 pub fn import_prayers_json(
+    json_path: impl AsRef<Path>,
+    db_path: impl AsRef<Path>,
+    options: &JsonPrayersOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    let (json_path, db_path) = (json_path.as_ref(), db_path.as_ref());
+    crate::audit::recorded(
+        db_path,
+        "import.prayers_json",
+        crate::audit::arguments([
+            ("json_path", serde_json::json!(json_path)),
+            ("database", serde_json::json!(db_path)),
+            ("options", serde_json::json!(options)),
+        ]),
+        crate::import::report::import_audit_counts,
+        || import_prayers_json_unrecorded(json_path, db_path, options, progress),
+    )
+}
+
+fn import_prayers_json_unrecorded(
     json_path: impl AsRef<Path>,
     db_path: impl AsRef<Path>,
     options: &JsonPrayersOptions,

@@ -386,3 +386,13 @@ pub(crate) fn issue(
         reason: crate::archive::diagnostics::bounded_reason(reason.into()),
     }
 }
+
+/// The figures of an import for its audit line.
+pub(crate) fn import_audit_counts(report: &ImportReport) -> serde_json::Value {
+    serde_json::json!({
+        "dry_run": report.dry_run,
+        "inserted": report.total_inserted(),
+        "changes": report.total_changes(),
+        "failures": report.failures.len(),
+    })
+}

@@ -24,7 +24,7 @@ use crate::Result;
 
 /// Options of a single prayer import. Deserializes from a JSON object of these fields, each
 /// optional (the C API's options document).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrayerFileOptions {
     /// Do everything in a transaction that is rolled back.
@@ -51,6 +51,26 @@ impl Default for PrayerFileOptions {
 /// Imports one prayer file into the database at `db_path`. The file is read before the
 /// database is opened: a missing or unreadable file creates no database.
 pub fn import_prayer_file(
+    file: impl AsRef<Path>,
+    db_path: impl AsRef<Path>,
+    options: &PrayerFileOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    let (file, db_path) = (file.as_ref(), db_path.as_ref());
+    crate::audit::recorded(
+        db_path,
+        "import.prayer_file",
+        crate::audit::arguments([
+            ("file", serde_json::json!(file)),
+            ("database", serde_json::json!(db_path)),
+            ("options", serde_json::json!(options)),
+        ]),
+        crate::import::report::import_audit_counts,
+        || import_prayer_file_unrecorded(file, db_path, options, progress),
+    )
+}
+
+fn import_prayer_file_unrecorded(
     file: impl AsRef<Path>,
     db_path: impl AsRef<Path>,
     options: &PrayerFileOptions,

@@ -20,7 +20,7 @@ use crate::{Error, Result};
 /// declares) and while inflating (from the bytes produced), so a ZIP bomb is refused
 /// before it fills the disk or the memory. Deserializes from `{"max_bytes", "max_ratio"}`,
 /// each optional (the C API's `"zip_limits"` options key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ZipLimits {
     /// Bytes all entries may expand to together. Default 4 GiB: a real community's

@@ -37,7 +37,7 @@ pub const MAX_DIFFERENCES_PER_ENTITY: usize = 50;
 
 /// Options of [`validate_consistency`]. Deserializes from a JSON object of these fields,
 /// each optional: `{"time_zone": "utc", "fix": true, "dry_run": true}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsistencyOptions {
     /// The zone the archive's human timestamps were written in (default: local).
@@ -361,6 +361,25 @@ const USER_REGISTRATION_FIELDS: usize = 4;
 /// (then heal writes what the archives lack; nothing with `dry_run`). Progress: the
 /// rebuild's phases, `compare`, `validate`, then heal's.
 pub fn validate_consistency(
+    db_path: &Path,
+    archive_dir: &Path,
+    options: &ConsistencyOptions,
+    progress: &dyn Progress,
+) -> Result<ConsistencyReport> {
+    crate::audit::recorded(
+        db_path,
+        "recovery.validate_consistency",
+        crate::audit::arguments([
+            ("database", serde_json::json!(db_path)),
+            ("archive_dir", serde_json::json!(archive_dir)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &ConsistencyReport| serde_json::json!({"band": report.band, "issues_scored": report.issues_scored, "fixed": report.fix.as_ref().map(|f| f.changes.len())}),
+        || validate_consistency_unrecorded(db_path, archive_dir, options, progress),
+    )
+}
+
+fn validate_consistency_unrecorded(
     db_path: &Path,
     archive_dir: &Path,
     options: &ConsistencyOptions,

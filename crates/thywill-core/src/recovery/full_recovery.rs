@@ -51,7 +51,7 @@ pub enum RecoveryMode {
 /// backup root, each optional: `{"mode": "merge", "dry_run": true, "lock": {"wait": 30},
 /// "time_zone": "utc"}`. The paths are never part of such a document: the caller gives
 /// them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default = "FullRecoveryOptions::unplaced", deny_unknown_fields)]
 pub struct FullRecoveryOptions {
     /// Where the safety backup goes (`<root>/pre_restore/`).
@@ -154,6 +154,25 @@ pub struct FullRecoveryReport {
 /// documentation). Progress: the import's phases, `compare`, then the `restore` steps
 /// (`backup` for the safety backup).
 pub fn full_recovery(
+    archive_dir: &Path,
+    live_db: &Path,
+    options: &FullRecoveryOptions,
+    progress: &dyn Progress,
+) -> Result<FullRecoveryReport> {
+    crate::audit::recorded(
+        live_db,
+        "recovery.full_recovery",
+        crate::audit::arguments([
+            ("archive_dir", serde_json::json!(archive_dir)),
+            ("database", serde_json::json!(live_db)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &FullRecoveryReport| serde_json::json!({"dry_run": report.dry_run, "installed": report.installed, "inserted": report.import.total_inserted(), "safety_backup": report.safety_backup.as_ref().map(|b| &b.path)}),
+        || full_recovery_unrecorded(archive_dir, live_db, options, progress),
+    )
+}
+
+fn full_recovery_unrecorded(
     archive_dir: &Path,
     live_db: &Path,
     options: &FullRecoveryOptions,

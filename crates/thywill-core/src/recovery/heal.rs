@@ -313,6 +313,34 @@ pub fn heal_archives_at(
     now_utc: NaiveDateTime,
     progress: &dyn Progress,
 ) -> Result<HealReport> {
+    crate::audit::recorded(
+        db_path.as_ref(),
+        "recovery.heal_archives",
+        crate::audit::arguments([
+            ("database", serde_json::json!(db_path.as_ref())),
+            ("archive_root", serde_json::json!(archive_root.as_ref())),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &HealReport| serde_json::json!({"dry_run": report.dry_run, "changes": report.changes.len()}),
+        || {
+            heal_archives_at_unrecorded(
+                db_path.as_ref(),
+                archive_root.as_ref(),
+                options,
+                now_utc,
+                progress,
+            )
+        },
+    )
+}
+
+fn heal_archives_at_unrecorded(
+    db_path: impl AsRef<Path>,
+    archive_root: impl AsRef<Path>,
+    options: &HealOptions,
+    now_utc: NaiveDateTime,
+    progress: &dyn Progress,
+) -> Result<HealReport> {
     run(
         db_path.as_ref(),
         archive_root.as_ref(),

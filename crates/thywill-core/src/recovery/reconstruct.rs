@@ -42,7 +42,7 @@ const DEFAULT_MAX_LISTED: usize = 50;
 
 /// Options of a reconstruction. Deserializes from a JSON object of these fields, each
 /// optional (the C API's options document).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReconstructOptions {
     /// Do all the work in the transaction, then roll it back (same numbers as the real run).
@@ -198,6 +198,32 @@ impl ReconstructReport {
 /// Repairs the relationships of the database at `db_path` from the archive folder
 /// `archive_dir` (see the module documentation). Refuses ThyWill's legacy schema.
 pub fn reconstruct_from_archives(
+    archive_dir: impl AsRef<Path>,
+    db_path: impl AsRef<Path>,
+    options: &ReconstructOptions,
+    progress: &dyn Progress,
+) -> Result<ReconstructReport> {
+    crate::audit::recorded(
+        db_path.as_ref(),
+        "recovery.reconstruct_from_archives",
+        crate::audit::arguments([
+            ("archive_dir", serde_json::json!(archive_dir.as_ref())),
+            ("database", serde_json::json!(db_path.as_ref())),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &ReconstructReport| serde_json::json!({"dry_run": report.dry_run, "users_created": report.users_created.len(), "failures": report.failures.len()}),
+        || {
+            reconstruct_from_archives_unrecorded(
+                archive_dir.as_ref(),
+                db_path.as_ref(),
+                options,
+                progress,
+            )
+        },
+    )
+}
+
+fn reconstruct_from_archives_unrecorded(
     archive_dir: impl AsRef<Path>,
     db_path: impl AsRef<Path>,
     options: &ReconstructOptions,

@@ -25,7 +25,7 @@ pub const DEFAULT_MAX_BACKUP_AGE_HOURS: u64 = 48;
 /// Options of [`recovery_report`]. Deserializes from a JSON object of the fields below the
 /// backup root, each optional: `{"time_zone": "utc", "max_backup_age_hours": 24, "now":
 /// "2025-01-01T02:00:00"}`; the caller gives the backup root.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default = "RecoveryReportOptions::unplaced", deny_unknown_fields)]
 pub struct RecoveryReportOptions {
     /// The local backup root searched for verified backups.
@@ -201,6 +201,25 @@ pub struct RecoveryReport {
 /// `options.backup_root`. Reads only; the scratch rebuild is removed. Progress: the
 /// import's phases, then `compare` and `list`.
 pub fn recovery_report(
+    archive_dir: &Path,
+    db_path: &Path,
+    options: &RecoveryReportOptions,
+    progress: &dyn Progress,
+) -> Result<RecoveryReport> {
+    crate::audit::recorded(
+        db_path,
+        "recovery.recovery_report",
+        crate::audit::arguments([
+            ("archive_dir", serde_json::json!(archive_dir)),
+            ("database", serde_json::json!(db_path)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &RecoveryReport| serde_json::json!({"readiness": report.readiness, "live_rows": report.live_rows, "recoverable_rows": report.recoverable_rows}),
+        || recovery_report_unrecorded(archive_dir, db_path, options, progress),
+    )
+}
+
+fn recovery_report_unrecorded(
     archive_dir: &Path,
     db_path: &Path,
     options: &RecoveryReportOptions,

@@ -96,6 +96,25 @@ pub fn sync_archives(
     options: &SyncOptions,
     progress: &dyn Progress,
 ) -> Result<SyncReport> {
+    crate::audit::recorded(
+        db_path,
+        "recovery.sync_archives",
+        crate::audit::arguments([
+            ("archive_root", serde_json::json!(archive_root)),
+            ("database", serde_json::json!(db_path)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &SyncReport| serde_json::json!({"dry_run": report.dry_run, "imported": report.import.total_inserted(), "healed": report.heal.changes.len(), "problems": report.validation.as_ref().map(|v| v.problems.len())}),
+        || sync_archives_unrecorded(archive_root, db_path, options, progress),
+    )
+}
+
+fn sync_archives_unrecorded(
+    archive_root: &Path,
+    db_path: &Path,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+) -> Result<SyncReport> {
     let started = Instant::now();
     if !archive_root.is_dir() {
         return Err(Error::NotFound {

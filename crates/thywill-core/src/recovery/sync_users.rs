@@ -18,6 +18,25 @@ pub fn sync_users(
     options: &HealOptions,
     progress: &dyn Progress,
 ) -> Result<HealReport> {
+    crate::audit::recorded(
+        db_path.as_ref(),
+        "recovery.sync_users",
+        crate::audit::arguments([
+            ("database", serde_json::json!(db_path.as_ref())),
+            ("archive_root", serde_json::json!(archive_root.as_ref())),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &HealReport| serde_json::json!({"dry_run": report.dry_run, "changes": report.changes.len()}),
+        || sync_users_unrecorded(db_path.as_ref(), archive_root.as_ref(), options, progress),
+    )
+}
+
+fn sync_users_unrecorded(
+    db_path: impl AsRef<Path>,
+    archive_root: impl AsRef<Path>,
+    options: &HealOptions,
+    progress: &dyn Progress,
+) -> Result<HealReport> {
     heal::run(
         db_path.as_ref(),
         archive_root.as_ref(),

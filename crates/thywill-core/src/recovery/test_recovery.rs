@@ -18,7 +18,7 @@ use crate::{Error, Result};
 
 /// Options of [`test_recovery`]. Deserializes from a JSON object of these fields, each
 /// optional: `{"time_zone": "utc", "scratch_dir": "/var/tmp"}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TestRecoveryOptions {
     /// The zone the archive's human timestamps were written in (default: local).
@@ -80,6 +80,25 @@ pub struct TestRecoveryReport {
 /// into a scratch database and compares it with `live_db`. Touches nothing else; the
 /// scratch folder is removed. Progress: the import's phases, then `compare`.
 pub fn test_recovery(
+    archive_dir: &Path,
+    live_db: &Path,
+    options: &TestRecoveryOptions,
+    progress: &dyn Progress,
+) -> Result<TestRecoveryReport> {
+    crate::audit::recorded(
+        live_db,
+        "recovery.test_recovery",
+        crate::audit::arguments([
+            ("archive_dir", serde_json::json!(archive_dir)),
+            ("database", serde_json::json!(live_db)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &TestRecoveryReport| serde_json::json!({"come_back": report.comparison.come_back, "lost": report.comparison.lost, "added": report.comparison.added}),
+        || test_recovery_unrecorded(archive_dir, live_db, options, progress),
+    )
+}
+
+fn test_recovery_unrecorded(
     archive_dir: &Path,
     live_db: &Path,
     options: &TestRecoveryOptions,

@@ -224,6 +224,25 @@ pub fn validate_archives(
     options: &ValidateOptions,
     progress: &dyn Progress,
 ) -> Result<ValidateReport> {
+    crate::audit::recorded(
+        db_path.as_ref(),
+        "recovery.validate_archives",
+        crate::audit::arguments([
+            ("database", serde_json::json!(db_path.as_ref())),
+            ("archive_root", serde_json::json!(archive_root.as_ref())),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &ValidateReport| serde_json::json!({"problems": report.problems.len(), "prayers": report.counts.prayers, "users": report.counts.users}),
+        || validate_archives_unrecorded(db_path.as_ref(), archive_root.as_ref(), options, progress),
+    )
+}
+
+fn validate_archives_unrecorded(
+    db_path: impl AsRef<Path>,
+    archive_root: impl AsRef<Path>,
+    options: &ValidateOptions,
+    progress: &dyn Progress,
+) -> Result<ValidateReport> {
     let (db_path, root) = (db_path.as_ref(), archive_root.as_ref());
     if !root.is_dir() {
         return Err(Error::NotFound {

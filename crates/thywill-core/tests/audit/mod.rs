@@ -122,3 +122,107 @@ fn a_missing_log_is_empty_and_a_folder_is_refused() {
         thywill_core::ErrorKind::InvalidInput | thywill_core::ErrorKind::Io
     ));
 }
+
+mod operations {
+    //! The lines the core's operations write, whoever calls them.
+
+    use std::path::Path;
+
+    use thywill_core::audit::{self, AuditQuery, AuditResult};
+    use thywill_core::progress::{NoProgress, ProgressEvent};
+    use thywill_core::recovery::full_recovery;
+
+    use crate::recovery::support::{full_options, Community};
+
+    fn entries(db: &Path) -> Vec<audit::AuditEntry> {
+        let log = db.parent().unwrap().join(audit::AUDIT_FILE_NAME);
+        let report = audit::read(&log, &AuditQuery::default()).unwrap();
+        assert_eq!(report.unreadable_count, 0);
+        report.entries
+    }
+
+    /// A full recovery is one line, its safety backup and import inside it; a failed one
+    /// is a line with the reason.
+    #[test]
+    fn an_operation_and_what_it_runs_inside_is_one_line() {
+        let community = Community::copy("s1");
+        let report = full_recovery(
+            &community.archives(),
+            &community.db(),
+            &full_options(&community.backups()),
+            &NoProgress,
+        )
+        .unwrap();
+        assert!(report.safety_backup.is_some());
+        let missing = community.dir.path().join("missing");
+        let failed = full_recovery(
+            &missing,
+            &community.db(),
+            &full_options(&community.backups()),
+            &NoProgress,
+        );
+        assert!(failed.is_err());
+
+        let lines = entries(&community.db());
+        let operations: Vec<_> = lines.iter().map(|e| e.operation.as_str()).collect();
+        assert_eq!(
+            operations,
+            ["recovery.full_recovery", "recovery.full_recovery"]
+        );
+        assert_eq!(lines[0].result, AuditResult::Ok);
+        assert_eq!(lines[0].counts["installed"], true);
+        assert_eq!(
+            lines[0].arguments["database"],
+            serde_json::json!(community.db())
+        );
+        assert_eq!(lines[1].result, AuditResult::Failed);
+        assert!(lines[1].error.is_some());
+        assert_eq!(lines[1].actor.pid, std::process::id());
+    }
+
+    /// Cancelled through the progress sink: `cancelled`. A panic unwinding through the
+    /// operation (here from the caller's own progress sink): `interrupted`, still written.
+    #[test]
+    fn cancelled_and_interrupted_operations_leave_their_lines() {
+        let community = Community::copy("s1");
+        let stop = |_: &ProgressEvent<'_>| false;
+        let cancelled = full_recovery(
+            &community.archives(),
+            &community.db(),
+            &full_options(&community.backups()),
+            &stop,
+        );
+        assert!(matches!(cancelled, Err(thywill_core::Error::Cancelled)));
+        let panicking = |_: &ProgressEvent<'_>| -> bool { panic!("the caller's sink failed") };
+        let unwound = std::panic::catch_unwind(|| {
+            full_recovery(
+                &community.archives(),
+                &community.db(),
+                &full_options(&community.backups()),
+                &panicking,
+            )
+        });
+        assert!(unwound.is_err());
+        let results: Vec<_> = entries(&community.db()).iter().map(|e| e.result).collect();
+        assert_eq!(results, [AuditResult::Cancelled, AuditResult::Interrupted]);
+    }
+
+    /// The acting user a caller names is on the line.
+    #[test]
+    fn the_acting_user_is_recorded() {
+        let community = Community::copy("s1");
+        audit::with_acting_user("Miriam", || {
+            thywill_core::recovery::test_recovery(
+                &community.archives(),
+                &community.db(),
+                &crate::recovery::support::test_options(),
+                &NoProgress,
+            )
+            .unwrap();
+        });
+        let lines = entries(&community.db());
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].operation, "recovery.test_recovery");
+        assert_eq!(lines[0].actor.user.as_deref(), Some("Miriam"));
+    }
+}

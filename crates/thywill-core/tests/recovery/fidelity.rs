@@ -105,13 +105,22 @@ fn from_archives_alone(corpus: &str) {
     let comparison =
         compare_databases(&fixtures().join(corpus).join("thywill.db"), &community.db()).unwrap();
     check_against_fixture(corpus, &comparison);
-    // Nothing beside the new database but itself: no rebuild, no side files.
+    // Nothing beside the new database but itself and the audit log: no rebuild, no side
+    // files.
     let mut beside: Vec<String> = std::fs::read_dir(community.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     beside.sort();
-    assert_eq!(beside, ["backups", "text_archives", "thywill.db"]);
+    assert_eq!(
+        beside,
+        [
+            "backups",
+            "text_archives",
+            "thywill-audit.jsonl",
+            "thywill.db"
+        ]
+    );
     // The new file is private (it holds session ids) when there was no file to take after.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(community.db())

@@ -2,7 +2,7 @@
 //! kills: test-recovery, full-recovery and reconstruct (archives to database), heal and
 //! validate (database to archives), sync (both), the consistency check and the recovery report.
 
-mod support;
+pub(crate) mod support;
 
 mod consistency;
 mod crash;

@@ -67,7 +67,7 @@ use written::{WrittenPrayers, WRITTEN_BUDGET};
 
 /// Options of a text-archive import. Deserializes from a JSON object of these fields, each
 /// optional (the C API's options document).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TextArchiveOptions {
     /// Do all the work in a transaction that is rolled back.
@@ -100,6 +100,26 @@ impl Default for TextArchiveOptions {
 
 /// Imports a folder or a ZIP of text archives into the database at `db_path`.
 pub fn import_text_archives(
+    source: impl AsRef<Path>,
+    db_path: impl AsRef<Path>,
+    options: &TextArchiveOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport> {
+    let (source, db_path) = (source.as_ref(), db_path.as_ref());
+    crate::audit::recorded(
+        db_path,
+        "import.text_archives",
+        crate::audit::arguments([
+            ("source", serde_json::json!(source)),
+            ("database", serde_json::json!(db_path)),
+            ("options", serde_json::json!(options)),
+        ]),
+        crate::import::report::import_audit_counts,
+        || import_text_archives_unrecorded(source, db_path, options, progress),
+    )
+}
+
+fn import_text_archives_unrecorded(
     source: impl AsRef<Path>,
     db_path: impl AsRef<Path>,
     options: &TextArchiveOptions,

@@ -185,6 +185,28 @@ pub fn import_text_archive_phases(
     options: &TextArchiveOptions,
     progress: &dyn Progress,
 ) -> Result<PhaseImportReport> {
+    let (source, db_path) = (source.as_ref(), db_path.as_ref());
+    crate::audit::recorded(
+        db_path,
+        "import.text_archive_phases",
+        crate::audit::arguments([
+            ("source", serde_json::json!(source)),
+            ("database", serde_json::json!(db_path)),
+            ("phases", serde_json::json!(phases)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &PhaseImportReport| crate::import::report::import_audit_counts(&report.import),
+        || import_text_archive_phases_unrecorded(source, db_path, phases, options, progress),
+    )
+}
+
+fn import_text_archive_phases_unrecorded(
+    source: impl AsRef<Path>,
+    db_path: impl AsRef<Path>,
+    phases: &[Phase],
+    options: &TextArchiveOptions,
+    progress: &dyn Progress,
+) -> Result<PhaseImportReport> {
     let mut selected = phases.to_vec();
     selected.sort();
     selected.dedup();
