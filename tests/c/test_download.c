@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
   thywill_string_free(json);
   json = NULL;
 
-  CHECK_STATUS(thywill_download_list_community(archives, &json), THYWILL_STATUS_OK);
+  CHECK_STATUS(thywill_download_list_community(db, archives, &json), THYWILL_STATUS_OK);
   CHECK_CONTAINS(json, "{\"type\":\"prayers\",\"period\":\"2023-12\",\"path\":\"prayers/2023/12\",\"file_count\":4,\"compressed\":false}");
   thywill_string_free(json);
   json = NULL;

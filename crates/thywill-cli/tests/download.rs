@@ -17,11 +17,22 @@ fn download_user_and_community_write_zips_in_the_downloads_folder() {
     let path = dir.path().join(report["path"].as_str().unwrap());
     assert!(path.starts_with(dir.path().join("text_archives/downloads")));
     assert!(path.is_file());
-    assert!(report["entries"]
-        .as_array()
-        .unwrap()
+    // The report counts the entries and names the first few.
+    let first = report["first_entries"].as_array().unwrap();
+    assert!(!first.is_empty() && first.len() <= 16);
+    assert!(first
         .iter()
         .all(|e| e.as_str().unwrap().starts_with("John Lee_text_archive/")));
+    let count = report["entry_count"].as_u64().unwrap();
+    let in_zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .len() as u64;
+    assert_eq!(count, in_zip);
+    let kinds = report["entry_kinds"].as_object().unwrap();
+    assert_eq!(
+        kinds.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+        count
+    );
 
     let out = thywill_in(
         dir.path(),

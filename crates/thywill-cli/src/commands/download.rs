@@ -139,7 +139,7 @@ fn zip_summary(report: &DownloadZipReport) -> String {
     let mut text = format!(
         "Wrote {} ({} entries, {} bytes)\n",
         report.path.display(),
-        report.entries.len(),
+        report.entry_count,
         report.bytes
     );
     let e = &report.excluded;
