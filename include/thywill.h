@@ -527,7 +527,8 @@ thywill_status thywill_download_prayer_file(const char *db,
                                             char **out_json);
 
 // Removes download ZIPs of ours older than the limit from `<archives>/downloads/`.
-// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool}`.
+// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool,
+// "every_zip": bool (every regular *.zip file, as ThyWill's cleanup)}`.
 // Report: `{"downloads_dir", "dry_run", "max_age_seconds", "removed": [{"path", "bytes",
 // "age_seconds"}], "removed_bytes", "kept", "ignored"}`.
 //

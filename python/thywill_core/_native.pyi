@@ -472,7 +472,7 @@ def download_prayer_file(
     path_prefix: str = "text_archives",
 ) -> dict[str, Any]: ...
 def download_cleanup(
-    archive_dir: _Path, *, max_age_seconds: int = 86400, dry_run: bool = False
+    archive_dir: _Path, *, max_age_seconds: int = 86400, dry_run: bool = False, every_zip: bool = False
 ) -> dict[str, Any]: ...
 
 # recovery

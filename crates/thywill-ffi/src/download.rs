@@ -171,7 +171,8 @@ pub unsafe extern "C" fn thywill_download_prayer_file(
 }
 
 /// Removes download ZIPs of ours older than the limit from `<archives>/downloads/`.
-/// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool}`.
+/// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool,
+/// "every_zip": bool (every regular *.zip file, as ThyWill's cleanup)}`.
 /// Report: `{"downloads_dir", "dry_run", "max_age_seconds", "removed": [{"path", "bytes",
 /// "age_seconds"}], "removed_bytes", "kept", "ignored"}`.
 ///

@@ -156,18 +156,21 @@ fn download_prayer_file(
 }
 
 /// Removes download ZIPs of ours older than `max_age_seconds` (default 24 h) from
-/// `<archive_dir>/downloads/`; `dry_run` lists them and removes nothing.
+/// `<archive_dir>/downloads/`; `dry_run` lists them and removes nothing; `every_zip` counts
+/// every regular `*.zip` file there as a download, as ThyWill's cleanup does.
 #[pyfunction]
-#[pyo3(signature = (archive_dir, *, max_age_seconds=86_400, dry_run=false))]
+#[pyo3(signature = (archive_dir, *, max_age_seconds=86_400, dry_run=false, every_zip=false))]
 fn download_cleanup(
     py: Python<'_>,
     archive_dir: PathBuf,
     max_age_seconds: u64,
     dry_run: bool,
+    every_zip: bool,
 ) -> PyResult<Py<PyAny>> {
     let options = CleanupDownloadsOptions {
         max_age_seconds,
         dry_run,
+        every_zip,
     };
     let report = run(py, None, move |_| {
         download::cleanup_old_downloads(&archive_dir, &options)

@@ -107,6 +107,7 @@ pub fn run_downloads(context: &Context, command: DownloadsCommand) -> Result<Out
                 &CleanupDownloadsOptions {
                     max_age_seconds: args.older_than,
                     dry_run: args.dry_run,
+                    ..CleanupDownloadsOptions::default()
                 },
             )?;
             Outcome::new(&report, cleanup_summary(&report))
