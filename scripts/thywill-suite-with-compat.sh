@@ -31,6 +31,7 @@ fi
 declare -A swaps=(
   [app_helpers/services/text_archive_service.py]=text_archive_service
   [app_helpers/cli/backup_verification.py]=backup_verification
+  [app_helpers/services/archive_download_service.py]=archive_download_service
 )
 
 # Our package, unpacked onto a PYTHONPATH folder (a wheel is a zip of its install tree).

@@ -17,7 +17,8 @@ A star import (``from thywill_core.compat.text_archive_service import *``) is no
 supported: it copies the names into ThyWill's module, so patches applied there never reach
 the code here and silently do nothing.
 
-Modules: ``text_archive_service`` (``app_helpers/services/text_archive_service.py``) and
+Modules: ``text_archive_service`` (``app_helpers/services/text_archive_service.py``),
+``archive_download_service`` (``app_helpers/services/archive_download_service.py``) and
 ``backup_verification`` (``app_helpers/cli/backup_verification.py``). See
 ``docs/migrating-from-thywill.md`` for what each one changes in behaviour.
 """
