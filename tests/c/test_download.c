@@ -89,6 +89,10 @@ int main(int argc, char **argv) {
                THYWILL_STATUS_OK);
   CHECK_CONTAINS(json, "\"file_name\":\"John Lee_archive_2025_06_15.zip\"");
   CHECK_CONTAINS(json, "John Lee_text_archive/personal/registration.txt");
+  /* The report counts the entries and names the first few, never all of them. */
+  CHECK_CONTAINS(json, "\"entry_count\":");
+  CHECK_CONTAINS(json, "\"entry_kinds\":{\"prayer_files\":");
+  CHECK_CONTAINS(json, "\"first_entries\":[\"John Lee_text_archive/activities/my_prayer_activities.txt\"");
   CHECK_CONTAINS(json, "John Lee_text_archive/activities/my_prayer_activities.txt");
   CHECK_CONTAINS(json, "\"skipped_paths\":[{\"owner\":\"prayer ");
   thywill_string_free(json);
