@@ -456,8 +456,10 @@ thywill_status thywill_recovery_report(const char *archive_dir,
 // folder `archives`. `options_json` (may be NULL): `{"include_community": bool (default
 // true), "out": path (default <archives>/downloads/<name>_archive_<date>.zip), "now":
 // "2025-06-15T10:30:00" (local; name, entry times), "compression_level": 0-9,
-// "path_prefix": "text_archives"}`. Report: `{"path", "file_name", "entries", "bytes",
-// "excluded": {"flagged_prayer_files", "lines", "files"}, "skipped_paths": [{"owner",
+// "path_prefix": "text_archives"}`. Report: `{"path", "file_name", "entry_count",
+// "entry_kinds": {"prayer_files", "activity_logs", "registration_files", "ledgers",
+// "foundational_prayers", "generated"}, "first_entries" (the first 16 names; the ZIP's
+// central directory has them all), "bytes", "excluded": {"flagged_prayer_files", "lines", "files"}, "skipped_paths": [{"owner",
 // "stored", "reason"}], "duration_ms"}`. `progress` may be NULL.
 //
 // # Safety
@@ -498,11 +500,14 @@ thywill_status thywill_download_user_metadata(const char *db,
                                               char **out_json);
 
 // The community archives of `archives`: `{"archives": [{"type", "period", "path",
-// "file_count", "compressed"}]}`, newest first, paths relative to `archives`.
+// "file_count", "compressed"}]}`, newest first, paths relative to `archives`. A prayer
+// month's "file_count" leaves out the prayers `db` marks flagged, as the community ZIP does.
 //
 // # Safety
-// `archives` is a NUL-terminated string; `out_json` is valid for writes.
-thywill_status thywill_download_list_community(const char *archives, char **out_json);
+// `db` and `archives` are NUL-terminated strings; `out_json` is valid for writes.
+thywill_status thywill_download_list_community(const char *db,
+                                               const char *archives,
+                                               char **out_json);
 
 // The archive file of the prayer `prayer_id`: `{"prayer_id", "path" (resolved, inside
 // `archives`), "file_name", "size", "content", "excluded_lines"}`; serve "content" when it
@@ -522,7 +527,8 @@ thywill_status thywill_download_prayer_file(const char *db,
                                             char **out_json);
 
 // Removes download ZIPs of ours older than the limit from `<archives>/downloads/`.
-// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool}`.
+// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool,
+// "every_zip": bool (every regular *.zip file, as ThyWill's cleanup)}`.
 // Report: `{"downloads_dir", "dry_run", "max_age_seconds", "removed": [{"path", "bytes",
 // "age_seconds"}], "removed_bytes", "kept", "ignored"}`.
 //

@@ -35,6 +35,7 @@ declare -A swaps=(
   [app_helpers/services/database_recovery.py]=database_recovery
   [app_helpers/cli/archive_validation.py]=archive_validation
   [app_helpers/cli/recovery_report.py]=recovery_report
+  [app_helpers/services/archive_download_service.py]=archive_download_service
 )
 
 # Our package, unpacked onto a PYTHONPATH folder (a wheel is a zip of its install tree).

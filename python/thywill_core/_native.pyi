@@ -461,7 +461,7 @@ def download_community(
 def download_user_metadata(
     db: _Path, archive_dir: _Path, name: str, *, path_prefix: str = "text_archives"
 ) -> dict[str, Any]: ...
-def download_list_community(archive_dir: _Path) -> dict[str, Any]: ...
+def download_list_community(db: _Path, archive_dir: _Path) -> dict[str, Any]: ...
 def download_prayer_file(
     db: _Path,
     archive_dir: _Path,
@@ -472,7 +472,7 @@ def download_prayer_file(
     path_prefix: str = "text_archives",
 ) -> dict[str, Any]: ...
 def download_cleanup(
-    archive_dir: _Path, *, max_age_seconds: int = 86400, dry_run: bool = False
+    archive_dir: _Path, *, max_age_seconds: int = 86400, dry_run: bool = False, every_zip: bool = False
 ) -> dict[str, Any]: ...
 
 # recovery

@@ -218,7 +218,7 @@ def archive_router(
     def list_community_archives(principal: Any = full_auth) -> dict[str, Any]:
         """The community's monthly archive files, for every member."""
         try:
-            return thywill_core.download_list_community(archive_dir)
+            return thywill_core.download_list_community(db_path, archive_dir)
         except thywill_core.ThywillError as error:
             _http_error(error, "Archive not found")
 

@@ -89,6 +89,10 @@ int main(int argc, char **argv) {
                THYWILL_STATUS_OK);
   CHECK_CONTAINS(json, "\"file_name\":\"John Lee_archive_2025_06_15.zip\"");
   CHECK_CONTAINS(json, "John Lee_text_archive/personal/registration.txt");
+  /* The report counts the entries and names the first few, never all of them. */
+  CHECK_CONTAINS(json, "\"entry_count\":");
+  CHECK_CONTAINS(json, "\"entry_kinds\":{\"prayer_files\":");
+  CHECK_CONTAINS(json, "\"first_entries\":[\"John Lee_text_archive/activities/my_prayer_activities.txt\"");
   CHECK_CONTAINS(json, "John Lee_text_archive/activities/my_prayer_activities.txt");
   CHECK_CONTAINS(json, "\"skipped_paths\":[{\"owner\":\"prayer ");
   thywill_string_free(json);
@@ -101,7 +105,7 @@ int main(int argc, char **argv) {
   thywill_string_free(json);
   json = NULL;
 
-  CHECK_STATUS(thywill_download_list_community(archives, &json), THYWILL_STATUS_OK);
+  CHECK_STATUS(thywill_download_list_community(db, archives, &json), THYWILL_STATUS_OK);
   CHECK_CONTAINS(json, "{\"type\":\"prayers\",\"period\":\"2023-12\",\"path\":\"prayers/2023/12\",\"file_count\":4,\"compressed\":false}");
   thywill_string_free(json);
   json = NULL;

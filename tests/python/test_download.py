@@ -55,11 +55,16 @@ def test_user_zip_metadata_and_listing(community: Path) -> None:
     db, archives = community / "thywill.db", community / "text_archives"
     report = thywill_core.download_user(db, archives, "John Lee", now="2025-06-15T10:30:00")
     assert report["file_name"] == "John Lee_archive_2025_06_15.zip"
-    assert all(e.startswith("John Lee_text_archive/") for e in report["entries"])
+    assert 0 < len(report["first_entries"]) <= 16
+    assert all(e.startswith("John Lee_text_archive/") for e in report["first_entries"])
+    with zipfile.ZipFile(report["path"]) as z:
+        assert report["entry_count"] == len(z.namelist())
+        assert report["first_entries"] == z.namelist()[: len(report["first_entries"])]
+    assert sum(report["entry_kinds"].values()) == report["entry_count"]
     metadata = thywill_core.download_user_metadata(db, archives, "John Lee")
     assert set(metadata) == {"user", "prayers", "activities", "archive_statistics"}
     assert metadata["user"]["text_file_path"].startswith("users/")
-    listing = thywill_core.download_list_community(archives)
+    listing = thywill_core.download_list_community(db, archives)
     assert listing["archives"][0]["type"] in {"prayers", "users", "activity"}
     with pytest.raises(thywill_core.ThywillError):
         thywill_core.download_user(db, archives, "nobody")

@@ -281,6 +281,12 @@ def test_the_community_listing_shows_archive_relative_paths(
     assert archives and {a["type"] for a in archives} == {"prayers", "users", "activity"}
     assert not any(a["path"].startswith("/") for a in archives)
     assert str(community) not in r.text
+    # Each prayer month counts what the community ZIP holds of it: no flagged prayers.
+    zipped = zip_names(get(client, "member", "/api/archive/community/download").content)
+    for a in archives:
+        if a["type"] == "prayers":
+            prefix = f"complete_site_archive/{a['path']}/"
+            assert a["file_count"] == sum(n.startswith(prefix) for n in zipped), a["path"]
 
 
 def test_a_non_ascii_name_gets_its_archive_with_an_rfc6266_name(client: TestClient) -> None:

@@ -17,11 +17,22 @@ fn download_user_and_community_write_zips_in_the_downloads_folder() {
     let path = dir.path().join(report["path"].as_str().unwrap());
     assert!(path.starts_with(dir.path().join("text_archives/downloads")));
     assert!(path.is_file());
-    assert!(report["entries"]
-        .as_array()
-        .unwrap()
+    // The report counts the entries and names the first few.
+    let first = report["first_entries"].as_array().unwrap();
+    assert!(!first.is_empty() && first.len() <= 16);
+    assert!(first
         .iter()
         .all(|e| e.as_str().unwrap().starts_with("John Lee_text_archive/")));
+    let count = report["entry_count"].as_u64().unwrap();
+    let in_zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .len() as u64;
+    assert_eq!(count, in_zip);
+    let kinds = report["entry_kinds"].as_object().unwrap();
+    assert_eq!(
+        kinds.values().map(|v| v.as_u64().unwrap()).sum::<u64>(),
+        count
+    );
 
     let out = thywill_in(
         dir.path(),
@@ -96,4 +107,38 @@ fn downloads_cleanup_lists_in_a_dry_run_and_removes_old_zips() {
         &[],
     );
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn downloads_list_counts_what_the_community_zip_holds() {
+    let dir = community_copy("s1");
+    let out = thywill_in(dir.path(), &["downloads", "list", "--json"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = json_of(&out);
+    let archives = list["archives"].as_array().unwrap();
+    assert!(!archives.is_empty());
+    let out = thywill_in(
+        dir.path(),
+        &["download", "community", "--out", "community.zip"],
+        &[],
+    );
+    assert!(out.status.success());
+    let zip = zip::ZipArchive::new(std::fs::File::open(dir.path().join("community.zip")).unwrap())
+        .unwrap();
+    let names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+    for a in archives {
+        let prefix = format!("complete_site_archive/{}", a["path"].as_str().unwrap());
+        let in_zip = names
+            .iter()
+            .filter(|n| **n == prefix || n.starts_with(&format!("{prefix}/")))
+            .count() as u64;
+        assert_eq!(a["file_count"].as_u64().unwrap(), in_zip, "{prefix}");
+    }
+    let text = thywill_in(dir.path(), &["downloads", "list"], &[]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("prayers/2024/03"), "{text}");
 }

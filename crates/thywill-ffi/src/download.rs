@@ -22,8 +22,10 @@ use crate::strings::{options_arg, out_ptr, path_arg, str_arg, write_json};
 /// folder `archives`. `options_json` (may be NULL): `{"include_community": bool (default
 /// true), "out": path (default <archives>/downloads/<name>_archive_<date>.zip), "now":
 /// "2025-06-15T10:30:00" (local; name, entry times), "compression_level": 0-9,
-/// "path_prefix": "text_archives"}`. Report: `{"path", "file_name", "entries", "bytes",
-/// "excluded": {"flagged_prayer_files", "lines", "files"}, "skipped_paths": [{"owner",
+/// "path_prefix": "text_archives"}`. Report: `{"path", "file_name", "entry_count",
+/// "entry_kinds": {"prayer_files", "activity_logs", "registration_files", "ledgers",
+/// "foundational_prayers", "generated"}, "first_entries" (the first 16 names; the ZIP's
+/// central directory has them all), "bytes", "excluded": {"flagged_prayer_files", "lines", "files"}, "skipped_paths": [{"owner",
 /// "stored", "reason"}], "duration_ms"}`. `progress` may be NULL.
 ///
 /// # Safety
@@ -116,20 +118,23 @@ pub unsafe extern "C" fn thywill_download_user_metadata(
 }
 
 /// The community archives of `archives`: `{"archives": [{"type", "period", "path",
-/// "file_count", "compressed"}]}`, newest first, paths relative to `archives`.
+/// "file_count", "compressed"}]}`, newest first, paths relative to `archives`. A prayer
+/// month's "file_count" leaves out the prayers `db` marks flagged, as the community ZIP does.
 ///
 /// # Safety
-/// `archives` is a NUL-terminated string; `out_json` is valid for writes.
+/// `db` and `archives` are NUL-terminated strings; `out_json` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn thywill_download_list_community(
+    db: *const c_char,
     archives: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
     ffi_guard(|| {
         // SAFETY: forwarded caller contract.
         let json = unsafe { out_ptr(out_json, "out_json") }?;
+        let db = unsafe { path_arg(db, "db") }?;
         let archives = unsafe { path_arg(archives, "archives") }?;
-        write_json(json, &list_community_archives(&archives)?)
+        write_json(json, &list_community_archives(&db, &archives)?)
     })
 }
 
@@ -166,7 +171,8 @@ pub unsafe extern "C" fn thywill_download_prayer_file(
 }
 
 /// Removes download ZIPs of ours older than the limit from `<archives>/downloads/`.
-/// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool}`.
+/// `options_json` (may be NULL): `{"max_age_seconds": N (default 86400), "dry_run": bool,
+/// "every_zip": bool (every regular *.zip file, as ThyWill's cleanup)}`.
 /// Report: `{"downloads_dir", "dry_run", "max_age_seconds", "removed": [{"path", "bytes",
 /// "age_seconds"}], "removed_bytes", "kept", "ignored"}`.
 ///

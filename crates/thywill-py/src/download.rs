@@ -30,8 +30,9 @@ fn now_arg(now: Option<String>) -> PyResult<Option<NaiveDateTime>> {
 
 /// Writes the archive ZIP of the user `name` (ThyWill's `<name>_text_archive/` layout) to
 /// `out` (default `<archive_dir>/downloads/<name>_archive_<date>.zip`). Returns the report
-/// (keys `path`, `file_name`, `entries`, `bytes`, `excluded`, `skipped_paths`,
-/// `duration_ms`).
+/// (keys `path`, `file_name`, `entry_count`, `entry_kinds` (counts per kind),
+/// `first_entries` (the first 16 names; the ZIP's central directory has them all), `bytes`,
+/// `excluded`, `skipped_paths`, `duration_ms`).
 #[pyfunction]
 #[pyo3(signature = (db, archive_dir, name, *, out=None, include_community=true, now=None,
     compression_level=None, path_prefix="text_archives", progress=None))]
@@ -111,11 +112,16 @@ fn download_user_metadata(
 }
 
 /// The community archives of `archive_dir` (`{"archives": [{"type", "period", "path",
-/// "file_count", "compressed"}]}`), newest first.
+/// "file_count", "compressed"}]}`), newest first; a prayer month's `file_count` leaves out
+/// the prayers `db` marks flagged, as the community ZIP does.
 #[pyfunction]
-fn download_list_community(py: Python<'_>, archive_dir: PathBuf) -> PyResult<Py<PyAny>> {
+fn download_list_community(
+    py: Python<'_>,
+    db: PathBuf,
+    archive_dir: PathBuf,
+) -> PyResult<Py<PyAny>> {
     let report = run(py, None, move |_| {
-        download::list_community_archives(&archive_dir)
+        download::list_community_archives(&db, &archive_dir)
     })?;
     to_py(py, &report)
 }
@@ -150,18 +156,21 @@ fn download_prayer_file(
 }
 
 /// Removes download ZIPs of ours older than `max_age_seconds` (default 24 h) from
-/// `<archive_dir>/downloads/`; `dry_run` lists them and removes nothing.
+/// `<archive_dir>/downloads/`; `dry_run` lists them and removes nothing; `every_zip` counts
+/// every regular `*.zip` file there as a download, as ThyWill's cleanup does.
 #[pyfunction]
-#[pyo3(signature = (archive_dir, *, max_age_seconds=86_400, dry_run=false))]
+#[pyo3(signature = (archive_dir, *, max_age_seconds=86_400, dry_run=false, every_zip=false))]
 fn download_cleanup(
     py: Python<'_>,
     archive_dir: PathBuf,
     max_age_seconds: u64,
     dry_run: bool,
+    every_zip: bool,
 ) -> PyResult<Py<PyAny>> {
     let options = CleanupDownloadsOptions {
         max_age_seconds,
         dry_run,
+        every_zip,
     };
     let report = run(py, None, move |_| {
         download::cleanup_old_downloads(&archive_dir, &options)

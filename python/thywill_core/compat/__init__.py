@@ -21,6 +21,7 @@ Modules (ThyWill's file each replaces):
 
 - ``text_archive_service`` (``app_helpers/services/text_archive_service.py``)
 - ``text_importer_service`` (``app_helpers/services/text_importer_service.py``)
+- ``archive_download_service`` (``app_helpers/services/archive_download_service.py``)
 - ``database_recovery`` (``app_helpers/services/database_recovery.py``)
 - ``backup_verification`` (``app_helpers/cli/backup_verification.py``)
 - ``archive_validation`` (``app_helpers/cli/archive_validation.py``)

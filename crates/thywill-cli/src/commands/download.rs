@@ -1,13 +1,13 @@
-//! `thywill download user|community` and `thywill downloads cleanup`: archive downloads
-//! (docs/downloads.md).
+//! `thywill download user|community`, `thywill downloads list` and `thywill downloads
+//! cleanup`: archive downloads (docs/downloads.md).
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use thywill_core::download::{
     cleanup_old_downloads, create_full_community_zip, create_user_archive_zip,
-    CleanupDownloadsOptions, CleanupDownloadsReport, CommunityZipOptions, DownloadZipReport,
-    UserZipOptions,
+    list_community_archives, CleanupDownloadsOptions, CleanupDownloadsReport, CommunityArchiveList,
+    CommunityZipOptions, DownloadZipReport, UserZipOptions,
 };
 
 use crate::context::{Context, Outcome};
@@ -52,6 +52,9 @@ pub struct CommunityArgs {
 /// `thywill downloads ...`.
 #[derive(Subcommand)]
 pub enum DownloadsCommand {
+    /// List the community's archives (prayer months, monthly registrations and activity
+    /// logs), counting what the community ZIP holds: no flagged prayers.
+    List,
     /// Remove download ZIPs older than a limit from <archives>/downloads/ (only ours).
     Cleanup(CleanupArgs),
 }
@@ -101,12 +104,17 @@ pub fn run(context: &Context, command: DownloadCommand) -> Result<Outcome, CliEr
 /// Runs `downloads cleanup`.
 pub fn run_downloads(context: &Context, command: DownloadsCommand) -> Result<Outcome, CliError> {
     match command {
+        DownloadsCommand::List => {
+            let list = list_community_archives(&context.db, &context.archives)?;
+            Outcome::new(&list, list_summary(&list))
+        }
         DownloadsCommand::Cleanup(args) => {
             let report = cleanup_old_downloads(
                 &context.archives,
                 &CleanupDownloadsOptions {
                     max_age_seconds: args.older_than,
                     dry_run: args.dry_run,
+                    ..CleanupDownloadsOptions::default()
                 },
             )?;
             Outcome::new(&report, cleanup_summary(&report))
@@ -135,11 +143,29 @@ fn parse_duration(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?}: too large"))
 }
 
+fn list_summary(list: &CommunityArchiveList) -> String {
+    let mut text = String::new();
+    for a in &list.archives {
+        text.push_str(&format!(
+            "{:<8} {:<8} {:>5} file(s)  {}{}\n",
+            a.kind,
+            a.period,
+            a.file_count,
+            a.path,
+            if a.compressed { " (compressed)" } else { "" }
+        ));
+    }
+    if list.archives.is_empty() {
+        text.push_str("No community archives.\n");
+    }
+    text
+}
+
 fn zip_summary(report: &DownloadZipReport) -> String {
     let mut text = format!(
         "Wrote {} ({} entries, {} bytes)\n",
         report.path.display(),
-        report.entries.len(),
+        report.entry_count,
         report.bytes
     );
     let e = &report.excluded;

@@ -20,6 +20,10 @@ pub struct CleanupDownloadsOptions {
     pub max_age_seconds: u64,
     /// List what would be removed, remove nothing.
     pub dry_run: bool,
+    /// Every regular `*.zip` file of the folder counts as a download, whatever its name, as
+    /// ThyWill's cleanup has it (for its drop-in `thywill_core.compat`). Default false: only
+    /// the names downloads give. Symbolic links are left alone either way.
+    pub every_zip: bool,
 }
 
 impl Default for CleanupDownloadsOptions {
@@ -27,6 +31,7 @@ impl Default for CleanupDownloadsOptions {
         CleanupDownloadsOptions {
             max_age_seconds: 24 * 3600,
             dry_run: false,
+            every_zip: false,
         }
     }
 }
@@ -92,7 +97,8 @@ pub fn cleanup_old_downloads(
         let entry = entry.map_err(|e| Error::io(&dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let meta = fs::symlink_metadata(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
-        if !meta.is_file() || !is_download_name(&name) {
+        let ours = is_download_name(&name) || (options.every_zip && name.ends_with(".zip"));
+        if !meta.is_file() || !ours {
             report.ignored += 1;
             continue;
         }

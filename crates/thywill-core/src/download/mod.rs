@@ -59,8 +59,13 @@ pub struct DownloadZipReport {
     pub path: PathBuf,
     /// Its file name (the `Content-Disposition` name).
     pub file_name: String,
-    /// Entries in the ZIP, in their order.
-    pub entries: Vec<String>,
+    /// How many entries the ZIP holds.
+    pub entry_count: u64,
+    /// How many of each kind.
+    pub entry_kinds: EntryKinds,
+    /// The first [`FIRST_ENTRIES`] entry names, in their order. The report never lists
+    /// every entry (that would grow with the archive); the ZIP's central directory does.
+    pub first_entries: Vec<String>,
     /// The ZIP's size in bytes.
     pub bytes: u64,
     /// What the privacy rules left out.
@@ -70,6 +75,73 @@ pub struct DownloadZipReport {
     pub skipped_paths: Vec<SkippedPath>,
     /// Wall-clock duration.
     pub duration_ms: u64,
+}
+
+/// How many entry names a report shows (see [`DownloadZipReport::first_entries`]).
+pub const FIRST_ENTRIES: usize = 16;
+
+/// What a ZIP entry is, for the report's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    /// A prayer's file.
+    PrayerFile,
+    /// A monthly activity log.
+    ActivityLog,
+    /// A monthly registration file (`users/YYYY_MM_users.txt`).
+    RegistrationFile,
+    /// A marks or skips ledger.
+    Ledger,
+    /// A file of `foundational_prayers/`.
+    FoundationalPrayer,
+    /// Written by the download itself (`README.txt`, `archive_metadata.json`,
+    /// `registration.txt`, `my_prayer_activities.txt`).
+    Generated,
+}
+
+/// How many entries of each kind a ZIP holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EntryKinds {
+    /// Prayers' files.
+    pub prayer_files: u64,
+    /// Monthly activity logs.
+    pub activity_logs: u64,
+    /// Monthly registration files.
+    pub registration_files: u64,
+    /// Marks and skips ledgers (only with `include_prayer_activity`).
+    pub ledgers: u64,
+    /// Files of `foundational_prayers/`.
+    pub foundational_prayers: u64,
+    /// Files the download writes itself (README, metadata, a user's registration and
+    /// activity summary).
+    pub generated: u64,
+}
+
+/// The entries written so far: a count, counts per kind and the first few names, so that
+/// the memory a download holds does not grow with the number of entries.
+#[derive(Debug, Default)]
+pub(crate) struct EntryTally {
+    pub(crate) count: u64,
+    pub(crate) kinds: EntryKinds,
+    pub(crate) first: Vec<String>,
+}
+
+impl EntryTally {
+    /// Counts one entry written, in order.
+    pub(crate) fn add(&mut self, name: &str, kind: EntryKind) {
+        self.count += 1;
+        let k = &mut self.kinds;
+        *match kind {
+            EntryKind::PrayerFile => &mut k.prayer_files,
+            EntryKind::ActivityLog => &mut k.activity_logs,
+            EntryKind::RegistrationFile => &mut k.registration_files,
+            EntryKind::Ledger => &mut k.ledgers,
+            EntryKind::FoundationalPrayer => &mut k.foundational_prayers,
+            EntryKind::Generated => &mut k.generated,
+        } += 1;
+        if self.first.len() < FIRST_ENTRIES {
+            self.first.push(name.to_string());
+        }
+    }
 }
 
 /// Counts of what the privacy rules left out of a ZIP.
@@ -163,7 +235,7 @@ pub(crate) struct PendingZip {
     stitched: Option<StitchedZip>,
     temp: PathBuf,
     dest: PathBuf,
-    pub(crate) entries: Vec<String>,
+    pub(crate) entries: EntryTally,
     pub(crate) time: Option<zip::DateTime>,
 }
 
@@ -184,7 +256,7 @@ impl PendingZip {
             stitched: None,
             temp,
             dest,
-            entries: Vec::new(),
+            entries: EntryTally::default(),
             time: zip_time(now),
         })
     }
@@ -204,7 +276,7 @@ impl PendingZip {
             stitched: Some(stitched),
             temp,
             dest,
-            entries: Vec::new(),
+            entries: EntryTally::default(),
             time: zip_time(now),
         })
     }
@@ -229,14 +301,14 @@ impl PendingZip {
         Ok((temp, dest))
     }
 
-    /// Starts an entry; its bytes go to the returned writer.
-    pub(crate) fn entry(&mut self, name: String) -> Result<&mut impl io::Write> {
+    /// Starts an entry of `kind`; its bytes go to the returned writer.
+    pub(crate) fn entry(&mut self, name: &str, kind: EntryKind) -> Result<&mut impl io::Write> {
         let zip = self
             .zip
             .as_mut()
             .ok_or_else(|| Error::Internal("ZIP already finished".into()))?;
-        let out = zip.start(&name, self.time)?;
-        self.entries.push(name);
+        let out = zip.start(name, self.time)?;
+        self.entries.add(name, kind);
         Ok(out)
     }
 
@@ -247,13 +319,13 @@ impl PendingZip {
             .ok_or_else(|| Error::Internal("ZIP already finished".into()))
     }
 
-    /// Records entries written through [`Self::stitched_mut`].
-    pub(crate) fn record(&mut self, names: Vec<String>) {
-        self.entries.extend(names);
+    /// Records an entry written through [`Self::stitched_mut`].
+    pub(crate) fn record(&mut self, name: &str, kind: EntryKind) {
+        self.entries.add(name, kind);
     }
 
     /// Finishes the ZIP and renames it into place; returns its path and size.
-    pub(crate) fn commit(mut self) -> Result<(PathBuf, u64, Vec<String>)> {
+    pub(crate) fn commit(mut self) -> Result<(PathBuf, u64, EntryTally)> {
         match (self.zip.take(), self.stitched.take()) {
             (Some(zip), _) => zip.finish()?,
             (None, Some(stitched)) => stitched.finish()?,

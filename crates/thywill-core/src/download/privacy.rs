@@ -69,6 +69,13 @@ impl Privacy {
         self.flagged.contains(id)
     }
 
+    /// True when a prayer file whose text starts with `text` (its first line is enough)
+    /// may be in a community copy: it is not a flagged prayer's. The community ZIP and the
+    /// listing both decide by this.
+    pub(crate) fn admits_prayer_file(&self, text: &str) -> bool {
+        !Self::prayer_id_of(text).is_some_and(|id| self.is_flagged(id))
+    }
+
     /// The prayer id of a prayer file's first line (`Prayer <id> by <name>`).
     pub(crate) fn prayer_id_of(text: &str) -> Option<&str> {
         let first = text.lines().next()?;

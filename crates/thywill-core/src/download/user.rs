@@ -12,12 +12,12 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 
 use super::community::{
-    community_files, pending_path, prepare_community_file, CommunityFile, Prepared,
+    pending_path, prepare_community_file, CommunityFile, CommunityWalk, Prepared, Walked,
 };
 use super::privacy::Privacy;
 use super::{
     default_path_prefix, name_part, open_database, resolve_stored_file, write_err,
-    DownloadZipReport, Excluded, PendingZip, SkippedPath,
+    DownloadZipReport, EntryKind, Excluded, PendingZip, SkippedPath,
 };
 use crate::archive::users::UserRegistration;
 use crate::db::encode::parse_datetime;
@@ -221,13 +221,17 @@ pub fn create_user_archive_zip(
         Source::Bytes(activity_summary(&user.display_name, &marks)?.into_bytes()),
     );
     if options.include_community {
-        let (files, left_out) = community_files(archive_root, &privacy)?;
-        for (rel, path, kind) in files {
+        // Only the top-level files of activity/ and users/ are copied here, so only those
+        // folders are walked.
+        for walked in CommunityWalk::new(archive_root, &["activity", "users"], &[], &privacy) {
+            let (rel, Walked::File(path, kind)) = walked? else {
+                continue;
+            };
             let flat = match kind {
                 CommunityFile::ActivityLog => {
                     rel.strip_prefix("activity/").map(|n| ("activity", n))
                 }
-                CommunityFile::Verbatim => rel.strip_prefix("users/").map(|n| ("users", n)),
+                CommunityFile::Registrations => rel.strip_prefix("users/").map(|n| ("users", n)),
                 _ => None,
             };
             if let Some((dir, file)) = flat {
@@ -237,9 +241,7 @@ pub fn create_user_archive_zip(
                 );
             }
         }
-        // Only top-level files of activity/ and users/ were ever copied here; what the
-        // rules left out of those folders counts, the rest of the tree does not.
-        let _ = left_out;
+        // What the rules left out of those folders' top level counts.
         for dir in ["activity", "users"] {
             let Ok(read) = fs::read_dir(archive_root.join(dir)) else {
                 continue;
@@ -269,13 +271,13 @@ pub fn create_user_archive_zip(
     for (i, (entry, source)) in planned.into_iter().enumerate() {
         match source {
             Source::Bytes(bytes) => pending
-                .entry(entry)?
+                .entry(&entry, EntryKind::Generated)?
                 .write_all(&bytes)
                 .map_err(write_err(&zip_path))?,
             Source::OwnPrayer(path) => {
                 let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
                 let text = String::from_utf8_lossy(&bytes);
-                let out = pending.entry(entry)?;
+                let out = pending.entry(&entry, EntryKind::PrayerFile)?;
                 Privacy::copy_own_prayer(&text, out, &mut excluded)
                     .map_err(write_err(&zip_path))?;
             }
@@ -283,11 +285,11 @@ pub fn create_user_archive_zip(
                 match prepare_community_file(&path, kind, &privacy, &mut buffer, &mut excluded)? {
                     Prepared::Skipped => {}
                     Prepared::Filtered => pending
-                        .entry(entry)?
+                        .entry(&entry, kind.entry_kind())?
                         .write_all(&buffer)
                         .map_err(write_err(&zip_path))?,
                     Prepared::Verbatim(mut f) => {
-                        let out = pending.entry(entry)?;
+                        let out = pending.entry(&entry, kind.entry_kind())?;
                         std::io::copy(&mut f, out).map_err(write_err(&zip_path))?;
                     }
                 }
@@ -299,7 +301,9 @@ pub fn create_user_archive_zip(
     Ok(DownloadZipReport {
         path,
         file_name,
-        entries,
+        entry_count: entries.count,
+        entry_kinds: entries.kinds,
+        first_entries: entries.first,
         bytes,
         excluded,
         skipped_paths: skipped,

@@ -98,7 +98,7 @@ fn cleanup_removes_only_old_zips_of_ours_and_the_dry_run_lists_them() {
         &c.root(),
         &CleanupDownloadsOptions {
             max_age_seconds: 60,
-            dry_run: false,
+            ..CleanupDownloadsOptions::default()
         },
     )
     .unwrap();
@@ -111,4 +111,34 @@ fn cleanup_without_a_downloads_folder_does_nothing() {
     let r = cleanup_old_downloads(&c.root(), &CleanupDownloadsOptions::default()).unwrap();
     assert!(r.removed.is_empty());
     assert!(!c.root().join("downloads").exists());
+}
+
+#[test]
+fn cleanup_of_every_zip_removes_any_old_zip_but_never_follows_links() {
+    let c = Community::s1();
+    let dir = c.root().join("downloads");
+    std::fs::create_dir_all(&dir).unwrap();
+    aged(&dir.join("old_archive.zip"), 25);
+    aged(&dir.join("Alice_archive_2025_06_13.zip"), 30);
+    aged(&dir.join("fresh.zip"), 1);
+    aged(&dir.join("keep.txt"), 100);
+    let target = c.dir.path().join("elsewhere.zip");
+    aged(&target, 100);
+    symlink(&target, dir.join("link.zip")).unwrap();
+    let options = CleanupDownloadsOptions {
+        every_zip: true,
+        ..CleanupDownloadsOptions::default()
+    };
+    let report = cleanup_old_downloads(&c.root(), &options).unwrap();
+    let removed: Vec<String> = report
+        .removed
+        .iter()
+        .map(|d| d.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(removed, ["Alice_archive_2025_06_13.zip", "old_archive.zip"]);
+    assert_eq!((report.kept, report.ignored), (1, 2));
+    assert!(dir.join("fresh.zip").exists() && dir.join("keep.txt").exists());
+    assert!(target.exists(), "a link's target is never removed");
+    let again = cleanup_old_downloads(&c.root(), &options).unwrap();
+    assert!(again.removed.is_empty());
 }

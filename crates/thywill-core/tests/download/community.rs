@@ -1,11 +1,12 @@
 use std::collections::BTreeSet;
 
 use thywill_core::download::{
-    create_full_community_zip, list_community_archives, CommunityZipOptions,
+    create_full_community_zip, list_community_archives, CommunityArchiveList, CommunityZipOptions,
+    DownloadZipReport, FIRST_ENTRIES,
 };
 use thywill_core::progress::NoProgress;
 
-use super::{at, entries, entry_map, files_under, Community};
+use super::{at, entries, entry_map, files_under, names_in, Community};
 
 fn options(now: &str) -> CommunityZipOptions {
     CommunityZipOptions {
@@ -39,7 +40,33 @@ fn community_zip_has_thywills_layout_without_flagged_prayers_and_ledgers() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "entries are sorted");
-    assert_eq!(names, report.entries);
+    // The report counts the entries and names the first few, never all of them.
+    assert_eq!(report.entry_count as usize, names.len());
+    assert_eq!(report.first_entries, names[..FIRST_ENTRIES]);
+    let kinds = &report.entry_kinds;
+    let count = |f: &dyn Fn(&str) -> bool| names.iter().filter(|n| f(n)).count() as u64;
+    assert_eq!(kinds.generated, 2);
+    assert_eq!(
+        kinds.prayer_files,
+        count(&|n| n.starts_with("complete_site_archive/prayers/"))
+    );
+    assert_eq!(
+        kinds.registration_files,
+        count(&|n| n.starts_with("complete_site_archive/users/"))
+    );
+    assert_eq!(
+        kinds.activity_logs,
+        count(&|n| n.starts_with("complete_site_archive/activity/"))
+    );
+    assert_eq!(kinds.ledgers, 0);
+    assert_eq!(
+        kinds.prayer_files
+            + kinds.registration_files
+            + kinds.activity_logs
+            + kinds.foundational_prayers
+            + kinds.generated,
+        report.entry_count
+    );
 
     // ThyWill's entries: every file of prayers/, users/, activity/ (copytree) plus the
     // two generated files; ours leave out flagged prayers, the ledgers and the dumps.
@@ -202,7 +229,7 @@ fn the_same_data_gives_the_same_bytes() {
 #[test]
 fn listing_shows_relative_paths_newest_first() {
     let c = Community::s1();
-    let list = list_community_archives(&c.root()).unwrap();
+    let list = list_community_archives(&c.db(), &c.root()).unwrap();
     assert!(!list.archives.is_empty());
     assert!(list
         .archives
@@ -218,10 +245,15 @@ fn listing_shows_relative_paths_newest_first() {
         .find(|a| a.kind == "prayers" && a.period == "2024-03")
         .unwrap();
     assert_eq!(march.path, "prayers/2024/03");
-    assert_eq!(
-        march.file_count as usize,
-        files_under(&c.root().join("prayers/2024/03")).len()
-    );
+    let flagged = c.strings("SELECT id FROM prayer WHERE flagged UNION SELECT prayer_id FROM prayer_attributes WHERE attribute_name = 'flagged'");
+    let unflagged_in_march = files_under(&c.root().join("prayers/2024/03"))
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(c.root().join("prayers/2024/03").join(f)).unwrap();
+            !flagged.contains(&text.split(' ').nth(1).unwrap().to_string())
+        })
+        .count();
+    assert_eq!(march.file_count as usize, unflagged_in_march);
     assert!(list
         .archives
         .iter()
@@ -232,4 +264,119 @@ fn listing_shows_relative_paths_newest_first() {
         .any(|a| a.kind == "activity" && a.period == "2024_03"));
     let json = serde_json::to_value(&list).unwrap();
     assert!(json["archives"][0]["type"].as_str().is_some());
+}
+
+/// The listing's counts per kind, to compare with a community ZIP's.
+fn listed(list: &CommunityArchiveList, kind: &str) -> u64 {
+    list.archives
+        .iter()
+        .filter(|a| a.kind == kind && !a.compressed)
+        .map(|a| a.file_count)
+        .sum()
+}
+
+fn assert_listing_counts_the_zip(c: &Community, now: &str) -> DownloadZipReport {
+    let list = list_community_archives(&c.db(), &c.root()).unwrap();
+    let report = create_full_community_zip(&c.db(), &c.root(), &options(now), &NoProgress).unwrap();
+    assert_eq!(listed(&list, "prayers"), report.entry_kinds.prayer_files);
+    assert_eq!(
+        listed(&list, "users"),
+        report.entry_kinds.registration_files
+    );
+    assert_eq!(listed(&list, "activity"), report.entry_kinds.activity_logs);
+    // Month by month too.
+    let names = names_in(&report.path);
+    for a in list.archives.iter().filter(|a| a.kind == "prayers") {
+        let prefix = format!("complete_site_archive/{}/", a.path);
+        let in_zip = names.iter().filter(|n| n.starts_with(&prefix)).count() as u64;
+        assert_eq!(a.file_count, in_zip, "{}", a.path);
+    }
+    report
+}
+
+#[test]
+fn listing_counts_what_the_community_zip_holds() {
+    let c = Community::s1();
+    let report = assert_listing_counts_the_zip(&c, "2025-06-15 10:30:00");
+    assert!(
+        report.excluded.flagged_prayer_files > 0,
+        "s1 has flagged prayers"
+    );
+}
+
+#[test]
+fn listing_counts_what_the_community_zip_holds_after_a_prayer_is_flagged() {
+    let c = Community::s1();
+    let before = list_community_archives(&c.db(), &c.root()).unwrap();
+    // Flag one more prayer, the one whose file is in the March 2024 folder's first file.
+    let march = c.root().join("prayers/2024/03");
+    let first = files_under(&march).remove(0);
+    let text = std::fs::read_to_string(march.join(&first)).unwrap();
+    let id = text.split(' ').nth(1).unwrap().to_string();
+    c.conn()
+        .execute("UPDATE prayer SET flagged = 1 WHERE id = ?1", [&id])
+        .unwrap();
+    let report = assert_listing_counts_the_zip(&c, "2025-06-15 10:31:00");
+    let after = list_community_archives(&c.db(), &c.root()).unwrap();
+    let count = |l: &CommunityArchiveList| {
+        l.archives
+            .iter()
+            .find(|a| a.path == "prayers/2024/03")
+            .map_or(0, |a| a.file_count)
+    };
+    assert_eq!(count(&after), count(&before) - 1);
+    assert!(names_in(&report.path)
+        .iter()
+        .all(|n| !n.ends_with(&format!("/{first}"))));
+}
+
+#[test]
+fn entries_come_out_in_name_order_whatever_the_folder_names() {
+    // Names that sort differently as whole names and as path components: `a.txt` and
+    // `a-b.txt` come before `a/…` (`-` and `.` sort before `/`), `a0` after.
+    let c = Community::s1();
+    let foundational = c.root().join("foundational_prayers");
+    for rel in [
+        "a/b.txt",
+        "a.txt",
+        "a-b.txt",
+        "a/c/d.txt",
+        "a0.txt",
+        "a b.txt",
+        "A.txt",
+        "a/c.txt",
+    ] {
+        let path = foundational.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, rel).unwrap();
+    }
+    let report = create_full_community_zip(
+        &c.db(),
+        &c.root(),
+        &options("2025-06-15 10:30:00"),
+        &NoProgress,
+    )
+    .unwrap();
+    let names = names_in(&report.path);
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert_eq!(report.entry_kinds.foundational_prayers, 8);
+    let ours: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("complete_site_archive/foundational_prayers/"))
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            "A.txt",
+            "a b.txt",
+            "a-b.txt",
+            "a.txt",
+            "a/b.txt",
+            "a/c.txt",
+            "a/c/d.txt",
+            "a0.txt"
+        ]
+    );
 }

@@ -71,6 +71,11 @@ pub fn entries(zip: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The entry names of a ZIP, in its order (its central directory).
+pub fn names_in(zip: &Path) -> Vec<String> {
+    entries(zip).into_iter().map(|(name, _)| name).collect()
+}
+
 pub fn entry_map(zip: &Path) -> BTreeMap<String, String> {
     entries(zip).into_iter().collect()
 }

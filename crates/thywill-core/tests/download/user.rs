@@ -3,7 +3,7 @@ use thywill_core::download::{
 };
 use thywill_core::progress::NoProgress;
 
-use super::{at, entries, entry_map, Community};
+use super::{at, entries, entry_map, names_in, Community};
 
 fn options() -> UserZipOptions {
     UserZipOptions {
@@ -110,7 +110,18 @@ fn user_zip_has_thywills_layout() {
         &NoProgress,
     )
     .unwrap();
-    assert!(without.entries.iter().all(|n| !n.contains("/community/")));
+    let names = names_in(&without.path);
+    assert!(!names.is_empty());
+    assert!(names.iter().all(|n| !n.contains("/community/")));
+    assert_eq!(without.entry_count as usize, names.len());
+    assert_eq!(
+        without.first_entries,
+        names[..names.len().min(thywill_core::download::FIRST_ENTRIES)]
+    );
+    assert_eq!(
+        without.entry_kinds.generated + without.entry_kinds.prayer_files,
+        without.entry_count
+    );
 }
 
 #[test]
