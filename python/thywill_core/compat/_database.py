@@ -12,12 +12,14 @@ module globals; the core opens a SQLite file itself. Two helpers bridge that:
   app's own connections: in this process when the core and Python's ``sqlite3`` share one
   SQLite library (``thywill_core.sqlite_library()``), else in a child Python process.
 
-The in-memory database, precisely: the core sees what the app's connection sees, its
-committed rows and the rows its open transaction has flushed; objects a Session has not
-flushed yet are not in the database and not seen. Nothing is flushed, committed or rolled
-back behind the app's back. A writing operation needs the connection outside a transaction
-(SQLite cannot replace a database in the middle of one): it is refused with
-``ConflictError`` before anything runs, so commit or roll back the Session first. A result
+The in-memory database, precisely: the core sees the committed database, as another
+connection to a file database would. Nothing is flushed, committed or rolled back behind the
+app's back: while the app's connection is inside a transaction (a Session has flushed
+changes it has not committed) every operation is refused with ``ConflictError`` before
+anything runs, so commit or roll back the Session first. (Uncommitted changes cannot be
+handed over consistently: ``serialize()`` includes them for a database made in memory and
+leaves them out for one loaded with ``deserialize()``; and a writing operation could not be
+copied back into the middle of a transaction.) A result
 the app is still reading also blocks the copy back; that is refused with ``ConflictError``
 after the core ran on the copy, and the app's database stays as it was.
 """
@@ -78,7 +80,7 @@ def app_database(engine: Any, *, writes: bool = False) -> Iterator[str]:
     A file database is used in place: its own path, nothing copied. An in-memory one is
     serialized to a private temporary file first and, when ``writes`` is true, the changed
     file is copied back into the app's connection after the block, only when the block
-    succeeded (a failed core call leaves the app's database as it was). ``writes`` with the
+    succeeded (a failed core call leaves the app's database as it was). An in-memory
     connection inside a transaction raises ``ConflictError`` before the block runs.
     """
     path = database_file_of(engine)
@@ -86,10 +88,14 @@ def app_database(engine: Any, *, writes: bool = False) -> Iterator[str]:
         yield path
         return
     connection = _driver_connection(engine)
-    if writes and connection.in_transaction:
+    if connection.in_transaction:
+        # Refused for reading calls too: what serialize() returns of uncommitted changes
+        # depends on how the database was made (a fresh :memory: database includes them, a
+        # deserialized one does not), and a file database's other connections never see
+        # them, so the core sees committed data only, the same on both paths.
         raise thywill_core.ConflictError(
             "the app's in-memory database has an open transaction (uncommitted Session "
-            "changes): commit or roll back before a writing thywill_core operation"
+            "changes): commit or roll back before a thywill_core operation"
         )
     with tempfile.TemporaryDirectory(prefix="thywill-memdb-") as folder:
         copy = os.path.join(folder, "memory.db")
@@ -100,8 +106,11 @@ def app_database(engine: Any, *, writes: bool = False) -> Iterator[str]:
             # The backup API, not deserialize(): it refuses ("destination database is in
             # use") while a statement of the app's is still reading, where replacing the
             # database under that statement crashes the process when it is finalized.
-            changed = sqlite3.connect(copy)
+            changed = sqlite3.connect(copy, isolation_level=None)
             try:
+                # The core leaves its databases in WAL mode; copied as they are, the header
+                # would put the app's in-memory database in WAL mode, which it cannot open.
+                changed.execute("PRAGMA journal_mode=DELETE")
                 changed.backup(connection)
             except sqlite3.Error as error:
                 raise thywill_core.ConflictError(
