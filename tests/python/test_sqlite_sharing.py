@@ -94,3 +94,34 @@ def test_the_apps_connection_and_the_core_write_the_same_file(
     assert app.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     assert app.execute("SELECT note FROM app_notes").fetchall() == [("written by the app",)]
     app.close()
+
+
+@pytest.mark.parametrize(
+    "operation",
+    ["recovery_report", "validate_consistency", "recovery_test", "backup_verify"],
+)
+def test_reading_operations_keep_the_apps_locks(
+    operation: str, community: Path, s1: Path
+) -> None:
+    # These read the database file outside a SQLite connection too (its header, its
+    # SHA-256); a plain open and close of the file would drop the app's locks even with one
+    # SQLite library, so the core reads it through SQLite's file layer.
+    calls = {
+        "recovery_report": lambda: thywill_core.recovery_report(s1, community),
+        "validate_consistency": lambda: thywill_core.validate_consistency(s1, community),
+        "recovery_test": lambda: thywill_core.recovery_test(s1, community),
+        "backup_verify": lambda: thywill_core.backup_verify(community, require_checksum=False),
+    }
+    app = sqlite3.connect(community, isolation_level=None, timeout=0)
+    try:
+        app.execute("BEGIN IMMEDIATE")
+        app.execute("INSERT INTO app_notes VALUES ('written by the app')")
+        assert third_process(community) == "database is locked"
+        calls[operation]()
+        assert third_process(community) == "database is locked"
+        app.execute("COMMIT")
+    finally:
+        if app.in_transaction:
+            app.execute("ROLLBACK")
+        app.close()
+    assert third_process(community) == "acquired"
