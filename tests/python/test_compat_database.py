@@ -26,7 +26,7 @@ from thywill_core.compat._database import app_database, call_core
 
 
 def _prayers(report: dict[str, Any]) -> int:
-    return next(e["live_rows"] for e in report["entities"] if e["entity"] == "prayer")
+    return int(next(e["live_rows"] for e in report["entities"] if e["entity"] == "prayer"))
 
 
 @pytest.fixture

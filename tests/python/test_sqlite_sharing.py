@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_reading_operations_keep_the_apps_locks(
     # These read the database file outside a SQLite connection too (its header, its
     # SHA-256); a plain open and close of the file would drop the app's locks even with one
     # SQLite library, so the core reads it through SQLite's file layer.
-    calls = {
+    calls: dict[str, Callable[[], object]] = {
         "recovery_report": lambda: thywill_core.recovery_report(s1, community),
         "validate_consistency": lambda: thywill_core.validate_consistency(s1, community),
         "recovery_test": lambda: thywill_core.recovery_test(s1, community),

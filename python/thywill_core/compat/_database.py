@@ -70,7 +70,7 @@ def database_file_of(engine: Any) -> Optional[str]:
         return None
     if query.get("mode") == "memory" or "mode=memory" in str(database):
         return None
-    return os.fspath(database)
+    return str(os.fspath(database))
 
 
 @contextmanager
