@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that builds everything and runs every suite. Needs only the
-# Rust toolchain, Python >= 3.11 with pip, and gcc (valgrind is installed with
-# apt-get when missing). Usage: scripts/test.sh
+# Rust toolchain, Python >= 3.11 with pip, gcc and the SQLite development files
+# (libsqlite3-dev: the Python module links the system's SQLite); valgrind is installed
+# with apt-get when missing. Usage: scripts/test.sh
 #
 # Under CI=true (as .ci/run sets it) nothing passes without running: a missing fixture
 # corpus, python3 or moto_server fails its tests, and every property test uses one fixed
@@ -26,9 +27,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check \
   "maturin==1.16.0" "pytest==9.2.0" "mypy==2.4.1" "moto[server]==5.2.5" \
-  "fastapi==0.120.0" "httpx==0.28.1"
+  "fastapi==0.120.0" "httpx==0.28.1" "sqlalchemy==2.0.44"
 # fastapi and httpx: the web extra (thywill_core.web), at the versions ThyWill runs; its
-# tests (tests/python/test_web.py) and mypy --strict need them.
+# tests (tests/python/test_web.py) and mypy --strict need them. sqlalchemy, ThyWill's
+# version: the compat layer's hand-over of the app's engine (tests/python/test_compat_database.py).
 # The S3 backup tests start moto's S3 server on loopback (they fail without it under CI=true).
 export MOTO_SERVER="$root/.venv/bin/moto_server"
 

@@ -5,6 +5,9 @@ re-exports it. Errors derive from :class:`ThywillError`, one subclass per
 kind of failure. Paths accept ``str`` or ``os.PathLike``. Long operations take
 an optional ``progress(phase, done, total)`` callable; returning ``False``
 cancels them (they then raise :class:`CancelledError`).
+
+The core uses the SQLite library Python's ``sqlite3`` module uses, so an app may run it on a
+database it has open itself; :func:`sqlite_library` checks that this holds in the process.
 """
 
 from thywill_core._native import (
@@ -71,6 +74,7 @@ from thywill_core._native import (
     validate_consistency,
     write_file_atomic,
 )
+from thywill_core._sqlite import SqliteLibrary, sqlite_library
 
 __all__ = [
     "AccessDeniedError",
@@ -131,6 +135,8 @@ __all__ = [
     "rerender_file",
     "restore_sessions",
     "sync_archives",
+    "SqliteLibrary",
+    "sqlite_library",
     "sync_users",
     "validate_archives",
     "validate_consistency",

@@ -22,6 +22,7 @@ mod progress;
 mod reconstruct;
 mod recovery;
 mod sessions;
+mod sqlite;
 mod testing;
 
 /// mimalloc for the module's own allocations, as pydantic-core does: an import's writer
@@ -44,6 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     reconstruct::register(m)?;
     recovery::register(m)?;
     sessions::register(m)?;
+    sqlite::register(m)?;
     testing::register(m)?;
     Ok(())
 }

@@ -12,20 +12,20 @@ dict (``file_exists``, ``checksum_verified``, ``checksum_file_found``,
 passes the integrity check only on SQLite's exact ``ok``, not on any output containing the
 letters ``ok``, and needs no ``sqlite3`` binary.
 
-The verify runs in a child Python process, as ThyWill's ran the ``sqlite3`` tool in one. In
-the app's own process it would be unsafe: the core links its own SQLite beside the one
-Python's ``sqlite3`` uses, and when one library closes a file the process's POSIX locks on
-it are dropped, including the app's locks if the app has that file open (the live database).
+The verify goes through ``compat._database.call_core``: in the app's process when the core
+and Python's ``sqlite3`` share one SQLite library (the wheel's build), else in a child Python
+process, as ThyWill ran the ``sqlite3`` tool in one. A second SQLite library in the app's
+process would be unsafe: when it closes a file, the process's POSIX locks on that file are
+dropped, including the app's if the app has it open (the live database).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from typing import Any, Dict
 
 from thywill_core.compat._cli import run_main_if_swapped_in
+from thywill_core.compat._database import call_core
 
 _RESULT_KEYS = (
     "file_exists",
@@ -46,23 +46,9 @@ def verify_backup(backup_file: str) -> Dict[str, Any]:
     Returns:
         Dict containing verification results
     """
-    child = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(backup_file)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if child.returncode != 0:
-        raise RuntimeError(f"backup verification process failed: {child.stderr.strip()}")
-    report: Dict[str, Any] = json.loads(child.stdout)
+    # ThyWill never requires a checksum file: without one the check is skipped, not failed.
+    report: Dict[str, Any] = call_core("backup_verify", str(backup_file), require_checksum=False)
     return {key: report[key] for key in _RESULT_KEYS}
-
-
-# ThyWill never requires a checksum file: without one the check is skipped, not failed.
-_CHILD = (
-    "import json, sys, thywill_core; "
-    "print(json.dumps(thywill_core.backup_verify(sys.argv[1], require_checksum=False)))"
-)
 
 
 def print_verification_report(backup_file: str, results: Dict[str, Any]) -> None:

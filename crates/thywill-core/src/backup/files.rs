@@ -175,9 +175,13 @@ pub(crate) fn sha256_reader(
 }
 
 /// SHA-256 of a file as lowercase hex, with its size. Reports progress as phase `"hash"`.
+///
+/// Read through SQLite's file layer: the file may be a live database this process also has
+/// open through SQLite (the app's, when the core runs inside the app), and closing a plain
+/// descriptor of it would drop that connection's locks (`db::vfs_read`).
 pub fn sha256_file(path: &Path, progress: &dyn Progress) -> Result<(String, u64)> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let total = file.metadata().map(|m| m.len()).ok();
+    let file = crate::db::vfs_read::VfsReader::open(path).map_err(|e| Error::io(path, e))?;
+    let total = Some(file.len());
     sha256_reader(file, path, total, "hash", progress)
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod bulk;
 pub mod encode;
 pub mod schema;
 mod time;
+pub(crate) mod vfs_read;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

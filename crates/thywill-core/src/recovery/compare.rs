@@ -981,7 +981,9 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
 /// database is read with a plain read-only connection, which creates nothing.
 pub fn open_live_read_only(path: &Path) -> Result<Connection> {
     let mut header = [0u8; 20];
-    let read = std::fs::File::open(path)
+    // Through SQLite's file layer: the app may have this database open in this process, and
+    // closing a plain descriptor of it would drop the app's locks (`db::vfs_read`).
+    let read = crate::db::vfs_read::VfsReader::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut header))
         .map_err(|e| Error::io(path, e))?;
     let wal_mode = read >= 20 && header[18] == 2;
