@@ -208,6 +208,40 @@ thywill_status thywill_archive_writer_append_ledger(const thywill_archive_writer
                                                     const char *at,
                                                     char **out_path);
 
+// Sets where this process's audit lines go. `options_json`: `{"mode": "beside_database"}`
+// (the default: `thywill-audit.jsonl` beside each operation's database), `{"mode": "file",
+// "path": "/var/log/thywill-audit.jsonl"}` or `{"mode": "off"}`.
+//
+// NULL is the default.
+//
+// # Safety
+// `options_json` is NULL or a NUL-terminated string.
+thywill_status thywill_audit_configure(const char *options_json);
+
+// Reads the audit log at `path`. `options_json` (may be NULL): `{"since":
+// "2026-01-31T00:00:00Z", "operation": "backup"}`. Report: `{"path", "exists", "entries",
+// "lines", "unreadable": [{"line", "reason"}], "unreadable_count"}`; damaged lines are
+// listed, never an error.
+//
+// # Safety
+// `path` is a NUL-terminated string, `options_json` NULL or one; `out_json` is valid for
+// writes.
+thywill_status thywill_audit_read(const char *path, const char *options_json, char **out_json);
+
+// Names the app user on whose behalf this thread's following operations run; NULL clears
+// it.
+//
+// # Safety
+// `user` is NULL or a NUL-terminated string.
+thywill_status thywill_audit_set_acting_user(const char *user);
+
+// The audit lines that could not be written since the last call, as a JSON array of
+// messages (the operations themselves went on).
+//
+// # Safety
+// `out_json` is valid for writes.
+thywill_status thywill_audit_take_failures(char **out_json);
+
 // Backs up `database` into `backups/<tier>/` (`backups` NULL: `THYWILL_BACKUP_DIR`, else
 // `backups/` beside the database; `tier` NULL: `"daily"`). `options_json` (may be NULL):
 // `{"text_archives": DIR, "email_database": FILE, "integrity_check": bool (true),

@@ -4,7 +4,8 @@ Everything is implemented in Rust (``thywill_core._native``); this package
 re-exports it. Errors derive from :class:`ThywillError`, one subclass per
 kind of failure. Paths accept ``str`` or ``os.PathLike``. Long operations take
 an optional ``progress(phase, done, total)`` callable; returning ``False``
-cancels them (they then raise :class:`CancelledError`).
+cancels them (they then raise :class:`CancelledError`). Every operation on user data
+appends one line to the audit log (``docs/audit.md``; :func:`configure_audit`).
 
 The core uses the SQLite library Python's ``sqlite3`` module uses, so an app may run it on a
 database it has open itself; :func:`sqlite_library` checks that this holds in the process.
@@ -30,6 +31,8 @@ from thywill_core._native import (
     ThywillIOError,
     __version__,
     append_line_locked,
+    audit_log_path,
+    audit_setting,
     backup_cleanup,
     backup_create,
     backup_create_and_copy,
@@ -40,6 +43,7 @@ from thywill_core._native import (
     backup_restore_from_remote,
     backup_verify,
     check_tree,
+    configure_audit,
     download_cleanup,
     download_community,
     download_list_community,
@@ -60,6 +64,7 @@ from thywill_core._native import (
     iter_ledger,
     iter_users,
     parse_file,
+    read_audit,
     prayer_file_categorization,
     prayer_file_thywill_shape,
     reconstruct_from_archives,
@@ -70,10 +75,12 @@ from thywill_core._native import (
     restore_sessions,
     sync_archives,
     sync_users,
+    take_audit_failures,
     validate_archives,
     validate_consistency,
     write_file_atomic,
 )
+from thywill_core._audit import acting_user
 from thywill_core._sqlite import SqliteLibrary, sqlite_library
 
 __all__ = [
@@ -95,7 +102,10 @@ __all__ = [
     "ThywillError",
     "ThywillIOError",
     "__version__",
+    "acting_user",
     "append_line_locked",
+    "audit_log_path",
+    "audit_setting",
     "backup_cleanup",
     "backup_create",
     "backup_create_and_copy",
@@ -106,6 +116,7 @@ __all__ = [
     "backup_restore_from_remote",
     "backup_verify",
     "check_tree",
+    "configure_audit",
     "download_cleanup",
     "download_community",
     "download_list_community",
@@ -126,6 +137,7 @@ __all__ = [
     "iter_ledger",
     "iter_users",
     "parse_file",
+    "read_audit",
     "prayer_file_categorization",
     "prayer_file_thywill_shape",
     "reconstruct_from_archives",
@@ -138,6 +150,7 @@ __all__ = [
     "SqliteLibrary",
     "sqlite_library",
     "sync_users",
+    "take_audit_failures",
     "validate_archives",
     "validate_consistency",
     "write_file_atomic",

@@ -77,6 +77,7 @@ __all__ = [
     "restore_sessions",
     "sync_archives",
     "sync_users",
+    "take_audit_failures",
     "validate_archives",
     "validate_consistency",
     "write_file_atomic",
@@ -85,6 +86,11 @@ __all__ = [
     "_raise_core_error",
     "_sqlite_lock_probe",
     "_sqlite_version",
+    "_set_acting_user",
+    "audit_log_path",
+    "audit_setting",
+    "configure_audit",
+    "read_audit",
 ]
 
 __version__: str
@@ -118,6 +124,16 @@ def _progress_probe(phase: str, steps: int, progress: _Progress | None = None) -
 def _plain_roundtrip(value: object) -> Any: ...
 def _sqlite_version() -> str: ...
 def _sqlite_lock_probe(database: _Path) -> bool: ...
+def _set_acting_user(user: str | None) -> None: ...
+
+# The audit trail (docs/audit.md).
+def configure_audit(mode: str = "beside_database", path: _Path | None = None) -> None: ...
+def audit_setting() -> dict[str, Any]: ...
+def audit_log_path(database: _Path) -> str | None: ...
+def read_audit(
+    path: _Path, *, since: str | None = None, operation: str | None = None
+) -> dict[str, Any]: ...
+def take_audit_failures() -> list[str]: ...
 
 # --- archive -------------------------------------------------------------------------
 

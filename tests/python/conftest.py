@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,27 @@ def s1() -> Path:
     if not root.is_dir():
         pytest.fail(f"fixture corpus missing: {root}")
     return root
+
+
+@pytest.fixture
+def community(tmp_path: Path) -> Path:
+    """A writable copy of s1, its thywill.db and text_archives/ side by side in a folder."""
+    source = fixtures_dir() / "s1"
+    if not source.is_dir():
+        pytest.fail(f"fixture missing: {source}")
+    shutil.copyfile(source / "thywill.db", tmp_path / "thywill.db")
+    shutil.copytree(source / "text_archives", tmp_path / "text_archives")
+    for path in (tmp_path / "text_archives").rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_apart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test's audit lines go to a file of their own, not beside the databases the test
+    compares before and after (test_audit.py checks the default placement itself)."""
+    import thywill_core
+
+    thywill_core.configure_audit("file", tmp_path_factory.mktemp("audit") / "audit.jsonl")
+    yield
+    thywill_core.configure_audit()

@@ -133,10 +133,14 @@ def test_package_reexports_everything_public() -> None:
     public = {n for n in _native.__all__ if not n.startswith("_") or n == "__version__"}
     assert public <= set(thywill_core.__all__)
     # The package's own Python additions, beside the native names.
-    python_names = {"SqliteLibrary", "sqlite_library"}
+    python_names = {
+        "SqliteLibrary": "thywill_core._sqlite",
+        "sqlite_library": "thywill_core._sqlite",
+        "acting_user": "thywill_core._audit",
+    }
     for name in thywill_core.__all__:
         if name in python_names:
-            assert getattr(thywill_core, name).__module__ == "thywill_core._sqlite"
+            assert getattr(thywill_core, name).__module__ == python_names[name]
         else:
             assert getattr(thywill_core, name) is getattr(_native, name)
 

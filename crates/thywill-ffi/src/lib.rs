@@ -17,6 +17,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod archive;
+pub mod audit;
 pub mod backup;
 pub mod care;
 pub mod consistency;

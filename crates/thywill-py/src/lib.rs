@@ -11,6 +11,7 @@
 use pyo3::prelude::*;
 
 mod archive;
+mod audit;
 mod backup;
 mod care;
 mod consistency;
@@ -37,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", thywill_core::VERSION)?;
     errors::register(m)?;
     archive::register(m)?;
+    audit::register(m)?;
     backup::register(m)?;
     care::register(m)?;
     consistency::register(m)?;

@@ -7,8 +7,8 @@
 //! Because the core writes it, Python and C callers are recorded as the CLI is.
 //!
 //! Where the log goes is a process-wide [`AuditSetting`]: by default
-//! [`AUDIT_FILE_NAME`] beside the database (or beside the folder an operation works on when
-//! it has no database), a fixed file, or off. Front ends set it once ([`configure`]).
+//! [`AUDIT_FILE_NAME`] beside the database (or beside the file or folder an operation works
+//! on when it has no database), a fixed file, or off. Front ends set it once ([`configure`]).
 //!
 //! Appends are made safe for several processes: the file is opened for appending, locked
 //! exclusively (`flock`), written with one `write` of the whole line, synced and unlocked, so
@@ -78,18 +78,17 @@ pub fn current_setting() -> AuditSetting {
         .unwrap_or_default()
 }
 
-/// The log an operation on `anchor` (its database, or the folder it works on) appends to
-/// under the current setting; `None` when auditing is off.
+/// The log an operation on `anchor` (its database, or the file or folder it works on)
+/// appends to under the current setting: [`AUDIT_FILE_NAME`] beside `anchor`, or the
+/// configured file; `None` when auditing is off.
 pub fn log_path_for(anchor: &Path) -> Option<PathBuf> {
     match current_setting() {
         AuditSetting::Off => None,
         AuditSetting::At(path) => Some(path),
         AuditSetting::BesideDatabase => {
-            let folder = if anchor.is_dir() {
-                anchor
-            } else {
-                anchor.parent().unwrap_or(Path::new(""))
-            };
+            // Beside, never inside: a log inside an archive folder would be read as part
+            // of the archives.
+            let folder = anchor.parent().unwrap_or(Path::new(""));
             let folder = if folder.as_os_str().is_empty() {
                 Path::new(".")
             } else {
@@ -113,6 +112,13 @@ pub fn with_acting_user<R>(user: &str, body: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(previous);
     body()
+}
+
+/// Sets (or with `None` clears) the acting user of this thread's following operations, for
+/// front ends whose calls cannot be wrapped in [`with_acting_user`] (a Python context
+/// manager).
+pub fn set_acting_user(user: Option<String>) {
+    ACTING_USER.with(|slot| *slot.borrow_mut() = user);
 }
 
 /// The append failures since the last call (at most the last 16), oldest first.
@@ -385,8 +391,10 @@ pub fn append(path: &Path, entry: &AuditEntry) -> Result<()> {
     unlocked.map_err(|e| Error::io(path, e))
 }
 
-/// Which lines [`read`] returns.
-#[derive(Debug, Clone, Default)]
+/// Which lines [`read`] returns. Deserializes from `{"since": "2026-01-31T00:00:00Z",
+/// "operation": "backup"}`, each optional (the C API's options).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only operations that ended at or after this time.
     pub since: Option<DateTime<Utc>>,

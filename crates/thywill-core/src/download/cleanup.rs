@@ -12,7 +12,7 @@ use crate::{Error, Result};
 
 /// Options of [`cleanup_old_downloads`]. Deserializes from a JSON object of these fields,
 /// each optional.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CleanupDownloadsOptions {
     /// ZIPs last modified longer ago than this many seconds are removed (default 86400,
@@ -72,6 +72,28 @@ pub struct OldDownload {
 /// (`.<name>.zip.download-<sequence>-<pid>.tmp`); symbolic links and anything else are left alone. A dry run
 /// reports the same list and removes nothing; a second run finds nothing left.
 pub fn cleanup_old_downloads(
+    archive_root: &Path,
+    options: &CleanupDownloadsOptions,
+) -> Result<CleanupDownloadsReport> {
+    crate::audit::recorded(
+        archive_root,
+        "download.cleanup",
+        crate::audit::arguments([
+            ("archive_root", serde_json::json!(archive_root)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &CleanupDownloadsReport| {
+            serde_json::json!({
+                "dry_run": report.dry_run,
+                "removed": report.removed.len(),
+                "removed_bytes": report.removed_bytes,
+            })
+        },
+        || cleanup_old_downloads_unrecorded(archive_root, options),
+    )
+}
+
+fn cleanup_old_downloads_unrecorded(
     archive_root: &Path,
     options: &CleanupDownloadsOptions,
 ) -> Result<CleanupDownloadsReport> {

@@ -23,7 +23,7 @@ pub(crate) const COMMUNITY_FOLDER: &str = "complete_site_archive";
 
 /// Options of [`create_full_community_zip`]. Deserializes from a JSON object of these
 /// fields, each optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CommunityZipOptions {
     /// Also copy who prayed for and skipped each prayer (the marks in prayer files and
@@ -400,6 +400,25 @@ pub fn create_full_community_zip(
     options: &CommunityZipOptions,
     progress: &dyn Progress,
 ) -> Result<DownloadZipReport> {
+    crate::audit::recorded(
+        database,
+        "download.community_zip",
+        crate::audit::arguments([
+            ("database", serde_json::json!(database)),
+            ("archive_root", serde_json::json!(archive_root)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &DownloadZipReport| serde_json::json!({"entries": report.entry_count, "bytes": report.bytes}),
+        || create_full_community_zip_unrecorded(database, archive_root, options, progress),
+    )
+}
+
+fn create_full_community_zip_unrecorded(
+    database: &Path,
+    archive_root: &Path,
+    options: &CommunityZipOptions,
+    progress: &dyn Progress,
+) -> Result<DownloadZipReport> {
     let started = Instant::now();
     if !archive_root.is_dir() {
         return Err(Error::NotFound {
@@ -650,6 +669,22 @@ pub struct CommunityArchiveList {
 /// `database` marks flagged, by the same rules as [`create_full_community_zip`], so the
 /// counts equal the ZIP's entries.
 pub fn list_community_archives(
+    database: &Path,
+    archive_root: &Path,
+) -> Result<CommunityArchiveList> {
+    crate::audit::recorded(
+        database,
+        "download.list_community",
+        crate::audit::arguments([
+            ("database", serde_json::json!(database)),
+            ("archive_root", serde_json::json!(archive_root)),
+        ]),
+        |report: &CommunityArchiveList| serde_json::json!({"archives": report.archives.len()}),
+        || list_community_archives_unrecorded(database, archive_root),
+    )
+}
+
+fn list_community_archives_unrecorded(
     database: &Path,
     archive_root: &Path,
 ) -> Result<CommunityArchiveList> {

@@ -12,7 +12,7 @@ use crate::Result;
 
 /// Options of [`get_user_archive_metadata`]. Deserializes from a JSON object of these
 /// fields, each optional.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetadataOptions {
     /// What stored relative paths start with (default `text_archives`).
@@ -108,6 +108,26 @@ pub struct DateRange {
 /// The metadata of the user `name`: their prayers and marks with their archive files
 /// (confined to the archive root and shown relative to it), counts and dates.
 pub fn get_user_archive_metadata(
+    database: &Path,
+    archive_root: &Path,
+    name: &str,
+    options: &MetadataOptions,
+) -> Result<UserArchiveMetadata> {
+    crate::audit::recorded(
+        database,
+        "download.user_metadata",
+        crate::audit::arguments([
+            ("database", serde_json::json!(database)),
+            ("archive_root", serde_json::json!(archive_root)),
+            ("user", serde_json::json!(name)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &UserArchiveMetadata| serde_json::json!({"prayers": report.prayers.len(), "activities": report.activities.len()}),
+        || get_user_archive_metadata_unrecorded(database, archive_root, name, options),
+    )
+}
+
+fn get_user_archive_metadata_unrecorded(
     database: &Path,
     archive_root: &Path,
     name: &str,

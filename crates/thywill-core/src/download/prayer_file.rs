@@ -12,7 +12,7 @@ use crate::{Error, Result};
 
 /// Options of [`prayer_archive_file`]. Deserializes from a JSON object of these fields,
 /// each optional.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrayerArchiveFileOptions {
     /// Serve a flagged prayer's file too (for its author or a moderator; the caller
@@ -62,6 +62,26 @@ pub struct PrayerArchiveFile {
 /// left out by the rule of a user's own prayer files in their ZIP (marks stay: the
 /// community view shows them).
 pub fn prayer_archive_file(
+    database: &Path,
+    archive_root: &Path,
+    prayer_id: &str,
+    options: &PrayerArchiveFileOptions,
+) -> Result<PrayerArchiveFile> {
+    crate::audit::recorded(
+        database,
+        "download.prayer_file",
+        crate::audit::arguments([
+            ("database", serde_json::json!(database)),
+            ("archive_root", serde_json::json!(archive_root)),
+            ("prayer_id", serde_json::json!(prayer_id)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &PrayerArchiveFile| serde_json::json!({"bytes": report.size, "excluded_lines": report.excluded_lines}),
+        || prayer_archive_file_unrecorded(database, archive_root, prayer_id, options),
+    )
+}
+
+fn prayer_archive_file_unrecorded(
     database: &Path,
     archive_root: &Path,
     prayer_id: &str,

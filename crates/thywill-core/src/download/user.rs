@@ -27,7 +27,7 @@ use crate::{Error, Result};
 
 /// Options of [`create_user_archive_zip`]. Deserializes from a JSON object of these fields,
 /// each optional.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UserZipOptions {
     /// Add the community's monthly activity logs and registration files under
@@ -145,6 +145,27 @@ pub(crate) fn user_marks(conn: &Connection, name: &str) -> Result<Vec<MarkRow>> 
 ///
 /// Progress phase `files` (entries written).
 pub fn create_user_archive_zip(
+    database: &Path,
+    archive_root: &Path,
+    name: &str,
+    options: &UserZipOptions,
+    progress: &dyn Progress,
+) -> Result<DownloadZipReport> {
+    crate::audit::recorded(
+        database,
+        "download.user_zip",
+        crate::audit::arguments([
+            ("database", serde_json::json!(database)),
+            ("archive_root", serde_json::json!(archive_root)),
+            ("user", serde_json::json!(name)),
+            ("options", serde_json::json!(options)),
+        ]),
+        |report: &DownloadZipReport| serde_json::json!({"entries": report.entry_count, "bytes": report.bytes}),
+        || create_user_archive_zip_unrecorded(database, archive_root, name, options, progress),
+    )
+}
+
+fn create_user_archive_zip_unrecorded(
     database: &Path,
     archive_root: &Path,
     name: &str,
