@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::config_file::ConfigFile;
 use crate::exit::CliError;
 use crate::output;
 use crate::progress::TerminalProgress;
@@ -17,6 +18,33 @@ pub const ARCHIVES_VARIABLE: &str = "TEXT_ARCHIVE_BASE_DIR";
 pub const AUDIT_VARIABLE: &str = "THYWILL_AUDIT_LOG";
 /// The variable `--backups` defaults to.
 pub const BACKUPS_VARIABLE: &str = "THYWILL_BACKUP_DIR";
+/// The variable that overrides the config file's `time_zone`.
+pub const TIME_ZONE_VARIABLE: &str = "THYWILL_TIME_ZONE";
+/// The variable `--remote` defaults to.
+pub const REMOTES_VARIABLE: &str = "THYWILL_BACKUP_REMOTES";
+
+/// One setting in effect and where it came from, for `thywill config show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shown {
+    /// The setting's name (the config file's key).
+    #[serde(skip)]
+    pub name: String,
+    /// Its value.
+    pub value: serde_json::Value,
+    /// `option`, `env NAME`, `file PATH:LINE` or `default`.
+    pub source: String,
+}
+
+impl Shown {
+    /// A setting shown with a text value.
+    pub fn new(name: &str, value: String, source: String) -> Self {
+        Shown {
+            name: name.to_owned(),
+            value: serde_json::Value::String(value),
+            source,
+        }
+    }
+}
 
 /// A path setting (`id` is its option's name, `variable` its environment variable) once
 /// checked: an empty one is a usage error naming where it came from, so that an empty
@@ -56,6 +84,10 @@ pub struct Context {
     pub yes: bool,
     /// No text output and no progress bar (errors still go to stderr).
     pub quiet: bool,
+    /// The config file in effect, if any.
+    pub config: Option<ConfigFile>,
+    /// The global settings and their sources, for `config show`.
+    pub shown: Vec<Shown>,
 }
 
 impl Context {
@@ -83,6 +115,74 @@ impl Context {
                         .join(thywill_core::audit::AUDIT_FILE_NAME),
                 )
             }
+        }
+    }
+
+    /// A retention setting: `given` (clap's value of the option or of `variable`), else
+    /// `variable` (read here for `config show`, which has no retention options), else the
+    /// config file's, else `default`; with where it came from.
+    pub fn retention_value(
+        &self,
+        given: Option<i64>,
+        variable: &str,
+        pick: fn(&crate::config_file::RetentionFile) -> Option<&crate::config_file::Entry<i64>>,
+        default: i64,
+    ) -> Result<(i64, String), CliError> {
+        let from_env = match std::env::var(variable) {
+            Ok(text) if !text.trim().is_empty() => {
+                Some(text.trim().parse::<i64>().map_err(|_| {
+                    CliError::Usage(format!("{variable} must be a whole number, not {text:?}"))
+                })?)
+            }
+            _ => None,
+        };
+        if let Some(value) = given {
+            let source = if from_env == Some(value) {
+                format!("env {variable}")
+            } else {
+                "option".to_owned()
+            };
+            return Ok((value, source));
+        }
+        if let Some(value) = from_env {
+            return Ok((value, format!("env {variable}")));
+        }
+        match self
+            .config
+            .as_ref()
+            .and_then(|file| pick(&file.retention).map(|e| (file, e)))
+        {
+            Some((file, entry)) => Ok((entry.value, file.source(entry.line))),
+            None => Ok((default, "default".to_owned())),
+        }
+    }
+
+    /// The remotes: `given` (from `--remote` or `THYWILL_BACKUP_REMOTES`, even empty), else the
+    /// config file's `remotes`, else none; with where they came from.
+    pub fn remotes(&self, given: &[String]) -> (Vec<String>, String) {
+        if !given.is_empty() {
+            let from_env = std::env::var(REMOTES_VARIABLE)
+                .ok()
+                .is_some_and(|variable| {
+                    variable.split(';').map(str::to_owned).collect::<Vec<_>>() == given
+                });
+            let source = if from_env {
+                format!("env {REMOTES_VARIABLE}")
+            } else {
+                "option".to_owned()
+            };
+            return (given.to_vec(), source);
+        }
+        if std::env::var_os(REMOTES_VARIABLE).is_some() {
+            return (Vec::new(), format!("env {REMOTES_VARIABLE}"));
+        }
+        match self
+            .config
+            .as_ref()
+            .and_then(|file| file.remotes.as_ref().map(|e| (file, e)))
+        {
+            Some((file, entry)) => (entry.value.clone(), file.source(entry.line)),
+            None => (Vec::new(), "default".to_owned()),
         }
     }
 

@@ -10,12 +10,14 @@ use clap::builder::TypedValueParser;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod commands;
+mod config_file;
 mod context;
 mod exit;
 mod output;
 mod progress;
 
-use context::{Context, Outcome};
+use clap::parser::ValueSource;
+use context::{Context, Outcome, Shown};
 use exit::CliError;
 use thywill_core::backup::Tier;
 
@@ -29,24 +31,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "thywill", version)]
 struct Cli {
-    /// The ThyWill SQLite database.
-    #[arg(
-        long,
-        global = true,
-        env = context::DB_VARIABLE,
-        default_value = "thywill.db",
-        value_parser = any_path()
-    )]
-    db: PathBuf,
-    /// The text archive base folder.
-    #[arg(
-        long,
-        global = true,
-        env = context::ARCHIVES_VARIABLE,
-        default_value = "text_archives",
-        value_parser = any_path()
-    )]
-    archives: PathBuf,
+    /// The config file (TOML) [default: thywill.toml in the current folder, if present].
+    #[arg(long, global = true, env = config_file::CONFIG_VARIABLE, value_parser = any_path())]
+    config: Option<PathBuf>,
+    /// The ThyWill SQLite database [default: thywill.db].
+    #[arg(long, global = true, env = context::DB_VARIABLE, value_parser = any_path())]
+    db: Option<PathBuf>,
+    /// The text archive base folder [default: text_archives].
+    #[arg(long, global = true, env = context::ARCHIVES_VARIABLE, value_parser = any_path())]
+    archives: Option<PathBuf>,
     /// Where database backups go [default: backups/ beside the database].
     #[arg(long, global = true, env = context::BACKUPS_VARIABLE, value_parser = any_path())]
     backups: Option<PathBuf>,
@@ -224,39 +217,149 @@ fn parse(args: &[OsString]) -> Result<(Context, Command), Failure> {
     // Not `from_arg_matches_mut`: it takes the values out, and with them their sources,
     // which `context::setting` reads.
     let cli = Cli::from_arg_matches(&matches).map_err(Failure::Clap)?;
-    let db =
-        context::setting(&matches, "db", context::DB_VARIABLE, cli.db).map_err(Failure::Cli)?;
-    let archives = context::setting(
+    let context = resolve(
         &matches,
-        "archives",
-        context::ARCHIVES_VARIABLE,
+        cli.config,
+        cli.db,
         cli.archives,
+        cli.backups,
+        cli.audit_log,
     )
     .map_err(Failure::Cli)?;
-    let backups = match cli.backups {
-        Some(backups) => context::setting(&matches, "backups", context::BACKUPS_VARIABLE, backups)
-            .map_err(Failure::Cli)?,
-        None => db
-            .parent()
-            .map_or_else(|| PathBuf::from("backups"), |dir| dir.join("backups")),
-    };
-    let audit_log = match cli.audit_log {
-        Some(path) => Some(
-            context::setting(&matches, "audit_log", context::AUDIT_VARIABLE, path)
-                .map_err(Failure::Cli)?,
-        ),
-        None => None,
-    };
     let context = Context {
+        json: cli.json,
+        yes: cli.yes,
+        quiet: cli.quiet,
+        ..context
+    };
+    Ok((context, cli.command))
+}
+
+/// Applies the layers to the global settings: option, then environment variable, then
+/// config file, then default. Also sets the process's time zone from `time_zone`.
+fn resolve(
+    matches: &clap::ArgMatches,
+    config: Option<PathBuf>,
+    db: Option<PathBuf>,
+    archives: Option<PathBuf>,
+    backups: Option<PathBuf>,
+    audit_log: Option<PathBuf>,
+) -> Result<Context, CliError> {
+    let explicit = config.map(|path| {
+        let named_by = if matches.value_source("config") == Some(ValueSource::EnvVariable) {
+            config_file::CONFIG_VARIABLE
+        } else {
+            "--config"
+        };
+        (path, named_by)
+    });
+    let file = config_file::find(explicit)?;
+    let mut shown = Vec::new();
+    let mut layer = |id: &str,
+                     variable: &str,
+                     given: Option<PathBuf>,
+                     from_file: Option<&config_file::Entry<PathBuf>>|
+     -> Result<Option<PathBuf>, CliError> {
+        let (value, source) = if let Some(value) = given {
+            let value = context::setting(matches, id, variable, value)?;
+            let source = if matches.value_source(id) == Some(ValueSource::EnvVariable) {
+                format!("env {variable}")
+            } else {
+                "option".to_owned()
+            };
+            (value, source)
+        } else if let (Some(entry), Some(file)) = (from_file, file.as_ref()) {
+            (entry.value.clone(), file.source(entry.line))
+        } else {
+            return Ok(None);
+        };
+        shown.push(Shown::new(id, value.display().to_string(), source));
+        Ok(Some(value))
+    };
+    let db_file = file.as_ref().and_then(|f| f.db.as_ref());
+    let db = layer("db", context::DB_VARIABLE, db, db_file)?;
+    let archives_file = file.as_ref().and_then(|f| f.archives.as_ref());
+    let archives = layer(
+        "archives",
+        context::ARCHIVES_VARIABLE,
+        archives,
+        archives_file,
+    )?;
+    let backups_file = file.as_ref().and_then(|f| f.backups.as_ref());
+    let backups = layer("backups", context::BACKUPS_VARIABLE, backups, backups_file)?;
+    let audit_file = file.as_ref().and_then(|f| f.audit_log.as_ref());
+    let audit_log = layer("audit_log", context::AUDIT_VARIABLE, audit_log, audit_file)?;
+    let db = db.unwrap_or_else(|| {
+        shown.push(Shown::new(
+            "db",
+            "thywill.db".to_owned(),
+            "default".to_owned(),
+        ));
+        PathBuf::from("thywill.db")
+    });
+    let archives = archives.unwrap_or_else(|| {
+        shown.push(Shown::new(
+            "archives",
+            "text_archives".to_owned(),
+            "default".to_owned(),
+        ));
+        PathBuf::from("text_archives")
+    });
+    let backups = backups.unwrap_or_else(|| {
+        let path = db
+            .parent()
+            .map_or_else(|| PathBuf::from("backups"), |dir| dir.join("backups"));
+        shown.push(Shown::new(
+            "backups",
+            path.display().to_string(),
+            "default".to_owned(),
+        ));
+        path
+    });
+    let mut context = Context {
         db,
         archives,
         backups,
         audit_log,
-        json: cli.json,
-        yes: cli.yes,
-        quiet: cli.quiet,
+        json: false,
+        yes: false,
+        quiet: false,
+        config: file,
+        shown: Vec::new(),
     };
-    Ok((context, cli.command))
+    if context.audit_log.is_none() {
+        let value = context
+            .audit_log()
+            .map_or_else(|| "off".to_owned(), |p| p.display().to_string());
+        shown.push(Shown::new("audit_log", value, "default".to_owned()));
+    }
+    shown.push(apply_time_zone(context.config.as_ref())?);
+    let order = ["db", "archives", "backups", "audit_log", "time_zone"];
+    shown.sort_by_key(|s| order.iter().position(|name| *name == s.name));
+    context.shown = shown;
+    Ok(context)
+}
+
+/// `time_zone` (`THYWILL_TIME_ZONE`, else the file) becomes the process's `TZ`, before any
+/// clock is read: backup set names and retention's "now" are local time.
+fn apply_time_zone(file: Option<&config_file::ConfigFile>) -> Result<Shown, CliError> {
+    let from_env = std::env::var(context::TIME_ZONE_VARIABLE)
+        .ok()
+        .filter(|zone| !zone.is_empty());
+    let (zone, source) = if let Some(zone) = from_env {
+        config_file::check_zone(&zone)
+            .map_err(|why| CliError::Usage(format!("{}: {why}", context::TIME_ZONE_VARIABLE)))?;
+        (zone, format!("env {}", context::TIME_ZONE_VARIABLE))
+    } else if let Some((entry, file)) = file.and_then(|f| f.time_zone.as_ref().map(|e| (e, f))) {
+        (entry.value.clone(), file.source(entry.line))
+    } else {
+        let zone = std::env::var("TZ").unwrap_or_else(|_| "local".to_owned());
+        return Ok(Shown::new("time_zone", zone, "default".to_owned()));
+    };
+    // Set while the process still has one thread and before any clock is read, so every
+    // later local time (chrono reads `TZ`) is in this zone.
+    std::env::set_var("TZ", &zone);
+    Ok(Shown::new("time_zone", zone, source))
 }
 
 /// Whether `--json` is on the command line (before a `--`), for reporting a command

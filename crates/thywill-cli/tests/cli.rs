@@ -44,12 +44,15 @@ fn config_shows_defaults_with_backups_beside_the_database() {
     let out = thywill_env(&["--json", "config"], &[]);
     assert!(out.status.success());
     let settings = json_of(&out);
-    assert_eq!(settings["db"], "thywill.db");
-    assert_eq!(settings["archives"], "text_archives");
-    assert_eq!(settings["backups"], "backups");
+    assert_eq!(settings["settings"]["db"]["value"], "thywill.db");
+    assert_eq!(settings["settings"]["archives"]["value"], "text_archives");
+    assert_eq!(settings["settings"]["backups"]["value"], "backups");
 
     let out = thywill_env(&["config", "--db", "/srv/tw/data.db", "--json"], &[]);
-    assert_eq!(json_of(&out)["backups"], "/srv/tw/backups");
+    assert_eq!(
+        json_of(&out)["settings"]["backups"]["value"],
+        "/srv/tw/backups"
+    );
 }
 
 #[test]
@@ -60,14 +63,14 @@ fn environment_variables_apply_and_options_override_them() {
         ("THYWILL_BACKUP_DIR", "/env/backups"),
     ];
     let settings = json_of(&thywill_env(&["--json", "config"], &env));
-    assert_eq!(settings["db"], "/env/x.db");
-    assert_eq!(settings["archives"], "/env/archives");
-    assert_eq!(settings["backups"], "/env/backups");
+    assert_eq!(settings["settings"]["db"]["value"], "/env/x.db");
+    assert_eq!(settings["settings"]["archives"]["value"], "/env/archives");
+    assert_eq!(settings["settings"]["backups"]["value"], "/env/backups");
     let settings = json_of(&thywill_env(
         &["--json", "--archives", "/cli/a", "config"],
         &env,
     ));
-    assert_eq!(settings["archives"], "/cli/a");
+    assert_eq!(settings["settings"]["archives"]["value"], "/cli/a");
 }
 
 #[test]

@@ -13,7 +13,9 @@ pub fn thywill(args: &[&str]) -> Output {
 }
 
 /// The settings variables a test must not inherit from the machine it runs on.
-const SETTINGS: [&str; 6] = [
+const SETTINGS: [&str; 8] = [
+    "THYWILL_CONFIG",
+    "THYWILL_TIME_ZONE",
     "DATABASE_PATH",
     "THYWILL_AUDIT_LOG",
     "TEXT_ARCHIVE_BASE_DIR",

@@ -9,6 +9,7 @@ mod backup;
 mod care;
 mod cli;
 mod cli_errors;
+mod config;
 mod demo;
 mod download;
 mod import;

@@ -22,14 +22,16 @@ pub struct RemoteArgs {
     /// `s3://bucket/prefix?endpoint=URL&region=R&allow_http=true`. S3 credentials come from
     /// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, THYWILL_S3_CREDENTIALS or ~/.aws/credentials,
     /// never from the command line.
-    #[arg(long = "remote", env = "THYWILL_BACKUP_REMOTES", value_delimiter = ';')]
+    /// [default: `remotes` of the config file]
+    #[arg(long = "remote", env = crate::context::REMOTES_VARIABLE, value_delimiter = ';')]
     remotes: Vec<String>,
 }
 
 impl RemoteArgs {
-    fn open(&self) -> Result<Vec<Box<dyn RemoteTarget>>, CliError> {
+    fn open(&self, context: &Context) -> Result<Vec<Box<dyn RemoteTarget>>, CliError> {
         let env = |k: &str| std::env::var_os(k);
-        self.remotes
+        let (remotes, _) = context.remotes(&self.remotes);
+        remotes
             .iter()
             .filter(|s| !s.trim().is_empty())
             .map(|s| Ok(parse_remote(s)?.open(&env)?))
@@ -108,7 +110,7 @@ pub struct SetArgs {
 /// failed.
 pub fn run_backup(context: &Context, args: BackupArgs) -> Result<Outcome, CliError> {
     let tier: Tier = args.tier.parse()?;
-    let targets = args.set.remote.open()?;
+    let targets = args.set.remote.open(context)?;
     let (report, text) = create_set(context, tier, &args.set, &targets)?;
     let failed = report.has_failures();
     Ok(Outcome::new(&report, text)?.with_failures(failed))
@@ -140,8 +142,8 @@ pub fn run_scheduled(
     tier: Tier,
     args: ScheduledArgs,
 ) -> Result<Outcome, CliError> {
-    let policy = args.retention.policy()?;
-    let targets = args.set.remote.open()?;
+    let policy = args.retention.policy(context)?;
+    let targets = args.set.remote.open(context)?;
     let (created, mut text) = create_set(context, tier, &args.set, &targets)?;
     let options = CleanupOptions {
         policy,
@@ -316,7 +318,7 @@ pub struct ListArgs {
 
 /// `thywill list`: every set in every tier, local and remote.
 pub fn run_list(context: &Context, args: ListArgs) -> Result<Outcome, CliError> {
-    let targets = args.remote.open()?;
+    let targets = args.remote.open(context)?;
     let bar = context.progress();
     let report = backup::list(
         &ListOptions {
@@ -525,39 +527,107 @@ pub struct CleanupArgs {
     remote: RemoteArgs,
 }
 
-/// The retention windows, shared by `thywill cleanup` and the scheduled backups. The
-/// defaults are the core's (ThyWill's 48 hours, 30 days, 12 weeks).
+/// The retention windows, shared by `thywill cleanup` and the scheduled backups. Each
+/// window not given here comes from the config file's `[retention]`, else the core's
+/// default (ThyWill's 48 hours, 30 days, 12 weeks).
 #[derive(Args, Debug)]
 pub struct RetentionArgs {
-    /// Hourly retention window, in hours.
-    #[arg(long, default_value_t = RetentionPolicy::default().hourly_hours())]
-    hourly_hours: i64,
-    /// Daily retention window, in days.
-    #[arg(long, default_value_t = RetentionPolicy::default().daily_days())]
-    daily_days: i64,
-    /// Weekly retention window, in weeks.
-    #[arg(long, default_value_t = RetentionPolicy::default().weekly_weeks())]
-    weekly_weeks: i64,
-    /// Pre-restore safety backups: window in days...
-    #[arg(long, default_value_t = RetentionPolicy::default().pre_restore_days())]
-    pre_restore_days: i64,
-    /// ...and how many of the newest are always kept.
-    #[arg(long, default_value_t = RetentionPolicy::default().pre_restore_keep_last() as i64)]
-    pre_restore_keep: i64,
+    /// Hourly retention window, in hours [default: 48].
+    #[arg(long, env = "THYWILL_RETENTION_HOURLY_HOURS")]
+    hourly_hours: Option<i64>,
+    /// Daily retention window, in days [default: 30].
+    #[arg(long, env = "THYWILL_RETENTION_DAILY_DAYS")]
+    daily_days: Option<i64>,
+    /// Weekly retention window, in weeks [default: 12].
+    #[arg(long, env = "THYWILL_RETENTION_WEEKLY_WEEKS")]
+    weekly_weeks: Option<i64>,
+    /// Pre-restore safety backups: window in days [default: 30]...
+    #[arg(long, env = "THYWILL_RETENTION_PRE_RESTORE_DAYS")]
+    pre_restore_days: Option<i64>,
+    /// ...and how many of the newest are always kept [default: 3].
+    #[arg(long, env = "THYWILL_RETENTION_PRE_RESTORE_KEEP")]
+    pre_restore_keep: Option<i64>,
+}
+
+/// The retention settings in effect and their sources, in the config file's key order.
+pub fn retention_settings(
+    context: &Context,
+    args: Option<&RetentionArgs>,
+) -> Result<Vec<(&'static str, i64, String)>, CliError> {
+    let defaults = RetentionPolicy::default();
+    vec![
+        (
+            "hourly_hours",
+            context.retention_value(
+                args.and_then(|a| a.hourly_hours),
+                "THYWILL_RETENTION_HOURLY_HOURS",
+                |r| r.hourly_hours.as_ref(),
+                defaults.hourly_hours(),
+            ),
+        ),
+        (
+            "daily_days",
+            context.retention_value(
+                args.and_then(|a| a.daily_days),
+                "THYWILL_RETENTION_DAILY_DAYS",
+                |r| r.daily_days.as_ref(),
+                defaults.daily_days(),
+            ),
+        ),
+        (
+            "weekly_weeks",
+            context.retention_value(
+                args.and_then(|a| a.weekly_weeks),
+                "THYWILL_RETENTION_WEEKLY_WEEKS",
+                |r| r.weekly_weeks.as_ref(),
+                defaults.weekly_weeks(),
+            ),
+        ),
+        (
+            "pre_restore_days",
+            context.retention_value(
+                args.and_then(|a| a.pre_restore_days),
+                "THYWILL_RETENTION_PRE_RESTORE_DAYS",
+                |r| r.pre_restore_days.as_ref(),
+                defaults.pre_restore_days(),
+            ),
+        ),
+        (
+            "pre_restore_keep",
+            context.retention_value(
+                args.and_then(|a| a.pre_restore_keep),
+                "THYWILL_RETENTION_PRE_RESTORE_KEEP",
+                |r| r.pre_restore_keep.as_ref(),
+                defaults.pre_restore_keep_last() as i64,
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(key, setting)| setting.map(|(value, source)| (key, value, source)))
+    .collect()
 }
 
 impl RetentionArgs {
-    fn policy(&self) -> Result<RetentionPolicy, CliError> {
-        RetentionPolicy::new(self.hourly_hours, self.daily_days, self.weekly_weeks)
-            .and_then(|p| p.with_pre_restore(self.pre_restore_days, self.pre_restore_keep))
+    fn policy(&self, context: &Context) -> Result<RetentionPolicy, CliError> {
+        let values: Vec<i64> = retention_settings(context, Some(self))?
+            .into_iter()
+            .map(|(_, value, _)| value)
+            .collect();
+        let [hourly, daily, weekly, pre_days, pre_keep] = values[..] else {
+            return Err(CliError::Core(Error::Internal(
+                "five retention settings".to_owned(),
+            )));
+        };
+        RetentionPolicy::new(hourly, daily, weekly)
+            .and_then(|p| p.with_pre_restore(pre_days, pre_keep))
             .map_err(command_line_value)
     }
 }
 
 /// `thywill cleanup [--dry-run]`.
 pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliError> {
-    let policy = args.retention.policy()?;
-    let targets = args.remote.open()?;
+    let policy = args.retention.policy(context)?;
+    let targets = args.remote.open(context)?;
     let options = CleanupOptions {
         policy,
         dry_run: true,

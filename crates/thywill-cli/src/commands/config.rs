@@ -1,36 +1,60 @@
-//! `thywill config`: the settings in effect after options, environment and defaults.
+//! `thywill config show` (and `thywill config`): every setting in effect and where it came
+//! from: an option, an environment variable, the config file (with its line) or the default.
 
-use clap::Args;
-use serde::Serialize;
+use clap::{Args, Subcommand};
+use serde_json::{json, Map, Value};
 
+use crate::commands::backup::retention_settings;
 use crate::context::{Context, Outcome};
 use crate::exit::CliError;
 
-/// Options of `thywill config` (none: it shows the global ones).
+/// Options of `thywill config`: `show`, which is also what `thywill config` alone does.
 #[derive(Args)]
-pub struct ConfigArgs {}
-
-#[derive(Serialize)]
-struct Settings {
-    version: &'static str,
-    db: String,
-    archives: String,
-    backups: String,
-    assume_yes: bool,
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    action: Option<ConfigAction>,
 }
 
-/// Shows the effective settings.
-pub fn run(context: &Context, _args: ConfigArgs) -> Result<Outcome, CliError> {
-    let settings = Settings {
-        version: thywill_core::VERSION,
-        db: context.db.display().to_string(),
-        archives: context.archives.display().to_string(),
-        backups: context.backups.display().to_string(),
-        assume_yes: context.yes,
-    };
-    let text = format!(
-        "thywill {}\ndatabase: {}\narchives: {}\nbackups:  {}\n",
-        settings.version, settings.db, settings.archives, settings.backups
-    );
-    Outcome::new(&settings, text)
+/// What `thywill config` does.
+#[derive(Subcommand)]
+pub enum ConfigAction {
+    /// Show every setting in effect, its value and where it came from.
+    #[command(after_help = "Example:\n  thywill config show --json")]
+    Show,
+}
+
+/// Shows the settings in effect.
+pub fn run(context: &Context, args: ConfigArgs) -> Result<Outcome, CliError> {
+    let ConfigAction::Show = args.action.unwrap_or(ConfigAction::Show);
+    let mut rows: Vec<(String, Value, String)> = context
+        .shown
+        .iter()
+        .map(|s| (s.name.clone(), s.value.clone(), s.source.clone()))
+        .collect();
+    for (key, value, source) in retention_settings(context, None)? {
+        rows.push((format!("retention.{key}"), json!(value), source));
+    }
+    let (remotes, source) = context.remotes(&[]);
+    rows.push(("remotes".to_owned(), json!(remotes), source));
+
+    let mut settings = Map::new();
+    let mut text = String::new();
+    let config_file = context
+        .config
+        .as_ref()
+        .map(|file| file.path.display().to_string());
+    text.push_str(&format!(
+        "config file: {}\n",
+        config_file.as_deref().unwrap_or("(none)")
+    ));
+    for (name, value, source) in rows {
+        let shown = match &value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        text.push_str(&format!("{name:<29} {shown}  ({source})\n"));
+        settings.insert(name, json!({"value": value, "source": source}));
+    }
+    let report = json!({"settings": settings, "config_file": config_file});
+    Outcome::new(&report, text)
 }
