@@ -13,6 +13,7 @@ mod commands;
 mod config_file;
 mod context;
 mod exit;
+mod help;
 mod output;
 mod progress;
 
@@ -83,15 +84,17 @@ enum Command {
     Weekly(commands::backup::ScheduledArgs),
     /// Verify a backup: checksums, integrity check, ThyWill's tables.
     Verify(commands::backup::VerifyArgs),
-    /// List the backups of every tier, local and on remotes.
+    /// List the backups of every tier, local and on remotes (ThyWill's `status` too).
+    #[command(alias = "status")]
     List(commands::backup::ListArgs),
-    /// Replace the database with a verified backup.
+    /// Replace the database with a verified backup (ThyWill's `rollback FILE` too).
+    #[command(alias = "rollback")]
     Restore(commands::backup::RestoreArgs),
     /// Restore, then bring the database up to the current ThyWill schema.
     RestoreSafe(commands::backup::RestoreArgs),
     /// Delete backups past their retention window.
     Cleanup(commands::backup::CleanupArgs),
-    /// Show the settings in effect (options, environment, defaults).
+    /// Show the settings in effect and where each came from (`config show`).
     Config(commands::config::ConfigArgs),
     /// Build a small sample community's archives, read them back and summarise.
     Demo(commands::demo::DemoArgs),
@@ -137,6 +140,17 @@ enum Command {
     RecoveryReport(commands::recovery_report::RecoveryReportArgs),
     /// Show the audit trail: one line per operation on user data (docs/audit.md).
     Audit(commands::audit::AuditArgs),
+    /// Import everything export-all wrote, with the archive files (`import text-archives`).
+    ImportAll(commands::thywill_names::ImportAllArgs),
+    /// Bring prayers' text back in line with their archive files
+    /// (`import text-archives --update-existing`).
+    FixPrayerContent(commands::thywill_names::FixPrayerContentArgs),
+    /// Report prayers whose author or markers are missing, and how the archives would
+    /// repair them (`reconstruct-from-archives --dry-run`).
+    AnalyzeOrphanedPrayers(commands::thywill_names::OrphanArgs),
+    /// Repair prayers whose author or markers are missing from the archives
+    /// (`reconstruct-from-archives --execute`).
+    HealOrphanedPrayers(commands::thywill_names::OrphanArgs),
 }
 
 fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
@@ -176,6 +190,16 @@ fn run(context: &Context, command: Command) -> Result<Outcome, CliError> {
             commands::recovery_report::run_recovery_report(context, args)
         }
         Command::Audit(args) => commands::audit::run(context, args),
+        Command::ImportAll(args) => commands::thywill_names::run_import_all(context, args),
+        Command::FixPrayerContent(args) => {
+            commands::thywill_names::run_fix_prayer_content(context, args)
+        }
+        Command::AnalyzeOrphanedPrayers(args) => {
+            commands::thywill_names::run_orphans(context, args, false)
+        }
+        Command::HealOrphanedPrayers(args) => {
+            commands::thywill_names::run_orphans(context, args, true)
+        }
     }
 }
 
@@ -211,7 +235,7 @@ enum Failure {
 }
 
 fn parse(args: &[OsString]) -> Result<(Context, Command), Failure> {
-    let matches = Cli::command()
+    let matches = help::decorate(Cli::command())
         .try_get_matches_from(args)
         .map_err(Failure::Clap)?;
     // Not `from_arg_matches_mut`: it takes the values out, and with them their sources,

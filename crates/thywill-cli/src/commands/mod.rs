@@ -13,3 +13,4 @@ pub mod recovery;
 pub mod recovery_reconstruct;
 pub mod recovery_report;
 pub mod sessions;
+pub mod thywill_names;
