@@ -79,3 +79,62 @@ fn quiet_prints_nothing_on_success() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn help_groups_the_commands_as_thywill_does() {
+    for args in [&["help"][..], &["--help"][..]] {
+        let out = thywill_env(args, &[]);
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        let at = |heading: &str| {
+            help.find(heading)
+                .unwrap_or_else(|| panic!("{heading}: {help}"))
+        };
+        assert!(at("Backup Commands:") < at("Archive and Recovery Commands:"));
+        assert!(at("Archive and Recovery Commands:") < at("Utility Commands:"));
+        let backup_group = &help[at("Backup Commands:")..at("Archive and Recovery Commands:")];
+        for name in [
+            "  backup ",
+            "  list ",
+            "  restore ",
+            "  cleanup ",
+            "  verify ",
+        ] {
+            assert!(backup_group.contains(name), "{name}: {backup_group}");
+        }
+        assert!(help.contains("  import-all "), "{help}");
+        assert!(help.contains("Example:\n  thywill "), "{help}");
+    }
+}
+
+/// The only styling the command prints is clap's help (bold and underlined headings): on a
+/// terminal only, and never with `NO_COLOR`.
+#[test]
+fn help_is_styled_only_on_a_terminal_without_no_color() {
+    let on_terminal = |no_color: bool| {
+        let command = format!("{} --help", env!("CARGO_BIN_EXE_thywill"));
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("NO_COLOR")
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            script.env("NO_COLOR", "1");
+        }
+        let out = script.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        on_terminal(false).contains("\x1b["),
+        "no styling on a terminal"
+    );
+    let plain = on_terminal(true);
+    assert!(
+        plain.contains("Backup Commands:") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    let piped = thywill_env(&["--help"], &[]);
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\x1b'));
+}

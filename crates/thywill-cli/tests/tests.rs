@@ -13,6 +13,7 @@ mod config;
 mod demo;
 mod download;
 mod import;
+mod json_everywhere;
 mod recovery;
 mod recovery_reconstruct;
 mod recovery_report;
