@@ -239,3 +239,20 @@ fn time_zone_sets_the_hour_in_backup_set_names() {
         .join(format!("{name}.db"))
         .is_file());
 }
+
+#[test]
+fn a_refused_retention_value_from_the_file_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "thywill.toml",
+        "audit_log = \"off\"\n[retention]\ndaily_days = 0\n",
+    );
+    let out = thywill_in(dir.path(), &["cleanup", "--dry-run"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("daily_days") && stderr.contains("thywill.toml:3"),
+        "{stderr}"
+    );
+}

@@ -609,10 +609,8 @@ pub fn retention_settings(
 
 impl RetentionArgs {
     fn policy(&self, context: &Context) -> Result<RetentionPolicy, CliError> {
-        let values: Vec<i64> = retention_settings(context, Some(self))?
-            .into_iter()
-            .map(|(_, value, _)| value)
-            .collect();
+        let settings = retention_settings(context, Some(self))?;
+        let values: Vec<i64> = settings.iter().map(|(_, value, _)| *value).collect();
         let [hourly, daily, weekly, pre_days, pre_keep] = values[..] else {
             return Err(CliError::Core(Error::Internal(
                 "five retention settings".to_owned(),
@@ -621,6 +619,18 @@ impl RetentionArgs {
         RetentionPolicy::new(hourly, daily, weekly)
             .and_then(|p| p.with_pre_restore(pre_days, pre_keep))
             .map_err(command_line_value)
+            .map_err(|error| match error {
+                // Say where a refused value came from when it was not typed here.
+                CliError::Usage(message) => {
+                    let origin = settings
+                        .iter()
+                        .find(|(key, _, source)| message.starts_with(key) && source != "option")
+                        .map(|(_, _, source)| format!(" (from {source})"))
+                        .unwrap_or_default();
+                    CliError::Usage(format!("{message}{origin}"))
+                }
+                other => other,
+            })
     }
 }
 
