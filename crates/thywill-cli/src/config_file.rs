@@ -192,10 +192,23 @@ pub fn load(path: &Path) -> Result<ConfigFile, CliError> {
         audit_log: path_entry(raw.audit_log, "audit_log", true)?,
         time_zone,
         retention,
-        remotes: raw.remotes.map(|v| Entry {
-            line: line_of(&text, v.span().start),
-            value: v.into_inner(),
-        }),
+        remotes: raw
+            .remotes
+            .map(|v| {
+                let line = line_of(&text, v.span().start);
+                let value = v.into_inner();
+                for remote in &value {
+                    thywill_core::backup::remote::RemoteSpec::parse(remote).map_err(|e| {
+                        CliError::Usage(format!(
+                            "{}:{line}: key `remotes`: {}",
+                            path.display(),
+                            redact(&e.to_string())
+                        ))
+                    })?;
+                }
+                Ok::<_, CliError>(Entry { value, line })
+            })
+            .transpose()?,
         path,
     })
 }
@@ -242,4 +255,42 @@ fn key_at(text: &str, span: Range<usize>) -> Option<String> {
     let (key, _) = line.split_once('=')?;
     let key = key.trim().trim_matches('"');
     (!key.is_empty()).then(|| key.to_owned())
+}
+
+/// `text` with the user-info part of every URL in it (`scheme://user:secret@`) replaced by
+/// `***`, so that a secret mistakenly written into a remote is never printed.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"')
+            .unwrap_or(after.len());
+        match after[..authority_end].rfind('@') {
+            Some(user_end) => {
+                out.push_str("***");
+                rest = &after[user_end..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn user_info_in_urls_is_redacted() {
+        assert_eq!(redact("s3://AKIA:secret@bucket/p"), "s3://***@bucket/p");
+        assert_eq!(
+            redact("s3://b?endpoint=http://u:p@127.0.0.1:9 and folder:/x"),
+            "s3://b?endpoint=http://***@127.0.0.1:9 and folder:/x"
+        );
+        assert_eq!(redact("folder:/mnt/usb"), "folder:/mnt/usb");
+    }
 }

@@ -256,3 +256,59 @@ fn a_refused_retention_value_from_the_file_names_its_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn time_zone_takes_env_then_file_and_an_unknown_env_zone_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "thywill.toml",
+        "time_zone = \"Pacific/Kiritimati\"\n",
+    );
+    let (value, source) = setting(dir.path(), &[], &[], "time_zone");
+    assert_eq!(value, "Pacific/Kiritimati");
+    assert!(source.ends_with("thywill.toml:1"), "{source}");
+    let env = [("THYWILL_TIME_ZONE", "Europe/Berlin")];
+    let (value, source) = setting(dir.path(), &[], &env, "time_zone");
+    assert_eq!(
+        (value.as_str().unwrap(), source.as_str()),
+        ("Europe/Berlin", "env THYWILL_TIME_ZONE")
+    );
+    let out = thywill_in(
+        dir.path(),
+        &["config"],
+        &[("THYWILL_TIME_ZONE", "../etc/passwd")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("THYWILL_TIME_ZONE"));
+}
+
+#[test]
+fn a_bad_remote_is_refused_at_its_line_without_printing_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "thywill.toml",
+        "db = \"x.db\"\nremotes = [\"folder:/mnt/usb\", \"sftp://me:hunter2@host/x\"]\n",
+    );
+    let out = thywill_in(dir.path(), &["config", "show"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("thywill.toml:2") && stderr.contains("remotes"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    // One that parses but carries user info is shown without it.
+    write(
+        dir.path(),
+        "thywill.toml",
+        "remotes = [\"s3://AKIA:hunter2@bucket/p\"]\n",
+    );
+    let out = thywill_in(dir.path(), &["config", "show", "--json"], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("s3://***@bucket/p") && !stdout.contains("hunter2"),
+        "{stdout}"
+    );
+}

@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
 
 use crate::commands::backup::retention_settings;
+use crate::config_file;
 use crate::context::{Context, Outcome};
 use crate::exit::CliError;
 
@@ -35,6 +36,7 @@ pub fn run(context: &Context, args: ConfigArgs) -> Result<Outcome, CliError> {
         rows.push((format!("retention.{key}"), json!(value), source));
     }
     let (remotes, source) = context.remotes(&[]);
+    let remotes: Vec<String> = remotes.iter().map(|r| config_file::redact(r)).collect();
     rows.push(("remotes".to_owned(), json!(remotes), source));
 
     let mut settings = Map::new();
