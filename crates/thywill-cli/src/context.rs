@@ -24,10 +24,9 @@ pub const TIME_ZONE_VARIABLE: &str = "THYWILL_TIME_ZONE";
 pub const REMOTES_VARIABLE: &str = "THYWILL_BACKUP_REMOTES";
 
 /// One setting in effect and where it came from, for `thywill config show`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Shown {
     /// The setting's name (the config file's key).
-    #[serde(skip)]
     pub name: String,
     /// Its value.
     pub value: serde_json::Value,

@@ -20,7 +20,6 @@ pub struct ConfigArgs {
 #[derive(Subcommand)]
 pub enum ConfigAction {
     /// Show every setting in effect, its value and where it came from.
-    #[command(after_help = "Example:\n  thywill config show --json")]
     Show,
 }
 
