@@ -751,3 +751,55 @@ fn write_community(base: &Path) -> Result<Written, Error> {
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context() -> Context {
+        Context {
+            db: "thywill.db".into(),
+            archives: "text_archives".into(),
+            backups: "backups".into(),
+            audit_log: None,
+            json: true,
+            yes: false,
+            quiet: true,
+        }
+    }
+
+    #[test]
+    fn a_failing_step_stops_the_story_naming_the_step() {
+        let context = context();
+        let mut story = Story {
+            context: &context,
+            steps: Vec::new(),
+            text: String::new(),
+        };
+        story
+            .step("first", || Ok(Told::new("fine".into(), json!({"n": 1}))))
+            .unwrap();
+        let error = story
+            .step("second", || {
+                Ok(Told::new("wrong".into(), json!({"n": 0}))
+                    .unless(false, || "the figures are wrong".into()))
+            })
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "internal error: demo step 2 (second) failed: the figures are wrong"
+        );
+        assert_eq!(error.exit_code(), 12);
+        let oks: Vec<bool> = story.steps.iter().map(|s| s.ok).collect();
+        assert_eq!(oks, [true, false]);
+        assert!(story.text.contains(" 2. second"));
+        // A core error keeps its kind, and so its exit code.
+        let error = story
+            .step("third", || {
+                Err(Error::Conflict("the database is in use".into()))
+            })
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 5);
+        assert_eq!(story.steps.len(), 2);
+    }
+}
