@@ -151,6 +151,7 @@ fn demo_keeps_its_folder_with_everything_in_it() {
     let report = json_of(&out);
     assert_eq!(report["kept"], true);
     assert!(target.join("thywill.db").is_file());
+    assert!(target.join("thywill-audit.jsonl").is_file());
     assert!(target
         .join("text_archives/users/2025_10_users.txt")
         .is_file());
