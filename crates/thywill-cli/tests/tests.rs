@@ -12,6 +12,7 @@ mod cli_errors;
 mod demo;
 mod download;
 mod import;
+mod operations;
 mod recovery;
 mod recovery_reconstruct;
 mod recovery_report;
