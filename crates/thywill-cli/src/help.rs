@@ -72,7 +72,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("cleanup", "thywill cleanup --dry-run"),
     ("config", "thywill config show"),
     ("config show", "thywill config show --json"),
-    ("demo", "thywill demo --dir /tmp/thywill-demo"),
+    ("demo", "thywill demo --keep /tmp/thywill-demo"),
     ("import", "thywill import text-archives --dry-run"),
     ("import prayers", "thywill import prayers backup.json --dry-run"),
     ("import text-archives", "thywill import text-archives community.zip --dry-run"),

@@ -96,7 +96,7 @@ enum Command {
     Cleanup(commands::backup::CleanupArgs),
     /// Show the settings in effect and where each came from (`config show`).
     Config(commands::config::ConfigArgs),
-    /// Build a small sample community's archives, read them back and summarise.
+    /// The whole story on a sample community: archives, backup, loss, recovery, ZIPs, audit.
     Demo(commands::demo::DemoArgs),
     /// Import text archives (folder or ZIP), JSON prayers or one prayer file.
     #[command(subcommand)]

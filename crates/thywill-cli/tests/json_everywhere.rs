@@ -106,7 +106,7 @@ fn every_command_prints_one_json_document() {
         vec!["cleanup", "--dry-run"],
         vec!["config"],
         vec!["config", "show"],
-        vec!["demo", "--dir", demo],
+        vec!["demo", "--keep", demo],
         vec!["import", "prayers", prayers_json, "--dry-run"],
         vec!["import", "text-archives", "--dry-run"],
         vec!["import", "prayer", prayer_file, "--dry-run"],

@@ -14,6 +14,7 @@ mod demo;
 mod download;
 mod import;
 mod json_everywhere;
+mod operations;
 mod recovery;
 mod recovery_reconstruct;
 mod recovery_report;
