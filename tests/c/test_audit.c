@@ -94,5 +94,5 @@ int main(int argc, char **argv) {
   CHECK(strcmp(json, "[]") == 0);
   thywill_string_free(json);
   printf("audit: ok\n");
-  return 0;
+  return check_failures == 0 ? 0 : 1;
 }

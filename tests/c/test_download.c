@@ -164,5 +164,5 @@ int main(int argc, char **argv) {
                THYWILL_STATUS_INVALID_INPUT);
   CHECK(json == NULL);
   puts("test_download: ok");
-  return 0;
+  return check_failures == 0 ? 0 : 1;
 }
