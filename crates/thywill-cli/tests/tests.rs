@@ -11,6 +11,7 @@ mod cli;
 mod cli_errors;
 mod config;
 mod demo;
+mod docs_examples;
 mod download;
 mod import;
 mod json_everywhere;
