@@ -370,6 +370,11 @@ fn run_block(dir: &Path, fence: &Fence) {
     );
     let out = bash(dir, &script);
     let report = text(&out);
+    // The end of a long output says what failed.
+    let report = match report.char_indices().rev().nth(4000) {
+        Some((at, _)) => format!("…{}", &report[at..]),
+        None => report,
+    };
     assert_eq!(
         out.status.code(),
         Some(fence.exit),
