@@ -55,7 +55,10 @@ def check_imports(place: str, tree: ast.AST) -> None:
     for module_name, name in thywill_imports(tree):
         module = importlib.import_module(module_name)
         if name is not None and not hasattr(module, name):
-            importlib.import_module(f"{module_name}.{name}")  # a submodule, or the name is gone
+            try:
+                importlib.import_module(f"{module_name}.{name}")  # a submodule?
+            except ImportError:
+                pytest.fail(f"{place}: {module_name} has no {name}")
 
 
 def test_docs_examples_python_blocks_run(community: Path, monkeypatch: pytest.MonkeyPatch) -> None:
