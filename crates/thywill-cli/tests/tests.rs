@@ -13,6 +13,7 @@ mod config;
 mod demo;
 mod download;
 mod import;
+mod interrupt;
 mod json_everywhere;
 mod operations;
 mod recovery;
