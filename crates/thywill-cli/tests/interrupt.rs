@@ -114,6 +114,8 @@ fn wait_until_delivered(child: &Child) {
 }
 
 /// What a cancelled operation must not change: the integrity check and every table's rows.
+/// (The journal mode may change: opening the database to write switches it to WAL, as the
+/// app runs it, before any work starts.)
 fn state(db: &Path) -> (String, Vec<(String, i64)>) {
     let conn = Connection::open(db).unwrap();
     let integrity: String = conn
