@@ -53,3 +53,10 @@ pub fn report(
         Err(crate::Error::Cancelled)
     }
 }
+
+/// Reports an event past an operation's point of no return (the new database is in place):
+/// a stop request is ignored, because the operation has happened and says so, rather than
+/// reporting `Cancelled` for work that stands.
+pub(crate) fn report_after_commit(sink: &dyn Progress, phase: &str, done: u64, total: Option<u64>) {
+    let _ = sink.report(&ProgressEvent { phase, done, total });
+}
