@@ -189,6 +189,7 @@ fn cancelled_while_waiting(
     args: &[&str],
     signal_name: &str,
     operation: &str,
+    new_files: &[&str],
 ) {
     let db = dir.path().join("thywill.db");
     let before = state(&db);
@@ -231,6 +232,7 @@ fn cancelled_while_waiting(
     );
     let mut expected = names_before;
     expected.insert("thywill-audit.jsonl".to_owned());
+    expected.extend(new_files.iter().map(|name| (*name).to_owned()));
     assert_eq!(
         names(dir.path()),
         expected,
@@ -245,6 +247,7 @@ fn ctrl_c_during_an_import_cancels_it_with_its_audit_line_and_the_database_uncha
         &["--json", "import", "text-archives", "text_archives"],
         "INT",
         "import.text_archives",
+        &[],
     );
 }
 
@@ -256,6 +259,7 @@ fn sigterm_during_a_full_recovery_cancels_it_and_removes_its_rebuild() {
         &["--json", "--yes", "full-recovery", "--force"],
         "TERM",
         "recovery.full_recovery",
+        &[],
     );
 }
 
@@ -274,6 +278,19 @@ fn sighup_during_a_restore_cancels_it_and_keeps_the_database() {
         &["--json", "--yes", "restore", &set, "--force"],
         "HUP",
         "backup.restore",
+        &[],
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_backup_cancels_it_and_leaves_no_set_or_temp_copy() {
+    cancelled_while_waiting(
+        &crate::support::community_copy("s1"),
+        &["--json", "daily"],
+        "INT",
+        "backup.create",
+        // The backup root's lock file, kept between runs by design.
+        &["backups/.thywill-backup.lock"],
     );
 }
 

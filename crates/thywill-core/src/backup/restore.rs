@@ -514,7 +514,7 @@ pub(crate) fn install_prepared(
         report_step(progress, step::SIDE_FILES_REMOVED)?;
         rename_durably(temp, database)?;
         // The swap is done: from here a stop request can no longer undo it.
-        progress::report_after_commit(progress, "restore", step::RENAMED, Some(step::TOTAL));
+        progress::report_without_stopping(progress, "restore", step::RENAMED, Some(step::TOTAL));
         Ok(())
     })();
     if let Err(e) = done {
@@ -536,7 +536,7 @@ pub(crate) fn install_prepared(
                 .unwrap_or_default()
         )));
     }
-    progress::report_after_commit(progress, "restore", step::CHECKED, Some(step::TOTAL));
+    progress::report_without_stopping(progress, "restore", step::CHECKED, Some(step::TOTAL));
     installed.warnings = warnings;
     Ok(installed)
 }
