@@ -185,7 +185,8 @@ impl Context {
         }
     }
 
-    /// A progress sink: a bar on stderr when it is a terminal, otherwise silent.
+    /// A progress sink: a bar on stderr when it is a terminal, otherwise silent; either way
+    /// it stops the operation once a stop signal arrived (`interrupt`).
     pub fn progress(&self) -> TerminalProgress {
         TerminalProgress::new(!self.quiet && !self.json && std::io::stderr().is_terminal())
     }
@@ -203,9 +204,12 @@ impl Context {
         }
         output::stderr_text(&format!("{question} [y/N] "));
         let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
+        crate::interrupt::while_prompting(|| std::io::stdin().read_line(&mut answer))
             .map_err(|e| CliError::Core(thywill_core::Error::io("<stdin>", e)))?;
+        // A signal during a step before the prompt that had no safe point to stop at.
+        if crate::interrupt::requested() {
+            return Err(CliError::Core(thywill_core::Error::Cancelled));
+        }
         match answer.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => Ok(()),
             _ => Err(CliError::Core(thywill_core::Error::Cancelled)),

@@ -112,6 +112,9 @@ pub fn decorate(command: Command) -> Command {
         ))
         .after_help(
             "ThyWill's `rollback FILE` and `status` are `restore FILE` and `list`.\n\n\
+             Ctrl-C (or SIGTERM, SIGHUP) stops the command at its next safe point: nothing \
+             half-done is left,\nthe audit log says `cancelled`, exit code 11. A second \
+             Ctrl-C ends it at once (exit 130).\n\n\
              Example:\n  thywill --config thywill.toml backup daily",
         )
 }

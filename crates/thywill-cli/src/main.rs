@@ -14,6 +14,7 @@ mod config_file;
 mod context;
 mod exit;
 mod help;
+mod interrupt;
 mod output;
 mod progress;
 
@@ -209,6 +210,11 @@ fn main() -> ExitCode {
     let code = match parse(&args) {
         Ok((context, command)) => {
             thywill_core::audit::configure(context.audit_setting());
+            if let Err(e) = interrupt::install() {
+                output::stderr_line(&format!(
+                    "thywill: warning: Ctrl-C will end the command at once: {e}"
+                ));
+            }
             let code = match run(&context, command) {
                 Ok(outcome) => print_outcome(&context, &outcome),
                 Err(error) => print_error(&error, &format!("thywill: error: {error}\n"), json),

@@ -1,12 +1,14 @@
 //! The progress bar on stderr (`indicatif`): phase, bar, count, rate and ETA, redrawn at
-//! most 20 times a second, and drawn only when stderr is a terminal.
+//! most 20 times a second, and drawn only when stderr is a terminal. Drawn or not, the
+//! sink is where a stop signal reaches the operation ([`crate::interrupt`]).
 
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use thywill_core::progress::{Progress, ProgressEvent};
 
-/// Renders core progress events as a one-line bar on stderr.
+/// Renders core progress events as a one-line bar on stderr, and asks the operation to
+/// stop once a stop signal has arrived.
 pub struct TerminalProgress {
     /// `None` when drawing is off, so events cost nothing.
     bar: Option<ProgressBar>,
@@ -47,6 +49,9 @@ fn style(template: &str) -> ProgressStyle {
 
 impl Progress for TerminalProgress {
     fn report(&self, event: &ProgressEvent<'_>) -> bool {
+        if crate::interrupt::requested() {
+            return false;
+        }
         let Some(bar) = &self.bar else {
             return true;
         };
@@ -68,5 +73,16 @@ impl Progress for TerminalProgress {
         }
         bar.set_position(event.done);
         true
+    }
+}
+
+/// A sink that draws nothing and only asks the operation to stop once a stop signal has
+/// arrived: for a step whose progress is not worth a bar (a plan before a confirmation,
+/// the demo's steps) but which must still stop on Ctrl-C.
+pub struct StopOnSignal;
+
+impl Progress for StopOnSignal {
+    fn report(&self, _event: &ProgressEvent<'_>) -> bool {
+        !crate::interrupt::requested()
     }
 }

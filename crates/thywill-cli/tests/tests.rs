@@ -14,6 +14,7 @@ mod demo;
 mod docs_examples;
 mod download;
 mod import;
+mod interrupt;
 mod json_everywhere;
 mod operations;
 mod recovery;

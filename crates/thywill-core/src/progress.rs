@@ -53,3 +53,17 @@ pub fn report(
         Err(crate::Error::Cancelled)
     }
 }
+
+/// Reports an event where the operation can no longer stop: past its point of no return
+/// (the new database is in place: it has happened, and must not report `Cancelled` for work
+/// that stands), or in a stretch that must run to its end (files written whose stored paths
+/// are not committed yet). A stop request is ignored; the next ordinary report, if any,
+/// honours it.
+pub(crate) fn report_without_stopping(
+    sink: &dyn Progress,
+    phase: &str,
+    done: u64,
+    total: Option<u64>,
+) {
+    let _ = sink.report(&ProgressEvent { phase, done, total });
+}

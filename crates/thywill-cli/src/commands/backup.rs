@@ -644,11 +644,7 @@ pub fn run_cleanup(context: &Context, args: CleanupArgs) -> Result<Outcome, CliE
         database: Some(context.db.clone()),
         ..CleanupOptions::new(&context.backups)
     };
-    let plan = backup::cleanup(
-        &options,
-        &refs(&targets),
-        &thywill_core::progress::NoProgress,
-    )?;
+    let plan = backup::cleanup(&options, &refs(&targets), &crate::progress::StopOnSignal)?;
     let report = if args.dry_run || plan.deleted_sets == 0 {
         plan
     } else {

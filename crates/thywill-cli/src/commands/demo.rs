@@ -27,7 +27,6 @@ use thywill_core::download::{
     CleanupDownloadsOptions, CommunityZipOptions, UserZipOptions,
 };
 use thywill_core::import::{import_text_archives, TextArchiveOptions};
-use thywill_core::progress::NoProgress;
 use thywill_core::recovery::{
     full_recovery, test_recovery, validate_consistency, ConsistencyOptions, FullRecoveryOptions,
     TestRecoveryOptions,
@@ -37,6 +36,7 @@ use thywill_core::Error;
 use crate::context::{Context, Outcome};
 use crate::exit::CliError;
 use crate::output;
+use crate::progress::StopOnSignal;
 
 /// Options of `thywill demo`.
 #[derive(Args)]
@@ -201,7 +201,7 @@ fn write_archives(base: &Path) -> Result<Told, Error> {
         records += parsed.record_count as u64;
         diagnostics += parsed.diagnostics.len() as u64;
     }
-    let check = check_tree(base, &NoProgress)?;
+    let check = check_tree(base, &StopOnSignal)?;
     let line = format!(
         "{archive_files} files, {records} records ({} users, {} prayers, {} flagged); \
          re-rendered byte-identical: {}/{}",
@@ -276,8 +276,8 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
     story.step("write the archives", || write_archives(&base))?;
     story.step("import", || {
         let options = TextArchiveOptions::default();
-        let first = import_text_archives(&base, &database, &options, &NoProgress)?;
-        let again = import_text_archives(&base, &database, &options, &NoProgress)?;
+        let first = import_text_archives(&base, &database, &options, &StopOnSignal)?;
+        let again = import_text_archives(&base, &database, &options, &StopOnSignal)?;
         let rows = count_rows(&database)?;
         let total: u64 = rows.values().sum();
         let line = format!(
@@ -305,7 +305,7 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
     story.step("back up", || {
         let created = backup::create(
             &CreateOptions::new(&database, &backups, Tier::Daily),
-            &NoProgress,
+            &StopOnSignal,
         )?;
         let size: u64 = created.members.iter().map(|m| m.size).sum();
         let integrity_ok = created.verification.as_ref().is_some_and(|v| v.passed());
@@ -322,7 +322,7 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
     })?;
     let backup_path = before.backup.clone().unwrap_or_default();
     story.step("verify the backup", || {
-        let verified = backup::verify(&backup_path, &VerifyOptions::default(), &NoProgress)?;
+        let verified = backup::verify(&backup_path, &VerifyOptions::default(), &StopOnSignal)?;
         let rows: u64 = verified.table_row_counts.values().sum();
         Ok(Told::new(
             format!(
@@ -379,7 +379,7 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             scratch_dir: Some(folder.clone()),
             ..TestRecoveryOptions::default()
         };
-        let report = test_recovery(&base, &backup_path, &options, &NoProgress)?;
+        let report = test_recovery(&base, &backup_path, &options, &StopOnSignal)?;
         let c = &report.comparison;
         Ok(Told::new(
             format!(
@@ -398,7 +398,7 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             &base,
             &database,
             &FullRecoveryOptions::new(&backups),
-            &NoProgress,
+            &StopOnSignal,
         )?;
         let rows = count_rows(&database)?;
         let back: u64 = rows.values().sum();
@@ -428,7 +428,7 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             scratch_dir: Some(folder.clone()),
             ..ConsistencyOptions::default()
         };
-        let report = validate_consistency(&database, &base, &options, &NoProgress)?;
+        let report = validate_consistency(&database, &base, &options, &StopOnSignal)?;
         let score = report.stats.consistency_score;
         let mut told = Told::new(
             format!(
@@ -453,13 +453,13 @@ pub fn run(context: &Context, args: DemoArgs) -> Result<Outcome, CliError> {
             &base,
             ZIP_USER,
             &UserZipOptions::default(),
-            &NoProgress,
+            &StopOnSignal,
         )?;
         let community = create_full_community_zip(
             &database,
             &base,
             &CommunityZipOptions::default(),
-            &NoProgress,
+            &StopOnSignal,
         )?;
         let flagged_left_out = community.excluded.flagged_prayer_files;
         Ok(Told::new(

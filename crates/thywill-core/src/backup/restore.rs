@@ -513,7 +513,8 @@ pub(crate) fn install_prepared(
         fsync_dir(&live_dir)?;
         report_step(progress, step::SIDE_FILES_REMOVED)?;
         rename_durably(temp, database)?;
-        report_step(progress, step::RENAMED)?;
+        // The swap is done: from here a stop request can no longer undo it.
+        progress::report_without_stopping(progress, "restore", step::RENAMED, Some(step::TOTAL));
         Ok(())
     })();
     if let Err(e) = done {
@@ -535,7 +536,7 @@ pub(crate) fn install_prepared(
                 .unwrap_or_default()
         )));
     }
-    report_step(progress, step::CHECKED)?;
+    progress::report_without_stopping(progress, "restore", step::CHECKED, Some(step::TOTAL));
     installed.warnings = warnings;
     Ok(installed)
 }

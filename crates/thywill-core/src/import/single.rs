@@ -224,7 +224,8 @@ fn import_prayer_bytes(
         activity.apply(&target, &doc.activities, None, &mut report, &mut ensure)
     })?;
     runner.finish()?;
-    progress_report(progress, "prayer", 1, Some(1))?;
+    // Committed: a stop request now would report `Cancelled` for a prayer that is in.
+    crate::progress::report_without_stopping(progress, "prayer", 1, Some(1));
     Ok(report)
 }
 

@@ -2261,6 +2261,9 @@ impl Plan {
         }
     }
 
+    /// Writes the files, then commits their stored paths. Once the first file is written this
+    /// runs to its end whatever the progress sink answers: stopped in between, the database
+    /// would not name files that exist, and the next run would write them again beside them.
     fn apply(&self, db: &Database, root: &Path, progress: &dyn Progress) -> Result<()> {
         let total = (self.files.len() + self.appends.len()) as u64;
         let mut done = 0u64;
@@ -2298,7 +2301,7 @@ impl Plan {
             }
             done += 1;
             if done.is_multiple_of(256) {
-                progress::report(progress, "write", done, Some(total))?;
+                progress::report_without_stopping(progress, "write", done, Some(total));
             }
         }
         // The lines of one file go in one write: a file this run creates gets its header and
@@ -2330,9 +2333,9 @@ impl Plan {
                 fileops::locked_append(&full, &block)?;
             }
             done += lines.len() as u64;
-            progress::report(progress, "write", done, Some(total))?;
+            progress::report_without_stopping(progress, "write", done, Some(total));
         }
-        progress::report(progress, "write", total, Some(total))?;
+        progress::report_without_stopping(progress, "write", total, Some(total));
         if self.prayer_paths.is_empty() && self.user_paths.is_empty() && moved.is_empty() {
             return Ok(());
         }

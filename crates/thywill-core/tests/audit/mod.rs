@@ -207,6 +207,52 @@ mod operations {
         assert_eq!(results, [AuditResult::Cancelled, AuditResult::Interrupted]);
     }
 
+    /// A stop request is honoured up to the swap of a full recovery (the live database is
+    /// kept, the rebuild removed, the line says `cancelled`) and ignored after it: the new
+    /// database is in place, so the operation reports success, not a cancellation.
+    #[test]
+    fn a_stop_before_the_swap_cancels_and_one_after_it_is_too_late() {
+        let rows = |db: &Path| {
+            let conn = rusqlite::Connection::open(db).unwrap();
+            thywill_core::db::table_row_counts(&conn).unwrap()
+        };
+        let leftovers = |dir: &Path| -> Vec<String> {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".tmp") || name.contains(".tmp-"))
+                .collect()
+        };
+        // The install's steps: 7 = side files removed (last before the rename), 8 = renamed.
+        let stop_at = |step: u64| {
+            move |event: &ProgressEvent<'_>| !(event.phase == "restore" && event.done == step)
+        };
+
+        let community = Community::copy("s1");
+        let before = rows(&community.db());
+        let cancelled = full_recovery(
+            &community.archives(),
+            &community.db(),
+            &full_options(&community.backups()),
+            &stop_at(7),
+        );
+        assert!(matches!(cancelled, Err(thywill_core::Error::Cancelled)));
+        assert_eq!(rows(&community.db()), before);
+        assert_eq!(leftovers(community.dir.path()), Vec::<String>::new());
+
+        let installed = full_recovery(
+            &community.archives(),
+            &community.db(),
+            &full_options(&community.backups()),
+            &stop_at(8),
+        )
+        .unwrap();
+        assert!(installed.installed);
+        assert_eq!(leftovers(community.dir.path()), Vec::<String>::new());
+        let results: Vec<_> = entries(&community.db()).iter().map(|e| e.result).collect();
+        assert_eq!(results, [AuditResult::Cancelled, AuditResult::Ok]);
+    }
+
     /// The acting user a caller names is on the line.
     #[test]
     fn the_acting_user_is_recorded() {

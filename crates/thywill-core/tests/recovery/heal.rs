@@ -372,6 +372,46 @@ fn deleted_tree_comes_back(corpus: &'static str) {
     assert_second_run_is_a_no_op(&c);
 }
 
+/// A stop request (Ctrl-C) is honoured while heal reads and plans, and ignored once it has
+/// started writing: stopped there, the database would not name the files just written and
+/// the next run would write them again beside them.
+#[test]
+fn a_stop_is_honoured_before_the_writes_and_ignored_during_them() {
+    let c = community("s1");
+    std::fs::remove_dir_all(&c.archives).unwrap();
+    let stop_in = |phase: &'static str| {
+        move |event: &thywill_core::progress::ProgressEvent<'_>| event.phase != phase
+    };
+    let planning = heal_archives_at(
+        &c.db,
+        &c.archives,
+        &options(false),
+        as_of(),
+        &stop_in("prayers"),
+    );
+    assert!(
+        matches!(planning, Err(thywill_core::Error::Cancelled)),
+        "{planning:?}"
+    );
+    assert_eq!(
+        tree(&c.archives),
+        BTreeMap::new(),
+        "nothing is written before the write phase"
+    );
+
+    let report = heal_archives_at(
+        &c.db,
+        &c.archives,
+        &options(false),
+        as_of(),
+        &stop_in("write"),
+    )
+    .unwrap();
+    assert_eq!(report.prayers.files_created, 1000);
+    assert_paths_name_own_files(&c);
+    assert_second_run_is_a_no_op(&c);
+}
+
 #[test]
 fn s1_deleted_tree_comes_back() {
     deleted_tree_comes_back("s1");
