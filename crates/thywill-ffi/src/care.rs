@@ -1,5 +1,5 @@
 //! C bindings of archive care (`thywill_core::recovery`): heal, sync-archives, sync-users,
-//! validate.
+//! validate, the repair of missing archive references and the relationship integrity counts.
 //! Each writes its report as JSON to `*out_json` (free with `thywill_string_free`); the
 //! settings come in one JSON options document (NULL for the defaults; unknown keys are
 //! `INVALID_INPUT`), read by serde into the core's option type.
@@ -10,6 +10,9 @@ use thywill_core::recovery::heal::{heal_archives, HealOptions, HealReport};
 use thywill_core::recovery::sync::{sync_archives, SyncOptions};
 use thywill_core::recovery::sync_users::sync_users;
 use thywill_core::recovery::validate::{validate_archives, ValidateOptions};
+use thywill_core::recovery::{
+    relationship_integrity, repair_archive_references, RepairReferencesOptions,
+};
 
 use crate::guard::{ffi_guard, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
@@ -180,6 +183,66 @@ pub unsafe extern "C" fn thywill_validate_archives(
         if let Some(problems) = unsafe { out_problems.as_mut() } {
             *problems = !report.is_clean();
         }
+        write_json(out, &report)
+    })
+}
+
+/// Sets `text_file_path` of each prayer of the database `db` that has none (NULL or empty)
+/// to the file of the archive at `archives` whose title names the prayer; writes no file.
+/// `options_json` (may be NULL): `{"dry_run": bool, "path_prefix": "text_archives"}`. The
+/// report: `{"dry_run", "database", "archive_root", "prayers_without_path", "repaired":
+/// [{"prayer_id", "file", "stored"}], "without_file": [id], "notes"}`. `*out_changed` (may
+/// be NULL): whether any path was (or, dry, would be) set.
+///
+/// # Safety
+/// As [`thywill_heal_archives`].
+#[no_mangle]
+pub unsafe extern "C" fn thywill_repair_archive_references(
+    db: *const c_char,
+    archives: *const c_char,
+    options_json: *const c_char,
+    progress: thywill_progress_fn,
+    user_data: *mut c_void,
+    out_json: *mut *mut c_char,
+    out_changed: *mut bool,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let db = unsafe { path_arg(db, "db") }?;
+        let archives = unsafe { path_arg(archives, "archives") }?;
+        let options: RepairReferencesOptions =
+            unsafe { options_arg(options_json, "options_json") }?;
+        let report = repair_archive_references(
+            &db,
+            &archives,
+            &options,
+            &CProgress::new(progress, user_data),
+        )?;
+        // SAFETY: NULL or valid for writes per the contract.
+        if let Some(changed) = unsafe { out_changed.as_mut() } {
+            *changed = report.changed_anything();
+        }
+        write_json(out, &report)
+    })
+}
+
+/// Counts the rows of the database `db` that name a user it lacks, read-only. The report:
+/// `{"database", "prayers_without_author", "users_with_missing_inviter",
+/// "role_grants_without_user"}` (a table the database lacks counts 0).
+///
+/// # Safety
+/// `db` is a NUL-terminated string; `out_json` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn thywill_relationship_integrity(
+    db: *const c_char,
+    out_json: *mut *mut c_char,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: forwarded caller contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let db = unsafe { path_arg(db, "db") }?;
+        let report = relationship_integrity(&db)?;
         write_json(out, &report)
     })
 }
