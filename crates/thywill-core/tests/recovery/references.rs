@@ -10,9 +10,9 @@ use thywill_core::recovery::{
     RepairReferencesReport,
 };
 
-use super::heal::{community, tree, Community};
+use super::support::{community, tree, CareCommunity};
 
-fn repair(c: &Community, dry_run: bool) -> RepairReferencesReport {
+fn repair(c: &CareCommunity, dry_run: bool) -> RepairReferencesReport {
     repair_archive_references(
         &c.db,
         &c.archives,
@@ -59,7 +59,7 @@ fn prayers_without_a_path_get_their_file_and_one_without_a_file_is_reported() {
     drop(conn);
     let (gone_id, gone_path) = &chosen[3];
     let gone_relative = gone_path.strip_prefix("text_archives/").unwrap();
-    std::fs::remove_file(c.archives.join(gone_relative)).unwrap();
+    c.remove_files(&[gone_relative]);
     let damaged = stored_paths(&c.db);
     let archives = tree(&c.archives);
 
@@ -127,15 +127,11 @@ fn prayers_without_a_path_get_their_file_and_one_without_a_file_is_reported() {
 #[test]
 fn a_stored_path_is_not_touched_even_when_wrong() {
     let c = community("s1");
-    let conn = Connection::open(&c.db).unwrap();
     // A wrong path is heal's to fix, not this repair's (which only fills missing paths).
-    conn.execute(
+    c.execute(
         "UPDATE prayer SET text_file_path = 'text_archives/prayers/2000/01/nothing.txt' \
          WHERE id = (SELECT id FROM prayer ORDER BY id LIMIT 1)",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    );
     let before = stored_paths(&c.db);
     let report = repair(&c, false);
     assert_eq!(report.prayers_without_path, 0);
@@ -162,18 +158,14 @@ fn integrity_counts_rows_naming_missing_users() {
     let clean = relationship_integrity(&c.db).unwrap();
     assert!(clean.is_clean(), "{clean:?}");
 
-    let conn = Connection::open(&c.db).unwrap();
-    conn.execute_batch(
-        "PRAGMA foreign_keys = OFF;
-         UPDATE prayer SET author_username = 'Ghost' WHERE id IN \
+    c.execute(
+        "UPDATE prayer SET author_username = 'Ghost' WHERE id IN \
            (SELECT id FROM prayer ORDER BY id LIMIT 2);
          UPDATE user SET invited_by_username = 'Nobody' WHERE display_name = \
            (SELECT display_name FROM user ORDER BY display_name LIMIT 1);
          UPDATE user_roles SET user_id = 'Ghost' WHERE rowid = \
            (SELECT min(rowid) FROM user_roles);",
-    )
-    .unwrap();
-    drop(conn);
+    );
     let report = relationship_integrity(&c.db).unwrap();
     assert_eq!(report.prayers_without_author, 2);
     assert_eq!(report.users_with_missing_inviter, 1);
