@@ -104,8 +104,10 @@ pub unsafe extern "C" fn thywill_archive_check_tree(
     unsafe {
         json_report_and(out_json, out_clean, check::CheckReport::is_clean, || {
             let root = path_arg(root, "root")?;
-            let report = check::check_tree(&root, &CProgress::new(progress, user_data))?;
-            Ok(report)
+            Ok(check::check_tree(
+                &root,
+                &CProgress::new(progress, user_data),
+            )?)
         })
     }
 }

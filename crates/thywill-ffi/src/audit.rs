@@ -75,8 +75,7 @@ pub unsafe extern "C" fn thywill_audit_read(
         json_report(out_json, || {
             let path = path_arg(path, "path")?;
             let query: AuditQuery = options_arg(options_json, "options_json")?;
-            let report = audit::read(&path, &query)?;
-            Ok(report)
+            Ok(audit::read(&path, &query)?)
         })
     }
 }

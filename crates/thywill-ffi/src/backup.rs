@@ -116,8 +116,10 @@ pub unsafe extern "C" fn thywill_backup_create(
             let tier = tier_arg(tier)?;
             let options = options_arg(options_json, "options_json")?;
             let options = place_create(options, database, backups, tier);
-            let report = backup::create(&options, &CProgress::new(progress, user_data))?;
-            Ok(report)
+            Ok(backup::create(
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
         })
     }
 }
@@ -159,12 +161,11 @@ pub unsafe extern "C" fn thywill_backup_create_and_copy(
                 let (options, remotes) = options_with_remotes(options_json, "options_json")?;
                 let options = place_create(options, database, backups, tier);
                 let targets = open_remotes(&remotes)?;
-                let report = backup::create_and_copy(
+                Ok(backup::create_and_copy(
                     &options,
                     &refs(&targets),
                     &CProgress::new(progress, user_data),
-                )?;
-                Ok(report)
+                )?)
             },
         )
     }
@@ -204,8 +205,11 @@ pub unsafe extern "C" fn thywill_backup_verify(
             || {
                 let path = path_arg(path, "path")?;
                 let options: VerifyOptions = options_arg(options_json, "options_json")?;
-                let report = backup::verify(&path, &options, &CProgress::new(progress, user_data))?;
-                Ok(report)
+                Ok(backup::verify(
+                    &path,
+                    &options,
+                    &CProgress::new(progress, user_data),
+                )?)
             },
         )
     }
@@ -235,12 +239,11 @@ pub unsafe extern "C" fn thywill_backup_list(
                 ..options
             };
             let targets = open_remotes(&remotes)?;
-            let report = backup::list(
+            Ok(backup::list(
                 &options,
                 &refs(&targets),
                 &thywill_core::progress::NoProgress,
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }
@@ -275,8 +278,11 @@ pub unsafe extern "C" fn thywill_backup_restore(
             let backups = optional_path(backups, "backups")?;
             let options = options_arg(options_json, "options_json")?;
             let options = place_restore(options, database, backups);
-            let report = backup::restore(&source, &options, &CProgress::new(progress, user_data))?;
-            Ok(report)
+            Ok(backup::restore(
+                &source,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
         })
     }
 }
@@ -313,13 +319,12 @@ pub unsafe extern "C" fn thywill_backup_restore_from_remote(
             let options = options_arg(options_json, "options_json")?;
             let options = place_restore(options, database, backups);
             let target = RemoteSpec::parse(remote)?.open(&env)?;
-            let report = backup::restore_from_remote(
+            Ok(backup::restore_from_remote(
                 target.as_ref(),
                 &name,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }
@@ -354,12 +359,11 @@ pub unsafe extern "C" fn thywill_backup_cleanup(
                 ..options
             };
             let targets = open_remotes(&remotes)?;
-            let report = backup::cleanup(
+            Ok(backup::cleanup(
                 &options,
                 &refs(&targets),
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }

@@ -39,13 +39,12 @@ pub unsafe extern "C" fn thywill_validate_consistency(
             let archive_dir = path_arg(archive_dir, "archive_dir")?;
             let database = path_arg(database, "database")?;
             let options: ConsistencyOptions = options_arg(options_json, "options_json")?;
-            let report = recovery::validate_consistency(
+            Ok(recovery::validate_consistency(
                 &database,
                 &archive_dir,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }
@@ -79,13 +78,12 @@ pub unsafe extern "C" fn thywill_recovery_report(
             let backups = optional_path(backups, "backups")?;
             let mut options: RecoveryReportOptions = options_arg(options_json, "options_json")?;
             options.backup_root = root_for(&database, backups);
-            let report = recovery::recovery_report(
+            Ok(recovery::recovery_report(
                 &archive_dir,
                 &database,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }

@@ -48,14 +48,13 @@ pub unsafe extern "C" fn thywill_download_user(
             let archives = path_arg(archives, "archives")?;
             let name = str_arg(name, "name")?;
             let options: UserZipOptions = options_arg(options_json, "options_json")?;
-            let report = create_user_archive_zip(
+            Ok(create_user_archive_zip(
                 &db,
                 &archives,
                 name,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }
@@ -81,13 +80,12 @@ pub unsafe extern "C" fn thywill_download_community(
             let db = path_arg(db, "db")?;
             let archives = path_arg(archives, "archives")?;
             let options: CommunityZipOptions = options_arg(options_json, "options_json")?;
-            let report = create_full_community_zip(
+            Ok(create_full_community_zip(
                 &db,
                 &archives,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }
@@ -114,8 +112,7 @@ pub unsafe extern "C" fn thywill_download_user_metadata(
             let archives = path_arg(archives, "archives")?;
             let name = str_arg(name, "name")?;
             let options: MetadataOptions = options_arg(options_json, "options_json")?;
-            let report = get_user_archive_metadata(&db, &archives, name, &options)?;
-            Ok(report)
+            Ok(get_user_archive_metadata(&db, &archives, name, &options)?)
         })
     }
 }
@@ -168,8 +165,7 @@ pub unsafe extern "C" fn thywill_download_prayer_file(
             let archives = path_arg(archives, "archives")?;
             let prayer_id = str_arg(prayer_id, "prayer_id")?;
             let options: PrayerArchiveFileOptions = options_arg(options_json, "options_json")?;
-            let report = prayer_archive_file(&db, &archives, prayer_id, &options)?;
-            Ok(report)
+            Ok(prayer_archive_file(&db, &archives, prayer_id, &options)?)
         })
     }
 }

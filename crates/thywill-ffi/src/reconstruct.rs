@@ -44,13 +44,12 @@ pub unsafe extern "C" fn thywill_reconstruct_from_archives(
             let archive_dir = path_arg(archive_dir, "archive_dir")?;
             let db = path_arg(db, "db")?;
             let options: ReconstructOptions = options_arg(options_json, "options_json")?;
-            let report = reconstruct_from_archives(
+            Ok(reconstruct_from_archives(
                 &archive_dir,
                 &db,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }

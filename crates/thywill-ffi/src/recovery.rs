@@ -38,13 +38,12 @@ pub unsafe extern "C" fn thywill_recovery_test(
             let archive_dir = path_arg(archive_dir, "archive_dir")?;
             let database = path_arg(database, "database")?;
             let options: TestRecoveryOptions = options_arg(options_json, "options_json")?;
-            let report = recovery::test_recovery(
+            Ok(recovery::test_recovery(
                 &archive_dir,
                 &database,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }
@@ -80,13 +79,12 @@ pub unsafe extern "C" fn thywill_recovery_full(
             let backups = optional_path(backups, "backups")?;
             let mut options: FullRecoveryOptions = options_arg(options_json, "options_json")?;
             options.backup_root = root_for(&database, backups);
-            let report = recovery::full_recovery(
+            Ok(recovery::full_recovery(
                 &archive_dir,
                 &database,
                 &options,
                 &CProgress::new(progress, user_data),
-            )?;
-            Ok(report)
+            )?)
         })
     }
 }
