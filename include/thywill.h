@@ -449,6 +449,31 @@ thywill_status thywill_validate_archives(const char *db,
                                          char **out_json,
                                          bool *out_problems);
 
+// Sets `text_file_path` of each prayer of the database `db` that has none (NULL or empty)
+// to the file of the archive at `archives` whose title names the prayer; writes no file.
+// `options_json` (may be NULL): `{"dry_run": bool, "path_prefix": "text_archives"}`. The
+// report: `{"dry_run", "database", "archive_root", "prayers_without_path", "repaired":
+// [{"prayer_id", "file", "stored"}], "without_file": [id], "notes"}`. `*out_changed` (may
+// be NULL): whether any path was (or, dry, would be) set.
+//
+// # Safety
+// As [`thywill_heal_archives`].
+thywill_status thywill_repair_archive_references(const char *db,
+                                                 const char *archives,
+                                                 const char *options_json,
+                                                 thywill_progress_fn progress,
+                                                 void *user_data,
+                                                 char **out_json,
+                                                 bool *out_changed);
+
+// Counts the rows of the database `db` that name a user it lacks, read-only. The report:
+// `{"database", "prayers_without_author", "users_with_missing_inviter",
+// "role_grants_without_user"}` (a table the database lacks counts 0).
+//
+// # Safety
+// `db` is a NUL-terminated string; `out_json` is valid for writes.
+thywill_status thywill_relationship_integrity(const char *db, char **out_json);
+
 // Compares the text archive folder `archive_dir` with `database` field by field per
 // entity and scores it with ThyWill's statistics. Reads only, unless `"fix": true` (then
 // heal-archives writes what the archives lack; nothing with `"dry_run": true`) and the

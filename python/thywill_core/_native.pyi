@@ -73,6 +73,8 @@ __all__ = [
     "recovery_full",
     "recovery_report",
     "recovery_test",
+    "relationship_integrity",
+    "repair_archive_references",
     "rerender_file",
     "restore_sessions",
     "sync_archives",
@@ -570,6 +572,15 @@ def sync_users(
     path_prefix: str = "text_archives",
     progress: _Progress | None = None,
 ) -> dict[str, Any]: ...
+def repair_archive_references(
+    db: _Path,
+    archives: _Path,
+    *,
+    dry_run: bool = False,
+    path_prefix: str = "text_archives",
+    progress: _Progress | None = None,
+) -> dict[str, Any]: ...
+def relationship_integrity(db: _Path) -> dict[str, Any]: ...
 def validate_archives(
     db: _Path,
     archives: _Path,

@@ -1,5 +1,5 @@
-/* Archive-care exports: heal (dry run, real run, second run), sync-users, validate and
- * sync-archives, on a database imported from one month of fixture s1-live and healed into an empty archive
+/* Archive-care exports: heal (dry run, real run, second run), sync-users, validate,
+ * sync-archives, the repair of archive references and the integrity counts, on a database imported from one month of fixture s1-live and healed into an empty archive
  * folder; their options documents and error paths.
  * argv[1] = fixtures dir (read only), argv[2] = scratch dir. */
 #define _POSIX_C_SOURCE 200809L
@@ -98,8 +98,28 @@ int main(int argc, char **argv) {
   CHECK_CONTAINS(json, "\"problems_by_kind\":{}");
   thywill_string_free(json);
 
+  /* Every prayer has its path: the repair finds nothing, dry or real; no orphans. */
+  changed = true;
+  json = NULL;
+  CHECK_STATUS(thywill_repair_archive_references(db, healed, "{\"dry_run\": true}", NULL, NULL, &json, &changed),
+               THYWILL_STATUS_OK);
+  CHECK(!changed);
+  CHECK_CONTAINS(json, "\"prayers_without_path\":0");
+  CHECK_CONTAINS(json, "\"repaired\":[]");
+  thywill_string_free(json);
+  json = NULL;
+  CHECK_STATUS(thywill_relationship_integrity(db, &json), THYWILL_STATUS_OK);
+  CHECK_CONTAINS(json, "\"prayers_without_author\":0");
+  CHECK_CONTAINS(json, "\"role_grants_without_user\":0");
+  thywill_string_free(json);
+
   /* Error paths. */
   json = NULL;
+  CHECK_STATUS(thywill_repair_archive_references(db, "/no/such/archives", NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NOT_FOUND);
+  CHECK_STATUS(thywill_repair_archive_references(db, healed, "{\"ledgers\": \"auto\"}", NULL, NULL, &json, NULL), THYWILL_STATUS_INVALID_INPUT);
+  CHECK_STATUS(thywill_repair_archive_references(NULL, healed, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(thywill_relationship_integrity("/no/such/thywill.db", &json), THYWILL_STATUS_NOT_FOUND);
+  CHECK_STATUS(thywill_relationship_integrity(db, NULL), THYWILL_STATUS_NULL_ARGUMENT);
   CHECK_STATUS(thywill_heal_archives(NULL, healed, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NULL_ARGUMENT);
   CHECK_STATUS(thywill_heal_archives(db, healed, NULL, NULL, NULL, NULL, NULL), THYWILL_STATUS_NULL_ARGUMENT);
   CHECK_STATUS(thywill_heal_archives("/no/such/thywill.db", healed, NULL, NULL, NULL, &json, NULL), THYWILL_STATUS_NOT_FOUND);

@@ -1,4 +1,5 @@
-"""thywill_core archive care: heal_archives, sync_archives, sync_users, validate_archives."""
+"""thywill_core archive care: heal_archives, sync_archives, sync_users, validate_archives,
+repair_archive_references, relationship_integrity."""
 
 import os
 import shutil
@@ -114,3 +115,45 @@ def test_sync_archives_dry_run_then_real_run_then_nothing(tmp_path: Path) -> Non
 
     with pytest.raises(thywill_core.NotFoundError):
         thywill_core.sync_archives(db, tmp_path / "missing", time_zone="utc")
+
+
+def test_repair_archive_references_dry_run_real_run_and_second_run(tmp_path: Path) -> None:
+    db, archives = community(tmp_path)
+    with sqlite3.connect(db) as connection:
+        (stored,) = connection.execute(
+            "SELECT text_file_path FROM prayer WHERE text_file_path LIKE ?", (f"%{PRAYER}",)
+        ).fetchone()
+        connection.execute("UPDATE prayer SET text_file_path = NULL WHERE text_file_path = ?", (stored,))
+    connection.close()
+    dry = thywill_core.repair_archive_references(db, archives, dry_run=True)
+    assert dry["dry_run"] is True
+    assert dry["prayers_without_path"] == 1
+    assert [r["file"] for r in dry["repaired"]] == [PRAYER]
+    assert dry["repaired"][0]["stored"] == stored
+    report = thywill_core.repair_archive_references(db, archives)
+    assert report["repaired"] == dry["repaired"]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute(
+            "SELECT count(*) FROM prayer WHERE text_file_path IS NULL"
+        ).fetchone() == (0,)
+    connection.close()
+    again = thywill_core.repair_archive_references(db, archives)
+    assert again["repaired"] == [] and again["without_file"] == []
+    with pytest.raises(thywill_core.NotFoundError):
+        thywill_core.repair_archive_references(db, tmp_path / "missing")
+
+
+def test_relationship_integrity_counts_orphans(tmp_path: Path) -> None:
+    db, _ = community(tmp_path)
+    assert thywill_core.relationship_integrity(db) == {
+        "database": str(db),
+        "prayers_without_author": 0,
+        "users_with_missing_inviter": 0,
+        "role_grants_without_user": 0,
+    }
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "UPDATE prayer SET author_username = 'Ghost' WHERE id = (SELECT min(id) FROM prayer)"
+        )
+    connection.close()
+    assert thywill_core.relationship_integrity(db)["prayers_without_author"] == 1

@@ -510,3 +510,19 @@ def test_importing_a_swapped_cli_module_runs_nothing(thywill_tree: Path) -> None
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout == "thywill_core.compat.archive_validation\n"
+
+
+def test_importer_and_recovery_leave_the_database_to_the_core() -> None:
+    """The repair and the integrity counts are the core's: neither module opens the
+    database with Python's ``sqlite3`` itself."""
+    import ast
+    import inspect
+
+    for module in (ti, dr):
+        imported = set()
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                imported.add(node.module or "")
+        assert "sqlite3" not in imported, module.__name__

@@ -9,11 +9,11 @@ use thywill_core::archive::writer::{ArchiveWriter, Clock};
 use thywill_core::archive::{check, kind};
 use thywill_core::Error;
 
-use crate::guard::{ffi_guard, ffi_guard_void, FfiError, FfiResult};
+use crate::guard::{ffi_guard, ffi_guard_void, json_report, json_report_and, FfiError, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
 use crate::strings::{
-    opt_str_arg, out_ptr, owned_c_string, path_arg, str_arg, time_arg, write_json, write_path,
+    opt_str_arg, out_ptr, owned_c_string, path_arg, str_arg, time_arg, write_path,
 };
 
 /// Writes the kind of the file at `path` (relative, absolute or under `text_archives/`)
@@ -50,12 +50,13 @@ pub unsafe extern "C" fn thywill_archive_parse_file(
     path: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        write_json(out, &parse_file(&path)?)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let path = path_arg(path, "path")?;
+            Ok(parse_file(&path)?)
+        })
+    }
 }
 
 /// Parses the archive file at `path` and renders it back as ThyWill writes it, into
@@ -99,17 +100,16 @@ pub unsafe extern "C" fn thywill_archive_check_tree(
     out_json: *mut *mut c_char,
     out_clean: *mut bool,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let root = unsafe { path_arg(root, "root") }?;
-        let report = check::check_tree(&root, &CProgress::new(progress, user_data))?;
-        // SAFETY: NULL or valid for writes per the contract.
-        if let Some(clean) = unsafe { out_clean.as_mut() } {
-            *clean = report.is_clean();
-        }
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report_and(out_json, out_clean, check::CheckReport::is_clean, || {
+            let root = path_arg(root, "root")?;
+            Ok(check::check_tree(
+                &root,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// An archive writer (ThyWill's archive-first write API) for one base folder.

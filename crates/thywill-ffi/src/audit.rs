@@ -8,9 +8,9 @@ use serde::Deserialize;
 use thywill_core::audit::{self, AuditQuery, AuditSetting};
 use thywill_core::Error;
 
-use crate::guard::{ffi_guard, FfiResult};
+use crate::guard::{ffi_guard, json_report, FfiResult};
 use crate::status::thywill_status;
-use crate::strings::{opt_str_arg, options_arg, out_ptr, path_arg, write_json};
+use crate::strings::{opt_str_arg, options_arg, path_arg};
 
 /// `{"mode": "beside_database" | "file" | "off", "path": "..."}`.
 #[derive(Deserialize)]
@@ -70,14 +70,14 @@ pub unsafe extern "C" fn thywill_audit_read(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        let query: AuditQuery = unsafe { options_arg(options_json, "options_json") }?;
-        let report = audit::read(&path, &query)?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let path = path_arg(path, "path")?;
+            let query: AuditQuery = options_arg(options_json, "options_json")?;
+            Ok(audit::read(&path, &query)?)
+        })
+    }
 }
 
 /// Names the app user on whose behalf this thread's following operations run; NULL clears
@@ -102,9 +102,6 @@ pub unsafe extern "C" fn thywill_audit_set_acting_user(user: *const c_char) -> t
 /// `out_json` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn thywill_audit_take_failures(out_json: *mut *mut c_char) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        write_json(json, &audit::take_append_failures())
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { json_report(out_json, || Ok(audit::take_append_failures())) }
 }

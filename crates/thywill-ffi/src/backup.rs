@@ -14,12 +14,10 @@ use thywill_core::backup::{
 };
 use thywill_core::Error;
 
-use crate::guard::{ffi_guard, FfiResult};
+use crate::guard::{json_report, json_report_and, FfiResult};
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{
-    opt_str_arg, options_arg, options_with_remotes, out_ptr, path_arg, str_arg, write_json,
-};
+use crate::strings::{opt_str_arg, options_arg, options_with_remotes, path_arg, str_arg};
 
 fn env(key: &str) -> Option<std::ffi::OsString> {
     std::env::var_os(key)
@@ -110,17 +108,20 @@ pub unsafe extern "C" fn thywill_backup_create(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let backups = unsafe { optional_path(backups, "backups") }?;
-        let tier = unsafe { tier_arg(tier) }?;
-        let options = unsafe { options_arg(options_json, "options_json") }?;
-        let options = place_create(options, database, backups, tier);
-        let report = backup::create(&options, &CProgress::new(progress, user_data))?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let database = path_arg(database, "database")?;
+            let backups = optional_path(backups, "backups")?;
+            let tier = tier_arg(tier)?;
+            let options = options_arg(options_json, "options_json")?;
+            let options = place_create(options, database, backups, tier);
+            Ok(backup::create(
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// Backs up `database` as [`thywill_backup_create`] does, then copies the set to every remote
@@ -147,26 +148,27 @@ pub unsafe extern "C" fn thywill_backup_create_and_copy(
     out_json: *mut *mut c_char,
     out_failed: *mut bool,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let backups = unsafe { optional_path(backups, "backups") }?;
-        let tier = unsafe { tier_arg(tier) }?;
-        let (options, remotes) = unsafe { options_with_remotes(options_json, "options_json") }?;
-        let options = place_create(options, database, backups, tier);
-        let targets = open_remotes(&remotes)?;
-        let report = backup::create_and_copy(
-            &options,
-            &refs(&targets),
-            &CProgress::new(progress, user_data),
-        )?;
-        // SAFETY: NULL or valid for writes per the contract.
-        if let Some(failed) = unsafe { out_failed.as_mut() } {
-            *failed = report.has_failures();
-        }
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report_and(
+            out_json,
+            out_failed,
+            backup::CreateAndCopyReport::has_failures,
+            || {
+                let database = path_arg(database, "database")?;
+                let backups = optional_path(backups, "backups")?;
+                let tier = tier_arg(tier)?;
+                let (options, remotes) = options_with_remotes(options_json, "options_json")?;
+                let options = place_create(options, database, backups, tier);
+                let targets = open_remotes(&remotes)?;
+                Ok(backup::create_and_copy(
+                    &options,
+                    &refs(&targets),
+                    &CProgress::new(progress, user_data),
+                )?)
+            },
+        )
+    }
 }
 
 /// Verifies the backup file `path` and writes the report to `*out_json` (ThyWill's keys
@@ -190,20 +192,27 @@ pub unsafe extern "C" fn thywill_backup_verify(
     out_json: *mut *mut c_char,
     out_verdict: *mut thywill_status,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        let options: VerifyOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = backup::verify(&path, &options, &CProgress::new(progress, user_data))?;
-        // SAFETY: NULL or valid for writes per the contract.
-        if let Some(verdict) = unsafe { out_verdict.as_mut() } {
-            *verdict = report
-                .to_error()
-                .map_or(thywill_status::Ok, |e| e.kind().into());
-        }
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report_and(
+            out_json,
+            out_verdict,
+            |report: &backup::VerifyReport| {
+                report
+                    .to_error()
+                    .map_or(thywill_status::Ok, |e| e.kind().into())
+            },
+            || {
+                let path = path_arg(path, "path")?;
+                let options: VerifyOptions = options_arg(options_json, "options_json")?;
+                Ok(backup::verify(
+                    &path,
+                    &options,
+                    &CProgress::new(progress, user_data),
+                )?)
+            },
+        )
+    }
 }
 
 /// Lists the sets under `backups` and on remotes. `options_json` (may be NULL):
@@ -219,24 +228,24 @@ pub unsafe extern "C" fn thywill_backup_list(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let backups = unsafe { path_arg(backups, "backups") }?;
-        let (options, remotes): (ListOptions, _) =
-            unsafe { options_with_remotes(options_json, "options_json") }?;
-        let options = ListOptions {
-            backup_root: backups,
-            ..options
-        };
-        let targets = open_remotes(&remotes)?;
-        let report = backup::list(
-            &options,
-            &refs(&targets),
-            &thywill_core::progress::NoProgress,
-        )?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let backups = path_arg(backups, "backups")?;
+            let (options, remotes): (ListOptions, _) =
+                options_with_remotes(options_json, "options_json")?;
+            let options = ListOptions {
+                backup_root: backups,
+                ..options
+            };
+            let targets = open_remotes(&remotes)?;
+            Ok(backup::list(
+                &options,
+                &refs(&targets),
+                &thywill_core::progress::NoProgress,
+            )?)
+        })
+    }
 }
 
 /// Replaces `database` with the verified backup `source` (crash-safe; a safety backup of the
@@ -261,17 +270,21 @@ pub unsafe extern "C" fn thywill_backup_restore(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let source = unsafe { path_arg(source, "source") }?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let backups = unsafe { optional_path(backups, "backups") }?;
-        let options = unsafe { options_arg(options_json, "options_json") }?;
-        let options = place_restore(options, database, backups);
-        let report = backup::restore(&source, &options, &CProgress::new(progress, user_data))?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let source = path_arg(source, "source")?;
+            let database = path_arg(database, "database")?;
+            let backups = optional_path(backups, "backups")?;
+            let options = options_arg(options_json, "options_json")?;
+            let options = place_restore(options, database, backups);
+            Ok(backup::restore(
+                &source,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// Restores the set `name` (`thywill_daily_20250101_020000`, `.db` allowed) from `remote`
@@ -296,24 +309,24 @@ pub unsafe extern "C" fn thywill_backup_restore_from_remote(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let remote = unsafe { str_arg(remote, "remote") }?;
-        let name: SetName = unsafe { str_arg(name, "name") }?.parse()?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let backups = unsafe { optional_path(backups, "backups") }?;
-        let options = unsafe { options_arg(options_json, "options_json") }?;
-        let options = place_restore(options, database, backups);
-        let target = RemoteSpec::parse(remote)?.open(&env)?;
-        let report = backup::restore_from_remote(
-            target.as_ref(),
-            &name,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let remote = str_arg(remote, "remote")?;
+            let name: SetName = str_arg(name, "name")?.parse()?;
+            let database = path_arg(database, "database")?;
+            let backups = optional_path(backups, "backups")?;
+            let options = options_arg(options_json, "options_json")?;
+            let options = place_restore(options, database, backups);
+            let target = RemoteSpec::parse(remote)?.open(&env)?;
+            Ok(backup::restore_from_remote(
+                target.as_ref(),
+                &name,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// Applies retention to `backups` (and remotes). `options_json` (may be NULL):
@@ -335,24 +348,24 @@ pub unsafe extern "C" fn thywill_backup_cleanup(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let backups = unsafe { path_arg(backups, "backups") }?;
-        let (options, remotes): (CleanupOptions, _) =
-            unsafe { options_with_remotes(options_json, "options_json") }?;
-        let options = CleanupOptions {
-            backup_root: backups,
-            ..options
-        };
-        let targets = open_remotes(&remotes)?;
-        let report = backup::cleanup(
-            &options,
-            &refs(&targets),
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let backups = path_arg(backups, "backups")?;
+            let (options, remotes): (CleanupOptions, _) =
+                options_with_remotes(options_json, "options_json")?;
+            let options = CleanupOptions {
+                backup_root: backups,
+                ..options
+            };
+            let targets = open_remotes(&remotes)?;
+            Ok(backup::cleanup(
+                &options,
+                &refs(&targets),
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// Copies the set of the backup database file `path` to `remote` (`folder:/path` or
@@ -370,14 +383,15 @@ pub unsafe extern "C" fn thywill_backup_push(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let path = unsafe { path_arg(path, "path") }?;
-        let remote = unsafe { str_arg(remote, "remote") }?;
-        let target = RemoteSpec::parse(remote)?.open(&env)?;
-        let report =
-            remote::push_set(target.as_ref(), &path, &CProgress::new(progress, user_data))?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let path = path_arg(path, "path")?;
+            let remote = str_arg(remote, "remote")?;
+            let target = RemoteSpec::parse(remote)?.open(&env)?;
+            let report =
+                remote::push_set(target.as_ref(), &path, &CProgress::new(progress, user_data))?;
+            Ok(report)
+        })
+    }
 }

@@ -8,10 +8,10 @@ use std::ffi::{c_char, c_void};
 use thywill_core::recovery::{self, ConsistencyOptions, RecoveryReportOptions};
 
 use crate::backup::{optional_path, root_for};
-use crate::guard::ffi_guard;
+use crate::guard::json_report;
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{options_arg, out_ptr, path_arg, write_json};
+use crate::strings::{options_arg, path_arg};
 
 /// Compares the text archive folder `archive_dir` with `database` field by field per
 /// entity and scores it with ThyWill's statistics. Reads only, unless `"fix": true` (then
@@ -33,20 +33,20 @@ pub unsafe extern "C" fn thywill_validate_consistency(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let archive_dir = unsafe { path_arg(archive_dir, "archive_dir") }?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let options: ConsistencyOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = recovery::validate_consistency(
-            &database,
-            &archive_dir,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let archive_dir = path_arg(archive_dir, "archive_dir")?;
+            let database = path_arg(database, "database")?;
+            let options: ConsistencyOptions = options_arg(options_json, "options_json")?;
+            Ok(recovery::validate_consistency(
+                &database,
+                &archive_dir,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// How ready `database` is for a disaster: per table the share the text archives
@@ -70,21 +70,20 @@ pub unsafe extern "C" fn thywill_recovery_report(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let archive_dir = unsafe { path_arg(archive_dir, "archive_dir") }?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let backups = unsafe { optional_path(backups, "backups") }?;
-        let mut options: RecoveryReportOptions =
-            unsafe { options_arg(options_json, "options_json") }?;
-        options.backup_root = root_for(&database, backups);
-        let report = recovery::recovery_report(
-            &archive_dir,
-            &database,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let archive_dir = path_arg(archive_dir, "archive_dir")?;
+            let database = path_arg(database, "database")?;
+            let backups = optional_path(backups, "backups")?;
+            let mut options: RecoveryReportOptions = options_arg(options_json, "options_json")?;
+            options.backup_root = root_for(&database, backups);
+            Ok(recovery::recovery_report(
+                &archive_dir,
+                &database,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }

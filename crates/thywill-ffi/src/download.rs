@@ -13,10 +13,10 @@ use thywill_core::download::{
     UserZipOptions,
 };
 
-use crate::guard::ffi_guard;
+use crate::guard::json_report;
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{options_arg, out_ptr, path_arg, str_arg, write_json};
+use crate::strings::{options_arg, path_arg, str_arg};
 
 /// Writes the archive ZIP of the user `name` (display name) from `db` and the archive
 /// folder `archives`. `options_json` (may be NULL): `{"include_community": bool (default
@@ -41,22 +41,22 @@ pub unsafe extern "C" fn thywill_download_user(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let archives = unsafe { path_arg(archives, "archives") }?;
-        let name = unsafe { str_arg(name, "name") }?;
-        let options: UserZipOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = create_user_archive_zip(
-            &db,
-            &archives,
-            name,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let db = path_arg(db, "db")?;
+            let archives = path_arg(archives, "archives")?;
+            let name = str_arg(name, "name")?;
+            let options: UserZipOptions = options_arg(options_json, "options_json")?;
+            Ok(create_user_archive_zip(
+                &db,
+                &archives,
+                name,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// Writes the community ZIP: no flagged prayers and, unless asked, nobody's marks or
@@ -74,20 +74,20 @@ pub unsafe extern "C" fn thywill_download_community(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let archives = unsafe { path_arg(archives, "archives") }?;
-        let options: CommunityZipOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = create_full_community_zip(
-            &db,
-            &archives,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let db = path_arg(db, "db")?;
+            let archives = path_arg(archives, "archives")?;
+            let options: CommunityZipOptions = options_arg(options_json, "options_json")?;
+            Ok(create_full_community_zip(
+                &db,
+                &archives,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// The archive metadata of the user `name`, in ThyWill's shape: `{"user", "prayers",
@@ -105,16 +105,16 @@ pub unsafe extern "C" fn thywill_download_user_metadata(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let archives = unsafe { path_arg(archives, "archives") }?;
-        let name = unsafe { str_arg(name, "name") }?;
-        let options: MetadataOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = get_user_archive_metadata(&db, &archives, name, &options)?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let db = path_arg(db, "db")?;
+            let archives = path_arg(archives, "archives")?;
+            let name = str_arg(name, "name")?;
+            let options: MetadataOptions = options_arg(options_json, "options_json")?;
+            Ok(get_user_archive_metadata(&db, &archives, name, &options)?)
+        })
+    }
 }
 
 /// The community archives of `archives`: `{"archives": [{"type", "period", "path",
@@ -129,13 +129,14 @@ pub unsafe extern "C" fn thywill_download_list_community(
     archives: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let archives = unsafe { path_arg(archives, "archives") }?;
-        write_json(json, &list_community_archives(&db, &archives)?)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let db = path_arg(db, "db")?;
+            let archives = path_arg(archives, "archives")?;
+            Ok(list_community_archives(&db, &archives)?)
+        })
+    }
 }
 
 /// The archive file of the prayer `prayer_id`: `{"prayer_id", "path" (resolved, inside
@@ -157,17 +158,16 @@ pub unsafe extern "C" fn thywill_download_prayer_file(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let archives = unsafe { path_arg(archives, "archives") }?;
-        let prayer_id = unsafe { str_arg(prayer_id, "prayer_id") }?;
-        let options: PrayerArchiveFileOptions =
-            unsafe { options_arg(options_json, "options_json") }?;
-        let report = prayer_archive_file(&db, &archives, prayer_id, &options)?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let db = path_arg(db, "db")?;
+            let archives = path_arg(archives, "archives")?;
+            let prayer_id = str_arg(prayer_id, "prayer_id")?;
+            let options: PrayerArchiveFileOptions = options_arg(options_json, "options_json")?;
+            Ok(prayer_archive_file(&db, &archives, prayer_id, &options)?)
+        })
+    }
 }
 
 /// Removes download ZIPs of ours older than the limit from `<archives>/downloads/`.
@@ -185,12 +185,12 @@ pub unsafe extern "C" fn thywill_download_cleanup(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let archives = unsafe { path_arg(archives, "archives") }?;
-        let options: CleanupDownloadsOptions =
-            unsafe { options_arg(options_json, "options_json") }?;
-        write_json(json, &cleanup_old_downloads(&archives, &options)?)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let archives = path_arg(archives, "archives")?;
+            let options: CleanupDownloadsOptions = options_arg(options_json, "options_json")?;
+            Ok(cleanup_old_downloads(&archives, &options)?)
+        })
+    }
 }

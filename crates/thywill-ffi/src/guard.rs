@@ -5,7 +5,10 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use serde::Serialize;
+
 use crate::status::thywill_status;
+use crate::strings::{out_ptr, write_json};
 
 /// A failure at the C boundary: a status plus the message for
 /// `thywill_last_error_message()`.
@@ -88,6 +91,51 @@ where
             thywill_status::Panic
         }
     }
+}
+
+/// The body of every export that answers with a report, inside [`ffi_guard`]: `*out_json`
+/// is checked and set to NULL first (a failed call leaves it NULL), then `body` converts the
+/// arguments and calls the core, and its report goes to `*out_json` as an owned JSON string.
+///
+/// A function rather than a macro: the signature of each export must stay written out for
+/// cbindgen, so only the body's shape is shared, and a generic function shares it with type
+/// checking and without a second syntax to learn.
+///
+/// # Safety
+/// `out_json` is NULL or valid for writes.
+pub unsafe fn json_report<R: Serialize>(
+    out_json: *mut *mut c_char,
+    body: impl FnOnce() -> FfiResult<R>,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: per the contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        write_json(out, &body()?)
+    })
+}
+
+/// [`json_report`] for exports that also answer one value of the report through an optional
+/// out-pointer (`*out_changed`, `*out_failed`, a verdict): when the call succeeds and
+/// `out_value` is not NULL, it gets `value(&report)`.
+///
+/// # Safety
+/// `out_json` is NULL or valid for writes; `out_value` is NULL or valid for writes.
+pub unsafe fn json_report_and<R: Serialize, T>(
+    out_json: *mut *mut c_char,
+    out_value: *mut T,
+    value: impl FnOnce(&R) -> T,
+    body: impl FnOnce() -> FfiResult<R>,
+) -> thywill_status {
+    ffi_guard(|| {
+        // SAFETY: per the contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        let report = body()?;
+        // SAFETY: NULL or valid for writes per the contract.
+        if let Some(slot) = unsafe { out_value.as_mut() } {
+            *slot = value(&report);
+        }
+        write_json(out, &report)
+    })
 }
 
 /// For exports that cannot report a status (`_free` functions): runs `body`

@@ -9,26 +9,35 @@
 
 use std::ffi::{c_char, c_void};
 
+use serde::Serialize;
+
 use thywill_core::import::{
     import_prayer_file, import_text_archive_phases, import_text_archives, ImportReport,
-    JsonPrayersOptions, JsonPrayersPlan, Phase, PrayerFileOptions, TextArchiveOptions,
+    JsonPrayersOptions, JsonPrayersPlan, Phase, PhaseImportReport, PrayerFileOptions,
+    TextArchiveOptions,
 };
 
-use crate::guard::{ffi_guard, FfiResult};
+use crate::guard::json_report_and;
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{options_arg, options_with_key, out_ptr, path_arg, write_json};
+use crate::strings::{options_arg, options_with_key, path_arg};
 
-/// Writes the report and the failed flag.
-///
-/// # Safety
-/// `out_failed` is NULL or valid for writes.
-unsafe fn finish(out: &mut *mut c_char, out_failed: *mut bool, report: &ImportReport) -> FfiResult {
-    // SAFETY: NULL or valid for writes per the contract.
-    if let Some(failed) = unsafe { out_failed.as_mut() } {
-        *failed = report.has_failures();
+/// The report of `thywill_import_text_archives`: the whole import's, or with `"phases"`
+/// the chosen phases' (with ThyWill's `recovery_stats`).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TextArchivesReport {
+    All(ImportReport),
+    Phases(PhaseImportReport),
+}
+
+impl TextArchivesReport {
+    fn has_failures(&self) -> bool {
+        match self {
+            TextArchivesReport::All(report) => report.has_failures(),
+            TextArchivesReport::Phases(report) => report.import.has_failures(),
+        }
     }
-    write_json(out, report)
 }
 
 /// Imports text archives from a folder or a ZIP file (`source`) into the database `db`
@@ -56,31 +65,33 @@ pub unsafe extern "C" fn thywill_import_text_archives(
     out_json: *mut *mut c_char,
     out_failed: *mut bool,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let source = unsafe { path_arg(source, "source") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let (options, phases): (TextArchiveOptions, Option<Vec<Phase>>) = unsafe {
-            options_with_key(
-                options_json,
-                "options_json",
-                "phases",
-                "a list of phase names",
-            )
-        }?;
-        let progress = CProgress::new(progress, user_data);
-        let Some(phases) = phases else {
-            let report = import_text_archives(&source, &db, &options, &progress)?;
-            return unsafe { finish(out, out_failed, &report) };
-        };
-        let report = import_text_archive_phases(&source, &db, &phases, &options, &progress)?;
-        // SAFETY: NULL or valid for writes per the contract.
-        if let Some(failed) = unsafe { out_failed.as_mut() } {
-            *failed = report.import.has_failures();
-        }
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report_and(
+            out_json,
+            out_failed,
+            TextArchivesReport::has_failures,
+            || {
+                let source = path_arg(source, "source")?;
+                let db = path_arg(db, "db")?;
+                let (options, phases): (TextArchiveOptions, Option<Vec<Phase>>) = options_with_key(
+                    options_json,
+                    "options_json",
+                    "phases",
+                    "a list of phase names",
+                )?;
+                let progress = CProgress::new(progress, user_data);
+                Ok(match phases {
+                    None => TextArchivesReport::All(import_text_archives(
+                        &source, &db, &options, &progress,
+                    )?),
+                    Some(phases) => TextArchivesReport::Phases(import_text_archive_phases(
+                        &source, &db, &phases, &options, &progress,
+                    )?),
+                })
+            },
+        )
+    }
 }
 
 /// Imports a JSON array of prayers (`file`) into `db`; one transaction, nothing
@@ -99,19 +110,19 @@ pub unsafe extern "C" fn thywill_import_prayers_json(
     out_json: *mut *mut c_char,
     out_failed: *mut bool,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let file = unsafe { path_arg(file, "file") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let options: JsonPrayersOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = JsonPrayersPlan::from_file(&file)?.apply(
-            &db,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        unsafe { finish(out, out_failed, &report) }
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report_and(out_json, out_failed, ImportReport::has_failures, || {
+            let file = path_arg(file, "file")?;
+            let db = path_arg(db, "db")?;
+            let options: JsonPrayersOptions = options_arg(options_json, "options_json")?;
+            Ok(JsonPrayersPlan::from_file(&file)?.apply(
+                &db,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// Imports one prayer file into `db`. `options_json` (may be NULL): `{"dry_run": bool,
@@ -130,14 +141,18 @@ pub unsafe extern "C" fn thywill_import_prayer_file(
     out_json: *mut *mut c_char,
     out_failed: *mut bool,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let file = unsafe { path_arg(file, "file") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let options: PrayerFileOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report =
-            import_prayer_file(&file, &db, &options, &CProgress::new(progress, user_data))?;
-        unsafe { finish(out, out_failed, &report) }
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report_and(out_json, out_failed, ImportReport::has_failures, || {
+            let file = path_arg(file, "file")?;
+            let db = path_arg(db, "db")?;
+            let options: PrayerFileOptions = options_arg(options_json, "options_json")?;
+            Ok(import_prayer_file(
+                &file,
+                &db,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }

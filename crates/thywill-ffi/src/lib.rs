@@ -4,7 +4,8 @@
 //! Conventions every export follows (see `docs/frontends.md`):
 //! - it returns a [`thywill_status`] and wraps its body in [`guard::ffi_guard`],
 //!   which turns a panic into `THYWILL_STATUS_PANIC` and records the message
-//!   for `thywill_last_error_message()`;
+//!   for `thywill_last_error_message()` (through [`guard::json_report`] or
+//!   [`guard::json_report_and`] when it answers with a JSON report);
 //! - strings in are UTF-8 `const char *` (read with [`strings::str_arg`]);
 //! - structured results go out as owned JSON strings (`char **out_json`,
 //!   written with [`strings::write_json`]) which the caller frees with

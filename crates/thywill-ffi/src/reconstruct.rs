@@ -7,10 +7,10 @@ use std::ffi::{c_char, c_void};
 
 use thywill_core::recovery::{reconstruct_from_archives, ReconstructOptions};
 
-use crate::guard::ffi_guard;
+use crate::guard::json_report;
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{options_arg, out_ptr, path_arg, write_json};
+use crate::strings::{options_arg, path_arg};
 
 /// Repairs the relationships of the database `db` from the archive folder `archive_dir`:
 /// orphaned names re-pointed (or their user created from a registration, prayer author or
@@ -38,18 +38,18 @@ pub unsafe extern "C" fn thywill_reconstruct_from_archives(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let archive_dir = unsafe { path_arg(archive_dir, "archive_dir") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let options: ReconstructOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = reconstruct_from_archives(
-            &archive_dir,
-            &db,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let archive_dir = path_arg(archive_dir, "archive_dir")?;
+            let db = path_arg(db, "db")?;
+            let options: ReconstructOptions = options_arg(options_json, "options_json")?;
+            Ok(reconstruct_from_archives(
+                &archive_dir,
+                &db,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }

@@ -8,10 +8,10 @@ use std::ffi::{c_char, c_void};
 use thywill_core::recovery::{self, FullRecoveryOptions, TestRecoveryOptions};
 
 use crate::backup::{optional_path, root_for};
-use crate::guard::ffi_guard;
+use crate::guard::json_report;
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{options_arg, out_ptr, path_arg, write_json};
+use crate::strings::{options_arg, path_arg};
 
 /// Rebuilds the database from the text archives `archive_dir` (a folder or a ZIP) into a
 /// scratch database and compares it with `database` (which may be missing, or open in
@@ -32,20 +32,20 @@ pub unsafe extern "C" fn thywill_recovery_test(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let archive_dir = unsafe { path_arg(archive_dir, "archive_dir") }?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let options: TestRecoveryOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = recovery::test_recovery(
-            &archive_dir,
-            &database,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let archive_dir = path_arg(archive_dir, "archive_dir")?;
+            let database = path_arg(database, "database")?;
+            let options: TestRecoveryOptions = options_arg(options_json, "options_json")?;
+            Ok(recovery::test_recovery(
+                &archive_dir,
+                &database,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }
 
 /// Rebuilds `database` from the text archives `archive_dir` and swaps the rebuild in (a
@@ -71,21 +71,20 @@ pub unsafe extern "C" fn thywill_recovery_full(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let out = unsafe { out_ptr(out_json, "out_json") }?;
-        let archive_dir = unsafe { path_arg(archive_dir, "archive_dir") }?;
-        let database = unsafe { path_arg(database, "database") }?;
-        let backups = unsafe { optional_path(backups, "backups") }?;
-        let mut options: FullRecoveryOptions =
-            unsafe { options_arg(options_json, "options_json") }?;
-        options.backup_root = root_for(&database, backups);
-        let report = recovery::full_recovery(
-            &archive_dir,
-            &database,
-            &options,
-            &CProgress::new(progress, user_data),
-        )?;
-        write_json(out, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let archive_dir = path_arg(archive_dir, "archive_dir")?;
+            let database = path_arg(database, "database")?;
+            let backups = optional_path(backups, "backups")?;
+            let mut options: FullRecoveryOptions = options_arg(options_json, "options_json")?;
+            options.backup_root = root_for(&database, backups);
+            Ok(recovery::full_recovery(
+                &archive_dir,
+                &database,
+                &options,
+                &CProgress::new(progress, user_data),
+            )?)
+        })
+    }
 }

@@ -9,10 +9,10 @@ use thywill_core::sessions::{
     export_sessions, restore_sessions, ExportSessionsOptions, RestoreSessionsOptions,
 };
 
-use crate::guard::ffi_guard;
+use crate::guard::json_report;
 use crate::progress::{thywill_progress_fn, CProgress};
 use crate::status::thywill_status;
-use crate::strings::{options_arg, out_ptr, path_arg, write_json};
+use crate::strings::{options_arg, path_arg};
 
 /// Writes the active sessions of `db` to the file `out` (replaced atomically, mode 0600).
 /// `options_json` (may be NULL): `{"include_expired": bool, "as_of": "2025-09-20T12:00:00"
@@ -32,15 +32,17 @@ pub unsafe extern "C" fn thywill_sessions_export(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let out = unsafe { path_arg(out, "out") }?;
-        let options: ExportSessionsOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = export_sessions(&db, &out, &options, &CProgress::new(progress, user_data))?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let db = path_arg(db, "db")?;
+            let out = path_arg(out, "out")?;
+            let options: ExportSessionsOptions = options_arg(options_json, "options_json")?;
+            let report =
+                export_sessions(&db, &out, &options, &CProgress::new(progress, user_data))?;
+            Ok(report)
+        })
+    }
 }
 
 /// Restores the sessions of the export file `file` into `db`, in one transaction: existing
@@ -61,13 +63,15 @@ pub unsafe extern "C" fn thywill_sessions_restore(
     user_data: *mut c_void,
     out_json: *mut *mut c_char,
 ) -> thywill_status {
-    ffi_guard(|| {
-        // SAFETY: forwarded caller contract.
-        let json = unsafe { out_ptr(out_json, "out_json") }?;
-        let db = unsafe { path_arg(db, "db") }?;
-        let file = unsafe { path_arg(file, "file") }?;
-        let options: RestoreSessionsOptions = unsafe { options_arg(options_json, "options_json") }?;
-        let report = restore_sessions(&db, &file, &options, &CProgress::new(progress, user_data))?;
-        write_json(json, &report)
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        json_report(out_json, || {
+            let db = path_arg(db, "db")?;
+            let file = path_arg(file, "file")?;
+            let options: RestoreSessionsOptions = options_arg(options_json, "options_json")?;
+            let report =
+                restore_sessions(&db, &file, &options, &CProgress::new(progress, user_data))?;
+            Ok(report)
+        })
+    }
 }

@@ -1,5 +1,6 @@
 //! Python bindings of archive care (`thywill_core::recovery`): `heal_archives`,
-//! `sync_archives`, `sync_users` and `validate_archives`, each returning its report as plain dicts.
+//! `sync_archives`, `sync_users`, `validate_archives`, `repair_archive_references` and
+//! `relationship_integrity`, each returning its report as plain dicts.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use thywill_core::recovery::heal::{self, HealOptions, LedgerPolicy};
 use thywill_core::recovery::sync::{self as sync_core, SyncOptions};
 use thywill_core::recovery::sync_users::sync_users as sync_users_core;
 use thywill_core::recovery::validate::{self, ValidateOptions};
+use thywill_core::recovery::{self as recovery, RepairReferencesOptions};
 use thywill_core::Error;
 
 use crate::convert::to_py;
@@ -104,6 +106,41 @@ fn validate_archives(
     to_py(py, &report)
 }
 
+/// Sets `text_file_path` of each prayer of the database `db` that has none (NULL or empty)
+/// to the file of the archive at `archives` whose title names the prayer. Returns the report
+/// as a dict: `prayers_without_path`, `repaired` (`prayer_id`, `file`, `stored`),
+/// `without_file` (ids left as they are), `notes`; `dry_run` plans and reports without
+/// writing. Idempotent.
+#[pyfunction]
+#[pyo3(signature = (db, archives, *, dry_run=false, path_prefix="text_archives", progress=None))]
+fn repair_archive_references(
+    py: Python<'_>,
+    db: PathBuf,
+    archives: PathBuf,
+    dry_run: bool,
+    path_prefix: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let options = RepairReferencesOptions {
+        dry_run,
+        path_prefix: path_prefix.to_string(),
+    };
+    let report = run(py, progress, |sink| {
+        recovery::repair_archive_references(&db, &archives, &options, sink)
+    })?;
+    to_py(py, &report)
+}
+
+/// Counts the rows of the database `db` that name a user it lacks, read-only. Returns the
+/// report as a dict: `prayers_without_author`, `users_with_missing_inviter`,
+/// `role_grants_without_user` (a table the database lacks counts 0).
+#[pyfunction]
+#[pyo3(signature = (db))]
+fn relationship_integrity(py: Python<'_>, db: PathBuf) -> PyResult<Py<PyAny>> {
+    let report = run(py, None, |_| recovery::relationship_integrity(&db))?;
+    to_py(py, &report)
+}
+
 /// Brings the database `db` and the archive folder `archives` level in both directions:
 /// imports what only the archives hold, then heals what only the database holds, then
 /// validates. A record both hold with different content changes on neither side. Returns the
@@ -138,6 +175,8 @@ fn sync_archives(
 /// Registers the archive-care functions.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(heal_archives, m)?)?;
+    m.add_function(wrap_pyfunction!(relationship_integrity, m)?)?;
+    m.add_function(wrap_pyfunction!(repair_archive_references, m)?)?;
     m.add_function(wrap_pyfunction!(sync_archives, m)?)?;
     m.add_function(wrap_pyfunction!(sync_users, m)?)?;
     m.add_function(wrap_pyfunction!(validate_archives, m)?)?;

@@ -21,7 +21,6 @@ What else differs from ThyWill is listed in ``docs/migrating-from-thywill.md``.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -63,6 +62,13 @@ _STAT_KEYS = (
     "sessions_recovered",
     "membership_applications_recovered",
     "notifications_recovered",
+)
+
+# The core's integrity counts (``relationship_integrity``) and ThyWill's warnings for them.
+_INTEGRITY_WARNINGS = (
+    ("prayers_without_author", "Found {} prayers with missing authors"),
+    ("users_with_missing_inviter", "Found {} users with broken invite relationships"),
+    ("role_grants_without_user", "Found {} role assignments for missing users"),
 )
 
 
@@ -222,39 +228,13 @@ class CompleteSystemRecovery:
 
     def validate_recovery_integrity(self) -> None:
         """Validate the integrity of recovered data"""
-        checks = (
-            (
-                "SELECT count(*) FROM prayer WHERE author_username NOT IN "
-                "(SELECT display_name FROM user WHERE display_name IS NOT NULL)",
-                "Found {} prayers with missing authors",
-            ),
-            (
-                "SELECT count(*) FROM user WHERE invited_by_username IS NOT NULL AND "
-                "invited_by_username NOT IN (SELECT display_name FROM user "
-                "WHERE display_name IS NOT NULL)",
-                "Found {} users with broken invite relationships",
-            ),
-            (
-                "SELECT count(*) FROM user_roles WHERE user_id NOT IN "
-                "(SELECT display_name FROM user WHERE display_name IS NOT NULL)",
-                "Found {} role assignments for missing users",
-            ),
-        )
         with app_database(engine) as db_path:
             if not Path(db_path).exists():
                 return  # no database yet (a dry run creates none): nothing is orphaned
-            # Python's own sqlite3, the library the app's engine uses, read-only.
-            connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-            try:
-                for query, message in checks:
-                    try:
-                        (count,) = connection.execute(query).fetchone()
-                    except sqlite3.OperationalError:
-                        continue  # a table the database does not have: nothing orphaned
-                    if count:
-                        self.recovery_stats["warnings"].append(message.format(count))
-            finally:
-                connection.close()
+            report = call_core("relationship_integrity", db_path)
+        for key, message in _INTEGRITY_WARNINGS:
+            if report[key]:
+                self.recovery_stats["warnings"].append(message.format(report[key]))
 
     def handle_missing_data(self, dry_run: bool = False) -> None:
         """Handle missing or incomplete data with sensible defaults"""

@@ -14,17 +14,16 @@ write.
 ``prayers`` import phases (the records ThyWill's importer reads: registrations, the user
 attributes file, prayer files with their activities). Its counters count rows inserted, in
 a dry run too (the same run, rolled back); ThyWill's dry run counted parsed lines.
-``validate_import_consistency`` and ``repair_missing_archive_references`` are the core's
-archive validation. What differs from ThyWill is listed in ``docs/migrating-from-thywill.md``.
+``validate_import_consistency`` is the core's archive validation,
+``repair_missing_archive_references`` its ``repair_archive_references``. What differs from ThyWill is listed in ``docs/migrating-from-thywill.md``.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from thywill_core.compat._database import app_database, call_core
 from thywill_core.compat.text_archive_service import TextArchiveService
@@ -201,40 +200,34 @@ class TextImporterService:
             archive_dir = str(self.archive_service.base_dir)
 
         repair_results: Dict[str, Any] = {"prayers_repaired": 0, "users_repaired": 0, "errors": []}
-        prefix = _stored_prefix(archive_dir)
-        # A database that cannot be read raises, as ThyWill's query did.
-        report = self._validation(archive_dir)
-        # The core names, for each prayer without a stored path, the file whose title names
-        # it; only the path is set here, as ThyWill's repair does (no file is written).
-        repairs: List[tuple[str, str]] = [
-            (f"{prefix}/{p['file']}", p["record"])
-            for p in report["problems"]
-            if p["kind"] == "prayer_path_wrong" and p["detail"] == "no text_file_path"
-        ]
-        if not repairs:
-            return repair_results
-        if not dry_run:
+        # The core finds, for each prayer without a stored path, the file whose title names
+        # it, and sets only the path, as ThyWill's repair does (no file is written). As in
+        # ThyWill, a database that cannot be read raises (the plan, a dry run) and a failed
+        # write is listed in ``errors``.
+        report = self._repair_references(archive_dir, dry_run=True)
+        if report["repaired"] and not dry_run:
             try:
-                with app_database(engine, writes=True) as db_path:
-                    connection = sqlite3.connect(db_path)
-                    try:
-                        with connection:
-                            connection.executemany(
-                                "UPDATE prayer SET text_file_path = ? WHERE id = ? "
-                                "AND (text_file_path IS NULL OR text_file_path = '')",
-                                repairs,
-                            )
-                    finally:
-                        connection.close()
+                report = self._repair_references(archive_dir, dry_run=False)
             except Exception as e:
                 repair_results["errors"].append(f"Failed to repair prayers: {e}")
                 return repair_results
-        for _, prayer_id in repairs:
+        for repair in report["repaired"]:
             logger.info(
-                f"{'DRY RUN: Would repair' if dry_run else 'Repaired'} prayer {prayer_id} archive reference"
+                f"{'DRY RUN: Would repair' if dry_run else 'Repaired'} prayer {repair['prayer_id']} archive reference"
             )
-        repair_results["prayers_repaired"] = len(repairs)
+        repair_results["prayers_repaired"] = len(report["repaired"])
         return repair_results
+
+    def _repair_references(self, archive_dir: str, dry_run: bool) -> Dict[str, Any]:
+        with app_database(engine, writes=not dry_run) as db_path:
+            report: Dict[str, Any] = call_core(
+                "repair_archive_references",
+                db_path,
+                archive_dir,
+                dry_run=dry_run,
+                path_prefix=_stored_prefix(archive_dir),
+            )
+        return report
 
     def _parse_timestamp(self, timestamp_str: str) -> datetime:
         """Parse timestamp string into datetime object"""

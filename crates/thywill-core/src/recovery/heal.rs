@@ -1190,6 +1190,44 @@ pub(crate) fn title_id(bytes: &[u8]) -> Option<String> {
 }
 
 impl ArchiveScan {
+    /// Reads `prayers/YYYY/MM/*.txt`: each file with the id its title names
+    /// ([`ArchiveScan::prayer_files`], [`ArchiveScan::files_by_id`]).
+    pub(crate) fn read_prayer_files(&mut self, root: &Path, progress: &dyn Progress) -> Result<()> {
+        let prayers = root.join("prayers");
+        self.has_prayers_dir = prayers.is_dir();
+        let mut done = 0u64;
+        for (year, year_dir) in sorted_dirs(&prayers)? {
+            if !year.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            for (month, month_dir) in sorted_dirs(&year_dir)? {
+                for (name, path, via_link) in sorted_files(&month_dir, &mut self.notes)? {
+                    if !name.ends_with(".txt") {
+                        continue;
+                    }
+                    let rel = format!("prayers/{year}/{month}/{name}");
+                    let bytes = fileops::read_listed_file(&path, via_link)?;
+                    let id = title_id(&bytes);
+                    if !self.has_categorization_blocks && has_categorization_block(&bytes) {
+                        self.has_categorization_blocks = true;
+                    }
+                    if let Some(id) = &id {
+                        self.files_by_id
+                            .entry(id.clone())
+                            .or_default()
+                            .push(rel.clone());
+                    }
+                    self.prayer_files.insert(rel, id);
+                    done += 1;
+                    if done.is_multiple_of(256) {
+                        progress::report(progress, "scan", done, None)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn read(root: &Path, scope: Scope, progress: &dyn Progress) -> Result<ArchiveScan> {
         let mut scan = ArchiveScan::default();
         // Registrations.
@@ -1228,38 +1266,8 @@ impl ArchiveScan {
         if scope == Scope::Registrations {
             return Ok(scan);
         }
+        scan.read_prayer_files(root, progress)?;
         let prayers = root.join("prayers");
-        scan.has_prayers_dir = prayers.is_dir();
-        let mut done = 0u64;
-        for (year, year_dir) in sorted_dirs(&prayers)? {
-            if !year.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            for (month, month_dir) in sorted_dirs(&year_dir)? {
-                for (name, path, via_link) in sorted_files(&month_dir, &mut scan.notes)? {
-                    if !name.ends_with(".txt") {
-                        continue;
-                    }
-                    let rel = format!("prayers/{year}/{month}/{name}");
-                    let bytes = fileops::read_listed_file(&path, via_link)?;
-                    let id = title_id(&bytes);
-                    if !scan.has_categorization_blocks && has_categorization_block(&bytes) {
-                        scan.has_categorization_blocks = true;
-                    }
-                    if let Some(id) = &id {
-                        scan.files_by_id
-                            .entry(id.clone())
-                            .or_default()
-                            .push(rel.clone());
-                    }
-                    scan.prayer_files.insert(rel, id);
-                    done += 1;
-                    if done.is_multiple_of(256) {
-                        progress::report(progress, "scan", done, None)?;
-                    }
-                }
-            }
-        }
         for key in LedgerKindKey::ALL {
             let kind = key.kind();
             let dir = prayers.join(kind.word());

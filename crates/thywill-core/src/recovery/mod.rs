@@ -15,10 +15,13 @@
 //! - [`sync`]: both directions, import then heal (`sync-archives`).
 //! - [`validate`]: archives and database checked against each other, read-only
 //!   (`validate-archives`).
+//! - [`repair_archive_references`]: prayers without a stored path pointed at their file
+//!   (ThyWill's `repair_missing_archive_references`).
 //!
 //! Both ways at once, read-only:
 //! - [`validate_consistency`]: archives against the database field by field, scored
 //!   (`validate-consistency`; with `fix`, heal writes what the archives lack).
+//! - [`relationship_integrity`]: rows naming a user the database lacks, counted.
 //! - [`recovery_report`]: per table the share the archives would bring back, the newest
 //!   verified backup, and one readiness verdict (`recovery-report`).
 
@@ -28,8 +31,10 @@ mod full_recovery;
 pub mod heal;
 mod heal_activity;
 mod heal_records;
+mod integrity;
 mod rebuild;
 mod reconstruct;
+mod references;
 mod report;
 pub mod sync;
 pub mod sync_users;
@@ -42,10 +47,14 @@ pub use consistency::{
     EntityConsistency, EntityStatus, RecordDifference, ScoreBand, MAX_DIFFERENCES_PER_ENTITY,
 };
 pub use full_recovery::{full_recovery, FullRecoveryOptions, FullRecoveryReport, RecoveryMode};
+pub use integrity::{relationship_integrity, IntegrityReport};
 pub use rebuild::{recovery_stats, RECOVERY_STATS};
 pub use reconstruct::{
     reconstruct_from_archives, reconstruct_in, ReconstructOptions, ReconstructReport,
     RelationshipCounts, SessionsDropped, Unresolved,
+};
+pub use references::{
+    repair_archive_references, ReferenceRepair, RepairReferencesOptions, RepairReferencesReport,
 };
 pub use report::{
     recovery_report, ArchiveCapability, BackupState, EntityRecovery, NewestBackup, Readiness,

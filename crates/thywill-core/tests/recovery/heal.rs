@@ -3,93 +3,21 @@
 //! into an empty database gives the fixture's database back; dry runs; second runs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::Connection;
 use thywill_core::db::ArchiveTimeZone;
 use thywill_core::import::{import_text_archives, TextArchiveOptions};
 use thywill_core::progress::NoProgress;
-use thywill_core::recovery::heal::{
-    heal_archives, heal_archives_at, HealChangeKind, HealOptions, HealReport,
+use thywill_core::recovery::heal::{heal_archives, heal_archives_at, HealChangeKind, HealOptions};
+
+use super::support::{
+    as_of, community, drop_lines, heal, heal_dry_then_real, options, tree, CareCommunity,
 };
 use thywill_core::recovery::sync_users::sync_users;
 
 use crate::support::fixtures;
 use crate::support::import::fidelity_differences;
-
-/// A writable copy of a fixture community: its database and its archive root.
-pub(crate) struct Community {
-    pub(crate) _dir: tempfile::TempDir,
-    pub(crate) db: PathBuf,
-    pub(crate) archives: PathBuf,
-    pub(crate) corpus: &'static str,
-}
-
-pub(crate) fn community(corpus: &'static str) -> Community {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("thywill.db");
-    std::fs::write(
-        &db,
-        std::fs::read(fixtures().join(corpus).join("thywill.db")).unwrap(),
-    )
-    .unwrap();
-    let archives = dir.path().join("text_archives");
-    super::support::copy_tree(&fixtures().join(corpus).join("text_archives"), &archives);
-    Community {
-        _dir: dir,
-        db,
-        archives,
-        corpus,
-    }
-}
-
-pub(crate) fn options(dry_run: bool) -> HealOptions {
-    HealOptions {
-        dry_run,
-        // The fixtures were written on a UTC host.
-        time_zone: ArchiveTimeZone::Utc,
-        ..HealOptions::default()
-    }
-}
-
-/// The time the fixtures were written (their snapshot files' stamp): heal runs as of
-/// then, so that their live sessions are live and a snapshot it creates has their stamp.
-pub(crate) fn as_of() -> chrono::NaiveDateTime {
-    chrono::NaiveDate::from_ymd_opt(2025, 10, 1)
-        .unwrap()
-        .and_hms_opt(9, 0, 0)
-        .unwrap()
-}
-
-pub(crate) fn heal(c: &Community, dry_run: bool) -> HealReport {
-    heal_archives_at(&c.db, &c.archives, &options(dry_run), as_of(), &NoProgress).unwrap()
-}
-
-/// Every file under `root` with its bytes, by relative path.
-pub(crate) fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                walk(root, &entry.path(), out);
-            } else {
-                let rel = entry
-                    .path()
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, std::fs::read(entry.path()).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
-}
 
 fn db_dump(db: &Path) -> Vec<(String, Option<String>)> {
     let conn = Connection::open(db).unwrap();
@@ -106,7 +34,7 @@ fn db_dump(db: &Path) -> Vec<(String, Option<String>)> {
 }
 
 /// Imports `archives` into a new database and returns the differences from the fixture's.
-fn round_trip_differences(c: &Community) -> Vec<String> {
+fn round_trip_differences(c: &CareCommunity) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let rebuilt = dir.path().join("rebuilt.db");
     let report = import_text_archives(
@@ -215,7 +143,7 @@ fn fixture_tree(corpus: &str) -> BTreeMap<String, Vec<u8>> {
     tree(&fixtures().join(corpus).join("text_archives"))
 }
 
-fn assert_second_run_is_a_no_op(c: &Community) {
+fn assert_second_run_is_a_no_op(c: &CareCommunity) {
     let before = tree(&c.archives);
     let again = heal(c, false);
     assert!(!again.changed_anything(), "{:#?}", again.changes);
@@ -281,17 +209,7 @@ fn intact_fixtures_need_nothing() {
 fn deleted_tree_comes_back(corpus: &'static str) {
     let c = community(corpus);
     std::fs::remove_dir_all(&c.archives).unwrap();
-    let dry = heal(&c, true);
-    assert!(!c.archives.exists(), "a dry run creates nothing");
-    let report = heal(&c, false);
-    assert_eq!(
-        HealReport {
-            dry_run: true,
-            ..report.clone()
-        },
-        dry,
-        "the dry run reports what the run does"
-    );
+    let report = heal_dry_then_real(&c);
     assert_eq!(report.prayers.files_created, 1000);
     assert_eq!(
         report.prayers.paths_updated, 0,
@@ -423,24 +341,9 @@ fn s1_live_deleted_tree_comes_back() {
 }
 
 /// Removes the lines of `file` (1-based numbers) for which `drop` says so.
-pub(crate) fn drop_lines(file: &Path, drop: impl Fn(usize, &str) -> bool) -> usize {
-    let text = std::fs::read_to_string(file).unwrap();
-    let mut kept = String::new();
-    let mut dropped = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if drop(i + 1, line) {
-            dropped += 1;
-        } else {
-            kept.push_str(line);
-        }
-    }
-    std::fs::write(file, kept).unwrap();
-    dropped
-}
-
 /// Every prayer's stored path names a file whose title names that prayer, and no two
 /// files name one prayer.
-pub(crate) fn assert_paths_name_own_files(c: &Community) {
+pub(crate) fn assert_paths_name_own_files(c: &CareCommunity) {
     let conn = Connection::open(&c.db).unwrap();
     let mut stmt = conn
         .prepare("SELECT id, text_file_path FROM prayer")
@@ -479,18 +382,13 @@ fn parts_removed_come_back_byte_for_byte() {
     let c = community("s1");
     let a = &c.archives;
     // Both prayers of one minute, and another.
-    for f in [
+    c.remove_files(&[
         "prayers/2024/04/2024_04_21_prayer_at_1247.txt",
         "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt",
         "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt",
-    ] {
-        std::fs::remove_file(a.join(f)).unwrap();
-    }
+    ]);
     // Two registrations.
-    assert_eq!(
-        drop_lines(&a.join("users/2024_03_users.txt"), |n, _| n >= 5),
-        2
-    );
+    assert_eq!(c.drop_lines("users/2024_03_users.txt", |n, _| n >= 5), 2);
     // A stale file: its "answered" line and its last line gone.
     let stale = a.join("prayers/2025/01/2025_01_26_prayer_at_0142.txt");
     let last = std::fs::read_to_string(&stale).unwrap().lines().count();
@@ -502,35 +400,24 @@ fn parts_removed_come_back_byte_for_byte() {
     // Ledger and invite-usage lines (the last ones: heal appends, so a line taken from
     // the middle of a ledger comes back at its end).
     assert_eq!(
-        drop_lines(&a.join("prayers/marks/2025_09_marks.txt"), |n, _| n > 1180),
+        c.drop_lines("prayers/marks/2025_09_marks.txt", |n, _| n > 1180),
         5
     );
     assert_eq!(
-        drop_lines(&a.join("prayers/skips/2025_09_skips.txt"), |n, _| n == 179),
+        c.drop_lines("prayers/skips/2025_09_skips.txt", |n, _| n == 179),
         1
     );
     assert_eq!(
-        drop_lines(&a.join("system/2024_03_invite_usage.txt"), |_, l| l
+        c.drop_lines("system/2024_03_invite_usage.txt", |_, l| l
             .contains("|Kwame Cooper-Mitchell|")),
         1
     );
     // A user's flags.
     assert_eq!(
-        drop_lines(&a.join("users/user_attributes.txt"), |n, _| (3..=6)
-            .contains(&n)),
+        c.drop_lines("users/user_attributes.txt", |n, _| (3..=6).contains(&n)),
         4
     );
-    let damaged = tree(a);
-    let dry = heal(&c, true);
-    assert_eq!(tree(a), damaged, "a dry run writes nothing");
-    let report = heal(&c, false);
-    assert_eq!(
-        HealReport {
-            dry_run: true,
-            ..report.clone()
-        },
-        dry
-    );
+    let report = heal_dry_then_real(&c);
     assert_eq!(report.prayers.files_created, 3);
     assert_eq!(report.prayers.files_rewritten, 1);
     assert_eq!(report.prayers.paths_updated, 0);
@@ -574,22 +461,21 @@ fn records_removed_come_back_byte_for_byte() {
     let c = community("s1");
     let a = &c.archives;
     assert_eq!(
-        drop_lines(&a.join("roles/role_definitions.txt"), |_, l| l
+        c.drop_lines("roles/role_definitions.txt", |_, l| l
             .starts_with("moderator|")),
         1
     );
     // The token's snapshot line and its link-creation line: nothing else names it.
     let token = "7d9943b6c8ade296";
     assert_eq!(
-        drop_lines(&a.join("system/invite_tokens.txt"), |_, l| l
-            .contains(token)),
+        c.drop_lines("system/invite_tokens.txt", |_, l| l.contains(token)),
         1
     );
     let usage = "system/2025_09_invite_usage.txt";
-    assert_eq!(drop_lines(&a.join(usage), |_, l| l.contains(token)), 1);
+    assert_eq!(c.drop_lines(usage, |_, l| l.contains(token)), 1);
     // The three sessions live on the fixtures' day (the last three of their month).
     assert_eq!(
-        drop_lines(&a.join("sessions/2025_09_sessions.txt"), |_, l| [
+        c.drop_lines("sessions/2025_09_sessions.txt", |_, l| [
             "025cebf764984223a62674a733ceba27",
             "954c2d3e3671451bbeaae7f59280486d",
             "ad4cdab56a6940e08deb8918de05472d"
@@ -599,11 +485,11 @@ fn records_removed_come_back_byte_for_byte() {
         3
     );
     assert_eq!(
-        drop_lines(&a.join("auth/2025_01_auth_requests.txt"), |n, _| n == 4),
+        c.drop_lines("auth/2025_01_auth_requests.txt", |n, _| n == 4),
         1
     );
     assert_eq!(
-        drop_lines(&a.join("auth/2025_01_auth_approvals.txt"), |n, _| n == 5),
+        c.drop_lines("auth/2025_01_auth_approvals.txt", |n, _| n == 5),
         1
     );
     // A security-log row (the fixtures' log is empty).
@@ -617,16 +503,7 @@ fn records_removed_come_back_byte_for_byte() {
         )
         .unwrap();
     let damaged = tree(a);
-    let dry = heal(&c, true);
-    assert_eq!(tree(a), damaged, "a dry run writes nothing");
-    let report = heal(&c, false);
-    assert_eq!(
-        HealReport {
-            dry_run: true,
-            ..report.clone()
-        },
-        dry
-    );
+    let report = heal_dry_then_real(&c);
     let r = &report.records;
     let written = [
         r.roles.written,
@@ -729,18 +606,8 @@ fn categorization_blocks_are_written_where_the_archive_has_them() {
     std::fs::write(a.join(marked), with_block(&text(marked), block)).unwrap();
     // A file deleted: created with its block.
     let deleted = "prayers/2024/10/2024_10_01_prayer_at_1423_2.txt";
-    std::fs::remove_file(a.join(deleted)).unwrap();
-    let damaged = tree(a);
-    let dry = heal(&c, true);
-    assert_eq!(tree(a), damaged, "a dry run writes nothing");
-    let report = heal(&c, false);
-    assert_eq!(
-        HealReport {
-            dry_run: true,
-            ..report.clone()
-        },
-        dry
-    );
+    c.remove_files(&[deleted]);
+    let report = heal_dry_then_real(&c);
     assert_eq!(report.prayers.categorization_blocks_written, 999);
     assert_eq!(report.prayers.files_rewritten, 998);
     assert_eq!(report.prayers.files_created, 1);
@@ -784,11 +651,11 @@ fn activity_lines_removed_come_back_byte_for_byte() {
     let a = &c.archives;
     // A line in the middle of a day, and the whole of May 2nd with its header.
     assert_eq!(
-        drop_lines(&a.join("activity/activity_2024_05.txt"), |n, _| n == 7
+        c.drop_lines("activity/activity_2024_05.txt", |n, _| n == 7
             || (13..=19).contains(&n)),
         8
     );
-    std::fs::remove_file(a.join("activity/activity_2023_12.txt")).unwrap();
+    c.remove_files(&["activity/activity_2023_12.txt"]);
     let damaged = tree(a);
     // `ledgers = never` leaves the activity log alone.
     let never = HealOptions {
@@ -798,16 +665,8 @@ fn activity_lines_removed_come_back_byte_for_byte() {
     let untouched = heal_archives_at(&c.db, a, &never, as_of(), &NoProgress).unwrap();
     assert!(!untouched.records.activity_log.healed);
     assert_eq!(untouched.records.activity_log.written, 0);
-    let dry = heal(&c, true);
-    assert_eq!(tree(a), damaged, "a dry run writes nothing");
-    let report = heal(&c, false);
-    assert_eq!(
-        HealReport {
-            dry_run: true,
-            ..report.clone()
-        },
-        dry
-    );
+    assert_eq!(tree(a), damaged, "`ledgers = never` writes nothing");
+    let report = heal_dry_then_real(&c);
     let lines_of_month =
         String::from_utf8(fixture_tree("s1")["activity/activity_2023_12.txt"].clone())
             .unwrap()
@@ -856,17 +715,7 @@ fn export_only_files_are_healed_where_the_archive_has_them() {
          Format: id|created_at|user_id|auth_request_id|notification_type|is_read|read_at\n\n\n",
     )
     .unwrap();
-    let empty = tree(&c.archives);
-    let dry = heal(&c, true);
-    assert_eq!(tree(&c.archives), empty, "a dry run writes nothing");
-    let report = heal(&c, false);
-    assert_eq!(
-        HealReport {
-            dry_run: true,
-            ..report.clone()
-        },
-        dry
-    );
+    let report = heal_dry_then_real(&c);
     let r = &report.records;
     assert_eq!(
         (r.auth_audit_log.written, r.notification_states.written),
@@ -875,11 +724,8 @@ fn export_only_files_are_healed_where_the_archive_has_them() {
     assert_second_run_is_a_no_op(&c);
     let whole = tree(&c.archives);
     // Rows taken out of the middle come back at their places.
-    assert_eq!(drop_lines(&c.archives.join(audit), |n, _| n == 8), 1);
-    assert_eq!(
-        drop_lines(&c.archives.join(states), |n, _| (100..103).contains(&n)),
-        3
-    );
+    assert_eq!(c.drop_lines(audit, |n, _| n == 8), 1);
+    assert_eq!(c.drop_lines(states, |n, _| (100..103).contains(&n)), 3);
     let again = heal(&c, false);
     assert_eq!(
         (
@@ -924,19 +770,13 @@ fn export_only_files_are_healed_where_the_archive_has_them() {
 #[test]
 fn prayers_of_one_minute_get_collision_names() {
     let c = community("s1");
-    for f in [
+    c.remove_files(&[
         "prayers/2024/04/2024_04_21_prayer_at_1247.txt",
         "prayers/2024/04/2024_04_21_prayer_at_1247_2.txt",
-    ] {
-        std::fs::remove_file(c.archives.join(f)).unwrap();
-    }
-    Connection::open(&c.db)
-        .unwrap()
-        .execute(
-            "UPDATE prayer SET text_file_path = NULL WHERE substr(created_at, 1, 16) = '2024-04-21 12:47'",
-            [],
-        )
-        .unwrap();
+    ]);
+    c.execute(
+        "UPDATE prayer SET text_file_path = NULL WHERE substr(created_at, 1, 16) = '2024-04-21 12:47'",
+    );
     let dry = heal(&c, true);
     let report = heal(&c, false);
     assert_eq!(dry.changes, report.changes);
@@ -989,11 +829,7 @@ fn a_path_to_another_prayers_file_is_not_reused() {
     )
     .unwrap();
     drop(conn);
-    std::fs::remove_file(
-        c.archives
-            .join("prayers/2024/10/2024_10_01_prayer_at_1423_2.txt"),
-    )
-    .unwrap();
+    c.remove_files(&["prayers/2024/10/2024_10_01_prayer_at_1423_2.txt"]);
     let report = heal(&c, false);
     assert_eq!(report.prayers.files_created, 1);
     assert_eq!(report.prayers.files_rewritten, 0);
@@ -1025,12 +861,8 @@ fn a_path_to_another_prayers_file_is_not_reused() {
 #[test]
 fn sync_users_writes_only_registrations() {
     let c = community("s1-live");
-    drop_lines(&c.archives.join("users/2024_03_users.txt"), |n, _| n >= 5);
-    std::fs::remove_file(
-        c.archives
-            .join("prayers/2024/04/2024_04_02_prayer_at_0546.txt"),
-    )
-    .unwrap();
+    c.drop_lines("users/2024_03_users.txt", |n, _| n >= 5);
+    c.remove_files(&["prayers/2024/04/2024_04_02_prayer_at_0546.txt"]);
     let damaged = tree(&c.archives);
     let dry = sync_users(&c.db, &c.archives, &options(true), &NoProgress).unwrap();
     assert_eq!(tree(&c.archives), damaged);

@@ -10,6 +10,7 @@ mod fidelity;
 mod full;
 mod heal;
 mod reconstruct;
+mod references;
 mod report;
 mod sync;
 mod test_recovery;

@@ -11,9 +11,9 @@ use thywill_core::recovery::validate::{
     validate_archives, ArchiveProblem, ProblemKind, ValidateOptions, ValidateReport,
 };
 
-use super::heal::{community, drop_lines, heal, tree, Community};
+use super::support::{community, drop_lines, heal, tree, CareCommunity};
 
-fn validate(c: &Community) -> ValidateReport {
+fn validate(c: &CareCommunity) -> ValidateReport {
     validate_archives(
         &c.db,
         &c.archives,
