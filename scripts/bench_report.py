@@ -306,7 +306,7 @@ def measure_corpus(name: str, corpus: Path, peer: Peer | None, scratch: Path, lo
         note = ""
         peer_runs = slow_runs if op in SLOW_OPS else runs
         if peer is not None and op in SLOW_OPS and prayers > slow_limit:
-            peer_runs, note = 0, f"ThyWill's not run above {slow_limit:,} prayers (quadratic: hours)"
+            peer_runs, note = 0, f"ThyWill's not run above {slow_limit:,} prayers: quadratic, hours"
         run_ours(op, corpus, wd / "warm-up", logs, peer, who)  # untimed: page cache, first-run effects
         shutil.rmtree(wd / "warm-up", ignore_errors=True)
         for i in range(max(peer_runs, 1) if peer is not None else 1):
@@ -496,7 +496,7 @@ def render(results: dict[str, Any]) -> str:
                 f"{fmt_s(o['median_wall_s'])} | {fmt_ratio(t['median_wall_s'] if t else None, o['median_wall_s'])} | "
                 f"{str(t['peak_rss_mb']) + ' MB' if t else '–'} | {o['peak_rss_mb']} MB | {in_call} | {runs} |")
             if e.get("note"):
-                lines[-1] = lines[-1][:-1] + f" {e['note']} |"
+                lines[-1] = lines[-1][:-2] + f" ({e['note']}) |"
         s = c.get("thywill_startup")
         if s:
             lines.append(f"| startup | `python -c 'import app'` | – | {fmt_s(s['median_wall_s'])} | – | – | "

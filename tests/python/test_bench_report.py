@@ -41,7 +41,7 @@ def results() -> dict[str, Any]:
                 "communityzip": {"thywill": side(0.66, 55.0, call_s=0.2), "ours": side(0.04, 26.0, in_call_ms=30),
                                  "note": ""},
                 "recovery": {"thywill": None, "ours": side(0.2, 49.0, in_call_ms=150),
-                             "note": "ThyWill's not run above 2,000 prayers (quadratic: hours)"},
+                             "note": "ThyWill's not run above 2,000 prayers: quadratic, hours"},
             },
             "thywill_startup": side(3.0, 126.0),
         }],
