@@ -324,9 +324,10 @@ def measure_corpus(name: str, corpus: Path, peer: Peer | None, scratch: Path, lo
                 ours.append(o)
             shutil.rmtree(wd / "ours", ignore_errors=True)
         entry = {"thywill": summarise(theirs) if theirs else None, "ours": summarise(ours), "note": note}
-        bad = [r["rc"] for r in ours if r["rc"] not in ACCEPTED_RC.get(op, (0,))]
+        bad = [f"ours {r['rc']}" for r in ours if r["rc"] not in ACCEPTED_RC.get(op, (0,))]
+        bad += [f"ThyWill's {r['rc']}" for r in theirs if r.get("rc") not in ACCEPTED_RC.get(op, (0,))]
         if bad:
-            entry["note"] = (entry["note"] + "; " if entry["note"] else "") + f"ours exited {bad[0]} (see logs)"
+            entry["note"] = (entry["note"] + "; " if entry["note"] else "") + f"exit code {bad[0]}: see the logs"
         result["ops"][op] = entry
         s = entry["ours"]
         t = entry["thywill"]
@@ -461,7 +462,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "Each row is one command run as a user runs it, a whole process in a fresh work folder laid out "
         "like a ThyWill deployment, from the same corpus copy and the same starting database "
-        "(ThyWill's `db init` for the rebuilding commands, the corpus database for the others). "
+        "(ThyWill's `db init` for the rebuilding commands and for validate, as the harness runs them, so "
+        "`thywill validate-archives` exits 1, reporting what the archives hold and the empty database "
+        "lacks; the corpus database for the others). "
         "ThyWill's side is timed by the peer harness's own code (`../shared/peer/bench.py`, GNU time); "
         "ours, the `thywill` release binary, under the same GNU time (wall time read around it at a finer resolution). Runs alternate between the two. Times are "
         "medians; the ratio is ThyWill's median wall time over ours. ThyWill's times include starting "
