@@ -96,7 +96,10 @@ class Peer:
             shutil.copy2(Path(self.bench.THYWILL) / "deployment/backup_management.sh", wd / "deployment")
             self.bench.sh(["bash", str(wd / "deployment/backup_management.sh"), "daily"], str(wd), logp + "-setup",
                           timed=False)
-            backup = next((wd / "backups" / "daily").glob("*.db"))
+            made = sorted((wd / "backups" / "daily").glob("*.db"))
+            if not made:
+                raise RuntimeError(f"ThyWill's backup for verify made nothing: see {logp}-setup.stderr")
+            backup = made[-1]
             r = self.bench.sh([self.bench.VENV_PY, "-m", "app_helpers.cli.backup_verification", str(backup)],
                               str(wd), logp)
             r["verified"] = "completed successfully" in Path(logp + ".stdout").read_text()
@@ -129,7 +132,7 @@ EMPTY_DB: Path | None = None
 
 
 def empty_database(scratch: Path, corpus: Path, peer: Peer | None) -> Path:
-    """The starting database of the rebuilding commands, made once: ThyWill's own `db init`
+    """The starting database of the rebuilding commands and validate, made once: ThyWill's own `db init`
     (what the harness gives ThyWill's side), or the corpus's schema without rows in OURS_ONLY mode."""
     global EMPTY_DB
     if EMPTY_DB is None or not EMPTY_DB.exists():
