@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::community_copy;
+use crate::support::{community_copy, without_settings};
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -173,18 +173,6 @@ fn docs_examples_every_fence_names_a_known_kind() {
     }
 }
 
-/// The settings variables a block must not inherit from the machine it runs on.
-const SETTINGS: [&str; 8] = [
-    "THYWILL_CONFIG",
-    "THYWILL_TIME_ZONE",
-    "DATABASE_PATH",
-    "THYWILL_AUDIT_LOG",
-    "TEXT_ARCHIVE_BASE_DIR",
-    "THYWILL_BACKUP_DIR",
-    "THYWILL_BACKUP_REMOTES",
-    "EMAIL_DATABASE_PATH",
-];
-
 /// `bash -c script` in `dir` with the freshly built `thywill` first on PATH.
 fn bash(dir: &Path, script: &str) -> Output {
     let bin = Path::new(env!("CARGO_BIN_EXE_thywill")).parent().unwrap();
@@ -199,10 +187,7 @@ fn bash(dir: &Path, script: &str) -> Output {
         .current_dir(dir)
         .env("PATH", path)
         .stdin(Stdio::null());
-    for variable in SETTINGS {
-        command.env_remove(variable);
-    }
-    command.output().unwrap()
+    without_settings(&mut command).output().unwrap()
 }
 
 fn text(out: &Output) -> String {

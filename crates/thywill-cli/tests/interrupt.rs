@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::Value;
 
+use crate::support::without_settings;
+
 /// Starts `thywill` in `dir` with the settings variables removed, stdout and stderr captured.
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_thywill"));
@@ -25,18 +27,7 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for var in [
-        "THYWILL_CONFIG",
-        "THYWILL_TIME_ZONE",
-        "DATABASE_PATH",
-        "THYWILL_AUDIT_LOG",
-        "TEXT_ARCHIVE_BASE_DIR",
-        "THYWILL_BACKUP_DIR",
-        "THYWILL_BACKUP_REMOTES",
-    ] {
-        command.env_remove(var);
-    }
-    command.spawn().unwrap()
+    without_settings(&mut command).spawn().unwrap()
 }
 
 /// Takes the exclusive lock on `db` and keeps it until the connection is rolled back.

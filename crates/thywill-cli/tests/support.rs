@@ -40,10 +40,19 @@ fn run(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Output {
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
+    without_settings(&mut command)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// Removes the settings variables from `command`'s environment, so a test (or a shell a test
+/// starts) sees only the settings it gives.
+pub fn without_settings(command: &mut Command) -> &mut Command {
     for var in SETTINGS {
         command.env_remove(var);
     }
-    command.envs(env.iter().copied()).output().unwrap()
+    command
 }
 
 /// Parses stdout as JSON, showing stdout and stderr when it is not.
